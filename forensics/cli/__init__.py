@@ -1,0 +1,62 @@
+"""The ``forensics`` command: thin glue over the Python API.
+
+Each sub-command lives in its own module of this package and exposes
+``register(subparsers)``, which adds its parser and sets ``func``.  Bad
+input (``DataError``) is printed as one paragraph and exits with status 2,
+without a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import textwrap
+
+from ..errors import DataError
+
+#: sub-command modules, in the order ``--help`` lists them
+COMMANDS = ("load", "profiles", "simulate", "reconcile", "audit", "scan", "demo")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .. import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="forensics",
+        description="Election results-integrity forensics on polling-station data. "
+        "A flagged anomaly is a reason to look closer, not proof of fraud.",
+    )
+    parser.add_argument("--version", action="version", version=f"forensics {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name and exc.name.endswith(f"cli.{name}"):
+                continue  # sub-command not shipped in this build
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except DataError as exc:
+        print(textwrap.fill(f"forensics: error: {exc}", 100), file=sys.stderr)
+        return 2
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        print(f"forensics: error: {exc.strerror}: {exc.filename}. Check the path and try again.", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("forensics: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
