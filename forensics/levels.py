@@ -72,7 +72,7 @@ def results_table(results: dict, level: str = "nation", method: str = "fdr_bh") 
                 row = r.to_row()
                 row["note"] = ""
             else:
-                row = {"test": None, "statistic": np.nan, "pvalue": np.nan, "note": str(r)}
+                row = {"test": None, "party": None, "statistic": np.nan, "pvalue": np.nan, "note": str(r)}
             row.update(level=level or "nation", group=group)
             rows.append(row)
     table = pd.DataFrame(rows)

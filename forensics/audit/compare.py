@@ -1,0 +1,217 @@
+"""Observers' copies against the official figures, station by station and line by line.
+
+Each observed station gets one classification of how its official figures
+differ from the copy the commission signed (``CLASSES``).  Differences are
+``official - observed``: what was changed after the count.  Every row
+carries its provenance (transcriber, time, photos and their SHA-256).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..model import FOUND_PARTS, ISSUED_PARTS, Election
+from .stations import PROVENANCE, as_table, match_stations, protocol_lines
+from .transcription import check_lines
+
+#: classification -> what it means, in plain words
+CLASSES = {
+    "identical": "the official figures equal the observers' copy",
+    "slip": "one figure differs by a single digit or by two swapped digits: most likely a "
+            "transcription slip; re-check the photo before alleging anything",
+    "moved": "votes were moved between parties: some parties lost exactly what others gained, "
+             "every other line is unchanged",
+    "added": "ballots were added: party votes, valid ballots, ballots found and ballots issued all "
+             "grew by the same number while cancelled ballots shrank by it",
+    "redrawn": "both versions add up arithmetically yet differ: the protocol was redrawn after "
+               "the commission signed it, the strongest sign of falsification",
+    "other": "the figures differ in a pattern none of the above explains; look at the photo and "
+             "the rule codes",
+}
+#: classes that point at the official side (slips point at the transcription)
+ALLEGED = ("moved", "added", "redrawn", "other")
+
+
+def digit_slip(a: int, b: int) -> str | None:
+    """How two numbers differ if by one digit: 'one digit', 'swapped digits', 'digit missing'."""
+    sa, sb = str(int(a)), str(int(b))
+    if len(sa) == len(sb):
+        diff = [i for i in range(len(sa)) if sa[i] != sb[i]]
+        if len(diff) == 1:
+            return "one digit"
+        if len(diff) == 2 and diff[1] == diff[0] + 1 and sa[diff[0]] == sb[diff[1]] and sa[diff[1]] == sb[diff[0]]:
+            return "swapped digits"
+        return None
+    short, long_ = sorted((sa, sb), key=len)
+    if len(long_) - len(short) == 1 and any(long_[:i] + long_[i + 1:] == short for i in range(len(long_))):
+        return "digit missing or extra"
+    return None
+
+
+def _group(lines, single: str, parts) -> list[str]:
+    """The lines carrying one quantity: the single line if the form has it, else its parts."""
+    if single in lines:
+        return [single]
+    return [p for p in parts if p in lines]
+
+
+def _added_pattern(d: pd.Series, x: int) -> bool:
+    """True when the non-party lines changed exactly as x ballots slipped into the box."""
+    lines = list(d.index)
+    expected = {}
+    for grp in (["valid"], _group(lines, "ballots_found", FOUND_PARTS),
+                _group(lines, "ballots_issued", ISSUED_PARTS), ["signatures"]):
+        grp = [g for g in grp if g in lines]
+        if grp:
+            if d[grp].sum() != x:
+                return False
+            expected.update({g: None for g in grp})
+    if "ballots_cancelled" in lines and d["ballots_cancelled"] == -x:
+        expected["ballots_cancelled"] = None
+    elif "ballots_received" in lines and d["ballots_received"] == x:
+        expected["ballots_received"] = None
+    elif "ballots_cancelled" in lines or "ballots_received" in lines:
+        return False
+    rest = [line for line in lines if line not in expected]
+    return bool((d[rest] == 0).all())
+
+
+def classify(d: pd.Series, official: pd.Series, observed: pd.Series, parties, consistent: bool) -> tuple[str, str]:
+    """(classification, detail) of one station from its differences ``d`` (official - observed)."""
+    changed = d.index[d != 0]
+    if len(changed) == 0:
+        return "identical", ""
+    if len(changed) == 1:
+        line = changed[0]
+        kind = digit_slip(official[line], observed[line])
+        if kind:
+            return "slip", f"{line}: official {int(official[line])}, copy {int(observed[line])} ({kind})"
+    dp = d[list(parties)]
+    gained = ", ".join(f"{p} +{int(v)}" for p, v in dp[dp > 0].items())
+    lost = ", ".join(f"{p} {int(v)}" for p, v in dp[dp < 0].items())
+    if set(changed) <= set(parties) and dp.sum() == 0:
+        return "moved", f"{int(dp[dp > 0].sum())} votes moved: {lost} -> {gained}"
+    x = int(dp.sum())
+    if x > 0 and (dp >= 0).all() and _added_pattern(d.drop(list(parties)), x):
+        return "added", f"{x} ballots added: {gained}"
+    if consistent:
+        return "redrawn", "lines changed: " + ", ".join(f"{k} {int(v):+d}" for k, v in d[changed].items())
+    return "other", "lines changed: " + ", ".join(f"{k} {int(v):+d}" for k, v in d[changed].items())
+
+
+def station_findings(election: Election) -> pd.DataFrame:
+    """Reconciliation findings (``forensics.reconcile``) with ``_row``: the station's index label."""
+    from ..reconcile import reconcile
+
+    findings = reconcile(election).table
+    keys = [k for k in ("region", "tec", "pec") if k in findings.columns and k in election.table.columns]
+    left = election.table[keys].astype(str).reset_index(names="_row")
+    return left.merge(findings.astype({k: str for k in keys}), on=keys, how="inner")
+
+
+def _codes(findings: pd.DataFrame, index) -> pd.Series:
+    """Codes of the error rules each station breaks, ';'-joined ("" when none)."""
+    errors = findings[findings["severity"] == "error"]
+    joined = errors.groupby("_row")["code"].agg(lambda s: ";".join(sorted(set(s))))
+    return joined.reindex(index, fill_value="")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The result of ``compare``: per-station classes, per-line differences, exclusions.
+
+    ``stations`` has one row per compared station (ids, ``classification``,
+    ``detail``, rule codes broken on each side, provenance, and one
+    ``diff_<line>`` column per line); ``differences`` is the long table of the
+    lines that differ; ``official`` and ``observed`` are the compared figures
+    (same index); ``excluded`` lists observed rows not compared, with reasons;
+    ``findings_official`` / ``findings_observed`` are the reconciliation
+    findings of each side (``_row`` = the station's index label).
+    """
+
+    stations: pd.DataFrame
+    differences: pd.DataFrame
+    official: Election
+    observed: pd.DataFrame
+    lines: list
+    excluded: pd.DataFrame = field(default_factory=pd.DataFrame)
+    findings_official: pd.DataFrame = field(default_factory=pd.DataFrame)
+    findings_observed: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def discrepant(self) -> pd.DataFrame:
+        return self.stations[self.stations["classification"] != "identical"]
+
+    @property
+    def counts(self) -> dict:
+        counts = self.stations["classification"].value_counts()
+        return {c: int(counts.get(c, 0)) for c in CLASSES}
+
+
+def compare(official: Election, observed: pd.DataFrame, photo_hashes: pd.Series | None = None) -> Comparison:
+    """Compare observers' copies (canonical columns) with the official election.
+
+    Rows that cannot be compared (unknown station, a line left blank, the
+    station transcribed twice) are listed in ``excluded`` with the reason.
+    ``photo_hashes`` (observed row -> ';'-joined SHA-256) adds photo provenance.
+    """
+    observed = as_table(observed)
+    lines = protocol_lines(official)
+    check_lines(observed, lines)
+    target, excluded = match_stations(official, observed)
+    reasons = excluded.copy()
+    blank = observed[lines].isna() & target.notna().to_numpy()[:, None]
+    for row in blank.index[blank.any(axis=1)]:
+        reasons[row] = "line(s) left blank: " + ", ".join(blank.columns[blank.loc[row]])
+    placed = target.drop(reasons.index)
+    dup = placed.duplicated(keep=False)
+    for row in placed.index[dup]:
+        reasons[row] = "station transcribed more than once (give a second transcription as a second entry)"
+    placed = placed[~dup]
+    unpublished = ~official.published.reindex(placed.values).to_numpy()
+    for row in placed.index[unpublished]:
+        reasons[row] = "official figures not published for this station"
+    placed = placed[~unpublished]
+
+    obs = observed.loc[placed.index]
+    off_table = official.table.loc[placed.values]
+    obs_table = off_table.copy()
+    obs_table[lines] = obs[lines].to_numpy()
+    observed_el = official.with_table(obs_table)
+    off_el = official.subset(placed.values)
+    d = (off_table[lines].astype("int64") - obs_table[lines].astype("int64"))
+
+    find_off, find_obs = station_findings(off_el), station_findings(observed_el)
+    rules_off, rules_obs = _codes(find_off, d.index), _codes(find_obs, d.index)
+    consistent = (rules_off == "") & (rules_obs == "")
+    ids = [c for c in ("region", "tec", "pec") if c in off_table.columns]
+    stations = off_table[ids].copy()
+    stations["classification"] = "identical"
+    stations["detail"] = ""
+    for i in d.index[(d != 0).any(axis=1)]:
+        stations.loc[i, ["classification", "detail"]] = classify(
+            d.loc[i], off_table.loc[i], obs_table.loc[i], official.parties, bool(consistent[i]))
+    stations["lines_differing"] = (d != 0).sum(axis=1)
+    stations["rules_official"] = rules_off
+    stations["rules_observed"] = rules_obs
+    for col in PROVENANCE:
+        stations[col] = obs[col].to_numpy() if col in obs.columns else ""
+    stations["photo_sha256"] = (photo_hashes.reindex(placed.index).fillna("").to_numpy()
+                                if photo_hashes is not None else "")
+    stations["source_row"] = obs["source_row"].to_numpy() if "source_row" in obs.columns else placed.index
+    diffs = d.add_prefix("diff_")
+    stations = pd.concat([stations, diffs], axis=1)
+
+    long = d.stack().rename("difference").reset_index()
+    long.columns = ["_row", "line", "difference"]
+    long = long[long["difference"] != 0]
+    long["official"] = [off_table.at[r, c] for r, c in zip(long["_row"], long["line"])]
+    long["observed"] = [obs_table.at[r, c] for r, c in zip(long["_row"], long["line"])]
+    long = off_table[ids].loc[long["_row"]].reset_index(drop=True).join(long.drop(columns="_row").reset_index(drop=True))
+
+    ex = observed.loc[reasons.index, [c for c in ("region", "tec", "pec", "source_row") if c in observed.columns]].copy()
+    ex["reason"] = reasons
+    return Comparison(stations=stations, differences=long, official=off_el, observed=obs_table,
+                      lines=lines, excluded=ex, findings_official=find_off, findings_observed=find_obs)

@@ -1,0 +1,254 @@
+"""Sample-based checks: the parallel vote tabulation and the observer effect.
+
+``pvt`` estimates national turnout and party shares from the observers'
+copies at a sample of stations, as ratio estimators with a design-based
+(linearisation) standard error for a simple random, region-stratified or
+TEC-clustered sample, and asks whether each official figure lies inside the
+interval.  ``observer_effect`` compares stations with and without
+independent observers within regions (or TECs), with cluster-robust errors.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+from scipy import stats
+
+from ..errors import DataError
+from ..exclusions import Exclusions
+from ..model import Election
+from ..stats.result import TestResult
+from .stations import as_table, group_key, match_stations
+
+DESIGNS = ("srs", "stratified", "cluster", "convenience")
+
+CONVENIENCE_WARNING = (
+    "The observed stations were not drawn at random. The interval only measures the noise of a "
+    "random sample; stations that observers chose (cities, easy to reach, commissions that let "
+    "them in) can differ systematically from the rest, and that bias is unknown and not in the "
+    "interval. A gap between the official result and this estimate may say where observers went, "
+    "not that the count was falsified.")
+
+
+@dataclass(frozen=True)
+class PVT:
+    """Parallel vote tabulation: one TestResult per quantity, a tidy table, warnings."""
+
+    results: list
+    design: str
+    n_sampled: int
+    n_frame: int
+    warnings: list = field(default_factory=list)
+    excluded: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def table(self) -> pd.DataFrame:
+        rows = []
+        for r in self.results:
+            rows.append({"quantity": r.details["quantity"], "party": r.party, "estimate": r.expected,
+                         "se": r.details["se"], "ci_low": r.ci[0], "ci_high": r.ci[1],
+                         "official": r.statistic, "inside": r.details["inside"], "pvalue": r.pvalue,
+                         "design": self.design, "n_sampled": self.n_sampled})
+        return pd.DataFrame(rows)
+
+
+def ratio_estimate(y: np.ndarray, x: np.ndarray, w: np.ndarray, strata: np.ndarray, psu: np.ndarray,
+                   fpc: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Ratio estimates sum(w y) / sum(w x) per column with linearisation standard errors.
+
+    ``y`` and ``x`` are (n, q); ``strata`` and ``psu`` label each row;
+    ``fpc`` is each row's stratum sampling fraction of PSUs (0 for none).
+    Returns (ratios, standard errors, degrees of freedom).
+    """
+    xt = (w[:, None] * x).sum(axis=0)
+    ratio = (w[:, None] * y).sum(axis=0) / xt
+    z = w[:, None] * (y - ratio * x) / xt
+    unit = pd.MultiIndex.from_arrays([strata, psu]).factorize()[0]
+    n_unit = unit.max() + 1
+    totals = np.column_stack([np.bincount(unit, weights=z[:, j], minlength=n_unit) for j in range(z.shape[1])])
+    first = np.unique(unit, return_index=True)[1]
+    h = pd.factorize(np.asarray(strata)[first])[0]
+    m = np.bincount(h)
+    f = np.asarray(fpc, dtype=float)[first]
+    means = np.column_stack([np.bincount(h, weights=totals[:, j]) for j in range(z.shape[1])]) / m[:, None]
+    dev = (totals - means[h]) ** 2
+    scale = np.where(m[h] > 1, (1 - f) * m[h] / np.maximum(m[h] - 1, 1), 0.0)
+    var = (scale[:, None] * dev).sum(axis=0)
+    df = max(n_unit - len(m), 1)
+    return ratio, np.sqrt(var), df
+
+
+def _design(frame: pd.DataFrame, sampled: pd.Index, design: str, strata: str, clusters: str):
+    """Weights, strata, PSUs and sampling fractions of the sampled rows; plus warnings."""
+    warn = []
+    s = frame.loc[sampled]
+    n, big_n = len(s), len(frame)
+    if design in ("srs", "convenience"):
+        return (np.full(n, big_n / n), np.zeros(n), np.arange(n), np.full(n, n / big_n)), warn
+    if design == "stratified":
+        size = frame[strata].value_counts()
+        got = s[strata].value_counts()
+        empty = sorted(set(size.index) - set(got.index), key=str)
+        if empty:
+            warn.append(f"{len(empty)} {strata}(s) have no observed station ({', '.join(map(str, empty[:5]))}"
+                        f"{' ...' if len(empty) > 5 else ''}): the estimate covers the others only.")
+        single = sorted(got.index[got < 2], key=str)
+        if single:
+            warn.append(f"{len(single)} {strata}(s) have one observed station: they add no variance, "
+                        "so the standard error is too small.")
+        h = s[strata].to_numpy()
+        w = (size / got).reindex(h).to_numpy()
+        return (w, h, np.arange(n), (got / size).reindex(h).to_numpy()), warn
+    if design == "cluster":
+        labels = group_key(frame, clusters)
+        n_clusters = labels.nunique()
+        sizes = labels.value_counts()
+        c = labels.loc[sampled].to_numpy()
+        got = pd.Series(c).value_counts()
+        w = n_clusters / len(got) * (sizes / got).reindex(c).to_numpy()
+        return (w, np.zeros(n), c, np.full(n, len(got) / n_clusters)), warn
+    raise ValueError(f"design must be one of {', '.join(DESIGNS)}")
+
+
+def _quantities(el: Election) -> tuple[np.ndarray, np.ndarray, list]:
+    """Numerators and denominators per station: turnout, then each party's share."""
+    base = el.ballots_cast() if el.meta.get("percent_base") == "cast" else el.valid()
+    cast = el.ballots_cast().to_numpy(float)
+    y = np.column_stack([cast, el.table[list(el.parties)].to_numpy(float)])
+    x = np.column_stack([el.table["registered"].to_numpy(float)] + [base.to_numpy(float)] * len(el.parties))
+    return y, x, [("turnout", None)] + [("share", p) for p in el.parties]
+
+
+def pvt(official: Election, observed: pd.DataFrame, design: str = "srs", strata: str = "region",
+        clusters: str = "tec", level: float = 0.95) -> PVT:
+    """Estimate turnout and shares from the observers' copies; is the official result inside?
+
+    ``observed`` holds the observers' figures (canonical columns, ids to
+    match the official stations).  ``design`` says how the stations were
+    chosen: "srs", "stratified" (by ``strata``), "cluster" (whole ``clusters``
+    drawn at random, then all or a random part of their stations; a TEC is
+    identified within its region) or
+    "convenience" (not at random: estimated as srs, with a warning).
+    """
+    if design not in DESIGNS:
+        raise ValueError(f"design must be one of {', '.join(DESIGNS)}")
+    observed = as_table(observed)
+    target, _ = match_stations(official, observed)
+    ex = Exclusions(observed.index)
+    ex.require(target.notna(), "station not in the official results")
+    ex.require(~target.duplicated(keep="first") | target.isna(), "station observed twice (first copy used)")
+    lines = ["registered", *official.parties, *[c for c in ("valid", "invalid", "against_all") if c in official.table]]
+    ex.require(observed[[c for c in lines if c in observed]].notna().all(axis=1), "line(s) left blank")
+    frame_el = official.subset(official.published & (official.table["registered"] > 0))
+    ex.require(target.isin(frame_el.table.index), "official figures not published or no registered voters")
+    obs = observed[ex.keep]
+    table = frame_el.table.loc[target[ex.keep].values].copy()
+    table[[c for c in lines if c in obs]] = obs[[c for c in lines if c in obs]].to_numpy()
+    table.index = target[ex.keep].values
+    sample_el = official.with_table(table)
+    if len(table) < 2:
+        raise DataError("fewer than two usable observed stations: no estimate is possible",
+                        fix="check that the transcription's station ids match the official file")
+
+    (w, h, c, f), warn = _design(frame_el.table, table.index, design, strata, clusters)
+    y, x, names = _quantities(sample_el)
+    est, se, df = ratio_estimate(y, x, w, h, c, f)
+    oy, ox, _ = _quantities(frame_el)
+    off = oy.sum(axis=0) / ox.sum(axis=0)
+    if design == "convenience":
+        warn.insert(0, CONVENIENCE_WARNING)
+    elif design == "srs":
+        warn.extend(_balance_warning(frame_el.table, table.index, strata))
+    tq = stats.t.ppf(0.5 + level / 2, df)
+    results = []
+    for j, (what, party) in enumerate(names):
+        low, high = est[j] - tq * se[j], est[j] + tq * se[j]
+        tstat = (off[j] - est[j]) / se[j] if se[j] > 0 else np.inf * np.sign(off[j] - est[j])
+        p = float(2 * stats.t.sf(abs(tstat), df)) if np.isfinite(tstat) else 0.0
+        inside = bool(low <= off[j] <= high)
+        label = "turnout" if party is None else f"the share of {party}"
+        results.append(TestResult(
+            name=f"pvt_{what}", party=party, statistic=float(off[j]), expected=float(est[j]),
+            ci=(float(low), float(high)), pvalue=p, n_used=ex.n_used, excluded=ex.counts,
+            excluded_rows=ex.rows,
+            details={"quantity": what, "se": float(se[j]), "df": df, "design": design, "inside": inside},
+            explanation=(
+                f"From the observers' copies at {ex.n_used} of {len(frame_el)} stations ({design} design), "
+                f"{label} is estimated at {est[j]:.2%} (±{tq * se[j]:.2%}, {level:.0%} interval). The official "
+                f"figure {off[j]:.2%} lies {'inside' if inside else 'OUTSIDE'} the interval (p = {p:.3g}). "
+                + ("A figure outside the interval means the official count and the signed protocols of a "
+                   "random sample disagree more than chance allows: a reason to look, not proof. "
+                   if not inside else "")
+                + (" " + CONVENIENCE_WARNING if design == "convenience" else ""))))
+    return PVT(results=results, design=design, n_sampled=ex.n_used, n_frame=len(frame_el), warnings=warn,
+               excluded=observed.loc[ex.rows.index].assign(reason=ex.rows))
+
+
+def _balance_warning(frame: pd.DataFrame, sampled: pd.Index, strata: str) -> list:
+    """A warning when a 'random' sample's spread over regions is unlikely for a random draw."""
+    if strata not in frame.columns or frame[strata].nunique() < 2:
+        return []
+    expected = frame[strata].value_counts(normalize=True) * len(sampled)
+    got = frame.loc[sampled, strata].value_counts().reindex(expected.index, fill_value=0)
+    stat, p = stats.chisquare(got, expected)
+    if p < 0.01:
+        return [f"The observed stations are spread over {strata}s unlike the country's stations "
+                f"(chi-square p = {p:.2g}): check that the sample was really drawn at random."]
+    return []
+
+
+def _within(values: pd.DataFrame, groups: pd.Series) -> pd.DataFrame:
+    """Subtract group means: the fixed effects absorbed."""
+    return values - values.groupby(groups.to_numpy()).transform("mean")
+
+
+def observer_effect(official: Election, observed, fe: str = "region", cluster: str = "tec",
+                    level: float = 0.95) -> list:
+    """Turnout and leader share at observed minus unobserved stations, within ``fe`` groups.
+
+    ``observed`` is a boolean Series over ``official.table.index`` or a table
+    of observed stations (ids).  OLS on the within-``fe`` demeaned data with
+    standard errors clustered by ``cluster`` (statsmodels).  Returns two
+    TestResults: turnout and the leader's share.
+    """
+    if isinstance(observed, (pd.DataFrame, Election)):
+        target, _ = match_stations(official, as_table(observed))
+        observed = pd.Series(official.table.index.isin(target.dropna().values), index=official.table.index)
+    mark = pd.Series(observed, index=official.table.index).fillna(False).astype(float)
+    leader = official.leader
+    base = official.ballots_cast() if official.meta.get("percent_base") == "cast" else official.valid()
+    outcomes = {"turnout": official.turnout(),
+                "share": official.table[leader].astype(float) / base.astype(float).where(base > 0)}
+    results = []
+    for what, y in outcomes.items():
+        ex = Exclusions.for_election(official)
+        ex.require(official.table["registered"] > 0, "no registered voters")
+        ex.require(np.isfinite(y), "outcome undefined (no ballots)")
+        keep = ex.keep
+        g = group_key(official.table.loc[keep], fe)
+        data = _within(pd.DataFrame({"y": y[keep], "d": mark[keep]}), g)
+        if data["d"].abs().sum() == 0:
+            raise DataError(f"no {fe} has both observed and unobserved stations: the effect cannot be estimated",
+                            fix="observe stations in more places, or use a coarser fixed effect")
+        fit = sm.OLS(data["y"], data[["d"]]).fit(
+            cov_type="cluster", cov_kwds={"groups": pd.factorize(group_key(official.table.loc[keep], cluster))[0]})
+        low, high = fit.conf_int(1 - level).loc["d"]
+        effect, p = float(fit.params["d"]), float(fit.pvalues["d"])
+        n_obs = int(mark[keep].sum())
+        label = "turnout" if what == "turnout" else f"the share of {leader}"
+        results.append(TestResult(
+            name=f"observer_effect_{what}", party=None if what == "turnout" else leader, statistic=effect,
+            pvalue=p, ci=(float(low), float(high)), expected=0.0, n_used=ex.n_used, excluded=ex.counts,
+            excluded_rows=ex.rows,
+            details={"n_observed": n_obs, "n_unobserved": ex.n_used - n_obs, "fixed_effects": fe,
+                     "cluster": cluster, "mean_observed": float(y[keep][mark[keep] == 1].mean()),
+                     "mean_unobserved": float(y[keep][mark[keep] == 0].mean())},
+            explanation=(
+                f"Within the same {fe}, {label} at the {n_obs} stations with independent observers differs from "
+                f"the other {ex.n_used - n_obs} by {effect:+.2%} (interval {low:+.2%} to {high:+.2%}, p = {p:.3g}; "
+                f"errors clustered by {cluster}). Stations with observers are expected to be like the others; "
+                "a clear gap (lower turnout or leader share where observers were) suggests the figures differ where "
+                "nobody watched. Observers are not placed at random, so the gap is a reason to look, not proof.")))
+    return results

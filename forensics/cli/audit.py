@@ -1,0 +1,71 @@
+"""``forensics audit``: observers' protocol copies against the official results.
+
+``forensics audit template --profile P`` prints the blank transcription
+template; ``forensics audit --official F --observed G --profile P --out DIR``
+runs the audit and writes its tables, evidence sheets and summary.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ..errors import DataError
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "audit", help="compare observers' protocol copies with the official results",
+        description="Compare observers' transcriptions of PEC protocols with the official results: "
+                    "classify each difference, add up its impact, write evidence sheets, estimate the "
+                    "result from the sample. 'forensics audit template --profile P' prints the blank "
+                    "transcription template.")
+    p.add_argument("--official", metavar="F", help="official results file (CSV, XLSX, Parquet, zipped)")
+    p.add_argument("--observed", metavar="G", help="observers' transcriptions (layout of the template)")
+    p.add_argument("--profile", metavar="P", help="layout of both files (shipped name or TOML path)")
+    p.add_argument("--second-entry", metavar="H", help="second, independent transcription of the same copies")
+    p.add_argument("--photos", metavar="DIR", help="folder of protocol photos (never read outside it)")
+    p.add_argument("--design", default="convenience", choices=("srs", "stratified", "cluster", "convenience"),
+                   help="how the observed stations were chosen (default: convenience, i.e. not at random)")
+    p.add_argument("--out", metavar="DIR", help="output folder")
+    p.set_defaults(func=_run)
+    sub = p.add_subparsers(dest="audit_command", metavar="template")
+    t = sub.add_parser("template", help="print the blank transcription template (CSV header)",
+                       description="Print the transcription template: the profile's own column names for the "
+                                   "station ids, protocol lines and parties, then transcriber, photos, taken_at.")
+    t.add_argument("--profile", metavar="P", required=True, help="shipped profile name or TOML path")
+    t.add_argument("--official", metavar="F", help="take the lines and party names from this results file")
+    t.add_argument("--parties", nargs="+", metavar="NAME", help="party or candidate names, in ballot order")
+    t.add_argument("--out", metavar="FILE", help="write the template to FILE (.csv or .xlsx) instead of printing")
+    t.set_defaults(func=_template)
+
+
+def _template(args) -> int:
+    from ..audit import template
+    from ..ingest import load
+
+    official = load(args.official, profile=args.profile) if args.official else None
+    frame = template(args.profile, parties=args.parties, official=official)
+    if frame.attrs.get("note"):
+        print(f"forensics: note: {frame.attrs['note']}.", file=sys.stderr)
+    if args.out and str(args.out).lower().endswith(".xlsx"):
+        frame.to_excel(args.out, index=False)
+    elif args.out:
+        frame.to_csv(args.out, index=False, encoding="utf-8")
+    else:
+        frame.to_csv(sys.stdout, index=False)
+    return 0
+
+
+def _run(args) -> int:
+    from ..audit import run_audit
+
+    missing = [f"--{n.replace('_', '-')}" for n in ("official", "observed", "out") if not getattr(args, n)]
+    if missing:
+        raise DataError(f"forensics audit needs {', '.join(missing)}",
+                        fix="run 'forensics audit --official F --observed G --profile P --out DIR', "
+                            "or 'forensics audit template --profile P' for the blank template")
+    summary = run_audit(args.official, args.observed, args.out, profile=args.profile, second=args.second_entry,
+                        photos=args.photos, design=args.design)
+    print((Path(args.out) / "summary.txt").read_text(encoding="utf-8"), end="")
+    print(f"Wrote {summary['evidence_sheets']} evidence sheet(s) and the tables to {args.out}")
+    return 0

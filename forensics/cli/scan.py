@@ -1,0 +1,49 @@
+"""``forensics scan FILE --out DIR``: run the anomaly scan and write the report."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def add_scan_options(parser, out_default=None) -> None:
+    """Options shared by ``scan`` and ``demo``."""
+    parser.add_argument("--out", required=out_default is None, default=out_default, type=Path,
+                        help="directory for report.html, the CSV/JSON tables and figures/"
+                        + (f" (default {out_default})" if out_default else ""))
+    parser.add_argument("--seed", type=int, default=2021, help="seed for all randomness (default 2021)")
+    parser.add_argument("--levels", default="nation,region",
+                        help="comma-separated levels: nation, region, tec or any id column (default nation,region)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def run_scan(election, args) -> int:
+    """Scan ``election`` with the CLI options, write the report, print where it is."""
+    from ..report import write_report
+    from ..scan import scan
+
+    levels = tuple(level.strip() for level in args.levels.split(",") if level.strip())
+    result = scan(election, levels=levels, rng=args.seed, progress=not args.quiet)
+    path = write_report(result, args.out, progress=not args.quiet)
+    if not args.quiet:
+        print(result.summary())
+        print()
+    print(f"Report: {path.resolve()}")
+    print(f"Tables: {', '.join(str((args.out / n).resolve()) for n in ('tests.csv', 'findings.csv', 'stations.csv', 'summary.json'))}")
+    return 0
+
+
+def _main(args) -> int:
+    from .. import load
+
+    return run_scan(load(args.file, profile=args.profile), args)
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("scan", help="run the anomaly scan and write an HTML report with CSV/JSON tables",
+                              description="Run protocol arithmetic and the statistical battery nationally and per "
+                              "region, flag polling stations for review, and write report.html, tests.csv, "
+                              "findings.csv, stations.csv, excluded.csv, summary.json and figures/ into --out. "
+                              "A flag is a reason to look, not proof of fraud.")
+    p.add_argument("file", type=Path, help="polling-station results (csv, xlsx, parquet; zipped is fine)")
+    p.add_argument("--profile", default=None, help="input profile (see `forensics profiles`); detected if omitted")
+    add_scan_options(p)
+    p.set_defaults(func=_main)

@@ -1,0 +1,425 @@
+"""The Election Forensics Toolkit's basic battery, with its digit and bootstrap core.
+
+``basic_battery`` reproduces EFToolkit's ``BasicElectionForensics`` (Kalinin &
+Mebane, R 2.0.0; METHODS.md section 6.2) statistic by statistic: the
+second-digit mean (``2BL``), last-digit mean (``LastC``), shares of
+percentages and counts ending in 0 or 5 (``P05s``, ``C05s``), skewness and
+kurtosis of the percentages, Hartigan's dip-test p-value, the
+Sobyanin-Sukhovolsky measure and the turnout-share correlation, for turnout
+(a pseudo-candidate) and each party, per level, with the same
+nonparametric-bootstrap "basic" intervals and flag rules.
+
+The same module holds the pieces the digit tests in ``digits.py`` share:
+digit extraction (``first_digit``, ``second_digit``, ``last_digit``,
+``last_two_digits``), ``percent_ends_05``, ``count_values`` (validated count
+columns), ``resample_sums`` (a vectorised station bootstrap: one
+resampling of station indices per group, turned into column sums by one
+matrix product) and ``basic_interval`` (R ``boot.ci(type = "basic")``).
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError
+from ..levels import by_level
+from ..model import Election, as_election
+from ..random import ensure_rng
+from .dip import dip
+
+__all__ = [
+    "BATTERY_TESTS",
+    "BATTERY_REFERENCE",
+    "basic_battery",
+    "count_values",
+    "first_digit",
+    "second_digit",
+    "last_digit",
+    "last_two_digits",
+    "percent_ends_05",
+    "digit_counts",
+    "digit_mean",
+    "share_05",
+    "resample_sums",
+    "resample_categories",
+    "basic_interval",
+]
+
+#: EFToolkit's test names, in its column order.
+BATTERY_TESTS = ("2BL", "LastC", "P05s", "C05s", "Sobyanin", "Skew", "Kurt", "DipT", "Correlation")
+#: Values a clean election is expected to give (EFToolkit's flagging references).
+BATTERY_REFERENCE = {"2BL": 4.187, "LastC": 4.5, "P05s": 0.2, "C05s": 0.2, "Skew": 0.0, "Kurt": 3.0,
+                     "DipT": 0.05, "Sobyanin": 1.6448536269514722, "Correlation": 0.4}
+_BOOTSTRAPPED = ("2BL", "LastC", "P05s", "C05s", "Skew", "Kurt")
+_POW10 = 10 ** np.arange(1, 19, dtype=np.int64)
+
+
+# -- validated counts and digit extraction -------------------------------------------------
+def count_values(election: Election, column: str, values=None) -> np.ndarray:
+    """A count column as float64 (NaN where missing), checked to hold whole numbers >= 0."""
+    series = election.table[column] if values is None else values
+    if not pd.api.types.is_numeric_dtype(series):
+        raise DataError(f"the count column holds text, not numbers (e.g. {series.dropna().iloc[0]!r})",
+                        file=_source(election), column=column,
+                        fix="map the column to numbers in the profile or clean the file")
+    x = series.to_numpy(dtype=float, na_value=np.nan)
+    bad = np.isfinite(x) & ((x < 0) | (x != np.floor(x)))
+    bad |= np.isinf(x)
+    if bad.any():
+        pos = int(np.flatnonzero(bad)[0])
+        raise DataError(f"{int(bad.sum())} value(s) are not whole non-negative counts (first: {x[pos]!r})",
+                        file=_source(election), row=_row_label(election, pos), column=column,
+                        fix="correct the figure from the protocol, or blank it if it is unknown")
+    return x
+
+
+def _source(election: Election):
+    return next(iter(election.sources), None) if election.sources else None
+
+
+def _row_label(election: Election, pos: int) -> str:
+    table = election.table
+    label = f"{pos + 1}"
+    if "pec" in table.columns:
+        label += f" (station {table['pec'].iloc[pos]})"
+    return label
+
+
+def _digit_frame(values):
+    """Integer view of whole counts, their mask, and the number of digits minus one."""
+    x = np.asarray(values, dtype=float)
+    ok = np.isfinite(x)
+    v = np.where(ok, x, 0).astype(np.int64)
+    return v, ok, np.searchsorted(_POW10, v, side="right")
+
+
+def first_digit(values) -> np.ndarray:
+    """First significant digit of each count (NaN for 0 and missing)."""
+    v, ok, k = _digit_frame(values)
+    d = (v // 10 ** k).astype(float)
+    d[~ok | (v == 0)] = np.nan
+    return d
+
+
+def second_digit(values) -> np.ndarray:
+    """Second significant digit of each count (NaN for counts below 10 and missing)."""
+    v, ok, k = _digit_frame(values)
+    d = ((v // 10 ** np.maximum(k - 1, 0)) % 10).astype(float)
+    d[~ok | (v < 10)] = np.nan
+    return d
+
+
+def last_digit(values) -> np.ndarray:
+    """Last digit of each count (NaN for missing); zero counts end in 0."""
+    x = np.asarray(values, dtype=float)
+    return np.where(np.isfinite(x), np.mod(x, 10), np.nan)
+
+
+def last_two_digits(values) -> np.ndarray:
+    """Last two digits of each count as 0..99 (NaN for counts below 10 and missing)."""
+    x = np.asarray(values, dtype=float)
+    return np.where(np.isfinite(x) & (x >= 10), np.mod(x, 100), np.nan)
+
+
+def percent_ends_05(share) -> np.ndarray:
+    """1.0 where round(100 * share) ends in 0 or 5, 0.0 otherwise, NaN where share is undefined.
+
+    Rounds half to even as R does; 100 counts as ending in 0.  Shares are
+    used as given (the battery caps them at 1 first).
+    """
+    p = np.asarray(share, dtype=float)
+    r = np.round(p * 100)
+    return np.where(np.isfinite(r), (np.mod(r, 5) == 0).astype(float), np.nan)
+
+
+# -- bootstrap core ------------------------------------------------------------------------
+def resample_sums(values: np.ndarray, n_boot: int, rng=None, max_cells: int = 2_000_000) -> np.ndarray:
+    """Column sums of ``values`` (stations x q) over ``n_boot`` station bootstrap resamples.
+
+    Each resample draws len(values) stations with replacement; the draws are
+    turned into per-station multiplicities with ``bincount`` and the sums into
+    one matrix product, in chunks of at most ``max_cells`` draws.  Returns an
+    (n_boot, q) array.  Any statistic that is a function of column sums
+    (means, shares, moments) is then computed on all replicates at once.
+    """
+    rng = ensure_rng(rng)
+    x = np.asarray(values, dtype=float)
+    n = x.shape[0]
+    out = np.empty((n_boot, x.shape[1]))
+    if n == 0:
+        out.fill(0.0)
+        return out
+    step = max(1, max_cells // n)
+    for start in range(0, n_boot, step):
+        size = min(step, n_boot - start)
+        idx = rng.integers(0, n, size=(size, n))
+        idx += (np.arange(size) * n)[:, None]
+        weights = np.bincount(idx.ravel(), minlength=size * n).reshape(size, n)
+        out[start:start + size] = weights.astype(float) @ x
+    return out
+
+
+def _order_stat_quantile(sorted_reps: np.ndarray, finite: np.ndarray, alpha: float) -> np.ndarray:
+    """boot's normal-scale interpolation of order statistics (R ``norm.inter``), per column."""
+    from scipy.stats import norm
+
+    r = finite.astype(float)
+    rk = (r + 1) * alpha
+    k = np.trunc(rk).astype(int)
+    cols = np.arange(sorted_reps.shape[1])
+
+    def at(order):  # 1-based order statistic, clipped into range
+        return sorted_reps[np.clip(order - 1, 0, sorted_reps.shape[0] - 1), cols]
+
+    tk, tk1 = at(k), at(k + 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lo, hi = norm.ppf(k / (r + 1)), norm.ppf((k + 1) / (r + 1))
+        interp = tk + (norm.ppf(alpha) - lo) / (hi - lo) * (tk1 - tk)
+    out = np.where(k == rk, tk, interp)
+    out = np.where(k <= 0, at(np.ones_like(k)), out)
+    out = np.where(k >= finite, at(finite), out)
+    return np.where(finite > 0, out, np.nan)
+
+
+def basic_interval(t0, replicates, conf: float = 0.95):
+    """R ``boot.ci(type = "basic")`` for each column: (2 t0 - q_hi, 2 t0 - q_lo).
+
+    ``replicates`` is (n_boot, m); non-finite replicates are dropped per
+    column, as boot does; a column whose replicates are all equal gets no
+    interval (NaN), as boot.ci refuses it.
+    """
+    t0 = np.atleast_1d(np.asarray(t0, dtype=float))
+    reps = np.asarray(replicates, dtype=float).reshape(len(replicates), -1)
+    reps = np.where(np.isfinite(reps), reps, np.nan)
+    finite = np.isfinite(reps).sum(axis=0)
+    ordered = np.sort(reps, axis=0)
+    q_hi = _order_stat_quantile(ordered, finite, (1 + conf) / 2)
+    q_lo = _order_stat_quantile(ordered, finite, (1 - conf) / 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        centre = np.nanmean(reps, axis=0)
+        spread = np.nanmax(np.abs(reps - centre), axis=0)
+    constant = spread < np.minimum(1e-8, centre / 1e6)
+    bad = constant | (finite == 0) | ~np.isfinite(t0)
+    low = np.where(bad, np.nan, 2 * t0 - q_hi)
+    high = np.where(bad, np.nan, 2 * t0 - q_lo)
+    return low, high
+
+
+# -- the battery -------------------------------------------------------------------------
+def digit_counts(digits) -> np.ndarray:
+    """How many values have each digit 0..9 (NaN skipped); works along the last axis."""
+    d = np.asarray(digits, dtype=float)
+    ok = np.isfinite(d)
+    return np.stack([((d == k) & ok).sum(axis=-1) for k in range(10)], axis=-1)
+
+
+def digit_mean(counts) -> np.ndarray:
+    """Mean digit from counts per digit (..., 10)."""
+    counts = np.asarray(counts, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return counts @ np.arange(10.0) / counts.sum(axis=-1)
+
+
+def share_05(counts) -> np.ndarray:
+    """Share of digits that are 0 or 5, from counts per digit (..., 10)."""
+    counts = np.asarray(counts, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (counts[..., 0] + counts[..., 5]) / counts.sum(axis=-1)
+
+
+def resample_categories(counts, n_boot: int, rng=None) -> np.ndarray:
+    """Bootstrap category counts: (..., k) observed counts -> (n_boot, ..., k) resampled.
+
+    In a nonparametric bootstrap of n stations, the number of resampled
+    stations in each category is multinomial(n, observed shares), so a
+    statistic of one categorical value per station (a digit, an indicator)
+    is bootstrapped exactly without drawing station indices.  Stations
+    without a value (a NaN digit) must be counted as their own category by
+    the caller, so that the number of usable stations varies as it would.
+    """
+    rng = ensure_rng(rng)
+    counts = np.asarray(counts, dtype=np.int64)
+    total = counts.sum(axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pvals = np.where(total[..., None] > 0, counts / np.maximum(total, 1)[..., None], 0.0)
+    pvals[..., -1] = 0.0  # multinomial takes the last category as the remainder
+    pvals[..., -1] = np.clip(1.0 - pvals[..., :-1].sum(axis=-1), 0.0, 1.0)
+    return rng.multinomial(total, pvals, size=(n_boot, *counts.shape[:-1]))
+
+
+def _with_missing(digits) -> np.ndarray:
+    """Counts per digit 0..9 plus the number of stations without one (last category)."""
+    d = np.asarray(digits, dtype=float)
+    return np.append(digit_counts(d), np.count_nonzero(~np.isfinite(d)))
+
+
+def _moment_columns(share) -> np.ndarray:
+    """(stations x 5): has a value, and powers 1..4 of the deviation from the mean."""
+    has = np.isfinite(share)
+    centre = share[has].mean() if has.any() else 0.0
+    dev = np.where(has, share - centre, 0.0)
+    return np.column_stack([has, dev, dev ** 2, dev ** 3, dev ** 4]).astype(float)
+
+
+def _skew_kurt(sums) -> tuple[np.ndarray, np.ndarray]:
+    """Population skewness m3/m2^1.5 and kurtosis m4/m2^2 from sums (..., 5) of _moment_columns."""
+    s = np.moveaxis(np.asarray(sums, dtype=float), -1, 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        m, e2, e3, e4 = s[1] / s[0], s[2] / s[0], s[3] / s[0], s[4] / s[0]
+        c2 = e2 - m ** 2
+        c3 = e3 - 3 * m * e2 + 2 * m ** 3
+        c4 = e4 - 4 * m * e3 + 6 * m ** 2 * e2 - 3 * m ** 4
+        return c3 / c2 ** 1.5, c4 / c2 ** 2
+
+
+def _cap(share) -> np.ndarray:
+    """Percentages capped at 1 as EFToolkit does: x/0 (Inf) becomes 1, 0/0 stays missing."""
+    return np.where(share >= 1, 1.0, share)
+
+
+def _p05_categories(share) -> np.ndarray:
+    """[ends in 0 or 5, does not, no percentage] station counts for P05s."""
+    ends = percent_ends_05(share)
+    return np.array([np.sum(ends == 1), np.sum(ends == 0), np.sum(np.isnan(ends))])
+
+
+def _bootstrapped(subjects: dict, n_boot: int, rng) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Estimates and basic intervals of the six bootstrapped statistics, (subjects x 6) each.
+
+    ``subjects`` maps a name to (counts, capped percentages).  Digit
+    statistics resample their category counts (exact, see
+    ``resample_categories``); skewness and kurtosis resample stations once
+    for all subjects (``resample_sums``).
+    """
+    k = len(subjects)
+    second = np.array([_with_missing(second_digit(c)) for c, _ in subjects.values()])
+    last = np.array([_with_missing(last_digit(c)) for c, _ in subjects.values()])
+    p05 = np.array([_p05_categories(s) for _, s in subjects.values()])
+    moments = np.concatenate([_moment_columns(s) for _, s in subjects.values()], axis=1)
+
+    def digit_stats(sec, lst, pct):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            p = pct[..., 0] / (pct[..., 0] + pct[..., 1])
+        return [digit_mean(sec[..., :10]), digit_mean(lst[..., :10]), p, share_05(lst[..., :10])]
+
+    t0 = np.column_stack(digit_stats(second, last, p05) + list(_skew_kurt(moments.sum(axis=0).reshape(k, 5))))
+    reps = digit_stats(*(resample_categories(x, n_boot, rng) for x in (second, last, p05)))
+    reps += list(_skew_kurt(resample_sums(moments, n_boot, rng).reshape(n_boot, k, 5)))
+    reps = np.stack(reps, axis=-1)  # (n_boot, subjects, 6)
+    low, high = basic_interval(t0.ravel(), reps.reshape(n_boot, -1))
+    return t0, low.reshape(k, -1), high.reshape(k, -1)
+
+
+def _finite_pairs(x, y):
+    ok = np.isfinite(x) & np.isfinite(y)
+    return x[ok], y[ok]
+
+
+def _sobyanin(turnout, share) -> float:
+    """OLS slope of share on turnout minus the mean share (EFToolkit's S-S measure)."""
+    t, v = _finite_pairs(turnout, share)
+    if t.size < 2 or np.ptp(t) == 0:
+        return float("nan")
+    slope = np.polyfit(t, v, 1)[0]
+    return float(slope - np.nanmean(np.where(np.isfinite(share), share, np.nan)))
+
+
+def _correlation(turnout, share) -> float:
+    t, v = _finite_pairs(turnout, share)
+    if t.size < 2 or np.ptp(t) == 0 or np.ptp(v) == 0:
+        return float("nan")
+    return float(np.corrcoef(t, v)[0, 1])
+
+
+def _dip_pvalue(values) -> float:
+    with warnings.catch_warnings():  # n above the table's 72,000 uses its last row, as R does
+        warnings.simplefilter("ignore")
+        return dip(values)[1]
+
+
+def _flag(test: str, estimate, low, high) -> bool:
+    """EFToolkit's flag rules, applied to figures rounded to 3 decimals as its table prints them."""
+    ref = BATTERY_REFERENCE[test]
+    if test in _BOOTSTRAPPED:
+        if not (np.isfinite(low) and np.isfinite(high)):
+            return False
+        lo, hi = round(float(low), 3), round(float(high), 3)
+        if lo == 0 and hi == 0:
+            return False
+        return bool(hi <= ref or lo >= ref)
+    if not np.isfinite(estimate):
+        return False
+    value = round(float(estimate), 3)
+    return bool(value < ref) if test == "DipT" else bool(abs(value) > ref)
+
+
+def _battery_group(election: Election, parties, n_boot: int, rng) -> pd.DataFrame:
+    """All battery rows for one group of stations."""
+    sub = election.subset(election.published)
+    found = count_values(sub, "ballots_found", sub.ballots_found())
+    registered = count_values(sub, "registered")
+    votes = {p: count_values(sub, p) for p in parties}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        turnout = found / registered
+        subjects = {"turnout": (found, turnout), **{p: (v, v / found) for p, v in votes.items()}}
+
+    t0, low, high = _bootstrapped({name: (c, _cap(sh)) for name, (c, sh) in subjects.items()}, n_boot, rng)
+    n = len(sub)
+    rows = []
+    for i, (name, (_, share)) in enumerate(subjects.items()):
+        est = dict(zip(_BOOTSTRAPPED, t0[i]))
+        ci = {t: (low[i, j], high[i, j]) for j, t in enumerate(_BOOTSTRAPPED)}
+        est["DipT"] = _dip_pvalue(share)
+        if name != "turnout":
+            est["Sobyanin"] = _sobyanin(turnout, share)
+            est["Correlation"] = _correlation(turnout, share)
+        for test in BATTERY_TESTS:
+            if test not in est:
+                continue
+            lo, hi = ci.get(test, (np.nan, np.nan))
+            rows.append((name, test, float(est[test]), lo, hi, n, _flag(test, est[test], lo, hi),
+                         BATTERY_REFERENCE[test]))
+    return pd.DataFrame(rows, columns=["subject", "test", "estimate", "ci_low", "ci_high", "n", "flagged",
+                                       "reference"])
+
+
+def basic_battery(election, parties=None, level: str = "nation", n_boot: int = 1000, rng=None) -> pd.DataFrame:
+    """EFToolkit's basic election-forensics tests for turnout and each party, per level.
+
+    Returns a tidy frame: ``group`` (the level's value, or "National"),
+    ``subject`` ("turnout" or a party column), ``test`` (2BL, LastC, P05s,
+    C05s, Sobyanin, Skew, Kurt, DipT, Correlation), ``estimate``,
+    ``ci_low``/``ci_high`` (bootstrap "basic" 95% interval, for the six
+    bootstrapped statistics), ``n`` (stations in the group), ``flagged``
+    (EFToolkit's rule) and ``reference`` (the value it compares with).
+
+    As in EFToolkit: no station is filtered (zeros, missing values and
+    turnout above 100% are kept; a missing value is skipped inside each
+    statistic); turnout's count is the ballots found and its percentage
+    ballots found / registered; a party's percentage is votes / ballots
+    found; percentages are capped at 1 for P05s, Skew and Kurt only.
+    Stations whose figures were never published are left out and listed in
+    ``result.attrs["excluded_rows"]``.  ``level`` is "nation", "region",
+    "tec" or any column (groups in alphabetical order); one ``rng`` feeds
+    every group's bootstrap in that order.
+    """
+    election = as_election(election)
+    parties = list(election.parties if parties is None else ([parties] if isinstance(parties, str) else parties))
+    missing = [c for c in ["registered", *parties] if c not in election.table.columns]
+    if missing:
+        raise DataError(f"the battery needs column(s) {', '.join(missing)}", file=_source(election),
+                        column=missing[0], fix="map them in the profile (registered voters and party votes)")
+    rng = ensure_rng(rng)
+    if level not in (None, "nation"):
+        election = election.subset(election.table[level].notna())
+    results = by_level(election, _battery_group, level, parties=parties, n_boot=n_boot, rng=rng)
+    frames = [frame.assign(group=name) for name, frame in results.items()]
+    table = pd.concat(frames, ignore_index=True)
+    table = table[["group", "subject", "test", "estimate", "ci_low", "ci_high", "n", "flagged", "reference"]]
+    unpublished = ~election.published
+    table.attrs["excluded"] = {"figures not published": int(unpublished.sum())} if unpublished.any() else {}
+    table.attrs["excluded_rows"] = pd.Series("figures not published", index=election.table.index[unpublished])
+    return table

@@ -1,0 +1,123 @@
+"""Shpilkin's estimate of anomalous votes for the leader.
+
+Assumptions, spelled out because the number means nothing without them:
+
+1. Stations at or below the "clean" turnout peak T0 (the main peak of the
+   turnout distribution) are honest.
+2. In an honest election the leader's votes relative to the other parties'
+   votes do not depend on turnout, so the ratio measured at or below T0
+   holds at every higher turnout.
+3. The other parties' votes are not falsified.
+
+Then in each turnout bin above T0 the leader's honest votes are the other
+parties' votes times that ratio, and everything above it is anomalous.
+Removing the anomalous votes (as if they were stuffed ballots) gives the
+turnout and share "without the anomaly".  Bins where the leader got fewer
+votes than the honest estimate give negative contributions; they are
+reported, and the statistic counts only the positive ones.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..random import ensure_rng
+from .fingerprints import bin_index, find_peak, station_values
+from .result import TestResult
+
+__all__ = ["ASSUMPTIONS", "excess_votes"]
+
+#: What the estimate takes for granted; returned with every result.
+ASSUMPTIONS = (
+    "stations at or below the main turnout peak are honest",
+    "in honest stations the leader's votes per vote for the other parties do not depend on turnout",
+    "the other parties' votes are not falsified",
+    "anomalous votes are added ballots, so removing them lowers turnout too",
+)
+
+
+def _estimate(kept: pd.DataFrame, bin_width: float, peak_weights: str, peak_method: str) -> dict:
+    """The Shpilkin estimate on one set of stations (also used for bootstrap replicates)."""
+    t = kept["turnout"].to_numpy()
+    weights = None if peak_weights == "stations" else kept["registered"].to_numpy()
+    peak = find_peak(t, weights=weights, method=peak_method)
+    n_bins = int(round(1 / bin_width))
+    b = bin_index(t, bin_width)
+    sums = {c: np.bincount(b, weights=kept[c].to_numpy(), minlength=n_bins)
+            for c in ("registered", "ballots", "base", "leader")}
+    others = sums["base"] - sums["leader"]
+    peak_bin = int(bin_index([peak], bin_width)[0])
+    clean = np.arange(n_bins) <= peak_bin
+    ratio = sums["leader"][clean].sum() / others[clean].sum() if others[clean].sum() > 0 else np.nan
+    honest = np.where(clean, sums["leader"], np.minimum(others * ratio, sums["base"]))
+    contribution = np.where(clean, 0.0, sums["leader"] - honest)
+    table = pd.DataFrame({
+        "turnout_bin": np.arange(n_bins) * bin_width, "stations": np.bincount(b, minlength=n_bins),
+        "registered": sums["registered"], "ballots": sums["ballots"], "leader": sums["leader"],
+        "others": others, "honest_leader": honest, "anomalous": contribution, "clean": clean,
+    })
+    positive = float(contribution[contribution > 0].sum())
+    negative = float(contribution[contribution < 0].sum())
+    return {"peak": peak, "peak_bin": peak_bin * bin_width, "ratio": float(ratio), "positive": positive,
+            "negative": negative, "table": table[table["stations"] > 0].reset_index(drop=True)}
+
+
+def excess_votes(election, party=None, bin_width: float = 0.01, turnout: str = "issued", share=None,
+                 peak_weights: str = "stations", peak_method: str = "kde", n_boot: int = 100,
+                 rng=None) -> TestResult:
+    """Estimated anomalous votes for the leader (Shpilkin's method).
+
+    ``turnout`` is the numerator of turnout ('issued' ballots by default,
+    as the Russian CEC reports it); ``share`` the base of the leader's share
+    (the election's ``meta["percent_base"]``, else valid votes).  The clean
+    peak T0 is the main peak of the turnout distribution of stations
+    (``peak_weights="voters"`` weights it by registered voters).  The leader
+    / others ratio is pooled over all bins at or below T0.
+
+    ``statistic``: anomalous leader votes, summing positive bin
+    contributions only; ``expected`` 0.  ``ci``: 95 % percentile interval
+    from ``n_boot`` bootstrap resamples of the stations (peak re-found each
+    time).  ``details``: ``peak``, ``ratio``, ``negative`` (the sum of the
+    negative contributions, which the statistic leaves out), ``net``,
+    ``turnout_official``/``turnout_clean``, ``share_official``/``share_clean``,
+    ``bins`` (per-bin table) and ``assumptions``.  Descriptive: no p-value.
+    """
+    election_meta = getattr(election, "meta", {}) or {}
+    share = share or election_meta.get("percent_base", "valid")
+    kept, ex, party = station_values(election, party, turnout=turnout, share=share)
+    if len(kept) < 10:
+        raise ValueError(f"the excess-vote estimate needs at least 10 usable stations, got {len(kept)}")
+    est = _estimate(kept, bin_width, peak_weights, peak_method)
+    anomaly = est["positive"]
+    reg, ballots, base, leader = (kept[c].sum() for c in ("registered", "ballots", "base", "leader"))
+    details = {
+        "peak": est["peak"], "peak_bin": est["peak_bin"], "ratio": est["ratio"],
+        "negative": est["negative"], "net": anomaly + est["negative"],
+        "turnout_official": ballots / reg, "turnout_clean": (ballots - anomaly) / reg,
+        "share_official": leader / base, "share_clean": (leader - anomaly) / (base - anomaly),
+        "leader_votes": leader, "bins": est["table"], "bin_width": bin_width,
+        "turnout": turnout, "share": share, "assumptions": ASSUMPTIONS,
+    }
+    ci = None
+    if n_boot:
+        rng = ensure_rng(rng)
+        boot = [_estimate(kept.iloc[rng.integers(0, len(kept), len(kept))], bin_width, peak_weights,
+                          peak_method)["positive"] for _ in range(n_boot)]
+        ci = tuple(float(q) for q in np.percentile(boot, [2.5, 97.5]))
+    ci_text = f" (95% bootstrap interval {ci[0]:,.0f} to {ci[1]:,.0f})" if ci else ""
+    explanation = (
+        f"Shpilkin's estimate: {anomaly:,.0f} of {party}'s {leader:,.0f} votes ({anomaly / leader:.1%}) look "
+        f"anomalous{ci_text}. Turnout peaks at {est['peak']:.1%}; at or below it {party} got "
+        f"{est['ratio']:.3g} votes per vote for the other parties. Assuming that honest stations at higher "
+        f"turnout would show the same ratio, that the other parties' votes are genuine, and that the "
+        f"low-turnout stations are clean, the leader's votes above that ratio are counted as anomalous. "
+        f"Without them turnout would be {details['turnout_clean']:.1%} instead of "
+        f"{details['turnout_official']:.1%} and {party}'s share {details['share_clean']:.1%} instead of "
+        f"{details['share_official']:.1%}. Bins where the leader did worse than the ratio predicts sum to "
+        f"{est['negative']:,.0f} votes and are not subtracted. Places that both vote more and favour the "
+        f"leader (villages, some regions) break the assumption, so this is an upper-bound style estimate "
+        f"and a reason to look, not proof; per-region estimates (by_level) are more robust."
+    )
+    return TestResult(name="excess_votes", statistic=anomaly, pvalue=None, ci=ci, expected=0.0,
+                      n_used=ex.n_used, excluded=ex.counts, excluded_rows=ex.rows, details=details,
+                      explanation=explanation, party=party)
