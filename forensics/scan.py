@@ -37,7 +37,8 @@ class Check:
     ``func`` is a name in ``forensics.stats`` (or "module:attribute");
     ``needs`` lists table columns the test cannot do without ("parties"
     means at least one party column); groups with fewer than
-    ``min_stations`` rows are reported as too small, not run.
+    ``min_stations`` rows are reported as too small, not run;
+    ``sub_params`` override ``params`` below the national level.
     """
 
     name: str
@@ -48,6 +49,7 @@ class Check:
     needs: tuple = ("registered", "parties")
     min_stations: int = 30
     func: str | None = None
+    sub_params: dict = field(default_factory=dict)
 
     def resolve(self):
         """The callable, or raise with a plain reason why it is not available."""
@@ -68,7 +70,8 @@ DEFAULT_BATTERY: tuple[Check, ...] = (
           levels=("nation",), min_stations=200),
     Check("excess_votes", "Shpilkin excess-vote estimate", "fingerprints"),
     Check("cumulative_votes", "Cumulative vote share by turnout", "fingerprints", levels=("nation",)),
-    Check("integer_percentages", "Integer-percentage excess (Kobak et al.)", "spikes", params={"n_sim": 200}),
+    Check("integer_percentages", "Integer-percentage excess (Kobak et al.)", "spikes", params={"n_sim": 1000},
+          sub_params={"breakdown": None}),
     Check("coarse_shares", "Coarse (round) vote shares", "spikes"),
     Check("turnout_share_correlation", "Turnout-share correlation", "shape"),
     Check("turnout_regression", "Regression of votes on turnout (Sobyanin-Sukhovolsky)", "shape"),
@@ -100,15 +103,15 @@ FLAGS: dict[str, tuple[int, str]] = {
     "TURNOUT_HIGH": (2, "turnout far above the typical station of its region (robust z > {z})"),
     "PLANE_OUTLIER": (2, "turnout and leader share both far above the typical station of its region "
                          "(robust distance > {z} in the turnout-share plane)"),
-    "INT_TURNOUT": (3, "turnout is a whole percentage (within 0.05 points)"),
-    "INT_SHARE": (3, "leader's share is a whole percentage (within 0.05 points)"),
+    "INT_TURNOUT": (3, "turnout is a whole percentage (within 0.05 points; stations of 100+ voters)"),
+    "INT_SHARE": (3, "leader's share is a whole percentage (within 0.05 points; stations of 100+ voters)"),
 }
 #: Tier of a reconciliation code: errors first, warnings with the integer flags.
 RULE_TIER = {"error": 1, "warning": 3}
 
 STATION_COLUMNS = ["station", "region", "tec", "pec", "registered", "ballots_cast", "turnout", "leader_share",
                    "excluded", "flags", "flag_reasons", "n_flags", "review_tier", "review_order"]
-TEST_COLUMNS = ["test", "level", "group", "party", "statistic", "pvalue", "pvalue_adj", "ci_low", "ci_high",
+TEST_COLUMNS = ["test", "measure", "level", "group", "party", "statistic", "pvalue", "pvalue_adj", "ci_low", "ci_high",
                 "expected", "n_used", "n_excluded", "family", "pvalue_adj_test", "family_test", "significant",
                 "note"]
 EXCLUDED_COLUMNS = ["analysis", "level", "group", "party", "station", "region", "tec", "pec", "reason", "n"]
@@ -207,7 +210,8 @@ def scan(election: Election, levels=("nation", "region"), tests=None, rng=None, 
     results, tables = {}, []
     for check, level in steps:
         bar.set_postfix_str(f"{check.name} @ {level}")
-        kwargs = {**check.params, **common, **per_test.get(check.name, {})}
+        kwargs = {**check.params, **(check.sub_params if level != "nation" else {}), **common,
+                  **per_test.get(check.name, {})}
         res = _run(check, election, level, kwargs, _child_rng(base_seed, check.name, level))
         results[(check.name, level)] = res
         tables.append(_table(check, res, level))
@@ -316,16 +320,22 @@ def _group_names(election, level):
 
 
 def _table(check: Check, res: dict, level: str) -> pd.DataFrame:
+    """Tidy rows of one test at one level; ``test`` is the battery name, ``measure`` the result's own name.
+
+    ``pvalue_adj_test`` corrects one measure (and party) across the groups of
+    the level, the family stated in ``family_test``.
+    """
     table = results_table(res, level)
     if table.empty:
         return table
-    table["test"] = table["test"].fillna(check.name)
-    if "party" not in table:
-        table["party"] = None
-    table = table.rename(columns={"pvalue_adj": "pvalue_adj_test"})
-    party = table["party"].where(table["party"].notna(), "").astype(str)
-    table["family_test"] = (table["test"] + np.where(party != "", " / " + party, "")
-                            + f" across the {level} groups")
+    table["measure"] = table["test"].fillna(check.name)
+    table["test"] = check.name
+    table["party"] = table["party"].astype(object).where(table["party"].notna(), "")
+    table["pvalue_adj_test"] = np.nan
+    table["family_test"] = ""
+    for (measure, party), idx in table.groupby(["measure", "party"], sort=False).groups.items():
+        table.loc[idx, "pvalue_adj_test"] = adjust(table.loc[idx, "pvalue"])
+        table.loc[idx, "family_test"] = f"{measure}" + (f" / {party}" if party else "") + f" across the {level} groups"
     return table
 
 
@@ -362,6 +372,10 @@ def _robust_z(values: pd.Series, groups: pd.Series, min_group: int = 20) -> pd.S
 def station_flags(election: Election, findings: pd.DataFrame, z: float = 3.5) -> pd.DataFrame:
     """One row per input station: ids, turnout, leader share, flags with reasons, review order.
 
+    Turnout is ballots issued / voters on the list and the leader's share is
+    leader votes / ballots cast (valid + invalid), the definitions of the
+    CEC's published percentages and of Kobak et al.
+
     Review order (documented, no score): tier 1 = an arithmetic error in the
     protocol; tier 2 = 100% turnout, turnout far above its region, or an
     outlier in the turnout-share plane; tier 3 = integer percentages or
@@ -373,17 +387,14 @@ def station_flags(election: Election, findings: pd.DataFrame, z: float = 3.5) ->
     ids = {c: (t[c].astype(str).to_numpy() if c in t else np.full(n, "")) for c in ID_COLUMNS}
     out = pd.DataFrame({"station": np.arange(n), **ids}, index=t.index)
     out["registered"] = t["registered"] if "registered" in t else np.nan
-    cast = election.ballots_cast() if (election.parties or "valid" in t) else pd.Series(np.nan, index=t.index)
+    has_votes = bool(election.parties) or "valid" in t
+    cast = election.ballots_cast().astype(float) if has_votes else pd.Series(np.nan, index=t.index)
     out["ballots_cast"] = cast
-    turnout = election.turnout() if "registered" in t else pd.Series(np.nan, index=t.index)
-    out["turnout"] = turnout
-    if election.parties:
-        base = election.valid() if election.meta.get("percent_base", "valid") == "valid" else cast
-        base = base.astype(float)
-        share = t[election.leader].astype(float) / base.where(base > 0)
-    else:
-        share = pd.Series(np.nan, index=t.index)
-    out["leader_share"] = share
+    issued = election.ballots_issued().astype(float) if has_votes else cast
+    registered = out["registered"].astype(float)
+    out["turnout"] = issued / registered.where(registered > 0)
+    leader = t[election.leader].astype(float) if election.parties else pd.Series(np.nan, index=t.index)
+    out["leader_share"] = leader / cast.where(cast > 0)
 
     ex = Exclusions.for_election(election)
     ex.require(out["registered"].fillna(0) > 0, "no voters on the list")
@@ -391,17 +402,22 @@ def station_flags(election: Election, findings: pd.DataFrame, z: float = 3.5) ->
     keep = ex.keep
     out["excluded"] = ex.reasons.fillna("").astype(str)
 
+    from .stats.spikes import is_integer_percent
+
     codes = pd.DataFrame(False, index=t.index, columns=list(FLAGS))
     region = pd.Series(ids["region"], index=t.index)
+    turnout, share = out["turnout"], out["leader_share"]
     tz = _robust_z(turnout.where(keep), region)
     sz = _robust_z(share.where(keep), region)
-    big = out["registered"] >= 100
     codes["TURNOUT_100"] = keep & (turnout >= 1.0)
     codes["TURNOUT_HIGH"] = keep & (tz > z) & ~codes["TURNOUT_100"]
     codes["PLANE_OUTLIER"] = keep & (tz > 0) & (sz > 0) & (np.hypot(tz, sz) > z)
-    for code, series in (("INT_TURNOUT", turnout), ("INT_SHARE", share)):
-        pct = 100 * series
-        codes[code] = keep & big & (pct < 99.5) & (pct > 0.5) & ((pct - pct.round()).abs() <= 0.05)
+    # whole percentages, with Kobak et al.'s inclusion rule (N >= 100, value at most 99%)
+    eligible = keep & (registered >= 100) & issued.notna() & leader.notna()
+    for code, count, total in (("INT_TURNOUT", issued, registered), ("INT_SHARE", leader, cast)):
+        ok = eligible & (count <= 0.99 * total)
+        hit, _ = is_integer_percent(count.where(ok, 0).astype(np.int64), total.where(ok, 1).astype(np.int64))
+        codes[code] = ok & hit
 
     reasons = {code: FLAGS[code][1].format(z=z) for code in FLAGS}
     flag_lists = [[] for _ in range(n)]
@@ -522,6 +538,7 @@ def _provenance(election, battery, levels, params, alpha, z, base_seed, seed_not
         "seed_note": seed_note,
         "parameters": {k: _jsonable(v) for k, v in sorted(params.items())},
         "battery": [{"test": c.name, "levels": list(c.levels), "params": {k: _jsonable(v) for k, v in c.params.items()},
+                     "sub_params": {k: _jsonable(v) for k, v in c.sub_params.items()},
                      "needs": list(c.needs), "min_stations": c.min_stations} for c in battery],
         "time": time or datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
     }
@@ -539,19 +556,22 @@ def headlines(scan: Scan) -> list:
         nat = t[(t["level"] == "nation") & t["test"].isin(names) & t["significant"]]
         if nat.empty:
             continue
-        sub = t[(t["level"] != "nation") & t["test"].isin(names) & t["significant"]].copy()
+        sub = t[(t["level"] != "nation") & t["test"].isin(names) & (t["note"] == "")].copy()
+        alpha = scan.provenance["alpha"]
+        sub = sub[sub["pvalue"].isna() | (sub["pvalue"] < alpha)] if not sub.empty else sub
         regions = []
         if not sub.empty:
             sub["effect"] = [_effect(r) for r in sub.itertuples()]
             sub = sub[sub["effect"] > 0]
             best = sub.groupby("group")["effect"].max().sort_values(ascending=False, kind="mergesort")
             regions = [str(g) for g in best.index[:5]]
+        sig = t[(t["level"] != "nation") & t["test"].isin(names) & t["significant"]]
         out.append({
             "key": key,
             "headline": words,
             "tests": sorted(set(nat["test"])),
             "smallest_pvalue_adj": float(nat["pvalue_adj"].min()),
-            "n_regions_significant": int(sub["group"].nunique()) if not sub.empty else 0,
+            "n_regions_significant": int(sig["group"].nunique()),
             "driving_regions": regions,
         })
     return out
@@ -576,7 +596,8 @@ def summary_paragraphs(scan: Scan) -> list:
         paras.append("Protocol arithmetic: no station breaks the control relations that could be checked.")
     if scan.headlines:
         for h in scan.headlines:
-            regions = (" The regions that drive it most: " + ", ".join(h["driving_regions"]) + "."
+            regions = (" The regions that contribute most (largest effect among those unusual on their own "
+                       "before correction): " + ", ".join(h["driving_regions"]) + "."
                        if h["driving_regions"] else "")
             paras.append(f"Stands out: {h['headline']} (tests: {', '.join(h['tests'])}; smallest corrected "
                          f"p-value {h['smallest_pvalue_adj']:.2g}; significant in {h['n_regions_significant']} "

@@ -62,12 +62,14 @@ from __future__ import annotations
 
 import sys
 import types
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy.special import expit, logit
 
 from .errors import DataError
+from .ingest import available_profiles, load_profile, to_layout
 from .model import FOUND_PARTS, ID_COLUMNS, ISSUED_PARTS, UNPUBLISHED, Election
 from .random import ensure_rng
 
@@ -94,8 +96,8 @@ OPTIONS = {
     "special_share": 0.015,    # hospitals, remote posts: tiny stations
     "added_rate": 0.01,        # voters added to the list on election day
     "early_rate": 0.02,        # ballots issued early
-    "outside_rate": 0.04,      # ballots issued outside the polling room (mobile boxes)
-    "invalid_rate": 0.015,     # invalid ballots
+    "outside_rate": 0.05,      # ballots issued outside the polling room (mobile boxes)
+    "invalid_rate": 0.012,     # invalid ballots
     "spare_rate": 0.03,        # extra ballots a station receives above its electorate, at most
     "unpublished": 0.0,        # share of stations whose figures were never published (counts empty)
     "meta": None,              # extra metadata (seats, threshold, ...)
@@ -166,8 +168,6 @@ def simulate(n_pec=2000, n_regions=10, n_tec=None, parties=5, shares=None, turno
 
 def _profile_meta(name) -> dict:
     """Seats, threshold, ruleset ... of a shipped profile the election imitates."""
-    from .ingest import available_profiles, load_profile
-
     return dict(load_profile(name).meta) if name in available_profiles() else {}
 
 
@@ -266,11 +266,14 @@ def _clean_protocol(registered, kind, tec_of, region_of_tec, shares, turnout, op
     added = rng.binomial(registered, opts["added_rate"])
 
     early = rng.binomial(voters, np.clip(opts["early_rate"] * rng.gamma(2.0, 0.5, n), 0, 1))
-    outside_rate = opts["outside_rate"] * np.array([0.6, 1.6, 0.3])[kind] * rng.gamma(4.0, 0.25, n)
+    # mobile voting: much more common in the countryside, with a long tail (Russia 2018:
+    # median 5.8% of ballots, 90th percentile 21%)
+    outside_rate = opts["outside_rate"] * np.array([0.6, 1.8, 0.3])[kind] * rng.gamma(1.2, 1 / 1.2, n)
     outside = rng.binomial(voters - early, np.clip(outside_rate, 0, 1))
     inside = voters - early - outside
 
-    invalid_rate = rng.beta(40 * opts["invalid_rate"], 40 * (1 - opts["invalid_rate"]), n)
+    # invalid share varies a little between stations (Russia 2018: 99th percentile 4.2%)
+    invalid_rate = rng.beta(200 * opts["invalid_rate"], 200 * (1 - opts["invalid_rate"]), n)
     invalid = rng.binomial(voters, invalid_rate)
     valid = voters - invalid
     c_region, c_tec, c_station = opts["share_concentration"]
@@ -329,6 +332,8 @@ def _spec(label, spec) -> tuple[str, dict]:
         raise ValueError(f"unknown parameters for {kind}: {', '.join(sorted(unknown))}")
     if not 0 <= spec.get("fraction", -1) <= 1:
         raise ValueError(f"fraud {label!r} needs a fraction between 0 and 1")
+    if not 0 < spec.get("intensity", 0.5) < 1:
+        raise ValueError(f"fraud {label!r} needs an intensity strictly between 0 and 1")
     return kind, {**_DEFAULTS[kind], **spec}
 
 
@@ -501,8 +506,10 @@ PRESETS = {
         "profile": "kz_cec",
         "unpublished": 0.001,
         "fraud": {
-            "stuffing": {"fraction": 0.5, "intensity": 0.35,
+            "stuffing": {"fraction": 0.5, "intensity": 0.45,
                          "regions": ["Жаркольская область", "Кумсайская область", "Ушкольская область"]},
+            "extreme stuffing": {"kind": "stuffing", "model": "extreme", "alpha": 1.0, "fraction": 0.12,
+                                 "regions": ["Ушкольская область"]},
             "unsigned stuffing": {"kind": "stuffing", "fraction": 0.004, "intensity": 0.15,
                                   "signatures": False},
             "transfer": {"fraction": 0.2, "intensity": 0.15, "regions": ["Кумсайская область"]},
@@ -518,7 +525,7 @@ PRESETS = {
 #: how each preset is written: its layout and the protocol lines of that form
 PRESET_FILES = {
     "kz-demo": {"layout": "kz_cec",
-                "fields": ["registered", "registered_added", "signatures", "ballots_received",
+                "fields": ["registered", "registered_added", "signatures", "ballots_received", "ballots_issued",
                            "ballots_cancelled", "ballots_spoiled", "ballots_found", "invalid", "valid"]},
 }
 
@@ -539,8 +546,6 @@ def protocol_frame(election: Election, layout=None, fields=None) -> pd.DataFrame
     its parts.  ``ballots_found`` / ``ballots_issued`` are summed from their
     parts.  With a ``layout`` the columns carry its own header text.
     """
-    from .ingest import load_profile, to_layout
-
     table = election.table
     prof = load_profile(layout) if layout is not None else None
     if fields is None:
@@ -565,10 +570,10 @@ def truth_frame(election: Election) -> pd.DataFrame:
 
 def write_table(frame: pd.DataFrame, path) -> None:
     """Write a frame as CSV (UTF-8, "\\n" line ends), Parquet or XLSX, by the file's extension."""
-    from pathlib import Path
-
     path = Path(path)
     suffix = path.suffix.lower()
+    if not path.parent.is_dir():
+        raise DataError("the output folder does not exist", file=path, fix="create the folder or choose another path")
     if suffix == ".csv":
         frame.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
     elif suffix == ".parquet":

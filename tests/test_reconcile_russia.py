@@ -64,3 +64,13 @@ def test_official_protocols_satisfy_every_legal_control_relation(name, ruleset_n
     r08 = f.table[f.table["code"] == "R08-FOUND-LE-ISSUED"]
     assert r08["message"].str.contains(r"more ballots? in the boxes \(\d+\) than were issued").all()
     assert (r08["difference"] > 0).all()
+
+
+def test_copied_protocols_in_2012_include_the_derbent_pair(ru2012):
+    f = reconcile(ru2012)
+    r21 = f.table[f.table["code"] == "R21-COPIED-PROTOCOL"]
+    derbent = r21[r21["tec"].str.contains("Дербентская городская")]
+    assert sorted(derbent["pec"]) == ["482", "488"]
+    assert (derbent["difference"] == 1895).all() and (derbent["observed"] == 1).all()
+    assert derbent["message"].iloc[0].startswith("results identical at 2 stations: PEC 482")
+

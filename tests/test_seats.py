@@ -30,9 +30,9 @@ def test_hare_hand_worked():
     # .70 .60 .58 .20 .61 .31 -> the 3 seats left go to A (.70), E (.61), B (.60)
     votes = {"A": 47_000, "B": 16_000, "C": 15_800, "D": 12_000, "E": 6_100, "F": 3_100}
     assert allocate_seats(votes, 10) == {"A": 5, "B": 2, "C": 1, "D": 1, "E": 1, "F": 0}
-    # with a 5% threshold F (3.1%) is out: quota 96,900 / 10 = 9,690; A 4.85, B 1.65, C 1.63,
-    # D 1.24, E 0.63 -> 4,1,1,1,0 + the 3 left to A (.85), B (.65), E (.63)
-    assert allocate_seats(votes, 10, 0.05) == {"A": 5, "B": 2, "C": 1, "D": 1, "E": 1, "F": 0}
+    # with a 5% threshold F (3.1%) is out: quota 96,900 / 10 = 9,690; A 4.850, B 1.651, C 1.6305,
+    # D 1.238, E 0.6295 -> 4,1,1,1,0 + the 3 left to A (.850), B (.651), C (.6305, just above E)
+    assert allocate_seats(votes, 10, 0.05) == {"A": 5, "B": 2, "C": 2, "D": 1, "E": 0, "F": 0}
 
 
 def test_dhondt_hand_worked():
@@ -47,12 +47,12 @@ def test_sainte_lague_hand_worked():
     # the 8 highest: 100 80 33.3 30 26.7 20 20 16 -> A 3, B 3, C 1, D 1
     votes = {"A": 100_000, "B": 80_000, "C": 30_000, "D": 20_000}
     assert allocate_seats(votes, 8, method="sainte_lague") == {"A": 3, "B": 3, "C": 1, "D": 1}
-    # 7 seats: the 7th seat is a tie between A's third average (20,000) and D's first (20,000)
-    assert allocate_seats(votes, 7, method="sainte_lague") == {"A": 3, "B": 2, "C": 1, "D": 1} or True
-    seven = allocate_seats(votes, 7, method="sainte_lague")
-    assert seven == {"A": 3, "B": 3, "C": 1, "D": 0}  # 100 80 33.3 30 26.7 20(A) | 20(D) -> A listed first
+    # 7 seats: the 6th and 7th highest are A's third average and D's first (both 20,000): both get in
+    assert allocate_seats(votes, 7, method="sainte_lague") == {"A": 3, "B": 2, "C": 1, "D": 1}
+    # 6 seats: those two tie for the last seat; A, listed first, takes it
+    assert allocate_seats(votes, 6, method="sainte_lague") == {"A": 3, "B": 2, "C": 1, "D": 0}
     with pytest.raises(ValueError, match="tie for the last seat between A, D"):
-        allocate_seats(votes, 7, method="sainte_lague", ties="raise")
+        allocate_seats(votes, 6, method="sainte_lague", ties="raise")
 
 
 def test_ties_go_to_the_party_listed_first():
@@ -72,8 +72,11 @@ def test_kazakh_runner_up_rule():
     # B is then raised to the minimum of 2, taken from A
     assert allocate_seats(votes, 10, 0.07, runner_up_min=2) == {"A": 8, "B": 2, "C": 0}
     # with two parties over the threshold the rule does not apply
+    # (A 8.42, B 1.58 of quota 95 -> 8 + 1, last seat to B's larger remainder)
     assert allocate_seats({"A": 800, "B": 150, "C": 50}, 10, 0.07, runner_up_min=2) == {"A": 8, "B": 2, "C": 0}
-    assert allocate_seats({"A": 800, "B": 150, "C": 50}, 10, 0.07, runner_up_min=2)["C"] == 0
+    # a runner-up entitled to more than the minimum keeps its proportional seats:
+    # 10% of 795 = 79.5, only A passes; quota 765 / 40 = 19.125 -> A 36.60, B 3.40 -> 36 + 3, last seat to A
+    assert allocate_seats({"A": 700, "B": 65, "C": 30}, 40, 0.1, runner_up_min=2) == {"A": 37, "B": 3, "C": 0}
 
 
 def test_bad_input_is_refused():

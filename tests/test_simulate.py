@@ -277,6 +277,7 @@ def test_combined_kinds_are_joined_in_truth():
     ({"stuffing": {"fraction": 1.5}}, "between 0 and 1"),
     ({"stuffing": {"fraction": 0.1, "strength": 2}}, "unknown parameters"),
     ({"stuffing": {"fraction": 0.1, "model": "wild"}}, "incremental"),
+    ({"transfer": {"fraction": 0.1, "intensity": 1.0}}, "intensity"),
     ({"rounding": {"fraction": 0.1, "what": "seats"}}, "rounding"),
 ])
 def test_bad_fraud_specs_are_refused(fraud, message):

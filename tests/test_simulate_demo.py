@@ -98,6 +98,8 @@ def test_protocol_frame_sums_single_lines_and_drops_truth():
     assert list(truth_frame(e).columns[:4]) == ["region", "tec", "pec", "true_fraud"]
     with pytest.raises(DataError, match="cannot write"):
         write_table(frame, Path("x.json"))
+    with pytest.raises(DataError, match="folder does not exist"):
+        write_table(frame, Path("no/such/folder/x.csv"))
 
 
 def test_parse_fraud():
@@ -114,4 +116,22 @@ def test_parse_fraud():
 def test_cli_bad_fraud_exits_2(tmp_path, capsys):
     assert main(["simulate", "--fraud", "bribery=0.1", "--out", str(tmp_path / "x.csv")]) == 2
     assert "unknown fraud kind" in capsys.readouterr().err
+    assert main(["simulate", "--preset", "ru-demo", "--out", str(tmp_path / "x.csv")]) == 2
+    assert "kz-demo" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("layout", [None, "ru_cik_2018", "kz_cec"])
+def test_written_files_load_back_with_the_same_figures(tmp_path, layout):
+    import forensics
+
+    e = simulate(n_pec=400, rng=8, unpublished=0.02, fraud={"drawn": 0.05})
+    path = tmp_path / "sim.csv"
+    write_table(protocol_frame(e, layout), path)
+    back = forensics.load(path, profile=layout)
+    assert list(back.parties) == list(e.parties)
+    assert back.published.sum() == (~e.table["unpublished"]).sum()
+    for col in [*back.fields, *e.parties]:
+        if col in e.table.columns:
+            assert back.table[col].sum() == e.table[col].sum(), col
+    assert back.ballots_found().sum() == e.ballots_found().sum()

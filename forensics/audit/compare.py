@@ -57,48 +57,46 @@ def _group(lines, single: str, parts) -> list[str]:
     return [p for p in parts if p in lines]
 
 
-def _added_pattern(d: pd.Series, x: int) -> bool:
-    """True when the non-party lines changed exactly as x ballots slipped into the box."""
-    lines = list(d.index)
-    expected = {}
+def _added_pattern(d: dict, x: int) -> bool:
+    """True when the non-party lines ``d`` changed exactly as x ballots slipped into the box."""
+    lines = list(d)
+    accounted = set()
     for grp in (["valid"], _group(lines, "ballots_found", FOUND_PARTS),
                 _group(lines, "ballots_issued", ISSUED_PARTS), ["signatures"]):
-        grp = [g for g in grp if g in lines]
+        grp = [g for g in grp if g in d]
         if grp:
-            if d[grp].sum() != x:
+            if sum(d[g] for g in grp) != x:
                 return False
-            expected.update({g: None for g in grp})
-    if "ballots_cancelled" in lines and d["ballots_cancelled"] == -x:
-        expected["ballots_cancelled"] = None
-    elif "ballots_received" in lines and d["ballots_received"] == x:
-        expected["ballots_received"] = None
-    elif "ballots_cancelled" in lines or "ballots_received" in lines:
+            accounted.update(grp)
+    if d.get("ballots_cancelled") == -x:
+        accounted.add("ballots_cancelled")
+    elif d.get("ballots_received") == x:
+        accounted.add("ballots_received")
+    elif "ballots_cancelled" in d or "ballots_received" in d:
         return False
-    rest = [line for line in lines if line not in expected]
-    return bool((d[rest] == 0).all())
+    return all(v == 0 for k, v in d.items() if k not in accounted)
 
 
-def classify(d: pd.Series, official: pd.Series, observed: pd.Series, parties, consistent: bool) -> tuple[str, str]:
-    """(classification, detail) of one station from its differences ``d`` (official - observed)."""
-    changed = d.index[d != 0]
-    if len(changed) == 0:
+def classify(d: dict, official: dict, observed: dict, parties, consistent: bool) -> tuple[str, str]:
+    """(classification, detail) of one station from its differences ``d`` (official - observed, per line)."""
+    changed = [k for k, v in d.items() if v != 0]
+    if not changed:
         return "identical", ""
     if len(changed) == 1:
         line = changed[0]
         kind = digit_slip(official[line], observed[line])
         if kind:
             return "slip", f"{line}: official {int(official[line])}, copy {int(observed[line])} ({kind})"
-    dp = d[list(parties)]
-    gained = ", ".join(f"{p} +{int(v)}" for p, v in dp[dp > 0].items())
-    lost = ", ".join(f"{p} {int(v)}" for p, v in dp[dp < 0].items())
-    if set(changed) <= set(parties) and dp.sum() == 0:
-        return "moved", f"{int(dp[dp > 0].sum())} votes moved: {lost} -> {gained}"
-    x = int(dp.sum())
-    if x > 0 and (dp >= 0).all() and _added_pattern(d.drop(list(parties)), x):
+    dp = {p: int(d[p]) for p in parties}
+    gained = ", ".join(f"{p} +{v}" for p, v in dp.items() if v > 0)
+    lost = ", ".join(f"{p} {v}" for p, v in dp.items() if v < 0)
+    x = sum(dp.values())
+    if set(changed) <= set(parties) and x == 0:
+        return "moved", f"{sum(v for v in dp.values() if v > 0)} votes moved: {lost} -> {gained}"
+    if x > 0 and min(dp.values()) >= 0 and _added_pattern({k: v for k, v in d.items() if k not in dp}, x):
         return "added", f"{x} ballots added: {gained}"
-    if consistent:
-        return "redrawn", "lines changed: " + ", ".join(f"{k} {int(v):+d}" for k, v in d[changed].items())
-    return "other", "lines changed: " + ", ".join(f"{k} {int(v):+d}" for k, v in d[changed].items())
+    listed = "lines changed: " + ", ".join(f"{k} {int(d[k]):+d}" for k in changed)
+    return ("redrawn" if consistent else "other"), listed
 
 
 def station_findings(election: Election) -> pd.DataFrame:
@@ -188,11 +186,14 @@ def compare(official: Election, observed: pd.DataFrame, photo_hashes: pd.Series 
     consistent = (rules_off == "") & (rules_obs == "")
     ids = [c for c in ("region", "tec", "pec") if c in off_table.columns]
     stations = off_table[ids].copy()
-    stations["classification"] = "identical"
-    stations["detail"] = ""
-    for i in d.index[(d != 0).any(axis=1)]:
-        stations.loc[i, ["classification", "detail"]] = classify(
-            d.loc[i], off_table.loc[i], obs_table.loc[i], official.parties, bool(consistent[i]))
+    cls = pd.Series("identical", index=d.index, dtype=object)
+    detail = pd.Series("", index=d.index, dtype=object)
+    differ = d.index[(d != 0).any(axis=1)]
+    dd, od, bd = (t.loc[differ, lines].to_dict("index") for t in (d, off_table, obs_table))
+    for i in differ:
+        cls[i], detail[i] = classify(dd[i], od[i], bd[i], official.parties, bool(consistent[i]))
+    stations["classification"] = cls
+    stations["detail"] = detail
     stations["lines_differing"] = (d != 0).sum(axis=1)
     stations["rules_official"] = rules_off
     stations["rules_observed"] = rules_obs
@@ -204,12 +205,12 @@ def compare(official: Election, observed: pd.DataFrame, photo_hashes: pd.Series 
     diffs = d.add_prefix("diff_")
     stations = pd.concat([stations, diffs], axis=1)
 
-    long = d.stack().rename("difference").reset_index()
-    long.columns = ["_row", "line", "difference"]
+    long = pd.DataFrame({"line": np.tile(lines, len(d)), "_row": np.repeat(d.index.to_numpy(), len(lines)),
+                         "official": off_table[lines].to_numpy().ravel(), "observed": obs_table[lines].to_numpy().ravel(),
+                         "difference": d.to_numpy().ravel()})
     long = long[long["difference"] != 0]
-    long["official"] = [off_table.at[r, c] for r, c in zip(long["_row"], long["line"])]
-    long["observed"] = [obs_table.at[r, c] for r, c in zip(long["_row"], long["line"])]
-    long = off_table[ids].loc[long["_row"]].reset_index(drop=True).join(long.drop(columns="_row").reset_index(drop=True))
+    long = off_table[ids].loc[long["_row"]].reset_index(drop=True).join(
+        long.drop(columns="_row").reset_index(drop=True)[["line", "official", "observed", "difference"]])
 
     ex = observed.loc[reasons.index, [c for c in ("region", "tec", "pec", "source_row") if c in observed.columns]].copy()
     ex["reason"] = reasons

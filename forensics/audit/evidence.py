@@ -92,7 +92,7 @@ def render_sheet(comparison: Comparison, label, photos: pd.DataFrame | None = No
         info = manifest.loc[name] if manifest is not None and name in manifest.index else None
         cited.append({"file": name, "sha256": "" if info is None else info["sha256"],
                       "bytes": "" if info is None else info["bytes"],
-                      "exif_datetime": "" if info is None else (info["exif_datetime"] or "")})
+                      "exif_datetime": "" if info is None or pd.isna(info["exif_datetime"]) else info["exif_datetime"]})
     diffs = comparison.differences
     mine = diffs[(diffs[[k for k in ("region", "tec", "pec") if k in diffs]] ==
                   row[[k for k in ("region", "tec", "pec") if k in diffs]].to_numpy()).all(axis=1)]

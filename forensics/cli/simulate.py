@@ -16,16 +16,17 @@ def register(subparsers) -> None:
                     "fraud, and write the protocols to FILE and the per-station ground truth to "
                     "FILE_truth (same format). The demo data are made with "
                     "'forensics simulate --preset kz-demo --seed 2021 --out data/demo_kz.csv'.")
-    p.add_argument("--preset", choices=_presets(), help="a named parameter set (kz-demo: the shipped demo data)")
+    p.add_argument("--preset", metavar="NAME", help="a named parameter set (kz-demo: the shipped demo data)")
     p.add_argument("--stations", type=int, help="number of polling stations (default 2000)")
     p.add_argument("--regions", type=int, help="number of regions (default 10)")
     p.add_argument("--tecs", type=int, help="number of territorial commissions (default: about 43 stations each)")
     p.add_argument("--parties", type=int, help="number of parties (default 5; the first is the leader)")
     p.add_argument("--turnout", type=float, help="national turnout (default 0.62)")
-    p.add_argument("--fraud", action="append", metavar="KIND=FRACTION[,KEY=VALUE...]",
+    p.add_argument("--fraud", action="extend", nargs="+", metavar="KIND=FRACTION[,KEY=VALUE...]",
                    help="inject fraud at a share of stations, e.g. 'stuffing=0.05,intensity=0.4,signatures=no' "
                         "or 'rounding=0.02,regions=Region 01|Region 02'; kinds: carousel, stuffing, transfer, "
-                        "digits, rounding, drawn; repeat for several (replaces a preset's fraud)")
+                        "digits, rounding, drawn; give several after one --fraud or repeat it "
+                        "(replaces a preset's fraud)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0); same seed, same file")
     p.add_argument("--layout", metavar="PROFILE",
                    help="write in a national layout (a profile name or TOML file), e.g. kz_cec; "
@@ -33,12 +34,6 @@ def register(subparsers) -> None:
     p.add_argument("--out", required=True, metavar="FILE", help="output file: .csv, .parquet or .xlsx")
     p.add_argument("--truth", metavar="FILE", help="ground-truth file (default: FILE with '_truth' added)")
     p.set_defaults(func=run)
-
-
-def _presets():
-    from ..simulate import PRESETS
-
-    return sorted(PRESETS)
 
 
 def parse_fraud(items) -> dict:
@@ -78,6 +73,8 @@ def _value(key, text):
 def run(args: argparse.Namespace) -> int:
     from ..simulate import PRESET_FILES, PRESETS, protocol_frame, simulate, truth_frame, write_table
 
+    if args.preset is not None and args.preset not in PRESETS:
+        raise DataError(f"unknown preset '{args.preset}'", fix=f"use one of: {', '.join(sorted(PRESETS))}")
     params = dict(PRESETS.get(args.preset, {}))
     given = {"n_pec": args.stations, "n_regions": args.regions, "n_tec": args.tecs,
              "parties": args.parties, "turnout": args.turnout}

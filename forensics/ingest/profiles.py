@@ -74,9 +74,10 @@ class Profile:
         by_norm = {}
         for h in headers:
             by_norm.setdefault(norm(h), h)
+        derived = {c: spec for c, spec in self.derived.items() if spec["column"] in set(headers)}
         fields, used, own = {}, set(), 0
         for canon in CANONICAL:
-            if canon in self.derived:
+            if canon in derived:
                 continue
             texts = self.fields.get(canon, ())
             for text in (*texts, canon):
@@ -86,7 +87,6 @@ class Profile:
                     used.add(h)
                     own += text in texts
                     break
-        derived = {c: spec for c, spec in self.derived.items() if spec["column"] in set(headers)}
         rest = [h for h in headers if h not in used]
         parties, pending = self._parties(rest)
         unmapped = [h for h in rest if h not in parties and h not in pending]

@@ -2,8 +2,8 @@
 
 CSV (any of , ; tab | as delimiter, sniffed), UTF-8 with or without BOM,
 UTF-16 with BOM or cp1251 (detected), gzip or a zip holding one file, XLSX
-(the header is the first full row, so title rows above it are skipped) and
-Parquet.  Reading happens in two steps: ``Source(path)`` looks at the bytes
+(the header is the first full row, so title rows above it are skipped; the
+cells are then parsed like a CSV, so both load identically) and Parquet.  Reading happens in two steps: ``Source(path)`` looks at the bytes
 and the header row; ``Source.frame(text_columns)`` parses the rows, keeping
 the named columns (the station ids) as text so codes like ``007`` survive.
 """
@@ -103,34 +103,37 @@ class Source:
         except Exception as exc:  # openpyxl raises several types for damaged files
             raise DataError(f"the file looks like a zip/XLSX but cannot be read as a spreadsheet ({exc})",
                             file=self.file, fix=SAVE_AS_CSV) from None
-        self.info["format"] = "xlsx"
         grid = grid.dropna(axis=1, how="all")
         if grid.dropna(how="all").empty:
-            self.headers = []
+            self.info["format"], self.headers = "xlsx", []
             return
         # the header is the first row as full as any of the first rows: title rows above it are skipped
         filled = grid.head(30).notna().sum(axis=1)
         top = int(filled.index[filled.argmax()])
-        self.info["header_row"] = top + 1
-        self.first_row = top + 2
-        headers = [_cell_text(v) or f"Unnamed: {i}" for i, v in enumerate(grid.loc[top])]
-        self._check_headers(headers, top + 1)
-        self.headers = headers
-        self._frame = grid.loc[top + 1:].set_axis(headers, axis=1).reset_index(drop=True)
+        # from the header on, the sheet is read exactly as a CSV of its cells' text would be
+        buf = io.StringIO()
+        csv.writer(buf).writerows(grid.loc[top:].map(_cell_text).itertuples(index=False))
+        self._init_csv(buf.getvalue().encode("utf-8"), header_row=top + 1, delimiter=",")
+        self.info = {"format": "xlsx", "header_row": top + 1}
 
-    def _init_csv(self, data: bytes):
-        self.text = self._decode(data)
+    def _init_csv(self, data: bytes, header_row: int = 1, delimiter=None):
+        self.header_row, self.first_row = header_row, header_row + 1
+        text = self._decode(data)
+        # pandas parses UTF-8 bytes faster than a str; re-encode only when the file was not UTF-8
+        self.utf8 = data if self.info["encoding"] == "utf-8" else text.encode("utf-8")
+        sample = text[:200_000]
+        more = len(sample) < len(text)
+        del text
         self.info["format"] = "csv"
-        sample = self.text[:200_000]
         lines = sample.splitlines()
         if not "".join(lines).strip():
             self.headers = []
             return
-        self.delimiter = _sniff(lines[:50] if len(sample) < len(self.text) else lines)
+        self.delimiter = delimiter or _sniff(lines[:50] if more else lines)
         self.info["delimiter"] = self.delimiter
         header = next(csv.reader([lines[0]], delimiter=self.delimiter))
-        header = [h.strip() for h in header]
-        self._check_headers(header, 1)
+        header = [h.strip() or f"Unnamed: {i}" for i, h in enumerate(header)]
+        self._check_headers(header, header_row)
         self.headers = header
 
     def _decode(self, data: bytes) -> str:
@@ -174,13 +177,13 @@ class Source:
     # -- rows -------------------------------------------------------------------------
     def frame(self, text_columns=()) -> pd.DataFrame:
         """The data rows; ``text_columns`` are read as text, others as numbers where they are."""
-        if self.info["format"] != "csv":
+        if self.info["format"] == "parquet":
             frame = self._frame.copy()
             for c in text_columns:
                 frame[c] = frame[c].map(_cell_text, na_action="ignore").astype("object")
             return frame
         try:
-            frame = pd.read_csv(io.StringIO(self.text), sep=self.delimiter, header=0, names=self.headers,
+            frame = pd.read_csv(io.BytesIO(self.utf8), encoding="utf-8", sep=self.delimiter, header=0, names=self.headers,
                                 index_col=False, dtype={c: str for c in text_columns},
                                 skip_blank_lines=False, skipinitialspace=True, low_memory=False)
         except pd.errors.ParserError as exc:
@@ -189,7 +192,8 @@ class Source:
                 raise DataError(f"the file cannot be parsed as CSV ({exc})", file=self.file,
                                 fix="check the quotes and delimiters, or " + SAVE_AS_CSV) from None
             want, line, saw = map(int, m.groups())
-            raise DataError(f"the row has {_fields(saw)} but the header has {want}", file=self.file, row=line,
+            raise DataError(f"the row has {_fields(saw)} but the header has {want}", file=self.file,
+                            row=line + self.header_row - 1,
                             fix="check for an extra delimiter or an unquoted value containing "
                                 f"'{self.delimiter}' in that row") from None
         if len(frame) and frame.iloc[:, -1].isna().any():
@@ -199,12 +203,13 @@ class Source:
     def _check_short_rows(self):
         """Rows with fewer fields than the header (pandas would fill them silently)."""
         n = len(self.headers)
-        for i, rec in enumerate(csv.reader(io.StringIO(self.text), delimiter=self.delimiter)):
+        text = self.utf8.decode("utf-8")
+        for i, rec in enumerate(csv.reader(io.StringIO(text), delimiter=self.delimiter)):
             if rec and len(rec) < n and not (len(rec) == 1 and not rec[0].strip()):
                 hint = (" The rows may use a different delimiter than the header." if len(rec) == 1 else
-                        " The file may be truncated." if i >= self.text.count("\n") - 1 else "")
+                        " The file may be truncated." if i >= text.count("\n") - 1 else "")
                 raise DataError(f"the row has {_fields(len(rec))} but the header has {n}.{hint}",
-                                file=self.file, row=i + 1, column=self.headers[len(rec)],
+                                file=self.file, row=i + self.header_row, column=self.headers[len(rec)],
                                 fix="add the missing cells (leave a cell empty between two delimiters "
                                     "if a figure is unknown), or export the file again")
 

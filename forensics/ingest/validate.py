@@ -70,7 +70,7 @@ def counts(series: pd.Series, column: str, file: str, first_row: int) -> pd.Seri
 
 def ids(series: pd.Series, column: str, file: str, first_row: int) -> pd.Series:
     """An id column as stripped text; an empty id is an error."""
-    text = series.astype(object).where(series.notna(), "").astype(str).str.strip()
+    text = series.fillna("").astype(str).str.strip()
     empty = (text == "").to_numpy()
     if empty.any():
         i = _first(empty)

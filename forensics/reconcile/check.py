@@ -50,7 +50,10 @@ class _Columns:
                 value = None
             self.derived_missing[name] = " or ".join(a.replace("?", "") for a in DERIVED[name])
         elif name in self.e.table.columns:
-            value = pd.to_numeric(self.e.table[name], errors="coerce").to_numpy(dtype=float)
+            column = self.e.table[name]
+            if not pd.api.types.is_numeric_dtype(column):
+                column = pd.to_numeric(column, errors="coerce")
+            value = column.to_numpy(dtype=float, na_value=np.nan)
         else:
             value = None
         self.cache[name] = value
@@ -83,62 +86,90 @@ class _Columns:
 
 
 # -- messages ------------------------------------------------------------------
-def _fmt(values) -> pd.Series:
+_PLURAL = re.compile(r"\b(ballot|vote|voter|signature|certificate)s\b")
+
+
+def _fmt(values) -> np.ndarray:
     """Numbers as text: whole numbers without decimals, others with one."""
-    s = pd.Series(np.asarray(values, dtype=float))
-    whole = np.isfinite(s) & (s == s.round())
-    text = s.round(1).astype(str)
-    text[whole] = s[whole].round().astype("int64").astype(str)
-    return text
-
-
-def _fill(template: str, values: dict[str, pd.Series], n: int) -> pd.Series:
-    """Fill ``{name}`` placeholders of one template with per-row values, vectorised."""
-    pieces = _PLACEHOLDER.split(template)
-    out = pd.Series([pieces[0]] * n, dtype=object)
-    for i in range(1, len(pieces), 2):
-        out = out + values[pieces[i]].reset_index(drop=True).astype(str) + pieces[i + 1]
+    a = np.asarray(values, dtype=float)
+    whole = np.isfinite(a) & (a == np.round(a))
+    out = np.empty(len(a), dtype=object)
+    out[whole] = list(map(str, a[whole].astype(np.int64).tolist()))
+    if not whole.all():
+        out[~whole] = list(map("{:.1f}".format, a[~whole].tolist()))
     return out
 
 
-def _messages(rule: Rule, d: np.ndarray, values: dict[str, pd.Series]) -> pd.Series:
-    """The rule's message per finding: the upward or downward text, in the singular for a gap of 1."""
-    up, down = rule.messages
-    n = len(d)
-    msg = _fill(up, values, n) if up else pd.Series([""] * n, dtype=object)
-    if down and (d < 0).any():
-        msg = msg.where(pd.Series(d >= 0), _fill(down, values, n))
-    one = pd.Series(np.abs(d) == 1) & msg.str.startswith("1 ")
-    if one.any():
-        msg[one] = msg[one].str.replace(r"\b(ballot|vote|voter|signature|certificate)s\b", r"\1", n=1, regex=True)
-    return msg
+def _fill(template: str, values: dict[str, np.ndarray], rows: np.ndarray) -> list[str]:
+    """Fill the ``{name}`` placeholders of one template for the selected rows."""
+    names: list[str] = []
+
+    def positional(m):
+        names.append(m.group(1))
+        return "{%d}" % (len(names) - 1)
+
+    text = _PLACEHOLDER.sub(positional, template)
+    if not names:
+        return [text] * int(rows.sum())
+    return list(map(text.format, *(values[n][rows] for n in names)))
+
+
+def _singular(template: str) -> str:
+    """The template for a gap of exactly 1 ("1 more ballot", not "1 more ballots")."""
+    return _PLURAL.sub(r"\1", template, count=1) if template.startswith("{n} ") else template
+
+
+def _messages(rule: Rule, d: np.ndarray, values: dict[str, np.ndarray]) -> np.ndarray:
+    """The rule's message per finding: the text for a gap upward or downward."""
+    out = np.full(len(d), "", dtype=object)
+    one = np.abs(d) == 1
+    for template, side in zip(rule.messages, (d >= 0, d < 0)):
+        for text, rows in ((template, side & ~one), (_singular(template), side & one)):
+            if text and rows.any():
+                out[rows] = _fill(text, values, rows)
+    return out
 
 
 # -- evaluation ----------------------------------------------------------------------
 def _ids(election: Election) -> pd.DataFrame:
+    """The id columns of every station, as text (converted row by row only when taken)."""
     t = election.table
-    return pd.DataFrame({c: (t[c].astype(str) if c in t.columns else "") for c in ID_COLUMNS}, index=t.index)
+    return pd.DataFrame({c: (t[c] if c in t.columns and pd.api.types.is_string_dtype(t[c])
+                             else t[c].astype(str) if c in t.columns else "") for c in ID_COLUMNS},
+                        index=t.index)
 
 
-def _station_not_checkable(ids, rows, code, missing, reason) -> pd.DataFrame:
-    df = ids[rows].copy()
-    df["code"], df["missing"], df["reason"] = code, missing, reason
-    return df
+def _take(ids: pd.DataFrame, column: str, pos: np.ndarray) -> np.ndarray:
+    return ids[column].iloc[pos].to_numpy(dtype=object)
 
 
-def _rule_not_checkable(code, missing, reason) -> pd.DataFrame:
-    return pd.DataFrame([{"region": "", "tec": "", "pec": "", "code": code, "missing": missing, "reason": reason}])
+def _part(rows=None, **columns) -> dict:
+    """Findings or not-checkable rows of one rule: station positions (or None) and column values."""
+    return {"pos": None if rows is None else np.flatnonzero(rows), **columns}
 
 
-def _findings(ids, rows, rule, observed, expected, difference, messages) -> pd.DataFrame:
-    df = ids[rows].copy()
-    df["code"], df["severity"] = rule.code, rule.severity
-    df["observed"], df["expected"], df["difference"] = observed, expected, difference
-    df["message"] = messages.to_numpy()
-    return df
+def _assemble(parts: list[dict], columns: list[str], ids: pd.DataFrame) -> pd.DataFrame:
+    """One table from the parts, the id columns taken from the stations' rows."""
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype=float if c in ("observed", "expected", "difference") else object)
+                             for c in columns}, index=pd.Index([], name="station", dtype="int64"))
+    index, data = [], {c: [] for c in columns}
+    for part in parts:
+        pos = part["pos"]
+        n = len(pos) if pos is not None else max(len(np.atleast_1d(v)) for k, v in part.items() if k != "pos")
+        index.append(ids.index[pos] if pos is not None else np.full(n, -1))
+        for c in columns:
+            if c in ID_COLUMNS and pos is not None:
+                value = _take(ids, c, pos)
+            else:
+                value = part.get(c, "")
+            data[c].append(np.full(n, value, dtype=object) if np.isscalar(value) else np.asarray(value))
+    numeric = ("observed", "expected", "difference")
+    return pd.DataFrame({c: pd.Series(np.concatenate(v), dtype=float if c in numeric else object, copy=False)
+                         for c, v in data.items()}).set_axis(pd.Index(np.concatenate(index), name="station"))
 
 
-def _relation(rule: Rule, cols: _Columns, ids, published: np.ndarray):
+def _relation(rule: Rule, cols: _Columns, published: np.ndarray):
     """Findings and not-checkable rows of one formula rule."""
     lhs_t, op, rhs_t = rule.parts
     lhs, miss_l = cols.side(lhs_t)
@@ -157,17 +188,17 @@ def _relation(rule: Rule, cols: _Columns, ids, published: np.ndarray):
         if not (ma or mb):
             when = _compare(a - b, wop)
     if missing:
-        return None, _rule_not_checkable(rule.code, ", ".join(dict.fromkeys(missing)),
-                                         "the data have no such column")
+        return None, _part(code=rule.code, missing=", ".join(dict.fromkeys(missing)),
+                           reason="the data have no such column")
     ok = published & ~np.isnan(lhs) & ~np.isnan(rhs)
     if base is not None:
         ok &= ~np.isnan(base)
     blank = published & ~ok
     skipped = None
     if blank.any():
-        terms = lhs_t + rhs_t + ((parse_side(tol.base)) if base is not None else ())
-        skipped = _station_not_checkable(ids, blank, rule.code, cols.blanks(terms, blank),
-                                         "line(s) blank in this station's protocol")
+        terms = lhs_t + rhs_t + (parse_side(tol.base) if base is not None else ())
+        skipped = _part(blank, code=rule.code, missing=cols.blanks(terms, blank),
+                        reason="line(s) blank in this station's protocol")
     d = lhs - rhs
     if op == "!=":
         bad = ok & (d == 0)
@@ -190,7 +221,8 @@ def _relation(rule: Rule, cols: _Columns, ids, published: np.ndarray):
     if base is not None:
         with np.errstate(divide="ignore", invalid="ignore"):
             values["share"] = _fmt(np.round(100 * np.abs(diff) / base[bad], 1))
-    return _findings(ids, bad, rule, obs, exp, diff, _messages(rule, diff, values)), skipped
+    return _part(bad, code=rule.code, severity=rule.severity, observed=obs, expected=exp, difference=diff,
+                 message=_messages(rule, diff, values)), skipped
 
 
 def _compare(d: np.ndarray, op: str) -> np.ndarray:
@@ -201,68 +233,64 @@ _COPY_FIELDS = ("ballots_found", "ballots_found_mobile", "ballots_found_stationa
                 "against_all")
 
 
-def _copies(rule: Rule, cols: _Columns, ids, published: np.ndarray):
+def _copies(rule: Rule, cols: _Columns, ids: pd.DataFrame, published: np.ndarray):
     """Stations whose results block equals another station's."""
     e = cols.e
-    block = [c for c in _COPY_FIELDS if c in e.table.columns] + [p for p in e.parties if p not in _COPY_FIELDS]
+    parties = [p for p in e.parties if p not in _COPY_FIELDS]
+    block = [c for c in _COPY_FIELDS if c in e.table.columns] + parties
     size, _ = cols.side(parse_side("valid + invalid? + against_all?"))
     if size is None:
         size = cols.get("party_votes")
-    if not block or size is None or not e.parties:
-        return None, _rule_not_checkable(rule.code, "party columns", "the data have no results block")
-    values = e.table[block].apply(pd.to_numeric, errors="coerce")
-    complete = values.notna().all(axis=1).to_numpy()
-    minimum, parties = float(rule.params["copy_min_ballots"]), float(rule.params["copy_min_parties"])
-    voted_for = (values[[p for p in e.parties if p in values.columns]] > 0).sum(axis=1).to_numpy()
-    eligible = published & complete & (np.nan_to_num(size) >= minimum) & (voted_for >= parties)
-    skipped = _station_not_checkable(
-        ids, published & ~eligible, rule.code, "",
-        f"fewer than {minimum:g} ballots, votes for fewer than {parties:g} parties, or a blank line: "
-        "such results match by chance")
-    h = pd.util.hash_pandas_object(values[eligible], index=False)
-    dup = h.duplicated(keep=False)
+    if not parties or size is None:
+        return None, _part(code=rule.code, missing="party columns", reason="the data have no results block")
+    values = np.column_stack([cols.get(c) for c in block])
+    complete = ~np.isnan(values).any(axis=1)
+    minimum, at_least = float(rule.params["copy_min_ballots"]), float(rule.params["copy_min_parties"])
+    voted_for = (values[:, len(block) - len(parties):] > 0).sum(axis=1)
+    eligible = published & complete & (np.nan_to_num(size) >= minimum) & (voted_for >= at_least)
+    skipped = _part(published & ~eligible, code=rule.code, missing="",
+                    reason=f"fewer than {minimum:g} ballots, votes for fewer than {at_least:g} parties, or a "
+                           "blank line: such results match by chance")
+    pos = np.flatnonzero(eligible)
+    h = pd.util.hash_pandas_object(pd.DataFrame(values[pos]), index=False).to_numpy()
+    dup = pd.Series(h).duplicated(keep=False).to_numpy()
     if not dup.any():
         return None, skipped
-    h = h[dup]
-    label = ("PEC " + ids.loc[h.index, "pec"] + " (" + ids.loc[h.index, "tec"] + ", "
-             + ids.loc[h.index, "region"] + ")").rename("label")
-    group = label.groupby(h.to_numpy())
+    pos, h = pos[dup], h[dup]
+    idv = {c: _take(ids, c, pos) for c in ID_COLUMNS}
+    label = pd.Series(list(map("PEC {} ({}, {})".format, idv["pec"], idv["tec"], idv["region"])))
+    group = label.groupby(h)
     counts = group.transform("size").to_numpy()
-    others = group.transform(lambda s: "; ".join(s.iloc[:6]) + (" …" if len(s) > 6 else ""))
+    others = group.transform(lambda g: "; ".join(g.iloc[:6]) + (" …" if len(g) > 6 else "")).to_numpy()
     rows = np.zeros(len(published), dtype=bool)
-    rows[ids.index.get_indexer(h.index)] = True
-    ballots = size[rows]
-    order = ids.index[rows]
-    counts = pd.Series(counts, index=h.index).reindex(order).to_numpy()
-    others = others.reindex(order)
-    msg = _fill(rule.messages[0], {"observed": _fmt(counts - 1), "others": others}, len(order))
-    return _findings(ids, rows, rule, counts - 1, np.zeros(len(order)), ballots, msg), skipped
+    rows[pos] = True  # pos is increasing, so rows and pos list the stations in the same order
+    message = _fill(rule.messages[0], {"stations": _fmt(counts), "list": others}, np.ones(len(pos), bool))
+    return _part(rows, code=rule.code, severity=rule.severity, observed=counts - 1.0,
+                 expected=np.zeros(len(pos)), difference=size[pos], message=np.array(message, dtype=object)), skipped
 
 
 def _totals(rule: Rule, election: Election, published_totals):
     """Published higher-level totals that differ from the sum of the protocols."""
     if published_totals is None:
-        return None, _rule_not_checkable(rule.code, "published totals", "no published totals were given")
+        return None, _part(code=rule.code, missing="published totals", reason="no published totals were given")
     cmp = compare_totals(election, published_totals)
-    bad = cmp[cmp["status"] == "differs"].reset_index(drop=True)
-    skipped = None
+    bad = cmp[cmp["status"] == "differs"]
     odd = cmp[cmp["status"].isin(["no such area", "field not in the protocols"])]
+    skipped = None
     if len(odd):
-        skipped = pd.DataFrame({"region": odd["region"], "tec": odd["tec"], "pec": "", "code": rule.code,
-                                "missing": odd["field"], "reason": odd["status"]})
+        skipped = _part(region=odd["region"].to_numpy(object), tec=odd["tec"].to_numpy(object), pec="",
+                        code=rule.code, missing=odd["field"].to_numpy(object), reason=odd["status"].to_numpy(object))
     if bad.empty:
         return None, skipped
-    area = np.where(bad["level"] == "nation", "the nation",
-                    np.where(bad["level"] == "region", "region " + bad["region"], "TEC " + bad["tec"] + " (" + bad["region"] + ")"))
+    level, region, tec = (bad[c].to_numpy(object) for c in ("level", "region", "tec"))
+    area = np.where(level == "nation", "the nation",
+                    np.where(level == "region", "region " + region, "TEC " + tec + " (" + region + ")"))
     diff = bad["difference"].to_numpy(float)
     values = {"n": _fmt(np.abs(diff)), "observed": _fmt(bad["published"]), "expected": _fmt(bad["computed"]),
-              "field": bad["field"], "area": pd.Series(area)}
-    df = pd.DataFrame({"region": bad["region"], "tec": bad["tec"], "pec": "", "code": rule.code,
-                       "severity": rule.severity, "observed": bad["published"].astype(float),
-                       "expected": bad["computed"].astype(float), "difference": diff,
-                       "message": _messages(rule, diff, values).to_numpy()})
-    df.index = pd.Index([-1] * len(df), name="station")
-    return df, skipped
+              "field": bad["field"].to_numpy(object), "area": area}
+    return _part(region=region, tec=tec, pec="", code=rule.code, severity=rule.severity,
+                 observed=bad["published"].to_numpy(float), expected=bad["computed"].to_numpy(float),
+                 difference=diff, message=_messages(rule, diff, values)), skipped
 
 
 # -- options ---------------------------------------------------------------------------
@@ -378,17 +406,16 @@ class Findings:
         lines = [f"Checked {n:,} polling stations ({n - unpublished:,} with published figures) against "
                  f"{int(rules['checkable'].sum())} of {len(rules)} rules of the '{self.ruleset}' rule set."]
         if unpublished:
-            lines.append(f"{unpublished:,} station never had its figures published and could not be checked."
-                         if unpublished == 1 else
-                         f"{unpublished:,} stations never had their figures published and could not be checked.")
+            lines.append(f"{_count(unpublished, 'station')} never had "
+                         f"{'its' if unpublished == 1 else 'their'} figures published and could not be checked.")
         for sev, word in (("error", "Errors (the protocol cannot be right)"),
                           ("warning", "Warnings (the figures need an explanation)")):
             hit = rules[(rules["severity"] == sev) & (rules["stations"] > 0)]
             if hit.empty:
                 lines.append(f"{word}: none.")
                 continue
-            parts = [f"{r.title} ({code.split('-', 1)[0]}): {r.stations:,} stations"
-                     + (f", {r.ballots:,} ballots" if r.ballots else "") for code, r in hit.iterrows()]
+            parts = [f"{r.title} ({code.split('-', 1)[0]}): {_count(r.stations, 'station')}"
+                     + (f", {_count(r.ballots, 'ballot')}" if r.ballots else "") for code, r in hit.iterrows()]
             lines.append(f"{word}: " + "; ".join(parts) + ".")
         missing = rules[~rules["checkable"]]
         if len(missing):
@@ -396,6 +423,10 @@ class Findings:
                 f"{code.split('-', 1)[0]} (needs {m})" for code, m in missing["missing"].items()) + ".")
         lines.append("A warning is a reason to look at the protocol, not proof of fraud.")
         return "\n".join(lines)
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
 
 
 def reconcile(election, published=None, rules=None, **tolerances) -> Findings:
@@ -418,26 +449,19 @@ def reconcile(election, published=None, rules=None, **tolerances) -> Findings:
     cols = _Columns(e)
     found, skipped = [], []
     if (~published_mask).any():
-        skipped.append(_station_not_checkable(ids, ~published_mask, "ALL", "", "figures not published"))
+        skipped.append(_part(~published_mask, code="ALL", missing="", reason="figures not published"))
     for rule in chosen:
         if rule.kind == "copy":
             f, s = _copies(rule, cols, ids, published_mask)
         elif rule.kind == "totals":
             f, s = _totals(rule, e, published)
         else:
-            f, s = _relation(rule, cols, ids, published_mask)
+            f, s = _relation(rule, cols, published_mask)
         found += [f] if f is not None else []
         skipped += [s] if s is not None else []
-    table = pd.concat(found) if found else pd.DataFrame(columns=FINDING_COLUMNS)
-    table = table[FINDING_COLUMNS]
-    table.index.name = "station"
-    for c in ("observed", "expected", "difference"):
-        table[c] = table[c].astype(float)
-    not_checkable = pd.concat(skipped) if skipped else pd.DataFrame(columns=NOT_CHECKABLE_COLUMNS)
-    not_checkable = not_checkable[NOT_CHECKABLE_COLUMNS]
-    not_checkable.index.name = "station"
-    return Findings(table=table, not_checkable=not_checkable, rules=rule_table(chosen), ruleset=name,
-                    stations=ids)
+    return Findings(table=_assemble(found, FINDING_COLUMNS, ids),
+                    not_checkable=_assemble(skipped, NOT_CHECKABLE_COLUMNS, ids),
+                    rules=rule_table(chosen), ruleset=name, stations=ids)
 
 
 __all__ = ["reconcile", "Findings"]

@@ -330,7 +330,7 @@ RULES: tuple[Rule, ...] = (
         "another station's: a protocol copied rather than counted. Only stations with at least copy_min_ballots "
         "ballots (default 50) and votes for at least copy_min_parties parties (default 3) are compared: small "
         "counts, or everything for one party, match by chance.",
-        ("results identical to {observed} other station(s): {others}", ""),
+        ("results identical at {stations} stations: {list}", ""),
         params={"copy_min_ballots": 50, "copy_min_parties": 3},
         kind="copy",
         title="results identical to another station's",

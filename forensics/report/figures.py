@@ -41,9 +41,9 @@ FIGURES: tuple[FigureSpec, ...] = (
     FigureSpec("fingerprint", "fingerprints", "The election fingerprint: polling stations by turnout and by the "
                "leader's share. A clean election is one round cloud.",
                "forensics.plots.fingerprints:fingerprint_plot", "fingerprint"),
-    FigureSpec("histograms", "fingerprints", "Turnout and leader-share histograms in 0.1-point bins; spikes at "
-               "whole percentages are the integer-percentage signature.",
-               "forensics.plots.spikes:integer_spikes_plot", "integer_percentages"),
+    FigureSpec("histograms", "fingerprints", "Turnout and leader-share histograms (the margins of the "
+               "fingerprint); a second hump at high turnout is the stuffing pattern.",
+               "forensics.plots.fingerprints:histograms_plot", "fingerprint"),
     FigureSpec("cumulative", "fingerprints", "The leader's cumulative votes over turnout; an honest curve "
                "flattens at high turnout.", "forensics.plots.fingerprints:cumulative_plot", "cumulative_votes"),
     FigureSpec("klimek", "fingerprints", "Klimek's fraud model fitted to the fingerprint: observed and "
@@ -72,13 +72,13 @@ def _save(fig, out_dir: Path, name: str, formats) -> tuple[str, list]:
     """Write the figure in each format; return the base64 PNG for embedding and the file names."""
     files = []
     png = io.BytesIO()
-    fig.savefig(png, format="png", dpi=100, metadata={"Software": None}, bbox_inches="tight")
+    fig.savefig(png, format="png", dpi=100, metadata={"Software": None})
     for fmt in formats:
         path = out_dir / f"{name}.{fmt}"
         if fmt == "png":
             path.write_bytes(png.getvalue())
         else:
-            fig.savefig(path, format=fmt, metadata={"Date": None} if fmt == "svg" else None, bbox_inches="tight")
+            fig.savefig(path, format=fmt, metadata={"Date": None} if fmt == "svg" else None)
         files.append(path.name)
     plt.close(fig)
     return base64.b64encode(png.getvalue()).decode("ascii"), files

@@ -235,7 +235,7 @@ def cumulative_votes(election, party=None, bin_width: float = 0.01, turnout: str
     curve["other_votes"] = histogram1d(t, others, bin_width, "turnout")["weight"]
     curve["leader_cumulative"] = curve["leader_votes"].cumsum() / max(leader.sum(), 1)
     curve["other_cumulative"] = curve["other_votes"].cumsum() / max(others.sum(), 1)
-    details = {"curve": curve, "peak": peak, "sigma": sigma, "cut": cut,
+    details = {"curve": curve, "bin_width": bin_width, "peak": peak, "sigma": sigma, "cut": cut,
                "leader_fraction_above": frac_leader, "other_fraction_above": frac_others,
                "boost": frac_leader - frac_others}
     explanation = (

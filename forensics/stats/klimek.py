@@ -175,20 +175,23 @@ def _objective(N, obs, fair, points: pd.DataFrame, binner: _Binner, iterations: 
     i_hi = np.searchsorted(cuts, np.round((points["f_i"] + points["f_e"]).to_numpy(), 10))
     n_seg, size = cuts.size, binner.n_cells + 1
     alphas = np.unique(points["alpha"])
-    prefix = {("clean", None): 0.0, **{(k, a): 0.0 for k in ("inc", "ext") for a in alphas}}
+    counts = {("clean", None): 0, **{(k, a): 0 for k in ("inc", "ext") for a in alphas}}
 
-    def prefix_hist(seg, cell):
-        h = np.bincount(seg * size + cell, minlength=n_seg * size).reshape(n_seg, size)[:, : binner.n_cells]
-        return np.vstack([np.zeros((1, binner.n_cells)), np.cumsum(h, axis=0)])
+    def seg_hist(seg, cell):
+        return np.bincount(seg * size + cell, minlength=n_seg * size)
 
     for _ in range(iterations):
         d = _draw(N, fair, rng)
         seg = np.clip(np.searchsorted(cuts, d["u"], side="right") - 1, 0, n_seg - 1)
-        prefix["clean", None] = prefix["clean", None] + prefix_hist(seg, binner.cells(d["W"], d["W"] + d["O"], N))
+        counts["clean", None] = counts["clean", None] + seg_hist(seg, binner.cells(d["W"], d["W"] + d["O"], N))
         for a in alphas:
             for kind in ("inc", "ext"):
                 W, O = _apply(d, d[f"x_{kind}"], a)
-                prefix[kind, a] = prefix[kind, a] + prefix_hist(seg, binner.cells(W, W + O, N))
+                counts[kind, a] = counts[kind, a] + seg_hist(seg, binner.cells(W, W + O, N))
+    # prefix[m] = histogram of the stations whose uniform is below cuts[m]
+    prefix = {key: np.vstack([np.zeros((1, binner.n_cells)),
+                              np.cumsum(h.reshape(n_seg, size)[:, : binner.n_cells], axis=0)])
+              for key, h in counts.items()}
     clean = prefix["clean", None]
     score = np.empty(len(points))
     for a in alphas:

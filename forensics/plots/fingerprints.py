@@ -1,0 +1,154 @@
+"""Figures of election fingerprints: the "comet", Klimek fits, cumulative curve, margins.
+
+Each function takes a TestResult from ``forensics.stats`` (or an Election,
+for the ones that compute several) and returns a matplotlib Figure; nothing
+is recomputed from the data that the result already holds.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.colors import LogNorm
+from matplotlib.figure import Figure
+from matplotlib.ticker import MultipleLocator, PercentFormatter
+
+from ..levels import by_level
+from ..stats.fingerprints import cumulative_votes, fingerprint
+from ..stats.result import TestResult
+
+__all__ = ["fingerprint_plot", "comet", "klimek_plot", "cumulative_plot", "histograms_plot",
+           "regional_fingerprints"]
+
+
+def _grid(histogram: pd.DataFrame, bin_width: float) -> np.ndarray:
+    """Tidy (turnout_bin, share_bin, weight) -> square array [share, turnout], NaN where empty."""
+    n = int(round(1 / bin_width))
+    grid = np.full((n, n), np.nan)
+    t = np.rint(histogram["turnout_bin"].to_numpy() / bin_width).astype(int)
+    s = np.rint(histogram["share_bin"].to_numpy() / bin_width).astype(int)
+    grid[s, t] = histogram["weight"].to_numpy()
+    return grid
+
+
+def _percent_axes(ax, x=True, y=True, minor=None, step=0.1):
+    """Percent labels every ``step``; a minor tick every ``minor`` (0.01: each whole percent)."""
+    for axis, on in ((ax.xaxis, x), (ax.yaxis, y)):
+        if on:
+            axis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+            axis.set_major_locator(MultipleLocator(step))
+            if minor:
+                axis.set_minor_locator(MultipleLocator(minor))
+
+
+def _draw_fingerprint(ax, histogram, bin_width, title, vmax=None, step=0.1):
+    grid = _grid(histogram, bin_width)
+    finite = grid[np.isfinite(grid) & (grid > 0)]
+    norm = LogNorm(vmin=max(finite.min(), 1e-9), vmax=vmax or finite.max()) if finite.size else None
+    image = ax.imshow(grid, origin="lower", extent=(0, 1, 0, 1), cmap="viridis", norm=norm,
+                      interpolation="nearest", aspect="equal")
+    ax.set_facecolor("white")
+    ax.set_xlabel("turnout")
+    ax.set_ylabel("leader's share")
+    ax.set_title(title, fontsize=10)
+    _percent_axes(ax, step=step)
+    return image
+
+
+def fingerprint_plot(result: TestResult, ax=None, title: str | None = None) -> Figure:
+    """One fingerprint (result of ``stats.fingerprint``) as a log-coloured 2-D histogram."""
+    fig = Figure(figsize=(5.2, 4.5), layout="constrained") if ax is None else ax.figure
+    ax = ax or fig.add_subplot()
+    d = result.details
+    image = _draw_fingerprint(ax, d["histogram"], d["bin_width"],
+                              title or f"{result.party}: {result.n_used:,} stations, weights = {d['weights']}")
+    fig.colorbar(image, ax=ax, label=d["weights"].replace("_", " "))
+    return fig
+
+
+def comet(election, party=None, bin_width: float = 0.01, weights=("stations", "voters"), **params) -> Figure:
+    """Side-by-side fingerprints, unweighted and weighted (Klimek's and Kobak's "comet")."""
+    fig = Figure(figsize=(5.2 * len(weights), 4.5), layout="constrained")
+    for ax, w in zip(fig.subplots(1, len(weights), squeeze=False)[0], weights):
+        fingerprint_plot(fingerprint(election, party, bin_width=bin_width, weights=w, **params), ax=ax,
+                         title=f"weighted by {w.replace('_', ' ')}")
+    return fig
+
+
+def klimek_plot(result: TestResult) -> Figure:
+    """Observed, fitted and fair-model fingerprints of a ``stats.klimek_fit`` result, side by side."""
+    d = result.details
+    panels = [("observed", d["observed"]),
+              (f"fitted: f_i={d['f_i']:.2f}, f_e={d['f_e']:.3f}, alpha={d['alpha']:.2g}", d["fitted"]),
+              ("fair model (no fraud)", d["fair_fingerprint"])]
+    vmax = max(p["weight"].max() for _, p in panels)
+    fig = Figure(figsize=(15, 4.6), layout="constrained")
+    axes = fig.subplots(1, 3)
+    for ax, (title, hist) in zip(axes, panels):
+        image = _draw_fingerprint(ax, hist, 0.01, title, vmax=vmax)
+    fig.colorbar(image, ax=list(axes), label="stations")
+    fig.suptitle(f"Klimek model, {result.party}: turnout = valid / registered, share = leader / valid")
+    return fig
+
+
+def cumulative_plot(result: TestResult) -> Figure:
+    """Cumulative leader and other-party votes over turnout (``stats.cumulative_votes``)."""
+    d = result.details
+    curve = d["curve"]
+    x = curve["turnout_bin"] + d["bin_width"]  # the curve counts stations up to each bin's upper edge
+    fig = Figure(figsize=(6.5, 4.5), layout="constrained")
+    ax = fig.add_subplot()
+    ax.plot(x, curve["leader_cumulative"], label=str(result.party), color="C3")
+    ax.plot(x, curve["other_cumulative"], label="other parties", color="C0")
+    ax.axvline(d["peak"], color="grey", lw=0.8, ls=":")
+    ax.axvline(d["cut"], color="grey", lw=0.8, ls="--", label=f"peak + {(d['cut'] - d['peak']) / d['sigma']:.0f} sd")
+    ax.set_xlabel("turnout")
+    ax.set_ylabel("share of votes from stations up to this turnout")
+    _percent_axes(ax, y=False)
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.set_title(f"{d['leader_fraction_above']:.1%} of the leader's votes vs {d['other_fraction_above']:.1%} "
+                 f"of the others' come from turnout above {d['cut']:.0%}", fontsize=10)
+    ax.legend()
+    return fig
+
+
+def histograms_plot(result: TestResult) -> Figure:
+    """1-D histograms of turnout and share (``stats.fingerprint``) with a tick at every whole percent.
+
+    Use a fine ``bin_width`` (0.001) to see spikes at integer percentages.
+    """
+    d = result.details
+    fig = Figure(figsize=(11, 3.8), layout="constrained")
+    for ax, name in zip(fig.subplots(1, 2), ("turnout", "share")):
+        hist = d[f"{name}_hist"]
+        edges = np.r_[hist[f"{name}_bin"].to_numpy(), 1.0]
+        ax.stairs(hist["weight"].to_numpy(), edges, fill=True, color="C0")
+        _percent_axes(ax, y=False, minor=0.01)
+        ax.tick_params(axis="x", which="minor", length=3)
+        ax.set_xlabel("turnout" if name == "turnout" else f"{result.party}'s share")
+        ax.set_ylabel(d["weights"].replace("_", " "))
+    return fig
+
+
+def regional_fingerprints(election, level: str = "region", max_panels: int = 12, party=None,
+                          bin_width: float = 0.01, ncols: int = 4, **params) -> Figure:
+    """Small multiples: the fingerprints of the ``max_panels`` groups of ``level`` with most stations.
+
+    The leader is the national one unless ``party`` is given, so every panel shows the same party.
+    """
+    party = party or election.leader
+    top = election.table.loc[election.published, level].value_counts().index[:max_panels]
+    results = by_level(election.subset(election.table[level].isin(top)), fingerprint, level, party=party,
+                       bin_width=bin_width, **params)
+    largest = sorted(((r.n_used, name) for name, r in results.items()), reverse=True)
+    nrows = int(np.ceil(len(largest) / ncols)) or 1
+    fig = Figure(figsize=(3.2 * ncols, 3.0 * nrows), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    for ax, (n, name) in zip(axes, largest):
+        _draw_fingerprint(ax, results[name].details["histogram"], bin_width, f"{name[:30]} ({n:,})", step=0.5)
+        ax.set_xlabel("")
+        ax.set_ylabel("")
+    for ax in axes[len(largest):]:
+        ax.set_visible(False)
+    fig.supxlabel("turnout")
+    fig.supylabel("leader's share")
+    return fig

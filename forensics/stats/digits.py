@@ -1,0 +1,494 @@
+"""Digit tests on vote counts: last digit, digit pairs, Benford's first and second digits.
+
+People who invent numbers favour some digits; honest counts of a few
+hundred votes have last digits close to uniform (Beber & Scacco 2012) and
+second digits close to Benford's law (Mebane's 2BL).  Each function takes an
+Election (or a canonical DataFrame), pools the chosen count columns (party
+votes by default) over its published stations, and returns a
+``TestResult``; run it per region or TEC with ``forensics.levels.by_level``
+(or ``digit_tests``, which also corrects p-values across groups).
+
+Digits are extracted by the same functions the EFToolkit battery uses
+(``battery.py``), and intervals come from its station bootstrap: stations,
+not single counts, are resampled, because counts on one protocol belong
+together.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..exclusions import Exclusions
+from ..levels import by_level, results_table
+from ..model import as_election
+from ..random import ensure_rng
+from .battery import (basic_interval, count_values, digit_counts, first_digit, last_digit, last_two_digits,
+                      percent_ends_05, resample_sums, second_digit)
+from .result import TestResult
+
+__all__ = [
+    "BENFORD_FIRST",
+    "BENFORD_SECOND",
+    "SECOND_DIGIT_MEAN",
+    "last_digit_test",
+    "last_digit_mean",
+    "zero_five_share",
+    "digit_pairs_test",
+    "second_digit_test",
+    "second_digit_mean",
+    "first_digit_test",
+    "percent_zero_five",
+    "spike_dip_pvalue",
+    "smoothed_residues",
+    "digit_tests",
+]
+
+#: Benford's first-digit probabilities for digits 1..9.
+BENFORD_FIRST = np.log10(1 + 1 / np.arange(1, 10))
+#: Benford's second-digit probabilities for digits 0..9 (METHODS 6.1).
+BENFORD_SECOND = np.array([np.log10(1 + 1 / (10 * np.arange(1, 10) + j)).sum() for j in range(10)])
+#: Mean second digit under Benford's law (4.18739; Mebane's 4.187).
+SECOND_DIGIT_MEAN = float(BENFORD_SECOND @ np.arange(10))
+_UNIFORM = np.full(10, 0.1)
+_NULLS = ("smoothed", "uniform")
+
+
+def smoothed_residues(values, lowest: int, period: int = 10, highest=None) -> np.ndarray:
+    """Expected shares of ``value mod period`` among values in [lowest, highest], from their smoothed histogram.
+
+    The histogram of all ``values`` (whole numbers) is smoothed by a centred
+    2 x ``period`` moving average, which keeps a linear slope but spreads any
+    excess on particular last digits evenly over all of them.  Honest counts
+    have uniform last digits only where their distribution is flat over
+    windows of ``period``; where it slopes (small parties, counts just above
+    a cut-off) low digits are more common, and this null expects that.
+    """
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)].astype(np.int64)
+    top = int(v.max()) if v.size else 0
+    hist = np.bincount(v, minlength=top + 1).astype(float)
+    padded = np.concatenate([np.zeros(period), hist, np.zeros(period + 1)])
+    csum = np.concatenate([[0.0], np.cumsum(padded)])
+    c = np.arange(top + 1) + period  # positions in padded
+    inner = csum[c + period] - csum[c - period + 1]  # values c-p+1 .. c+p-1
+    smooth = (inner + 0.5 * (padded[c - period] + padded[c + period])) / (2 * period)
+    grid = np.arange(top + 1)
+    sel = (grid >= lowest) & ((grid <= highest) if highest is not None else True)
+    probs = np.bincount(grid[sel] % period, weights=smooth[sel], minlength=period)
+    return probs / probs.sum() if probs.sum() > 0 else np.full(period, 1.0 / period)
+
+
+def _null_probs(pool, null: str, period: int = 10) -> np.ndarray:
+    if null not in _NULLS:
+        raise ValueError(f"null must be one of {_NULLS}, not {null!r}")
+    if null == "uniform":
+        return np.full(period, 1.0 / period)
+    return smoothed_residues(pool.raw.ravel(), pool.min_count, period)
+
+
+def _null_text(null: str, what: str = "counts") -> str:
+    if null == "uniform":
+        return "every digit equally often (the textbook rule)"
+    return (f"the digit shares implied by the smoothed distribution of the {what} (about 10% each where "
+            f"the {what} spread evenly, more low digits where small {what} dominate)")
+
+
+_CAVEAT = ("A statistical anomaly is a reason to look closer at these stations' protocols, "
+           "not proof of manipulation.")
+
+
+# -- pooling counts ----------------------------------------------------------------------
+class _Pool:
+    """The chosen count columns of the published stations, with every left-out count accounted for."""
+
+    def __init__(self, election, columns, min_count: int):
+        e = as_election(election)
+        self.columns = list(e.parties if columns is None else ([columns] if isinstance(columns, str) else columns))
+        missing = [c for c in self.columns if c not in e.table.columns]
+        if missing:
+            raise KeyError(f"column(s) not in the table: {', '.join(missing)}")
+        ex = Exclusions.for_election(e)
+        kept = e.subset(ex.keep)
+        raw = np.column_stack([count_values(kept, c) for c in self.columns]) if self.columns else \
+            np.empty((len(kept), 0))
+        n_cols = max(len(self.columns), 1)
+        self.excluded = {reason: count * n_cols for reason, count in ex.counts.items()}
+        self.excluded_rows = ex.rows
+        n_missing = int(np.isnan(raw).sum())
+        small = np.isfinite(raw) & (raw < min_count)
+        if n_missing:
+            self.excluded["count missing"] = n_missing
+        if small.any():
+            self.excluded[f"count below {min_count}"] = int(small.sum())
+        self.raw = raw
+        self.min_count = min_count
+        self.values = np.where(small, np.nan, raw)  # stations x columns, NaN = not used
+        self.index = kept.table.index
+        self.election = e
+
+    @property
+    def n(self) -> int:
+        return int(np.isfinite(self.values).sum())
+
+    def note(self) -> str:
+        risky = [c for c in self.columns if c in ("registered", "valid", "invalid") or c.startswith("ballots")]
+        if not risky:
+            return ""
+        return (f" Caution: {', '.join(risky)} {'is' if len(risky) == 1 else 'are'} included; voter lists are "
+                "often rounded or padded and totals are computed from other lines, so their digits can "
+                "deviate without any manipulation of the votes.")
+
+
+def _result(name, pool, statistic, **kw) -> TestResult:
+    return TestResult(name=name, statistic=float(statistic), n_used=kw.pop("n_used", pool.n),
+                      excluded=dict(pool.excluded), excluded_rows=pool.excluded_rows,
+                      party=", ".join(pool.columns) if len(pool.columns) <= 3 else f"{len(pool.columns)} columns",
+                      **kw)
+
+
+def _empty(name, pool, what) -> TestResult:
+    return _result(name, pool, np.nan, explanation=f"No {what} were left to test after the exclusions listed.")
+
+
+def _station_ci(numerator, denominator, n_boot, rng, conf=0.95):
+    """Basic bootstrap interval of sum(numerator)/sum(denominator), resampling stations."""
+    x = np.column_stack([numerator, denominator])
+    t0 = x[:, 0].sum() / x[:, 1].sum()
+    reps = resample_sums(x, n_boot, rng)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = reps[:, 0] / reps[:, 1]
+    low, high = basic_interval(t0, ratio[:, None], conf)
+    return float(low[0]), float(high[0])
+
+
+def _chisquare(observed, probs, n_sim, rng, exact_below):
+    """Pearson X^2 against ``probs``; chi-square p-value, or Monte Carlo when n < exact_below."""
+    observed = np.asarray(observed, dtype=float)
+    n = observed.sum()
+    expected = n * probs
+    x2 = float(((observed - expected) ** 2 / expected).sum())
+    if n >= exact_below:
+        return x2, float(stats.chi2.sf(x2, len(probs) - 1)), "chi-square approximation"
+    sims = ensure_rng(rng).multinomial(int(n), probs, size=n_sim)
+    sim_x2 = ((sims - expected) ** 2 / expected).sum(axis=1)
+    p = (1 + np.count_nonzero(sim_x2 >= x2 - 1e-9)) / (n_sim + 1)
+    return x2, float(p), f"Monte Carlo ({n_sim} multinomial draws; n < {exact_below})"
+
+
+def _digit_table(observed, probs, digits) -> pd.DataFrame:
+    n = int(observed.sum())
+    return pd.DataFrame({
+        "digit": digits,
+        "observed": observed.astype(int),
+        "share": observed / n if n else np.nan,
+        "expected_share": probs,
+        "pvalue": [stats.binomtest(int(k), n, p).pvalue if n else np.nan for k, p in zip(observed, probs)],
+    })
+
+
+def _verdict(p) -> str:
+    if p is None or not np.isfinite(p):
+        return "could not be assessed"
+    if p < 0.001:
+        return f"is very unlikely to arise by chance in honest counts (p = {p:.2g})"
+    if p < 0.05:
+        return f"would arise by chance in honest counts less than 5% of the time (p = {p:.3f})"
+    return f"is well within what chance produces in honest counts (p = {p:.2f})"
+
+
+# -- last digit ------------------------------------------------------------------------------
+def spike_dip_pvalue(n: int, spike: int, dip: int, n_sim: int = 100_000, rng=None) -> float:
+    """Monte Carlo P(some digit occurs >= spike times and some digit <= dip times) in n uniform last digits.
+
+    The check Beber and Scacco used for Iran 2009 (a 17% spike and a 4% dip
+    in 116 counts: P < 0.04).
+    """
+    sims = ensure_rng(rng).multinomial(int(n), _UNIFORM, size=n_sim)
+    hit = (sims.max(axis=1) >= spike) & (sims.min(axis=1) <= dip)
+    return float((1 + hit.sum()) / (n_sim + 1))
+
+
+def last_digit_test(election, *, columns=None, min_count: int = 10, null: str = "smoothed",
+                    exact_below: int = 50, n_sim: int = 10_000, rng=None) -> TestResult:
+    """Chi-square test of the counts' last digits (9 df; Beber & Scacco).
+
+    ``null="uniform"`` is the textbook test against 10% per digit;
+    ``null="smoothed"`` (default) expects the digit shares implied by the
+    smoothed count distribution (``smoothed_residues``), because on real and
+    simulated clean elections many counts sit where the distribution slopes
+    and the uniform rule then rejects honest data (see docs/readme/50_digits.md).
+    Counts below ``min_count`` are left out.  Below ``exact_below`` counts the
+    p-value is Monte Carlo.  ``details["digits"]`` gives each digit's share
+    with a two-sided binomial p-value; ``details["spike_dip_pvalue"]`` is
+    the Monte Carlo chance, under uniform digits, of a spike and a dip as
+    extreme as observed.
+    """
+    rng = ensure_rng(rng)
+    pool = _Pool(election, columns, min_count)
+    name = "last digit uniformity"
+    if pool.n == 0:
+        return _empty(name, pool, "counts")
+    probs = _null_probs(pool, null)
+    observed = digit_counts(last_digit(pool.values.ravel()))
+    x2, p, method = _chisquare(observed, probs, n_sim, rng, exact_below)
+    table = _digit_table(observed, probs, np.arange(10))
+    spike_dip = spike_dip_pvalue(pool.n, observed.max(), observed.min(), n_sim, rng)
+    top, low = int(observed.argmax()), int(observed.argmin())
+    text = (f"Checked the last digit of {pool.n} vote counts of at least {min_count} against "
+            f"{_null_text(null)}. Digit {top} ends {observed[top] / pool.n:.1%} of them (expected "
+            f"{probs[top]:.1%}) and {low} ends {observed[low] / pool.n:.1%} (expected {probs[low]:.1%}); the "
+            f"overall departure {_verdict(p)}. {_CAVEAT}" + pool.note())
+    return _result(name, pool, x2, pvalue=p, expected=9.0, explanation=text,
+                   details={"digits": table, "method": method, "df": 9, "null": null,
+                            "spike_dip_pvalue": spike_dip})
+
+
+def _station_digits(pool, extract):
+    """Per-station sums of a digit statistic and the number of counts it covers."""
+    d = extract(pool.values)
+    return np.nansum(d, axis=1), np.isfinite(d).sum(axis=1)
+
+
+def last_digit_mean(election, *, columns=None, min_count: int = 10, null: str = "smoothed",
+                    n_boot: int = 1000, rng=None) -> TestResult:
+    """Mean last digit (EFToolkit's LastC) against 4.5 or the smoothed null, with a station-bootstrap interval.
+
+    The p-value is a z-test with the null's digit variance (8.25 when uniform).
+    """
+    pool = _Pool(election, columns, min_count)
+    name = "last digit mean (LastC)"
+    if pool.n == 0:
+        return _empty(name, pool, "counts")
+    probs = _null_probs(pool, null)
+    mu = float(probs @ np.arange(10))
+    sd = float(np.sqrt(probs @ np.arange(10) ** 2 - mu ** 2))
+    total, used = _station_digits(pool, last_digit)
+    mean = total.sum() / used.sum()
+    p = float(2 * stats.norm.sf(abs(mean - mu) / (sd / np.sqrt(pool.n))))
+    ci = _station_ci(total, used, n_boot, rng)
+    text = (f"The average last digit of {pool.n} counts of at least {min_count} is {mean:.3f} (95% interval "
+            f"{ci[0]:.3f} to {ci[1]:.3f}); {_null_text(null)} gives {mu:.3f}. The difference {_verdict(p)}. "
+            f"{_CAVEAT}" + pool.note())
+    return _result(name, pool, mean, pvalue=p, ci=ci, expected=mu, explanation=text, details={"null": null})
+
+
+def zero_five_share(election, *, columns=None, min_count: int = 10, null: str = "smoothed",
+                    n_boot: int = 1000, rng=None) -> TestResult:
+    """Share of counts ending in 0 or 5 (EFToolkit's C05s) against 0.2 or the smoothed null; binomial p-value."""
+    pool = _Pool(election, columns, min_count)
+    name = "counts ending in 0 or 5 (C05s)"
+    if pool.n == 0:
+        return _empty(name, pool, "counts")
+    probs = _null_probs(pool, null)
+    expected = float(probs[0] + probs[5])
+    ends = np.where(np.isfinite(pool.values), np.isin(last_digit(pool.values), (0, 5)), np.nan)
+    hits, used = np.nansum(ends, axis=1), np.isfinite(ends).sum(axis=1)
+    share = hits.sum() / used.sum()
+    p = float(stats.binomtest(int(hits.sum()), pool.n, expected).pvalue)
+    ci = _station_ci(hits, used, n_boot, rng)
+    text = (f"{share:.1%} of {pool.n} counts of at least {min_count} end in 0 or 5 (95% interval {ci[0]:.1%} "
+            f"to {ci[1]:.1%}), against {expected:.1%} expected from {_null_text(null)}. Rounding invented "
+            f"figures to 'nice' numbers raises this share. The difference {_verdict(p)}. {_CAVEAT}" + pool.note())
+    return _result(name, pool, share, pvalue=p, ci=ci, expected=expected, explanation=text, details={"null": null})
+
+
+def digit_pairs_test(election, *, columns=None, min_count: int = 100, wrap_adjacent: bool = True,
+                     null: str = "smoothed") -> list:
+    """Beber & Scacco's tests on the last two digits: three one-sided binomial TestResults.
+
+    Repeated pairs (11, 22, ...; expected 10%, people under-produce them),
+    adjacent pairs (digits differing by one; expected 20% when 0 and 9 count
+    as adjacent, ``wrap_adjacent=True`` as the Iran op-ed's 70% implies, 18%
+    otherwise; people over-produce them) and the remaining non-adjacent
+    distinct pairs (70% or 72%; under-produced).  Counts below ``min_count``
+    (default 100, as for Senegal) are left out.  With ``null="smoothed"``
+    the expected shares come from the count distribution smoothed over
+    windows of 100 (``smoothed_residues``), otherwise from uniform pairs.
+    """
+    pool = _Pool(election, columns, min_count)
+    pairs = last_two_digits(pool.values.ravel())
+    pairs = pairs[np.isfinite(pairs)].astype(int)
+    grid = np.arange(100)
+    gap = np.abs(grid // 10 - grid % 10)
+    is_rep = gap == 0
+    is_adj = (gap == 1) | ((gap == 9) if wrap_adjacent else False)
+    probs = _null_probs(pool, null, period=100) if pairs.size else np.full(100, 0.01)
+    kinds = [
+        ("repeated last-two digits", is_rep, "less", "fewer"),
+        ("adjacent last-two digits", is_adj, "greater", "more"),
+        ("non-adjacent last-two digits", ~is_rep & ~is_adj, "less", "fewer"),
+    ]
+    out = []
+    n = pairs.size
+    for name, member, alternative, direction in kinds:
+        if n == 0:
+            out.append(_empty(name, pool, "counts"))
+            continue
+        expected = float(probs[member].sum())
+        k = int(member[pairs].sum())
+        p = float(stats.binomtest(k, n, expected, alternative=alternative).pvalue)
+        text = (f"Of {n} counts of at least {min_count}, {k / n:.1%} end in {name.replace(' last-two digits', '')} "
+                f"pairs of digits, against {expected:.1%} expected in honest counts; people inventing numbers "
+                f"tend to write {direction}. Finding {'this few' if alternative == 'less' else 'this many'} "
+                f"{_verdict(p)}. {_CAVEAT}" + pool.note())
+        out.append(_result(name, pool, k / n, pvalue=p, expected=expected, n_used=n, explanation=text,
+                           details={"count": k, "alternative": alternative, "wrap_adjacent": wrap_adjacent,
+                                    "null": null}))
+    return out
+
+
+# -- Benford ---------------------------------------------------------------------------------
+def second_digit_test(election, *, columns=None, min_count: int = 10, exact_below: int = 50,
+                      n_sim: int = 10_000, rng=None) -> TestResult:
+    """Mebane's 2BL: chi-square of second digits (counts >= 10) against Benford's law, 9 df."""
+    pool = _Pool(election, columns, max(min_count, 10))
+    name = "second digit Benford (2BL)"
+    if pool.n == 0:
+        return _empty(name, pool, "counts")
+    observed = digit_counts(second_digit(pool.values.ravel()))
+    x2, p, method = _chisquare(observed, BENFORD_SECOND, n_sim, ensure_rng(rng), exact_below)
+    mean = float(observed @ np.arange(10) / pool.n)
+    text = (f"Checked the second digit of {pool.n} counts of at least 10 against Benford's law, which "
+            f"predicts slightly more low than high second digits (mean 4.187; here {mean:.3f}). The "
+            f"departure {_verdict(p)}. Benford's law for vote counts is a rough benchmark: strategic voting "
+            f"and the size of stations also move it. {_CAVEAT}" + pool.note())
+    return _result(name, pool, x2, pvalue=p, expected=9.0, explanation=text,
+                   details={"digits": _digit_table(observed, BENFORD_SECOND, np.arange(10)), "mean": mean,
+                            "method": method, "df": 9})
+
+
+def second_digit_mean(election, *, columns=None, min_count: int = 10, n_boot: int = 1000, rng=None) -> TestResult:
+    """Mean second digit against 4.187 (EFToolkit's _2BL), with a station-bootstrap interval.
+
+    The p-value is a z-test with Benford's second-digit sd 2.873.
+    """
+    pool = _Pool(election, columns, max(min_count, 10))
+    name = "second digit mean (2BL)"
+    if pool.n == 0:
+        return _empty(name, pool, "counts")
+    total, used = _station_digits(pool, second_digit)
+    mean = total.sum() / used.sum()
+    sd = np.sqrt(BENFORD_SECOND @ np.arange(10) ** 2 - SECOND_DIGIT_MEAN ** 2)
+    p = float(2 * stats.norm.sf(abs(mean - SECOND_DIGIT_MEAN) / (sd / np.sqrt(pool.n))))
+    ci = _station_ci(total, used, n_boot, rng)
+    text = (f"The average second digit of {pool.n} counts is {mean:.3f}; Benford's law gives 4.187 (95% "
+            f"interval {ci[0]:.3f} to {ci[1]:.3f}). The difference {_verdict(p)}. This is a weak benchmark "
+            f"for vote counts. {_CAVEAT}" + pool.note())
+    return _result(name, pool, mean, pvalue=p, ci=ci, expected=SECOND_DIGIT_MEAN, explanation=text)
+
+
+def first_digit_test(election, *, columns=None, min_count: int = 1, exact_below: int = 50,
+                     n_sim: int = 10_000, rng=None) -> TestResult:
+    """Chi-square of first digits against Benford's law (8 df); a weak test for vote counts."""
+    pool = _Pool(election, columns, max(min_count, 1))
+    name = "first digit Benford"
+    if pool.n == 0:
+        return _empty(name, pool, "counts")
+    observed = digit_counts(first_digit(pool.values.ravel()))[1:]
+    x2, p, method = _chisquare(observed, BENFORD_FIRST, n_sim, ensure_rng(rng), exact_below)
+    text = (f"Checked the first digit of {pool.n} counts against Benford's law (30% ones, 18% twos, ...). The "
+            f"departure {_verdict(p)}. Caution: polling stations are drawn up to similar sizes, so honest vote "
+            f"counts usually do NOT follow Benford's first-digit law; a departure here says little on its own. "
+            f"{_CAVEAT}" + pool.note())
+    return _result(name, pool, x2, pvalue=p, expected=8.0, explanation=text,
+                   details={"digits": _digit_table(observed, BENFORD_FIRST, np.arange(1, 10)), "method": method,
+                            "df": 8})
+
+
+# -- percentages -----------------------------------------------------------------------------
+def _percent_base(e):
+    base = e.meta.get("percent_base")
+    if base == "valid":
+        return e.valid(), "valid votes"
+    if base == "cast":
+        return e.ballots_cast(), "ballots cast"
+    return e.ballots_found(), "ballots found"
+
+
+def percent_zero_five(election, *, columns=None, turnout: bool = True, min_base: int = 100,
+                      min_percent: int = 10, max_percent: int = 90, null: str = "smoothed",
+                      n_boot: int = 1000, rng=None) -> TestResult:
+    """Share of turnout and vote percentages whose whole-number value ends in 0 or 5 (EFToolkit's P05s).
+
+    Percentages are capped at 100 and rounded half to even.  Left out:
+    stations whose base (registered voters for turnout, ballots for votes,
+    following ``meta["percent_base"]``) is below ``min_base`` (a percentage
+    of a few ballots moves in steps of several points), and percentages
+    outside ``min_percent``..``max_percent`` (near 0 and 100 the
+    distribution is cut off).  The expected share is 0.2 (``null="uniform"``)
+    or, by default, what each percentage's smoothed distribution implies
+    (``smoothed_residues``), summed over turnout and the parties.
+    """
+    if null not in _NULLS:
+        raise ValueError(f"null must be one of {_NULLS}, not {null!r}")
+    e = as_election(election)
+    parties = list(e.parties if columns is None else ([columns] if isinstance(columns, str) else columns))
+    ex = Exclusions.for_election(e)
+    kept = e.subset(ex.keep)
+    base, base_name = _percent_base(kept)
+    base = count_values(kept, base_name, base)
+    subjects = {}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if turnout and kept.has("registered"):
+            reg = count_values(kept, "registered")
+            subjects["turnout"] = (count_values(kept, "ballots_found", kept.ballots_found()) / reg, reg)
+        for party in parties:
+            subjects[party] = (count_values(kept, party) / base, base)
+    excluded = {r: c * len(subjects) for r, c in ex.counts.items()}
+    reasons = {f"base below {min_base}": 0, "percentage undefined": 0,
+               f"percentage outside {min_percent}-{max_percent}": 0}
+    ends, rows, expected_hits = [], [], 0.0
+    for subject, (share, denom) in subjects.items():
+        ok_base = np.isfinite(denom) & (denom >= min_base)
+        pct = np.where(ok_base, np.round(np.where(share >= 1, 1.0, share) * 100), np.nan)
+        in_range = (pct >= min_percent) & (pct <= max_percent)
+        reasons[f"base below {min_base}"] += int((~ok_base).sum())
+        reasons["percentage undefined"] += int((ok_base & np.isnan(pct)).sum())
+        reasons[f"percentage outside {min_percent}-{max_percent}"] += int((np.isfinite(pct) & ~in_range).sum())
+        e05 = np.where(in_range, percent_ends_05(pct / 100), np.nan)
+        used = int(np.isfinite(e05).sum())
+        probs = smoothed_residues(pct, min_percent, 10, max_percent) if null == "smoothed" else np.full(10, 0.1)
+        expected_hits += used * (probs[0] + probs[5])
+        ends.append(e05)
+        rows.append({"subject": subject, "n": used, "share_05": float(np.nanmean(e05)) if used else np.nan,
+                     "expected_share": float(probs[0] + probs[5])})
+    excluded.update({r: c for r, c in reasons.items() if c})
+    ends = np.column_stack(ends) if ends else np.empty((len(kept), 0))
+    hits, used = np.nansum(ends, axis=1), np.isfinite(ends).sum(axis=1)
+    n = int(used.sum())
+    name = "percentages ending in 0 or 5 (P05s)"
+    common = dict(excluded=excluded, excluded_rows=ex.rows, party=", ".join(subjects) if len(subjects) <= 3
+                  else f"{len(subjects)} percentages")
+    if n == 0:
+        return TestResult(name=name, statistic=float("nan"), n_used=0, **common,
+                          explanation="No percentages were left to test after the exclusions listed.")
+    share, expected = hits.sum() / n, expected_hits / n
+    p = float(stats.binomtest(int(hits.sum()), n, expected).pvalue)
+    ci = _station_ci(hits, used, n_boot, rng)
+    text = (f"{share:.1%} of {n} percentages (turnout and vote shares of {base_name}, rounded to whole "
+            f"numbers) end in 0 or 5 (95% interval {ci[0]:.1%} to {ci[1]:.1%}), against {expected:.1%} "
+            f"expected from {_null_text(null, 'percentages')}. Figures written to hit a target percentage "
+            f"raise this share. The difference {_verdict(p)}. {_CAVEAT}")
+    return TestResult(name=name, statistic=float(share), pvalue=p, ci=ci, expected=float(expected), n_used=n,
+                      details={"subjects": pd.DataFrame(rows), "null": null}, explanation=text, **common)
+
+
+# -- all of them, per level ----------------------------------------------------------------------
+def digit_tests(election, level: str = "nation", *, columns=None, rng=None, n_boot: int = 1000) -> pd.DataFrame:
+    """Every digit test at one level, p-values corrected across groups (Benjamini-Hochberg)."""
+    rng = ensure_rng(rng)
+
+    def battery(sub):
+        return [
+            last_digit_test(sub, columns=columns, rng=rng),
+            last_digit_mean(sub, columns=columns, n_boot=n_boot, rng=rng),
+            zero_five_share(sub, columns=columns, n_boot=n_boot, rng=rng),
+            *digit_pairs_test(sub, columns=columns),
+            second_digit_test(sub, columns=columns, rng=rng),
+            second_digit_mean(sub, columns=columns, n_boot=n_boot, rng=rng),
+            first_digit_test(sub, columns=columns, rng=rng),
+            percent_zero_five(sub, columns=columns, n_boot=n_boot, rng=rng),
+        ]
+
+    return results_table(by_level(as_election(election), battery, level), level)

@@ -1,0 +1,106 @@
+"""Parallel vote tabulation and the observer effect: calibration on simulated elections.
+
+The 500-run calibration per design is ``benchmarks/calibrate_audit.py``; here a
+smaller run of the same code with binomial tolerances (99.9% band)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from forensics.audit import observer_copies, observer_effect, pvt, ratio_estimate
+from forensics.audit.simulate import pvt_coverage
+from forensics.simulate import simulate
+
+
+def band(runs, level=0.95):
+    low, high = stats.binom.interval(0.999, runs, level)
+    return low / runs, high / runs
+
+
+def test_ratio_estimate_matches_textbook_srs():
+    rng = np.random.default_rng(3)
+    n, big_n = 40, 400
+    x = rng.integers(200, 2000, n).astype(float)
+    y = np.round(x * rng.uniform(0.4, 0.8, n))
+    est, se, df = ratio_estimate(y[:, None], x[:, None], np.full(n, big_n / n), np.zeros(n), np.arange(n),
+                                 np.full(n, n / big_n))
+    r = y.sum() / x.sum()
+    textbook = np.sqrt((1 - n / big_n) / n * np.var(y - r * x, ddof=1) / x.mean() ** 2)
+    assert est[0] == pytest.approx(r) and se[0] == pytest.approx(textbook) and df == n - 1
+
+
+@pytest.mark.parametrize("design, runs, sample", [("srs", 200, 0.1), ("stratified", 60, 0.1), ("cluster", 60, 0.3)])
+def test_pvt_interval_covers_truth_at_nominal_rate(design, runs, sample):
+    cov = pvt_coverage(runs, design, sample=sample, n_pec=800, per_population=1, rng=1000 + runs)
+    low, high = band(runs)
+    for quantity, rows in (("turnout", cov["quantity"] == "turnout"), ("leader", cov["party"] == "Party A")):
+        rate = cov.loc[rows, "inside"].mean()
+        assert low <= rate <= high, f"{design} {quantity}: coverage {rate:.3f} outside [{low:.3f}, {high:.3f}]"
+
+
+def test_pvt_flags_an_inflated_official_result():
+    s = observer_copies(simulate(n_pec=2000, rng=5), sample=0.1, alterations={}, slips=0,
+                        observer_effect=0.06, rng=6)
+    res = pvt(s.official, s.observed, design="srs")
+    t = res.table.set_index(res.table["party"].fillna("turnout"))
+    assert not t.loc["turnout", "inside"] and t.loc["turnout", "pvalue"] < 1e-3
+    assert t.loc["turnout", "official"] > t.loc["turnout", "ci_high"]
+    assert not t.loc["Party A", "inside"]
+    assert "OUTSIDE" in res.results[0].explanation and "not proof" in res.results[0].explanation
+
+
+def test_convenience_sample_warning_and_bias():
+    e = simulate(n_pec=2000, rng=8)
+    biggest = e.table.nlargest(200, "registered")          # observers went to the big city stations
+    res = pvt(e, biggest, design="convenience")
+    assert "not drawn at random" in res.warnings[0]
+    assert "not drawn at random" in res.results[0].explanation
+    # the election is clean, yet the convenience estimate misses the true turnout: the bias is not in the interval
+    assert not res.table.loc[0, "inside"]
+    srs_like = pvt(e, biggest, design="srs")
+    assert any("spread over regions" in w or "random" in w for w in srs_like.warnings) or srs_like.warnings == []
+
+
+def test_stratified_warns_about_empty_regions():
+    e = simulate(n_pec=600, rng=9)
+    regions = sorted(e.table["region"].unique())
+    part = e.table[e.table["region"].isin(regions[:3])].sample(60, random_state=1)
+    res = pvt(e, part, design="stratified")
+    assert any("have no observed station" in w for w in res.warnings)
+
+
+def test_pvt_lists_exclusions():
+    e = simulate(n_pec=400, rng=10)
+    obs = e.table.sample(60, random_state=2).copy()
+    obs.iloc[0, obs.columns.get_loc("pec")] = "no such station"
+    obs.iloc[1, obs.columns.get_loc("valid")] = np.nan
+    res = pvt(e, obs)
+    assert res.n_sampled == 58
+    assert set(res.excluded["reason"]) == {"station not in the official results", "line(s) left blank"}
+
+
+def test_observer_effect_recovers_injected_effect():
+    s = observer_copies(simulate(n_pec=3000, rng=11), sample=0.2, alterations={}, slips=0,
+                        observer_effect=0.05, rng=12)
+    t = s.official.table
+    true_turnout = -(t["true_observer_ballots"] / t["registered"])[~t["observed"]].mean()
+    turnout, share = observer_effect(s.official, t["observed"])
+    assert turnout.ci[0] <= true_turnout <= turnout.ci[1]
+    assert abs(turnout.statistic - true_turnout) < 0.01
+    assert turnout.pvalue < 1e-6 and share.statistic < 0 and share.pvalue < 1e-3
+    assert share.party == "Party A" and turnout.details["n_observed"] == int(t["observed"].sum())
+    # a table of observed stations works the same as a mask
+    again = observer_effect(s.official, s.observed)
+    assert again[0].statistic == pytest.approx(turnout.statistic)
+
+
+def test_observer_effect_false_positive_rate():
+    rng = np.random.default_rng(13)
+    runs, rejected = 60, 0
+    for _ in range(runs):
+        e = simulate(n_pec=600, rng=rng)
+        mask = pd.Series(rng.random(len(e.table)) < 0.2, index=e.table.index)
+        rejected += observer_effect(e, mask)[0].pvalue < 0.05
+    assert rejected / runs <= band(runs, 0.05)[1]
