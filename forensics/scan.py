@@ -34,7 +34,8 @@ __all__ = ["Check", "DEFAULT_BATTERY", "FLAGS", "Scan", "scan"]
 class Check:
     """One test of the battery: which function, at which levels, with which parameters.
 
-    ``func`` is a name in ``forensics.stats`` (or "module:attribute");
+    ``func`` is a name in ``forensics.stats``, "module:attribute" or a
+    callable (default: ``name`` in ``forensics.stats``);
     ``needs`` lists table columns the test cannot do without ("parties"
     means at least one party column); groups with fewer than
     ``min_stations`` rows are reported as too small, not run;
@@ -48,11 +49,13 @@ class Check:
     params: dict = field(default_factory=dict)
     needs: tuple = ("registered", "parties")
     min_stations: int = 30
-    func: str | None = None
+    func: object = None
     sub_params: dict = field(default_factory=dict)
 
     def resolve(self):
         """The callable, or raise with a plain reason why it is not available."""
+        if callable(self.func):
+            return self.func
         target = self.func or self.name
         module_name, _, attr = target.rpartition(":")
         module = importlib.import_module(module_name or "forensics.stats")
@@ -435,7 +438,7 @@ def station_flags(election: Election, findings: pd.DataFrame, z: float = 3.5) ->
             tiers[pos] = min(tiers[pos], RULE_TIER.get(severity, 3))
 
     out["flags"] = [";".join(f) for f in flag_lists]
-    out["flag_reasons"] = ["; ".join(r) for r in reason_lists]
+    out["flag_reasons"] = [" | ".join(r) for r in reason_lists]
     out["n_flags"] = [len(f) for f in flag_lists]
     flagged = out["n_flags"].to_numpy() > 0
     out["review_tier"] = pd.array(np.where(flagged, tiers, 0), dtype="Int64").astype(object)

@@ -59,8 +59,10 @@ def test_convenience_sample_warning_and_bias():
     assert "not drawn at random" in res.results[0].explanation
     # the election is clean, yet the convenience estimate misses the true turnout: the bias is not in the interval
     assert not res.table.loc[0, "inside"]
-    srs_like = pvt(e, biggest, design="srs")
-    assert any("spread over regions" in w or "random" in w for w in srs_like.warnings) or srs_like.warnings == []
+    regions = sorted(e.table["region"].unique())
+    lopsided = e.table[e.table["region"].isin(regions[:2])].sample(100, random_state=3)
+    assert any("spread over regions" in w for w in pvt(e, lopsided, design="srs").warnings)
+    assert not any("spread over regions" in w for w in pvt(e, e.table.sample(200, random_state=4)).warnings)
 
 
 def test_stratified_warns_about_empty_regions():

@@ -179,6 +179,8 @@ def test_cli_load_summary(ru2018_path, capsys):
     assert "registered                 <- Число избирателей" in out
     assert "kept unmapped: url" in out
     assert "turnout     67.50%" in out
+    # shares on the CEC's base (ballots cast), as the CEC published them
+    assert "56,430,712   76.69% of ballots cast" in out
 
 
 def test_cli_profiles(capsys):

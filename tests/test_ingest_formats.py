@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import forensics
-from forensics.ingest import load_profile, to_layout
+from forensics.ingest import load_profile, source_rows, to_layout
 from forensics.model import UNPUBLISHED
 
 RU = load_profile("ru_cik_2018")
@@ -99,7 +99,17 @@ def test_every_format_loads_identically(ru_frame, tmp_path):
     assert loaded["crlf_semicolon.csv"].meta["delimiter"] == ";"
     assert loaded["title_row.xlsx"].meta["header_row"] == 2
     assert loaded["zipped.zip"].meta["member"] == "results.csv"
-    assert loaded["pipe_blank_lines.txt"].meta["blank_rows"] == 2
+    assert len(loaded["pipe_blank_lines.txt"].meta["blank_rows"]) == 2
+
+
+def test_source_rows_skip_blank_lines(tmp_path):
+    (tmp_path / "b.csv").write_text("region,tec,pec,registered\nA,T,1,10\n\nA,T,2,20\n\n\nA,T,3,30\n",
+                                    encoding="utf-8")
+    e = forensics.load(tmp_path / "b.csv")
+    assert e.meta["blank_rows"] == [3, 5, 6]
+    assert source_rows(e).tolist() == [2, 4, 7]
+    assert source_rows(e.subset(e.table["registered"] > 15)).tolist() == [4, 7]
+    assert e.table["registered"].tolist() == [10, 20, 30]
 
 
 def test_unpublished_station_is_kept_and_marked(ru_frame, tmp_path):

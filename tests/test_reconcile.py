@@ -247,3 +247,46 @@ def test_cli_writes_findings_and_summary(tmp_path, capsys):
     expected = reconcile(e).table
     assert len(findings) == len(expected)
     assert (out / "summary.txt").read_text(encoding="utf-8").startswith("Checked 400 polling stations")
+
+
+def test_cli_compares_published_totals_and_refuses_a_bad_file(tmp_path, capsys):
+    from forensics.cli import main
+    from forensics.reconcile import tabulate
+
+    e = simulate(n_pec=300, rng=9)
+    src = tmp_path / "results.csv"
+    e.table[[c for c in e.table.columns if not c.startswith("true_")]].to_csv(src, index=False)
+    totals = tabulate(e, levels=("region", "nation"))
+    totals.loc[(totals["level"] == "nation") & (totals["field"] == "valid"), "value"] += 40
+    totals.to_csv(tmp_path / "totals.csv", index=False)
+    out = tmp_path / "out"
+    assert main(["reconcile", str(src), "--published", str(tmp_path / "totals.csv"), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "1 differ from the sum of the polling-station protocols" in printed
+    findings = pd.read_csv(out / "findings.csv")
+    r22 = findings[findings["code"] == "R22-PUBLISHED-TOTALS"]
+    assert r22["difference"].tolist() == [40.0] and r22["station"].tolist() == [-1]
+    (tmp_path / "bad.csv").write_text("level,region,tec,field,value\nplanet,,,valid,1\n", encoding="utf-8")
+    assert main(["reconcile", str(src), "--published", str(tmp_path / "bad.csv"), "--out", str(out)]) == 2
+    assert "row 2" in capsys.readouterr().err
+
+
+def test_forensics_reconcile_works_as_function_and_package():
+    import forensics
+    import forensics.reconcile as package
+
+    e = simulate(n_pec=100, rng=1)
+    assert len(package(e).table) == len(forensics.reconcile(e).table) == len(reconcile(e).table)
+    assert forensics.allocate_seats({"A": 2, "B": 1}, 3) == {"A": 2, "B": 1}
+    assert forensics.tabulate(e, "nation")["level"].eq("nation").all()
+
+
+def test_carousel_voters_added_on_election_day_are_warned_about():
+    e = simulate(n_pec=3000, rng=3, fraud={"carousel": {"fraction": 0.1, "intensity": 0.2}})
+    t = e.table
+    f = reconcile(e)
+    assert f.errors.empty  # every identity holds: arithmetic alone cannot call it an error
+    flagged = f.flagged("R20")
+    carousel = t.index[t["true_carousel"] > 0]
+    assert np.isin(carousel, flagged).mean() >= 0.95
+    assert np.isin(t.index[t["true_fraud"] == ""], flagged).mean() <= 0.01

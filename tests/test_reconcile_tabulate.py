@@ -104,3 +104,15 @@ def test_russia_2018_percentages_as_the_cec_reports_them(ru2018):
     assert pct["Путин Владимир Владимирович"] == 76.69
     assert pct["Грудинин Павел Николаевич"] == 11.77
     assert np.isclose(pct.sum(), 100 * ru2018.totals()["valid"] / ru2018.ballots_cast().sum(), atol=0.05)
+
+
+@pytest.mark.shared
+def test_russia_2018_rollup_round_trip(ru2018, tmp_path):
+    tot = tabulate(ru2018)
+    nation = tot[tot["level"] == "nation"].set_index("field")["value"]
+    assert nation["Путин Владимир Владимирович"] == 56_430_712
+    assert nation["registered"] == ru2018.table["registered"].sum()
+    assert tot[tot["level"] == "region"]["region"].nunique() == ru2018.table["region"].nunique()
+    path = tmp_path / "ru2018_totals.csv"
+    tot.to_csv(path, index=False)
+    assert (compare_totals(ru2018, path)["status"] == "match").all()

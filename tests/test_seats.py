@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from forensics.model import Election
 from forensics.reconcile import allocate_seats
@@ -97,3 +99,18 @@ def test_seats_from_a_profile_with_a_seat_rule():
     assert election_seats(e) == {"Nur Otan": 76, "Ak Zhol": 12, "People's Party of Kazakhstan": 10,
                                  "Auyl": 0, "Adal": 0}
     assert election_seats(Election(table=t, parties=tuple(KZ_2021))) is None
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=10**7), min_size=1, max_size=8), st.integers(1, 200),
+       st.sampled_from(["hare", "dhondt", "sainte_lague"]))
+def test_every_seat_is_given_and_hare_keeps_the_quota(votes, seats, method):
+    named = {f"P{i}": v for i, v in enumerate(votes)}
+    got = allocate_seats(named, seats, method=method)
+    total = sum(votes)
+    assert sum(got.values()) == (seats if total else 0)
+    if method == "hare" and total:
+        for party, v in named.items():  # each party gets its exact quota rounded down or up
+            assert v * seats // total <= got[party] <= -(-v * seats // total)
+    # more votes never means fewer seats
+    assert all(got[a] >= got[b] for a in named for b in named if named[a] > named[b])

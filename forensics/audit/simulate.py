@@ -119,10 +119,12 @@ def observer_copies(election: Election, sample: float = 0.1, design: str = "srs"
     not entered); ``observer_effect`` adds ballots for the leader worth that
     share of the electorate at every unobserved station before publication
     (as if fraud happened where nobody watched); ``true_observer_ballots``
-    counts them.  Clusters are ``clusters`` within ``strata``.
+    counts them.  Clusters are ``clusters`` within ``strata``.  Works on real
+    results too (their published stations stand in for the signed protocols).
     """
     rng = ensure_rng(rng)
     alterations = ALTERATIONS if alterations is None else alterations
+    election = election.subset(election.published)
     keep = [c for c in election.table.columns if not str(c).startswith("true_")]
     signed = election.table[keep].copy()
     parties = list(election.parties)

@@ -49,12 +49,15 @@ def summary(election) -> str:
     totals = election.totals()
     fields = [f for f in totals.index if f not in election.parties]
     parties = totals[list(election.parties)].sort_values(ascending=False)
-    valid = float(election.valid()[election.published].sum()) if (election.parties or "valid" in t) else 0.0
+    # party shares on the base the election authority uses (the profile's percent_base)
+    cast = meta.get("percent_base") == "cast"
+    base_name = "of ballots cast" if cast else "of valid"
+    base = float((election.ballots_cast() if cast else election.valid())[election.published].sum())
     width = max((len(f) for f in totals.index[:40]), default=0)
     lines += ["", "totals (published stations)"]
     lines += [f"  {f:<{width}}  {int(totals[f]):>14,}" for f in fields]
     for name, value in parties.head(TOP).items():
-        share = f"  {value / valid:7.2%} of valid" if valid > 0 else ""
+        share = f"  {value / base:7.2%} {base_name}" if base > 0 else ""
         lines.append(f"  {name:<{width}}  {int(value):>14,}{share}")
     if len(parties) > TOP:
         lines.append(f"  ... and {len(parties) - TOP} more parties with {int(parties.iloc[TOP:].sum()):,} votes")

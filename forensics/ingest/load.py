@@ -46,24 +46,23 @@ def load(path, profile=None) -> Election:
     fields = {f: mapping.fields[f] for f in FIELDS if f in mapping.fields}
     numbers = {h: validate.counts(raw[h], h, src.file, src.first_row) for h in (*fields.values(), *parties)}
 
-    table = pd.DataFrame(index=raw.index)
+    columns = {}
     for c in ID_COLUMNS:
         if c in mapping.derived:
-            table[c] = _derive(raw, mapping.derived[c])
+            columns[c] = _derive(raw, mapping.derived[c])
         elif c in id_headers:
-            table[c] = validate.ids(raw[id_headers[c]], id_headers[c], src.file, src.first_row)
+            columns[c] = validate.ids(raw[id_headers[c]], id_headers[c], src.file, src.first_row)
         else:
-            table[c] = ""
-    for f, h in fields.items():
-        table[f] = numbers[h]
-    for h, name in parties.items():
-        table[name] = numbers[h]
+            columns[c] = pd.Series("", index=raw.index)
+    columns.update({f: numbers[h] for f, h in fields.items()})
+    columns.update({name: numbers[h] for h, name in parties.items()})
     counts = pd.DataFrame(numbers, index=raw.index)
     unpublished = counts.isna().all(axis=1) if numbers else pd.Series(False, index=raw.index)
-    table[UNPUBLISHED] = unpublished
+    columns[UNPUBLISHED] = unpublished
     kept = [h for h in src.headers if h in mapping.unmapped or (h in mapping.pending and h not in parties)]
-    for h in kept:
-        table[h] = raw[h]
+    for h in kept:  # a source column named like a canonical one it does not fill keeps a suffix
+        columns[h if h not in columns else f"{h} (source)"] = raw[h]
+    table = pd.DataFrame(columns, index=raw.index)
 
     key = [k for k in prof.key if k in table.columns]
     validate.unique(table, key, src.file, src.first_row,
@@ -82,11 +81,24 @@ def load(path, profile=None) -> Election:
         "detected": profile is None,
         "profile_note": note,
         "first_data_row": src.first_row,
-        "blank_rows": int(blank.sum()),
+        "blank_rows": [int(i) + src.first_row for i in blank.index[blank]],
         **src.info,
     }
     return Election(table=table.reset_index(drop=True), parties=tuple(parties.values()), profile=prof.name,
                     sources={str(path): src.sha256}, meta=meta)
+
+
+def source_rows(election: Election) -> pd.Series:
+    """The spreadsheet row (header = row 1) each station was read from, blank rows accounted for.
+
+    Works on a subset too: the loaded table's index labels are the stations' positions.
+    """
+    first = int(election.meta.get("first_data_row", 2))
+    blank = pd.Index(election.meta.get("blank_rows", ()), dtype="int64")
+    labels = election.table.index.to_numpy(dtype="int64")
+    top = int(labels.max()) + 1 if len(labels) else 0
+    rows = pd.RangeIndex(first, first + top + len(blank)).difference(blank)
+    return pd.Series(rows[labels], index=election.table.index, name="source_row")
 
 
 def _blank(raw: pd.DataFrame) -> pd.Series:

@@ -96,7 +96,8 @@ class Profile:
         rule = self.parties
         exclude = {norm(x) for x in rule.get("exclude", ())}
         pattern = re.compile(rule["exclude_pattern"], re.I) if rule.get("exclude_pattern") else None
-        cand = [h for h in headers if norm(h) not in exclude and not (pattern and pattern.search(str(h)))]
+        cand = [h for h in headers if h not in self.key and norm(h) not in exclude
+                and not (pattern and pattern.search(str(h)))]
         parties, pending = {}, []
         if "columns" in rule:
             wanted = {norm(c) for c in rule["columns"]}
@@ -119,9 +120,10 @@ class Profile:
         return party
 
     def missing(self, mapping: Mapping, headers=()) -> list:
-        """Required fields and key columns the headers lack (by canonical name or header)."""
-        found = set(mapping.fields) | set(mapping.derived) | set(headers)
-        return [c for c in (*self.key, *self.required) if c not in found]
+        """Required fields and key columns the mapping (or, for a source key column, the headers) lack."""
+        found = set(mapping.fields) | set(mapping.derived)
+        return [c for c in (*self.key, *self.required)
+                if c not in found and not (c not in CANONICAL and c in headers)]
 
     def describe_field(self, canonical: str) -> str:
         if canonical in self.derived:

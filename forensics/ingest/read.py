@@ -3,9 +3,10 @@
 CSV (any of , ; tab | as delimiter, sniffed), UTF-8 with or without BOM,
 UTF-16 with BOM or cp1251 (detected), gzip or a zip holding one file, XLSX
 (the header is the first full row, so title rows above it are skipped; the
-cells are then parsed like a CSV, so both load identically) and Parquet.  Reading happens in two steps: ``Source(path)`` looks at the bytes
-and the header row; ``Source.frame(text_columns)`` parses the rows, keeping
-the named columns (the station ids) as text so codes like ``007`` survive.
+cells are then parsed like a CSV, so both load identically) and Parquet.
+Reading happens in two steps: ``Source(path)`` looks at the bytes and the
+header row; ``Source.frame(text_columns)`` parses the rows, keeping the
+named columns (the station ids) as text so codes like ``007`` survive.
 """
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ import pandas as pd
 from ..errors import DataError
 
 DELIMITERS = (",", ";", "\t", "|")
+#: cell texts read as empty in count columns (ids keep them: "NA" may be a code)
+NA_TEXT = ("", "NA", "N/A", "n/a", "#N/A", "NaN", "nan", "null", "NULL", "None", "<NA>")
 SAVE_AS_CSV = "open the file in a spreadsheet and save it as 'CSV UTF-8', or as XLSX"
 _MIXED_SCRIPT = re.compile(r"[A-Za-z][\u0400-\u04ff]|[\u0400-\u04ff][A-Za-z]")
 _PANDAS_RAGGED = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
@@ -54,7 +57,8 @@ class Source:
             self._init_csv(data)
         if not self.headers:
             raise DataError("the file is empty", file=self.file,
-                            fix="check that you exported the right file; it needs a header row and one row per polling station")
+                            fix="check that you exported the right file; it needs a header row "
+                                "and one row per polling station")
 
     # -- containers ------------------------------------------------------------
     def _unpack(self, data: bytes) -> bytes:
@@ -180,11 +184,14 @@ class Source:
         if self.info["format"] == "parquet":
             frame = self._frame.copy()
             for c in text_columns:
-                frame[c] = frame[c].map(_cell_text, na_action="ignore").astype("object")
+                if not pd.api.types.is_string_dtype(frame[c]):
+                    frame[c] = frame[c].map(_cell_text, na_action="ignore").astype("object")
             return frame
         try:
-            frame = pd.read_csv(io.BytesIO(self.utf8), encoding="utf-8", sep=self.delimiter, header=0, names=self.headers,
-                                index_col=False, dtype={c: str for c in text_columns},
+            frame = pd.read_csv(io.BytesIO(self.utf8), encoding="utf-8", sep=self.delimiter, header=0,
+                                names=self.headers, index_col=False, dtype={c: str for c in text_columns},
+                                keep_default_na=False,
+                                na_values={h: [""] if h in text_columns else NA_TEXT for h in self.headers},
                                 skip_blank_lines=False, skipinitialspace=True, low_memory=False)
         except pd.errors.ParserError as exc:
             m = _PANDAS_RAGGED.search(str(exc))

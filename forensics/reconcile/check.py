@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..model import ID_COLUMNS, Election, as_election
-from .rules import DERIVED, RULES, Rule, Tolerance, parse_formula, parse_side, rule_table, ruleset
+from .rules import DERIVED, Rule, Tolerance, parse_formula, parse_side, rule_table, ruleset
 from .tabulate import compare_totals
 
 FINDING_COLUMNS = ["region", "tec", "pec", "code", "severity", "observed", "expected", "difference", "message"]
@@ -39,7 +39,8 @@ class _Columns:
             return self.cache[name]
         if name == "party_votes":
             parties = list(self.e.parties)
-            value = self.e.table[parties].astype(float).sum(axis=1, min_count=1).to_numpy() if parties else None
+            # a blank party line leaves the sum blank: the station is then not checkable, not guessed
+            value = self.e.table[parties].astype(float).sum(axis=1, skipna=False).to_numpy() if parties else None
             self.derived_missing[name] = "party columns"
         elif name in DERIVED and name not in self.e.table.columns:
             value = None

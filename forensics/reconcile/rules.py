@@ -107,6 +107,10 @@ class Tolerance:
     relative: float | str | None = None
     base: str | None = None
 
+    def __post_init__(self):
+        if self.relative is not None and not self.base:
+            raise ValueError("a relative tolerance needs a base (the field it is a share of)")
+
     def resolve(self, params: dict) -> "Tolerance":
         """The same tolerance with parameter names replaced by their values."""
         get = lambda v: float(params[v]) if isinstance(v, str) else v  # noqa: E731
@@ -131,9 +135,11 @@ class Rule:
     ``messages`` holds the plain-language finding for a gap upward and
     downward (left side above / below the right side); ``{n}`` is the gap in
     ballots, ``{observed}`` / ``{expected}`` the two sides, ``{share}`` the
-    gap as a percentage of the tolerance base.  ``kind="copy"`` marks the
-    rule for identical protocol blocks, which compares stations with each
-    other instead of evaluating a formula.
+    gap as a percentage of the tolerance base.  ``when`` (a formula)
+    restricts the rule to the stations where it holds.  ``params`` are the
+    named numbers the tolerance refers to.  Two rules are not formulas:
+    ``kind="copy"`` compares stations' results blocks with each other, and
+    ``kind="totals"`` compares published higher-level totals with the sums.
     """
 
     code: str
@@ -154,6 +160,10 @@ class Rule:
             parse_formula(self.formula)
             if self.when:
                 parse_formula(self.when)
+        unknown = [v for v in (self.tolerance.absolute, self.tolerance.relative)
+                   if isinstance(v, str) and v not in self.params]
+        if unknown:
+            raise ValueError(f"rule {self.code}: tolerance parameter {unknown[0]!r} is not in params")
 
     @property
     def parts(self):
@@ -378,9 +388,9 @@ def _describe_tolerance(rule: Rule) -> str:
 
 
 def rule_table(rules=RULES) -> pd.DataFrame:
-    """The rules as a table: code, severity, title, formula, tolerance, params, explanation."""
+    """The rules as a table: code, severity, title, formula, fields read, tolerance, params, explanation."""
     return pd.DataFrame(
         [{"code": r.code, "severity": r.severity, "title": r.title or r.code, "formula": r.formula + (f"  (where {r.when})" if r.when else ""),
-          "tolerance": _describe_tolerance(r), "params": dict(r.params), "explanation": r.explanation}
+          "fields": ", ".join(sorted(r.names())), "tolerance": _describe_tolerance(r), "params": dict(r.params), "explanation": r.explanation}
          for r in rules]
     )

@@ -138,8 +138,8 @@ def compare_totals(election, published) -> pd.DataFrame:
     merged = pub.rename(columns={"value": "published"}).merge(
         ours.rename(columns={"value": "computed"}), on=_KEYS, how="left")
     merged["difference"] = merged["published"] - merged["computed"]
-    area_known = merged[_KEYS[:3]].apply(tuple, axis=1).isin(set(ours[_KEYS[:3]].apply(tuple, axis=1))) \
-        if len(ours) else pd.Series(False, index=merged.index)
+    areas = ours[_KEYS[:3]].drop_duplicates().assign(_area=True)
+    area_known = merged[_KEYS[:3]].merge(areas, on=_KEYS[:3], how="left")["_area"].notna().to_numpy()
     merged["status"] = np.select(
         [~merged["field"].isin(known), ~area_known, merged["difference"] == 0],
         ["field not in the protocols", "no such area", "match"], "differs")

@@ -24,7 +24,7 @@ from ..levels import by_level, results_table
 from ..model import as_election
 from ..random import ensure_rng
 from .battery import (basic_interval, count_values, digit_counts, first_digit, last_digit, last_two_digits,
-                      percent_ends_05, resample_sums, second_digit)
+                      percent_ends_05, resample_categories, second_digit)
 from .result import TestResult
 
 __all__ = [
@@ -55,27 +55,42 @@ _NULLS = ("smoothed", "uniform")
 
 
 def smoothed_residues(values, lowest: int, period: int = 10, highest=None) -> np.ndarray:
-    """Expected shares of ``value mod period`` among values in [lowest, highest], from their smoothed histogram.
+    """Expected shares of ``value mod period`` among whole ``values`` in [lowest, highest], from a smooth fit.
 
-    The histogram of all ``values`` (whole numbers) is smoothed by a centred
-    2 x ``period`` moving average, which keeps a linear slope but spreads any
-    excess on particular last digits evenly over all of them.  Honest counts
-    have uniform last digits only where their distribution is flat over
-    windows of ``period``; where it slopes (small parties, counts just above
-    a cut-off) low digits are more common, and this null expects that.
+    Honest counts have uniform last digits only where their distribution is
+    flat over windows of ``period``; where it slopes (small parties, counts
+    just above a cut-off) low digits are more common.  The histogram of the
+    values in range is smoothed by a local linear fit over a centred window
+    of 2 x ``period`` + 1 values (half weight at both ends, so that every
+    last digit weighs the same): a linear slope is kept, any excess on
+    particular last digits is spread evenly over all of them.  Windows are
+    cut at the ends of the range, where the local line still follows the slope.
     """
     v = np.asarray(values, dtype=float)
-    v = v[np.isfinite(v)].astype(np.int64)
-    top = int(v.max()) if v.size else 0
-    hist = np.bincount(v, minlength=top + 1).astype(float)
-    padded = np.concatenate([np.zeros(period), hist, np.zeros(period + 1)])
-    csum = np.concatenate([[0.0], np.cumsum(padded)])
-    c = np.arange(top + 1) + period  # positions in padded
-    inner = csum[c + period] - csum[c - period + 1]  # values c-p+1 .. c+p-1
-    smooth = (inner + 0.5 * (padded[c - period] + padded[c + period])) / (2 * period)
-    grid = np.arange(top + 1)
-    sel = (grid >= lowest) & ((grid <= highest) if highest is not None else True)
-    probs = np.bincount(grid[sel] % period, weights=smooth[sel], minlength=period)
+    v = v[np.isfinite(v) & (v >= lowest) & ((v <= highest) if highest is not None else True)].astype(np.int64)
+    if v.size == 0:
+        return np.full(period, 1.0 / period)
+    top = int(v.max())
+    grid = np.arange(lowest, top + 1)
+    hist = np.bincount(v - lowest, minlength=grid.size).astype(float)
+    j = np.arange(grid.size, dtype=float)
+    lo, hi = np.maximum(j - period, 0).astype(int), np.minimum(j + period, grid.size - 1).astype(int)
+
+    def window(f):  # sum of f over each window, ends at half weight when inside the range
+        c = np.concatenate([[0.0], np.cumsum(f)])
+        total = c[hi + 1] - c[lo]
+        total -= 0.5 * np.where(j - period >= 0, f[lo], 0) + 0.5 * np.where(j + period < grid.size, f[hi], 0)
+        return total
+
+    # sums over x = position - centre, from sums of powers of the position
+    s0, sj, sjj = window(np.ones_like(j)), window(j), window(j * j)
+    t0, tj = window(hist), window(j * hist)
+    s1, s2, t1 = sj - j * s0, sjj - 2 * j * sj + j * j * s0, tj - j * t0
+    det = s0 * s2 - s1 ** 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        smooth = np.where(det > 1e-9, (s2 * t0 - s1 * t1) / det, t0 / s0)
+    smooth = np.clip(smooth, 0, None)
+    probs = np.bincount(grid % period, weights=smooth, minlength=period)
     return probs / probs.sum() if probs.sum() > 0 else np.full(period, 1.0 / period)
 
 
@@ -152,10 +167,15 @@ def _empty(name, pool, what) -> TestResult:
 
 
 def _station_ci(numerator, denominator, n_boot, rng, conf=0.95):
-    """Basic bootstrap interval of sum(numerator)/sum(denominator), resampling stations."""
-    x = np.column_stack([numerator, denominator])
-    t0 = x[:, 0].sum() / x[:, 1].sum()
-    reps = resample_sums(x, n_boot, rng)
+    """Basic bootstrap interval of sum(numerator)/sum(denominator), resampling stations.
+
+    Per-station (numerator, denominator) pairs of digit statistics take few
+    distinct values, so stations are resampled exactly by drawing how many
+    of each distinct pair enter a replicate (``resample_categories``).
+    """
+    pairs, counts = np.unique(np.column_stack([numerator, denominator]), axis=0, return_counts=True)
+    t0 = pairs[:, 0] @ counts / (pairs[:, 1] @ counts)
+    reps = resample_categories(counts, n_boot, rng) @ pairs
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = reps[:, 0] / reps[:, 1]
     low, high = basic_interval(t0, ratio[:, None], conf)
@@ -416,7 +436,10 @@ def percent_zero_five(election, *, columns=None, turnout: bool = True, min_base:
     following ``meta["percent_base"]``) is below ``min_base`` (a percentage
     of a few ballots moves in steps of several points), and percentages
     outside ``min_percent``..``max_percent`` (near 0 and 100 the
-    distribution is cut off).  The expected share is 0.2 (``null="uniform"``)
+    distribution is cut off).  By default (``columns=None``) only parties
+    whose median percentage is at least ``min_percent`` + 10 take part:
+    a small party's few percentages above the cut-off pile up at 10 and 15
+    and would look rounded when they are not.  The expected share is 0.2 (``null="uniform"``)
     or, by default, what each percentage's smoothed distribution implies
     (``smoothed_residues``), summed over turnout and the parties.
     """
@@ -435,6 +458,10 @@ def percent_zero_five(election, *, columns=None, turnout: bool = True, min_base:
             subjects["turnout"] = (count_values(kept, "ballots_found", kept.ballots_found()) / reg, reg)
         for party in parties:
             subjects[party] = (count_values(kept, party) / base, base)
+    if columns is None:  # by default only percentages whose bulk lies in the tested range
+        small = [p for p in parties if not np.nanmedian(subjects[p][0]) * 100 >= min_percent + 10]
+        for party in small:
+            del subjects[party]
     excluded = {r: c * len(subjects) for r, c in ex.counts.items()}
     reasons = {f"base below {min_base}": 0, "percentage undefined": 0,
                f"percentage outside {min_percent}-{max_percent}": 0}
@@ -448,11 +475,12 @@ def percent_zero_five(election, *, columns=None, turnout: bool = True, min_base:
         reasons[f"percentage outside {min_percent}-{max_percent}"] += int((np.isfinite(pct) & ~in_range).sum())
         e05 = np.where(in_range, percent_ends_05(pct / 100), np.nan)
         used = int(np.isfinite(e05).sum())
-        probs = smoothed_residues(pct, min_percent, 10, max_percent) if null == "smoothed" else np.full(10, 0.1)
-        expected_hits += used * (probs[0] + probs[5])
+        # period 5: residue 0 is "ends in 0 or 5", and the window is short enough to follow a steep slope
+        expected = smoothed_residues(pct, min_percent, 5, max_percent)[0] if null == "smoothed" else 0.2
+        expected_hits += used * expected
         ends.append(e05)
         rows.append({"subject": subject, "n": used, "share_05": float(np.nanmean(e05)) if used else np.nan,
-                     "expected_share": float(probs[0] + probs[5])})
+                     "expected_share": float(expected)})
     excluded.update({r: c for r, c in reasons.items() if c})
     ends = np.column_stack(ends) if ends else np.empty((len(kept), 0))
     hits, used = np.nansum(ends, axis=1), np.isfinite(ends).sum(axis=1)

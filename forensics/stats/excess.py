@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..random import ensure_rng
-from .fingerprints import bin_index, find_peak, station_values
+from .fingerprints import bin_edges, bin_index, find_peak, station_values
 from .result import TestResult
 
 __all__ = ["ASSUMPTIONS", "excess_votes"]
@@ -40,7 +40,7 @@ def _estimate(kept: pd.DataFrame, bin_width: float, peak_weights: str, peak_meth
     """The Shpilkin estimate on one set of stations (also used for bootstrap replicates)."""
     t = kept["turnout"].to_numpy()
     weights = None if peak_weights == "stations" else kept["registered"].to_numpy()
-    peak = find_peak(t, weights=weights, method=peak_method)
+    peak = find_peak(t, weights=weights, method=peak_method, min_height=1.0)
     n_bins = int(round(1 / bin_width))
     b = bin_index(t, bin_width)
     sums = {c: np.bincount(b, weights=kept[c].to_numpy(), minlength=n_bins)
@@ -52,13 +52,13 @@ def _estimate(kept: pd.DataFrame, bin_width: float, peak_weights: str, peak_meth
     honest = np.where(clean, sums["leader"], np.minimum(others * ratio, sums["base"]))
     contribution = np.where(clean, 0.0, sums["leader"] - honest)
     table = pd.DataFrame({
-        "turnout_bin": np.arange(n_bins) * bin_width, "stations": np.bincount(b, minlength=n_bins),
+        "turnout_bin": bin_edges(np.arange(n_bins), bin_width), "stations": np.bincount(b, minlength=n_bins),
         "registered": sums["registered"], "ballots": sums["ballots"], "leader": sums["leader"],
         "others": others, "honest_leader": honest, "anomalous": contribution, "clean": clean,
     })
     positive = float(contribution[contribution > 0].sum())
     negative = float(contribution[contribution < 0].sum())
-    return {"peak": peak, "peak_bin": peak_bin * bin_width, "ratio": float(ratio), "positive": positive,
+    return {"peak": peak, "peak_bin": float(bin_edges(peak_bin, bin_width)), "ratio": float(ratio), "positive": positive,
             "negative": negative, "table": table[table["stations"] > 0].reset_index(drop=True)}
 
 

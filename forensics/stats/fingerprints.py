@@ -19,7 +19,7 @@ from ..exclusions import Exclusions
 from ..model import as_election
 from .result import TestResult
 
-__all__ = ["station_values", "find_peak", "bin_index", "histogram1d", "histogram2d", "fingerprint",
+__all__ = ["station_values", "find_peak", "bin_index", "bin_edges", "histogram1d", "histogram2d", "fingerprint",
            "cumulative_votes"]
 
 #: Numerators of turnout (and denominators of share) by name.
@@ -151,14 +151,19 @@ def _weights(kept: pd.DataFrame, weights: str) -> np.ndarray:
     return np.ones(len(kept)) if column is None else kept[column].to_numpy(float)
 
 
+def bin_edges(index, bin_width: float) -> np.ndarray:
+    """Lower bin edges, rounded so that bin 57 of width 0.01 reads 0.57."""
+    return np.round(np.asarray(index) * bin_width, 10)
+
+
 def histogram2d(turnout, share, weight, bin_width: float) -> pd.DataFrame:
     """Tidy 2-D histogram: the non-empty cells (lower bin edges) and their weight."""
     n_bins = int(round(1 / bin_width))
     cell = bin_index(turnout, bin_width) * n_bins + bin_index(share, bin_width)
     sums = np.bincount(cell, weights=weight, minlength=n_bins * n_bins)
     filled = np.flatnonzero(sums)
-    return pd.DataFrame({"turnout_bin": (filled // n_bins) * bin_width,
-                         "share_bin": (filled % n_bins) * bin_width,
+    return pd.DataFrame({"turnout_bin": bin_edges(filled // n_bins, bin_width),
+                         "share_bin": bin_edges(filled % n_bins, bin_width),
                          "weight": sums[filled]})
 
 
@@ -166,7 +171,7 @@ def histogram1d(values, weight, bin_width: float, name: str) -> pd.DataFrame:
     """Tidy 1-D histogram over [0, 1] with every bin listed."""
     n_bins = int(round(1 / bin_width))
     sums = np.bincount(bin_index(values, bin_width), weights=weight, minlength=n_bins)
-    return pd.DataFrame({f"{name}_bin": np.arange(n_bins) * bin_width, "weight": sums})
+    return pd.DataFrame({f"{name}_bin": bin_edges(np.arange(n_bins), bin_width), "weight": sums})
 
 
 def fingerprint(election, party=None, bin_width: float = 0.01, weights: str = "stations",

@@ -1,0 +1,112 @@
+"""The battery's shared core: digit extraction, bootstrap, intervals, flags, bad input."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from forensics import DataError, Election
+from forensics.stats import battery as B
+
+
+def _election(n=400, seed=0, parties=("A", "B")):
+    rng = np.random.default_rng(seed)
+    reg = rng.integers(300, 2000, n)
+    found = rng.binomial(reg, 0.6)
+    a = rng.binomial(found, 0.55)
+    table = pd.DataFrame({"region": rng.choice(["North", "South", "East"], n), "tec": "t", "pec": np.arange(n).astype(str),
+                          "registered": reg, "ballots_found": found, parties[0]: a, parties[1]: found - a,
+                          "unpublished": False})
+    return Election(table=table, parties=tuple(parties))
+
+
+def test_digit_extraction():
+    x = np.array([0, 7, 10, 19, 100, 123, 4567, 100000, 999999999, np.nan])
+    np.testing.assert_array_equal(B.last_digit(x)[:-1], [0, 7, 0, 9, 0, 3, 7, 0, 9])
+    np.testing.assert_array_equal(B.second_digit(x)[2:-1], [0, 9, 0, 2, 5, 0, 9])
+    assert np.isnan(B.second_digit(x)[[0, 1, 9]]).all()
+    np.testing.assert_array_equal(B.first_digit(x)[1:-1], [7, 1, 1, 1, 1, 4, 1, 9])
+    np.testing.assert_array_equal(B.last_two_digits(x)[2:-1], [10, 19, 0, 23, 67, 0, 99])
+
+
+def test_percent_rounding_half_to_even_and_100():
+    # 0.125 -> 12.5 -> 12 (even), 0.135 -> 13.5 -> 14, 1 -> 100 ends in 0, 0.05 -> 5
+    np.testing.assert_array_equal(B.percent_ends_05([0.125, 1.0, 0.05, 0.31]), [0, 1, 1, 0])
+    assert np.isnan(B.percent_ends_05([np.nan]))[0]
+
+
+def test_basic_interval_matches_boots_order_statistic_interpolation():
+    reps = np.arange(1.0, 1001.0)[:, None]
+    low, high = B.basic_interval(600.0, reps)
+    # (R + 1) * 0.975 = 975.975: between order statistics 975 and 976 on the normal scale
+    z = stats.norm.ppf
+    q975 = 975 + (z(0.975) - z(975 / 1001)) / (z(976 / 1001) - z(975 / 1001))
+    q025 = 25 + (z(0.025) - z(25 / 1001)) / (z(26 / 1001) - z(25 / 1001))
+    assert low[0] == pytest.approx(1200 - q975) and high[0] == pytest.approx(1200 - q025)
+    # non-finite replicates are dropped; constant replicates give no interval (as boot.ci)
+    with_nan = np.concatenate([reps, [[np.nan], [np.inf]]])
+    assert B.basic_interval(600.0, with_nan)[0][0] == pytest.approx(low[0])
+    assert np.isnan(B.basic_interval(1.0, np.ones((100, 1)))[0][0])
+
+
+def test_category_resampling_equals_station_resampling_in_distribution():
+    rng = np.random.default_rng(1)
+    digits = rng.integers(0, 10, 300).astype(float)
+    digits[:20] = np.nan
+    counts = np.append(B.digit_counts(digits), 20)
+    by_category = B.digit_mean(B.resample_categories(counts, 4000, rng)[..., :10])
+    ok = np.isfinite(digits)
+    sums = B.resample_sums(np.column_stack([np.where(ok, digits, 0), ok]), 4000, rng)
+    by_station = sums[:, 0] / sums[:, 1]
+    assert by_category.mean() == pytest.approx(by_station.mean(), abs=0.01)
+    assert by_category.std() == pytest.approx(by_station.std(), rel=0.06)
+
+
+def test_resample_sums_float32_close_to_float64():
+    x = np.random.default_rng(2).random((5000, 4))
+    a = B.resample_sums(x, 50, 3)
+    b = B.resample_sums(x, 50, 3, dtype=np.float32)
+    np.testing.assert_allclose(a, b, rtol=1e-5)
+    assert a[:, 0].mean() == pytest.approx(x[:, 0].sum(), rel=0.01)
+
+
+def test_battery_columns_and_national_level():
+    e = _election()
+    t = B.basic_battery(e, n_boot=200, rng=1)
+    assert list(t.columns[:8]) == ["group", "subject", "test", "estimate", "ci_low", "ci_high", "n", "flagged"]
+    assert set(t.group) == {"National"} and set(t.subject) == {"turnout", "A", "B"}
+    assert (t.n == 400).all()
+    # direct checks of a few definitions
+    tab = e.table
+    lastc = t.query("subject == 'A' and test == 'LastC'").estimate.iloc[0]
+    assert lastc == pytest.approx((tab.A % 10).mean())
+    share = (tab.A / tab.ballots_found).clip(upper=1)
+    skew = t.query("subject == 'A' and test == 'Skew'").estimate.iloc[0]
+    assert skew == pytest.approx(stats.skew(share))
+    kurt = t.query("subject == 'A' and test == 'Kurt'").estimate.iloc[0]
+    assert kurt == pytest.approx(stats.kurtosis(share, fisher=False))
+    corr = t.query("subject == 'A' and test == 'Correlation'").estimate.iloc[0]
+    assert corr == pytest.approx(np.corrcoef(tab.ballots_found / tab.registered, share)[0, 1])
+
+
+def test_any_column_as_level_and_unpublished_listed():
+    e = _election()
+    table = e.table.copy()
+    table.loc[[3, 4], "unpublished"] = True
+    table.loc[[3, 4], ["registered", "ballots_found", "A", "B"]] = np.nan
+    t = B.basic_battery(e.with_table(table), level="region", n_boot=100, rng=1)
+    assert t.group.unique().tolist() == ["East", "North", "South"]
+    assert t.groupby("group").n.first().sum() == 398
+    assert t.attrs["excluded"] == {"figures not published": 2}
+    assert sorted(t.attrs["excluded_rows"].index) == [3, 4]
+
+
+def test_bad_counts_raise_data_error():
+    e = _election()
+    table = e.table.copy()
+    table.loc[5, "A"] = -3
+    with pytest.raises(DataError, match="column 'A'"):
+        B.basic_battery(e.with_table(table), n_boot=10)
+    with pytest.raises(DataError, match="registered"):
+        B.basic_battery(e.with_table(e.table.drop(columns="registered")), n_boot=10)

@@ -1,0 +1,158 @@
+"""Digit tests: reference values, Monte Carlo machinery, calibration on clean and manipulated elections."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+import forensics
+from forensics import Election
+from forensics.levels import by_level, results_table
+from forensics.stats import digits as D
+
+
+def _counts_election(values, unpublished=None):
+    """An election whose single party column holds ``values``."""
+    values = np.asarray(values)
+    table = pd.DataFrame({"region": "r", "tec": "t", "pec": np.arange(len(values)).astype(str), "A": values,
+                          "unpublished": False if unpublished is None else unpublished})
+    return Election(table=table, parties=("A",))
+
+
+def _band(n, p=0.05, level=0.999):
+    """Largest number of rejections in n null runs that is still consistent with rate p."""
+    return int(stats.binom.ppf(level, n, p))
+
+
+# -- reference values (METHODS 6.1 and 5.2) ------------------------------------------------------
+def test_benford_second_digit_reference_values():
+    np.testing.assert_allclose(D.BENFORD_SECOND, [0.11968, 0.11389, 0.10882, 0.10433, 0.10031, 0.09668,
+                                                  0.09337, 0.09035, 0.08757, 0.08500], atol=5e-6)
+    assert D.SECOND_DIGIT_MEAN == pytest.approx(4.18739, abs=1e-5)
+    var = D.BENFORD_SECOND @ np.arange(10) ** 2 - D.SECOND_DIGIT_MEAN ** 2
+    assert var == pytest.approx(8.25378, abs=1e-5)
+    assert D.BENFORD_FIRST.sum() == pytest.approx(1.0)
+
+
+def test_iran_2009_spike_and_dip():
+    # 116 counts, digit 7 in 17% (20) and 5 in 4% (5): "fewer than four in a hundred" clean elections
+    p = D.spike_dip_pvalue(116, 20, 5, n_sim=200_000, rng=2009)
+    assert 0.03 < p < 0.04
+
+
+def test_iran_2009_non_adjacent_pairs():
+    # 62% non-adjacent pairs (72 of 116) against 70% expected: p < 0.042
+    pairs = [13] * 72 + [11] * 12 + [12] * 32  # non-adjacent, repeated, adjacent last-two digits
+    e = _counts_election(np.array(pairs) + 1000)
+    rep, adj, non = D.digit_pairs_test(e, null="uniform")
+    assert non.statistic == pytest.approx(72 / 116) and non.expected == pytest.approx(0.70)
+    assert 0.035 < non.pvalue < 0.042
+    assert adj.expected == pytest.approx(0.20) and rep.expected == pytest.approx(0.10)
+    linear = D.digit_pairs_test(e, null="uniform", wrap_adjacent=False)
+    assert linear[1].expected == pytest.approx(0.18) and linear[2].expected == pytest.approx(0.72)
+
+
+# -- machinery under an exactly true null ----------------------------------------------------------
+def test_chi_square_and_monte_carlo_are_calibrated_when_digits_are_uniform():
+    rng = np.random.default_rng(5)
+    runs = 150
+    big = [D.last_digit_test(_counts_election(rng.integers(10, 5000, 300)), null="uniform", n_sim=1000,
+                             rng=rng).pvalue for _ in range(runs)]
+    small = [D.last_digit_test(_counts_election(rng.integers(10, 5000, 30)), null="uniform", n_sim=1000,
+                               rng=rng) for _ in range(runs)]
+    assert small[0].details["method"].startswith("Monte Carlo")
+    for pvalues in (big, [r.pvalue for r in small]):
+        rejections = int((np.array(pvalues) < 0.05).sum())
+        assert 1 <= rejections <= _band(runs)
+
+
+def test_second_digit_test_is_calibrated_on_benford_counts():
+    rng = np.random.default_rng(6)
+    pvalues = [D.second_digit_test(_counts_election(np.floor(10 ** rng.uniform(1, 5, 400))), rng=rng).pvalue
+               for _ in range(150)]
+    assert 1 <= (np.array(pvalues) < 0.05).sum() <= _band(150)
+
+
+def test_smoothed_null_follows_a_slope():
+    # counts with a steep decreasing density: many more low last digits, no manipulation
+    rng = np.random.default_rng(7)
+    values = np.floor(rng.exponential(25, 20000)).astype(int)
+    probs = D.smoothed_residues(values, 10)
+    kept = values[values >= 10]
+    observed = np.bincount(kept % 10, minlength=10) / kept.size
+    assert observed[0] > 0.115 and observed[9] < 0.085  # the textbook uniform rule is wrong here
+    np.testing.assert_allclose(probs, observed, atol=0.01)
+    e = _counts_election(values)
+    assert D.last_digit_test(e, null="uniform", rng=1).pvalue < 1e-6
+    assert D.last_digit_test(e, rng=1).pvalue > 0.001
+
+
+# -- clean and manipulated simulated elections ----------------------------------------------------
+def _pvalues(elections, rng):
+    rows = []
+    for e in elections:
+        rows.append({
+            "last digit": D.last_digit_test(e, rng=rng).pvalue,
+            "LastC": D.last_digit_mean(e, n_boot=2, rng=rng).pvalue,
+            "C05s": D.zero_five_share(e, n_boot=2, rng=rng).pvalue,
+            "P05s": D.percent_zero_five(e, n_boot=2, rng=rng).pvalue,
+            **{r.name: r.pvalue for r in D.digit_pairs_test(e)},
+        })
+    return pd.DataFrame(rows)
+
+
+def test_false_positive_rates_on_clean_simulations():
+    rng = np.random.default_rng(11)
+    runs = 60
+    p = _pvalues((forensics.simulate(n_pec=1500, rng=rng) for _ in range(runs)), rng)
+    rejections = (p < 0.05).sum()
+    assert (rejections <= _band(runs)).all(), rejections.to_dict()
+
+
+def test_power_against_hand_written_digits():
+    rng = np.random.default_rng(12)
+    fraud = {"digits": {"fraction": 0.3, "favour": (0, 5, 7), "strength": 0.8}}
+    p = _pvalues((forensics.simulate(n_pec=1500, fraud=fraud, rng=rng) for _ in range(10)), rng)
+    assert ((p["last digit"] < 0.05).mean()) >= 0.9
+    assert ((p["C05s"] < 0.05).mean()) >= 0.9
+
+
+# -- results, exclusions, levels ------------------------------------------------------------------
+def test_unpublished_counts_are_excluded_and_listed():
+    values = np.arange(100, 400).astype(float)
+    unpublished = np.zeros(300, bool)
+    unpublished[[0, 1, 2]] = True
+    values[unpublished] = np.nan
+    r = D.last_digit_test(_counts_election(values, unpublished), rng=0)
+    assert r.n_used == 297
+    assert r.excluded == {"figures not published": 3}
+    assert list(r.excluded_rows.index) == [0, 1, 2]
+    small = D.last_digit_test(_counts_election([5, 50, 500, 5000] * 20), rng=0)
+    assert small.excluded == {"count below 10": 20} and small.n_used == 60
+
+
+def test_results_read_for_a_journalist_and_first_digit_caveat():
+    e = forensics.simulate(n_pec=500, rng=3)
+    for r in (D.last_digit_test(e, rng=1), D.zero_five_share(e, n_boot=50, rng=1),
+              D.second_digit_mean(e, n_boot=50, rng=1), D.percent_zero_five(e, n_boot=50, rng=1)):
+        assert "not proof" in r.explanation and r.n_used > 0
+    assert "NOT follow Benford" in D.first_digit_test(e, rng=1).explanation
+    reg = D.last_digit_test(e, columns=["registered", *e.parties], rng=1)
+    assert "Caution" in reg.explanation
+
+
+def test_per_region_through_by_level_with_correction():
+    e = forensics.simulate(n_pec=800, n_regions=4, rng=4)
+    table = results_table(by_level(e, D.last_digit_test, "region", rng=1), "region")
+    assert len(table) == 4 and table.pvalue_adj.notna().all()
+    assert (table.pvalue_adj >= table.pvalue - 1e-12).all()
+    all_tests = D.digit_tests(e, "region", rng=1, n_boot=50)
+    assert all_tests.test.nunique() == 10 and set(all_tests.group) == set(e.table.region)
+
+
+def test_same_seed_same_result():
+    e = forensics.simulate(n_pec=300, rng=5)
+    a = D.last_digit_mean(e, n_boot=100, rng=9)
+    b = D.last_digit_mean(e, n_boot=100, rng=9)
+    assert a.ci == b.ci and a.statistic == b.statistic

@@ -1,0 +1,135 @@
+"""Fingerprints, the cumulative vote curve and their figures: simulated truth and real elections."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from matplotlib.figure import Figure
+
+import forensics
+from forensics.model import Election
+from forensics.stats.fingerprints import (bin_index, cumulative_votes, find_peak, fingerprint,
+                                          station_values)
+
+
+@pytest.fixture(scope="module")
+def clean():
+    return forensics.simulate(n_pec=3000, rng=11)
+
+
+@pytest.fixture(scope="module")
+def extreme():
+    fraud = {"stuffing": {"fraction": 0.06, "model": "extreme", "alpha": 1.5}}
+    return forensics.simulate(n_pec=3000, fraud=fraud, rng=11)
+
+
+def _table(**cols):
+    n = len(next(iter(cols.values())))
+    base = {"region": ["r"] * n, "tec": ["t"] * n, "pec": [str(i) for i in range(n)], "unpublished": [False] * n}
+    return Election(pd.DataFrame({**base, **cols}), parties=("A", "B"))
+
+
+def test_bins_put_exact_percentages_in_their_own_bin():
+    assert list(bin_index([0.57, 0.5699, 0.0, 1.0, 0.29], 0.01)) == [57, 56, 0, 99, 29]
+    assert list(bin_index([0.0571, 0.057], 0.001)) == [57, 57]
+
+
+def test_exclusions_are_counted_and_listed():
+    e = _table(registered=[100, 0, 100, 100, 100, 100], valid=[50, 10, 0, 120, np.nan, 60],
+               invalid=[0, 0, 0, 0, 0, 0], A=[30, 5, 0, 60, 10, 30], B=[20, 5, 0, 60, 10, 30])
+    e.table.loc[5, "unpublished"] = True
+    kept, ex, party = station_values(e, turnout="cast", share="valid")
+    assert list(kept.index) == [0]
+    assert ex.counts == {"figures not published": 1, "figures missing": 1, "no voters on the list": 1,
+                         "no ballots": 1, "turnout above 100%": 1}
+    r = fingerprint(e, turnout="cast")
+    assert r.n_used == 1 and r.n_excluded == 5
+    assert dict(r.excluded_rows) == {1: "no voters on the list", 2: "no ballots", 3: "turnout above 100%",
+                                     4: "figures missing", 5: "figures not published"}
+
+
+def test_histograms_add_up_to_the_weights(clean):
+    kept, _, _ = station_values(clean)
+    for weights, total in [("stations", len(kept)), ("voters", kept["registered"].sum()),
+                           ("ballots", kept["ballots"].sum()), ("leader_votes", kept["leader"].sum())]:
+        d = fingerprint(clean, weights=weights).details
+        assert d["histogram"]["weight"].sum() == pytest.approx(total)
+        assert d["turnout_hist"]["weight"].sum() == pytest.approx(total)
+        assert d["share_hist"]["weight"].sum() == pytest.approx(total)
+    fine = fingerprint(clean, bin_width=0.001).details
+    assert len(fine["turnout_hist"]) == 1000 and fine["histogram"]["turnout_bin"].max() < 1
+
+
+def test_one_station_lands_in_the_right_cell():
+    e = _table(registered=[1000], valid=[570], invalid=[0], A=[285], B=[285])
+    h = fingerprint(e, turnout="cast").details["histogram"]
+    assert h[["turnout_bin", "share_bin", "weight"]].values.tolist() == [[0.57, 0.5, 1.0]]
+
+
+def test_corner_is_empty_when_clean_and_filled_by_extreme_stuffing(clean, extreme):
+    assert fingerprint(clean).statistic < 0.002
+    stuffed = (extreme.table["true_stuffed"] > 0).mean()
+    assert fingerprint(extreme).statistic == pytest.approx(stuffed, abs=0.015)
+
+
+def test_cumulative_curve_plateaus_when_clean_and_boosts_with_stuffing(clean, extreme):
+    c = cumulative_votes(clean)
+    assert abs(c.statistic - c.expected) < 0.01
+    curve = c.details["curve"]
+    assert curve["leader_cumulative"].iloc[-1] == pytest.approx(1.0)
+    assert curve["leader_cumulative"].is_monotonic_increasing
+    s = cumulative_votes(extreme)
+    assert s.statistic - s.expected > 0.05
+
+
+def test_peak_finder_finds_the_main_peak_not_a_small_bump():
+    rng = np.random.default_rng(0)
+    x = np.r_[rng.normal(0.55, 0.07, 20000), rng.uniform(0.95, 1.0, 1500), rng.normal(0.15, 0.02, 300)]
+    x = np.clip(x, 0, 1)
+    assert find_peak(x) == pytest.approx(0.55, abs=0.01)
+    # Klimek's histogram-drop rule stops at the first drop, here the small bump: why KDE is the default.
+    assert find_peak(x, method="klimek", start_bin=15) == pytest.approx(0.15, abs=0.01)
+    # Without noise (normal quantiles) the rule finds the top: the lower edge of the bin before the drop.
+    smooth = stats.norm.ppf(np.linspace(0.0005, 0.9995, 20000), 0.55, 0.07)
+    assert find_peak(smooth, method="klimek", start_bin=15) == pytest.approx(0.545, abs=0.011)
+
+
+def test_fingerprint_runs_per_region(clean):
+    from forensics.levels import by_level
+
+    results = by_level(clean, fingerprint, "region")
+    assert len(results) == clean.table["region"].nunique()
+    assert sum(r.n_used for r in results.values()) == fingerprint(clean).n_used
+
+
+def test_figures_are_figures(clean, extreme):
+    from forensics.plots.fingerprints import (comet, cumulative_plot, histograms_plot, klimek_plot,
+                                              regional_fingerprints)
+    from forensics.stats.klimek import klimek_fit
+
+    grid = {"f_i": [0, 0.5], "f_e": [0, 0.05], "alpha": [1.0]}
+    figures = [comet(clean), cumulative_plot(cumulative_votes(extreme)),
+               histograms_plot(fingerprint(clean, bin_width=0.001)),
+               klimek_plot(klimek_fit(extreme, rng=1, grid=grid, iterations=1, n_boot=0, n_null=0)),
+               regional_fingerprints(clean, max_panels=4)]
+    assert all(isinstance(f, Figure) for f in figures)
+    assert [len([a for a in f.axes if a.get_visible()]) for f in figures] == [4, 1, 2, 4, 4]
+
+
+# -- real elections -----------------------------------------------------------------------------
+
+def test_russia_2011_smear_and_boost(ru2011):
+    fp = fingerprint(ru2011)
+    assert fp.statistic > 0.04  # Kobak et al.: thousands of stations near 100% / 100%
+    c = cumulative_votes(ru2011)
+    assert c.details["peak"] == pytest.approx(0.529, abs=0.01)  # Kobak's KDE turnout peak
+    assert c.statistic - c.expected > 0.2
+
+
+def test_canada_2011_has_no_smear(canada):
+    fp = fingerprint(canada)
+    assert fp.statistic < 0.001
+    assert fp.excluded["no voters on the list"] > 6000  # advance polls have no electorate of their own
+    c = cumulative_votes(canada)
+    assert abs(c.statistic - c.expected) < 0.01

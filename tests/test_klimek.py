@@ -1,0 +1,128 @@
+"""Klimek's fraud model: recovery of known fractions, calibration on clean data, real elections."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+import forensics
+from forensics.model import Election
+from forensics.stats.klimek import fair_part, klimek_fit, klimek_simulate
+
+#: A small grid that keeps the tests quick (the default grid is 4x finer in f_i).
+GRID = {"f_i": np.round(np.arange(0, 1.0001, 0.05), 4), "f_e": np.round(np.arange(0, 0.0801, 0.01), 4),
+        "alpha": [1.0, 2.0]}
+FAIR = {"turnout_peak": 0.55, "turnout_sd": 0.08, "share_peak": 0.4, "share_sd": 0.07, "sigma_x": 0.3}
+
+
+def _model_election(f_i, f_e, alpha, n=20000, seed=0):
+    """An election drawn from Klimek's own model with known fraud fractions."""
+    rng = np.random.default_rng(seed)
+    N = np.rint(np.exp(rng.normal(7, 0.6, n))).clip(100, 5000)
+    s = klimek_simulate(N, FAIR, f_i, f_e, alpha, rng=rng)
+    table = pd.DataFrame({"region": "r", "tec": "t", "pec": np.arange(n).astype(str), "unpublished": False,
+                          "registered": s["registered"], "valid": s["valid"], "A": s["leader"],
+                          "B": s["valid"] - s["leader"]})
+    return Election(table, ("A", "B")), s
+
+
+def test_simulation_follows_the_model():
+    N = np.full(50000, 1000.0)
+    s = klimek_simulate(N, FAIR, 0.3, 0.05, 2.0, rng=1)
+    assert (s["kind"] == "incremental").mean() == pytest.approx(0.3, abs=0.01)
+    assert (s["kind"] == "extreme").mean() == pytest.approx(0.05, abs=0.005)
+    clean = s[s["kind"] == "clean"]
+    assert clean["turnout"].mean() == pytest.approx(0.55, abs=0.005)
+    assert clean["share"].mean() == pytest.approx(0.4, abs=0.005)
+    extreme = s[s["kind"] == "extreme"]
+    assert extreme["turnout"].median() > 0.9 and extreme["share"].median() > 0.9
+    assert (s["leader"] <= s["registered"]).all() and (s["valid"] <= s["registered"]).all()
+    with pytest.raises(ValueError):
+        klimek_simulate(N, FAIR, 0.8, 0.3)
+
+
+def test_fair_part_recovers_peaks_and_spreads_and_quirks_switch():
+    e, s = _model_election(0, 0, 1.0, n=40000)
+    fair = fair_part(s["turnout"], s["share"])
+    assert fair["turnout_peak"] == pytest.approx(0.55, abs=0.01)
+    assert fair["share_peak"] == pytest.approx(0.40, abs=0.01)
+    assert fair["turnout_sd"] == pytest.approx(0.08, abs=0.01)
+    assert fair["share_sd"] == pytest.approx(0.07, abs=0.01)
+    quirky = fair_part(s["turnout"], s["share"], quirks=True)
+    assert quirky["share_sd"] == pytest.approx(np.sqrt(2) * fair["share_sd"])
+    assert quirky["sigma_x"] == pytest.approx(np.sqrt(fair["sigma_x"]))
+    with pytest.raises(ValueError):
+        fair_part(s["turnout"], s["share"], quirks=["no_such_quirk"])
+
+
+@pytest.mark.parametrize("truth, f_i_band", [((0.0, 0.0, 1.0), (0.0, 0.1)), ((0.3, 0.02, 1.0), (0.15, 0.45)),
+                                              ((0.6, 0.04, 2.0), (0.3, 0.8))])
+def test_fit_recovers_known_fractions(truth, f_i_band):
+    """f_e is recovered closely; f_i is biased low when the fraud is strong, because Klimek's
+    sigma_x estimate (from the shares above the mode) is smaller than the true intensity spread."""
+    e, _ = _model_election(*truth, seed=3)
+    r = klimek_fit(e, "A", rng=5, grid=GRID, iterations=3, n_boot=0, n_null=0)
+    assert f_i_band[0] <= r.details["f_i"] <= f_i_band[1]
+    assert r.details["f_e"] == pytest.approx(truth[1], abs=0.015)
+
+
+def test_same_seed_same_fit():
+    e, _ = _model_election(0.3, 0.02, 1.0, n=5000)
+    a = klimek_fit(e, "A", rng=9, grid=GRID, iterations=1, n_boot=3, n_null=3)
+    b = klimek_fit(e, "A", rng=9, grid=GRID, iterations=1, n_boot=3, n_null=3)
+    assert (a.statistic, a.pvalue, a.ci) == (b.statistic, b.pvalue, b.ci)
+    assert a.details["replicates"].equals(b.details["replicates"])
+
+
+def test_extreme_stuffing_in_simulated_election_is_recovered():
+    fraud = {"stuffing": {"fraction": 0.05, "model": "extreme", "alpha": 1.5}}
+    e = forensics.simulate(n_pec=4000, fraud=fraud, rng=2)
+    r = klimek_fit(e, rng=2, grid=GRID, iterations=2, n_boot=10, n_null=0)
+    stuffed = (e.table["true_stuffed"] > 0).mean()
+    assert r.details["f_e"] == pytest.approx(stuffed, abs=0.02)
+    assert r.details["f_e_ci"][0] > 0.02
+
+
+def test_false_positive_rate_on_clean_simulations():
+    """Parametric-bootstrap p-value at 5%: rejections in 40 clean elections stay binomially plausible."""
+    pvalues = []
+    for seed in range(40):
+        e = forensics.simulate(n_pec=1000, rng=100 + seed)
+        pvalues.append(klimek_fit(e, rng=seed, grid=GRID, iterations=1, n_boot=0, n_null=19).pvalue)
+    rejections = int((np.array(pvalues) <= 0.05).sum())
+    # P(Binomial(40, 0.05) >= 7) = 0.014: 7 or more would say the test is anti-conservative.
+    assert stats.binom.sf(rejections - 1, 40, 0.05) > 0.01, pvalues
+
+
+def test_exclusions_follow_klimek(ru2011):
+    r = klimek_fit(ru2011, rng=1, grid=GRID, iterations=1, n_boot=0, n_null=0)
+    assert r.excluded["fewer than 100 voters on the list"] > 4000
+    assert r.n_used + r.n_excluded == len(ru2011)
+
+
+# -- real elections -----------------------------------------------------------------------------
+
+def test_russia_2011_near_published_values(ru2011):
+    """Klimek et al. report f_i = 0.64, f_e = 0.033, alpha = 2.3; we get f_i ~ 0.64, f_e ~ 0.045."""
+    r = klimek_fit(ru2011, rng=1, iterations=2, n_boot=5, n_null=0)
+    assert 0.5 <= r.details["f_i"] <= 0.8
+    assert 0.02 <= r.details["f_e"] <= 0.06
+    assert r.ci[0] > 0.4
+    assert r.details["fair"]["turnout_peak"] == pytest.approx(0.52, abs=0.02)
+    assert r.details["fair"]["share_peak"] == pytest.approx(0.33, abs=0.02)
+
+
+@pytest.mark.parametrize("name", ["ru2012", "ru2018"])
+def test_russia_2012_2018_clearly_nonzero(name, request):
+    e = request.getfixturevalue(name)
+    r = klimek_fit(e, rng=1, grid=GRID, iterations=2, n_boot=5, n_null=4)
+    assert r.ci[0] > 0.2
+    assert r.details["f_e"] >= 0.01
+    assert r.pvalue == pytest.approx(0.2)  # the smallest possible with 4 null fits
+
+
+def test_canada_2011_fits_no_fraud(canada):
+    r = klimek_fit(canada, rng=1, grid=GRID, iterations=2, n_boot=5, n_null=0)
+    assert r.statistic <= 0.05
+    assert r.ci[1] <= 0.1

@@ -1,0 +1,137 @@
+"""The report: files, sections, escaping, no remote resources, stable columns, byte-identical outputs."""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+
+import pandas as pd
+import pytest
+
+import forensics
+from forensics.cli import main
+from forensics.report import write_report
+from forensics.scan import EXCLUDED_COLUMNS, STATION_COLUMNS, TEST_COLUMNS, scan
+from forensics.simulate import protocol_frame
+
+EVIL = "<script>alert(1)</script>"
+QUICK = ("fingerprint", "cumulative_votes", "integer_percentages", "last_digit_test", "no_such_test")
+SECTIONS = ("summary", "arithmetic", "fingerprints", "digits", "regions", "stations", "excluded", "methods")
+
+
+def _evil_election(seed=5):
+    """A small simulated election whose leader is named like a script and one region like markup."""
+    e = forensics.simulate(n_pec=800, n_regions=4, fraud={"drawn": {"fraction": 0.02}}, rng=seed)
+    parties = (EVIL, *e.parties[1:])
+    table = e.table.rename(columns={e.parties[0]: EVIL})
+    table["region"] = table["region"].replace({"Region 01": "<b>Region & Co</b>"})
+    return replace(e, table=table, parties=parties)
+
+
+@pytest.fixture(scope="module")
+def report_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    s = scan(_evil_election(), tests=QUICK, rng=1, progress=False, integer_percentages={"n_sim": 200})
+    write_report(s, out, progress=False, time="2026-01-01T00:00:00+00:00")
+    return out
+
+
+def test_report_files_and_sections(report_dir):
+    for name in ("report.html", "tests.csv", "findings.csv", "stations.csv", "excluded.csv", "summary.json"):
+        assert (report_dir / name).stat().st_size > 0
+    html = (report_dir / "report.html").read_text(encoding="utf-8")
+    for section in SECTIONS:
+        assert f'<section id="{section}">' in html
+    assert html.count("data:image/png;base64,") >= 3
+    assert (report_dir / "figures" / "fingerprint.png").exists()
+    assert (report_dir / "figures" / "fingerprint.svg").exists()
+    assert "not proof of fraud" in html
+    assert "could not run" in html  # the missing test is shown, not dropped
+    assert "2026-01-01T00:00:00+00:00" in html
+
+
+def test_names_from_the_data_are_escaped(report_dir):
+    html = (report_dir / "report.html").read_text(encoding="utf-8")
+    assert EVIL not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<b>Region" not in html and "&lt;b&gt;Region &amp; Co&lt;/b&gt;" in html
+    assert html.count("<script>") == 1  # only the page's own sorting script
+
+
+def test_no_remote_resources(report_dir):
+    html = (report_dir / "report.html").read_text(encoding="utf-8")
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", html, re.I)
+    assert not re.search(r"url\(\s*['\"]?(https?:)?//", html, re.I)
+    assert not re.search(r"@import", html)
+
+
+def test_stable_columns_and_json(report_dir):
+    assert list(pd.read_csv(report_dir / "tests.csv").columns) == TEST_COLUMNS
+    assert list(pd.read_csv(report_dir / "stations.csv").columns) == STATION_COLUMNS
+    assert list(pd.read_csv(report_dir / "excluded.csv").columns) == EXCLUDED_COLUMNS
+    findings = pd.read_csv(report_dir / "findings.csv")
+    assert {"region", "tec", "pec", "code", "severity", "observed", "expected", "difference", "message"} <= set(findings)
+    stations = pd.read_csv(report_dir / "stations.csv", dtype={"pec": str})
+    assert len(stations) == 800
+    summary = json.loads((report_dir / "summary.json").read_text(encoding="utf-8"))
+    assert summary["n_stations"] == 800
+    assert summary["provenance"]["seed"] == 1
+    assert "time" not in summary["provenance"]
+    assert any("no_such_test" in x for x in summary["tests_could_not_run"])
+
+
+def test_same_input_and_seed_give_byte_identical_files(tmp_path):
+    e = _evil_election(seed=9)
+    outs = []
+    for label in ("a", "b"):
+        s = scan(e, tests=QUICK, rng=4, progress=False, integer_percentages={"n_sim": 200})
+        write_report(s, tmp_path / label, progress=False, formats=("png",))
+        outs.append(tmp_path / label)
+    for name in ("tests.csv", "findings.csv", "stations.csv", "excluded.csv", "summary.json"):
+        assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
+
+
+def test_cli_scan_writes_the_report(tmp_path, capsys):
+    e = forensics.simulate(n_pec=400, n_regions=2, rng=3)
+    path = tmp_path / "results.csv"
+    protocol_frame(e).to_csv(path, index=False)
+    out = tmp_path / "out"
+    assert main(["scan", str(path), "--out", str(out), "--seed", "5", "--levels", "nation", "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "report.html" in printed
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["provenance"]["seed"] == 5
+    assert summary["provenance"]["sources"] and len(next(iter(summary["provenance"]["sources"].values()))) == 64
+    assert main(["scan", str(tmp_path / "missing.csv"), "--out", str(out), "--quiet"]) == 2
+
+
+@pytest.mark.slow
+@pytest.mark.shared
+def test_russia_2018_end_to_end(ru2018, tmp_path):
+    s = scan(ru2018, rng=2018, progress=False)
+    path = write_report(s, tmp_path, progress=False)
+    assert len(s.stations) == len(ru2018.table) == 97_699
+    keys = {h["key"]: h for h in s.headlines}
+    assert "integer" in keys and "smear" in keys
+    text = s.summary()
+    assert "integer-percentage excess" in text and "turnout-share smear" in text
+    # the regions that drive them are named, and are real regions of the file
+    for key in ("integer", "smear"):
+        regions = keys[key]["driving_regions"]
+        assert regions and set(regions) <= set(ru2018.table["region"])
+        assert regions[0] in text
+    nat = s.results[("integer_percentages", "nation")]["National"]
+    assert nat.details["excess"] == pytest.approx(1708.8, abs=5)  # Kobak et al.'s Monte Carlo value
+    assert path.stat().st_size < 20_000_000
+
+
+@pytest.mark.slow
+@pytest.mark.shared
+def test_canada_2011_end_to_end(canada, tmp_path):
+    s = scan(canada, rng=2011, progress=False)
+    write_report(s, tmp_path, progress=False)
+    assert len(s.stations) == len(canada.table)
+    keys = {h["key"] for h in s.headlines}
+    assert "integer" not in keys and "smear" not in keys
+    text = s.summary()
+    assert "integer-percentage excess" not in text and "turnout-share smear" not in text
