@@ -8,6 +8,8 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import forensics
 from forensics.ingest import load_profile, source_rows, to_layout
@@ -156,3 +158,32 @@ def test_to_layout_names(canada):
     assert {"ed_number", "poll_number", "electors", "votes_Conservative"} <= set(out.columns)
     frame = canada.table.head()
     assert "votes_Liberal" in to_layout(frame, "canada_2011", parties=["Liberal"]).columns
+
+
+CYRILLIC_ID = st.text(alphabet="0123456789АБВГДЖЯабвгдя-/№ ", min_size=1, max_size=6).map(str.strip).filter(bool)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_random_tables_survive_any_delimiter_and_encoding(tmp_path, data):
+    """Random ids (leading zeros, Cyrillic, '№', '/'), gaps and unpublished rows, any delimiter and encoding."""
+    n = data.draw(st.integers(1, 15))
+    regions = data.draw(st.lists(CYRILLIC_ID, min_size=n, max_size=n))
+    pecs = [f"{p}{i}" for i, p in enumerate(data.draw(st.lists(CYRILLIC_ID, min_size=n, max_size=n)))]
+    cells = st.one_of(st.none(), st.integers(0, 10**6)) if data.draw(st.booleans()) else st.integers(0, 10**6)
+    counts = {c: data.draw(st.lists(cells, min_size=n, max_size=n)) for c in ("registered", "valid", "Партия 1", "B")}
+    frame = pd.DataFrame({"region": regions, "tec": "ТИК", "pec": pecs, **counts})
+    dead = data.draw(st.lists(st.booleans(), min_size=n, max_size=n))
+    frame.loc[dead, list(counts)] = None
+    sep = data.draw(st.sampled_from([",", ";", "\t", "|"]))
+    encoding = data.draw(st.sampled_from(["utf-8", "utf-8-sig", "cp1251", "utf-16"]))
+    path = tmp_path / "random.csv"
+    path.write_bytes(frame.to_csv(index=False, sep=sep).encode(encoding))
+    e = forensics.load(path)
+    assert e.profile == "generic" and e.parties == ("Партия 1", "B")
+    assert e.table["region"].tolist() == regions and e.table["pec"].tolist() == pecs
+    for c in counts:
+        assert e.table[c].astype(float).tolist() == pytest.approx(frame[c].astype(float).tolist(), nan_ok=True)
+    unpublished = frame[list(counts)].isna().all(axis=1)
+    assert e.table[UNPUBLISHED].tolist() == unpublished.tolist()
+    assert e.meta["n_unpublished"] == int(unpublished.sum())

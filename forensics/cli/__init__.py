@@ -53,6 +53,9 @@ def main(argv=None) -> int:
     except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
         print(f"forensics: error: {exc.strerror}: {exc.filename}. Check the path and try again.", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into e.g. `head`, which closed early
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("forensics: interrupted", file=sys.stderr)
         return 130

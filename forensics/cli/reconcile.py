@@ -21,7 +21,8 @@ def register(subparsers) -> None:
                         "(level: nation, region or tec)")
     p.add_argument("--ruleset", choices=("ru_2018", "ru_2011", "kz", "generic"),
                    help="rule set to apply (default: the profile's)")
-    p.add_argument("--out", metavar="DIR", default=".", help="output directory (default: the current one)")
+    p.add_argument("--out", metavar="DIR",
+                   help="output directory (default: reports/<file name>-reconcile)")
     p.set_defaults(func=run)
 
 
@@ -32,7 +33,7 @@ def run(args) -> int:
 
     election = load(args.file, profile=args.profile)
     findings = reconcile(election, published=args.published, rules=args.ruleset)
-    out = Path(args.out)
+    out = Path(args.out) if args.out else Path("reports") / f"{Path(args.file).name.split('.')[0]}-reconcile"
     out.mkdir(parents=True, exist_ok=True)
     findings.table.to_csv(out / "findings.csv")
     findings.not_checkable.to_csv(out / "not_checkable.csv")

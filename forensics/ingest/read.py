@@ -27,7 +27,8 @@ DELIMITERS = (",", ";", "\t", "|")
 #: cell texts read as empty in count columns (ids keep them: "NA" may be a code)
 NA_TEXT = ("", "NA", "N/A", "n/a", "#N/A", "NaN", "nan", "null", "NULL", "None", "<NA>")
 SAVE_AS_CSV = "open the file in a spreadsheet and save it as 'CSV UTF-8', or as XLSX"
-_MIXED_SCRIPT = re.compile(r"[A-Za-z][\u0400-\u04ff]|[\u0400-\u04ff][A-Za-z]")
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_CYRILLIC_BY_LATIN = re.compile(r"(?<=[A-Za-z])[\u0400-\u04ff]|[\u0400-\u04ff](?=[A-Za-z])")
 _PANDAS_RAGGED = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 
 
@@ -241,12 +242,18 @@ def _sniff(lines) -> str:
 
 
 def _looks_cyrillic(text: str) -> bool:
-    """cp1251 decodes almost any bytes; accept it only when the letters read as Russian words."""
-    non_ascii = [ch for ch in text[:500_000] if ord(ch) > 127]
-    if not non_ascii:
+    """cp1251 decodes almost any bytes; accept it only when the letters read as Russian words.
+
+    Accented Latin letters read as cp1251 become Cyrillic letters inside Latin
+    words ("Québec" -> "Quйbec"); in real Russian text Cyrillic letters stand
+    among Cyrillic ones.
+    """
+    text = text[:500_000]
+    non_ascii = sum(ord(ch) > 127 for ch in text)
+    cyrillic = len(_CYRILLIC.findall(text))
+    if not cyrillic or cyrillic < 0.9 * non_ascii:
         return False
-    cyr = sum("\u0400" <= ch <= "\u04ff" for ch in non_ascii)
-    return cyr / len(non_ascii) > 0.9 and not _MIXED_SCRIPT.search(text[:500_000])
+    return len(_CYRILLIC_BY_LATIN.findall(text)) < 0.1 * cyrillic
 
 
 def _cell_text(value) -> str:

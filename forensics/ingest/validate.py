@@ -37,7 +37,7 @@ def counts(series: pd.Series, column: str, file: str, first_row: int) -> pd.Seri
     if pd.api.types.is_bool_dtype(series):
         series = series.astype("int64")
     if pd.api.types.is_numeric_dtype(series):
-        values = series.to_numpy(dtype=float)
+        values = series.to_numpy(dtype=float, na_value=np.nan)
     else:
         text = series.astype(object).where(series.notna(), "").astype(str).str.strip()
         empty = (text == "").to_numpy()

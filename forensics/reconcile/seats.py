@@ -111,8 +111,7 @@ def election_seats(election) -> dict | None:
     """Seats from an election's national party totals and its profile's seat rule, if it has one.
 
     Uses ``meta["seats"]``, ``meta["threshold"]``, ``meta["seat_method"]``,
-    ``meta["runner_up_min"]`` (the Kazakh rule applies by default to the
-    ``kz`` rule set) and ``meta["threshold_base"]`` ("valid", the default,
+    ``meta["runner_up_min"]`` (the Kazakh rule; the ``kz_cec`` profile sets it) and ``meta["threshold_base"]`` ("valid", the default,
     or "cast": all ballots cast, as the Kazakh law words it).  None when the
     profile has no seats.
     """
@@ -122,6 +121,6 @@ def election_seats(election) -> dict | None:
     pub = election.published
     votes = election.table.loc[pub, list(election.parties)].sum()
     total = float(election.ballots_cast()[pub].sum()) if meta.get("threshold_base") == "cast" else None
-    runner = meta.get("runner_up_min", 2 if meta.get("ruleset") == "kz" else None)
+    runner = meta.get("runner_up_min")
     return allocate_seats(votes, int(meta["seats"]), float(meta.get("threshold", 0.0)),
                           meta.get("seat_method", "hare"), runner_up_min=runner, total=total)

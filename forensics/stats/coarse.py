@@ -52,9 +52,12 @@ LOG_BOUNDS = (-3.0, 6.0)
 
 # -- step 1: beta-binomial mixture ------------------------------------------------------------
 
-def _component_loglik(n, k, a, b):
-    """(pairs x L) log BB(k | n, a_l, b_l)."""
-    return stats.betabinom.logpmf(k[:, None], n[:, None], a[None, :], b[None, :])
+def _component_loglik(n, k, a, b, log_choose=None):
+    """(pairs x L) log BB(k | n, a_l, b_l); ``log_choose`` = log C(n, k) when precomputed."""
+    if log_choose is None:
+        log_choose = special.gammaln(n + 1) - special.gammaln(k + 1) - special.gammaln(n - k + 1)
+    return (log_choose[:, None] + special.betaln(k[:, None] + a[None, :], (n - k)[:, None] + b[None, :])
+            - special.betaln(a, b)[None, :])
 
 
 def _unpack(theta, L):
@@ -65,10 +68,10 @@ def _unpack(theta, L):
     return a, b, logw
 
 
-def _negloglik(theta, n, k, count, L):
+def _negloglik(theta, n, k, count, L, log_choose):
     """Negative mixture log-likelihood and its gradient in (log a, log b, weight logits)."""
     a, b, logw = _unpack(theta, L)
-    comp = _component_loglik(n, k, a, b) + logw[None, :]
+    comp = _component_loglik(n, k, a, b, log_choose) + logw[None, :]
     total = special.logsumexp(comp, axis=1)
     resp = np.exp(comp - total[:, None]) * count[:, None]
     dig_ab = special.digamma(a + b) - special.digamma(n[:, None] + a + b)
@@ -118,11 +121,12 @@ def fit_betabinom_mixture(n, k, max_components: int = 5, rng=None, sample: int =
         n, k = n[pick], k[pick]
     pairs, count = np.unique(np.column_stack([n, k]), axis=0, return_counts=True)
     n, k, count = pairs[:, 0].astype(float), pairs[:, 1].astype(float), count.astype(float)
+    log_choose = special.gammaln(n + 1) - special.gammaln(k + 1) - special.gammaln(n - k + 1)
     x = np.linspace(0.01, 0.99, 99) if grid is None else grid
     path, previous, fit = [], None, None
     for L in range(1, max_components + 1):
         bounds = [LOG_BOUNDS] * (2 * L) + [(-10.0, 10.0)] * (L - 1)
-        opt = optimize.minimize(_negloglik, _start(n, k, count, L), args=(n, k, count, L), jac=True,
+        opt = optimize.minimize(_negloglik, _start(n, k, count, L), args=(n, k, count, L, log_choose), jac=True,
                                 method="L-BFGS-B", bounds=bounds)
         a, b, logw = _unpack(opt.x, L)
         fit = {"alpha": a, "beta": b, "w": np.exp(logw), "logw": logw, "L": L, "loglik": -opt.fun}

@@ -182,6 +182,17 @@ def _station_ci(numerator, denominator, n_boot, rng, conf=0.95):
     return float(low[0]), float(high[0])
 
 
+def _binom_pvalue(k, n, p, alternative: str = "two-sided"):
+    """Exact binomial p-value(s); two-sided is twice the smaller tail (vectorised, unlike binomtest)."""
+    k = np.asarray(k, dtype=float)
+    less, greater = stats.binom.cdf(k, n, p), stats.binom.sf(k - 1, n, p)
+    if alternative == "less":
+        return less
+    if alternative == "greater":
+        return greater
+    return np.minimum(1.0, 2 * np.minimum(less, greater))
+
+
 def _chisquare(observed, probs, n_sim, rng, exact_below):
     """Pearson X^2 against ``probs``; chi-square p-value, or Monte Carlo when n < exact_below."""
     observed = np.asarray(observed, dtype=float)
@@ -203,7 +214,7 @@ def _digit_table(observed, probs, digits) -> pd.DataFrame:
         "observed": observed.astype(int),
         "share": observed / n if n else np.nan,
         "expected_share": probs,
-        "pvalue": [stats.binomtest(int(k), n, p).pvalue if n else np.nan for k, p in zip(observed, probs)],
+        "pvalue": _binom_pvalue(observed, n, probs) if n else np.nan,
     })
 
 
@@ -305,7 +316,7 @@ def zero_five_share(election, *, columns=None, min_count: int = 10, null: str = 
     ends = np.where(np.isfinite(pool.values), np.isin(last_digit(pool.values), (0, 5)), np.nan)
     hits, used = np.nansum(ends, axis=1), np.isfinite(ends).sum(axis=1)
     share = hits.sum() / used.sum()
-    p = float(stats.binomtest(int(hits.sum()), pool.n, expected).pvalue)
+    p = float(_binom_pvalue(hits.sum(), pool.n, expected))
     ci = _station_ci(hits, used, n_boot, rng)
     text = (f"{share:.1%} of {pool.n} counts of at least {min_count} end in 0 or 5 (95% interval {ci[0]:.1%} "
             f"to {ci[1]:.1%}), against {expected:.1%} expected from {_null_text(null)}. Rounding invented "
@@ -347,7 +358,7 @@ def digit_pairs_test(election, *, columns=None, min_count: int = 100, wrap_adjac
             continue
         expected = float(probs[member].sum())
         k = int(member[pairs].sum())
-        p = float(stats.binomtest(k, n, expected, alternative=alternative).pvalue)
+        p = float(_binom_pvalue(k, n, expected, alternative))
         text = (f"Of {n} counts of at least {min_count}, {k / n:.1%} end in {name.replace(' last-two digits', '')} "
                 f"pairs of digits, against {expected:.1%} expected in honest counts; people inventing numbers "
                 f"tend to write {direction}. Finding {'this few' if alternative == 'less' else 'this many'} "
@@ -492,7 +503,7 @@ def percent_zero_five(election, *, columns=None, turnout: bool = True, min_base:
         return TestResult(name=name, statistic=float("nan"), n_used=0, **common,
                           explanation="No percentages were left to test after the exclusions listed.")
     share, expected = hits.sum() / n, expected_hits / n
-    p = float(stats.binomtest(int(hits.sum()), n, expected).pvalue)
+    p = float(_binom_pvalue(hits.sum(), n, expected))
     ci = _station_ci(hits, used, n_boot, rng)
     text = (f"{share:.1%} of {n} percentages (turnout and vote shares of {base_name}, rounded to whole "
             f"numbers) end in 0 or 5 (95% interval {ci[0]:.1%} to {ci[1]:.1%}), against {expected:.1%} "

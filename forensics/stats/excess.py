@@ -22,11 +22,13 @@ import numpy as np
 import pandas as pd
 
 from ..random import ensure_rng
-from .fingerprints import bin_edges, bin_index, find_peak, station_values
+from .fingerprints import bin_edges, bin_index, find_peak, station_values, too_few
 from .result import TestResult
 
 __all__ = ["ASSUMPTIONS", "excess_votes"]
 
+#: Fewer usable stations than this give no estimate (a result saying so).
+MIN_STATIONS = 30
 #: What the estimate takes for granted; returned with every result.
 ASSUMPTIONS = (
     "stations at or below the main turnout peak are honest",
@@ -85,8 +87,8 @@ def excess_votes(election, party=None, bin_width: float = 0.01, turnout: str = "
     election_meta = getattr(election, "meta", {}) or {}
     share = share or election_meta.get("percent_base", "valid")
     kept, ex, party = station_values(election, party, turnout=turnout, share=share)
-    if len(kept) < 10:
-        raise ValueError(f"the excess-vote estimate needs at least 10 usable stations, got {len(kept)}")
+    if len(kept) < MIN_STATIONS:
+        return too_few("excess_votes", ex, party, MIN_STATIONS)
     est = _estimate(kept, bin_width, peak_weights, peak_method)
     anomaly = est["positive"]
     reg, ballots, base, leader = (kept[c].sum() for c in ("registered", "ballots", "base", "leader"))

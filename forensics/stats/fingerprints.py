@@ -19,7 +19,8 @@ from ..exclusions import Exclusions
 from ..model import as_election
 from .result import TestResult
 
-__all__ = ["station_values", "find_peak", "bin_index", "bin_edges", "histogram1d", "histogram2d", "fingerprint",
+__all__ = ["station_values", "find_peak", "bin_index", "bin_edges", "histogram1d", "histogram2d", "too_few",
+           "fingerprint",
            "cumulative_votes"]
 
 #: Numerators of turnout (and denominators of share) by name.
@@ -74,6 +75,14 @@ def station_values(election, party=None, turnout: str = "issued", share: str = "
     kept["turnout"] = kept["ballots"] / kept["registered"]
     kept["share"] = kept["leader"] / kept["base"]
     return kept, ex, party
+
+
+def too_few(name: str, ex: Exclusions, party, needed: int) -> TestResult:
+    """The result of a test that had too few usable stations: no number, and why."""
+    return TestResult(name=name, statistic=float("nan"), n_used=ex.n_used, excluded=ex.counts,
+                      excluded_rows=ex.rows, party=party,
+                      explanation=f"Only {ex.n_used} stations were usable; this test needs at least {needed}, "
+                                  f"so nothing was estimated.")
 
 
 def bin_index(values, bin_width: float) -> np.ndarray:

@@ -17,18 +17,22 @@ fraud type, so every grid point's histogram is a sum of three prefix sums
 """
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pandas as pd
 from scipy import special
 
 from ..random import ensure_rng
-from .fingerprints import bin_index, find_peak, histogram2d, station_values
+from .fingerprints import bin_index, find_peak, histogram2d, station_values, too_few
 from .result import TestResult
 
 __all__ = ["QUIRKS", "DEFAULT_GRID", "fair_part", "klimek_simulate", "klimek_fit"]
 
 #: Features of Klimek's original fitter that look like mistakes; off by default.
 QUIRKS = ("sigma_v_sqrt2", "sigma_x_double_sqrt")
+#: Fewer usable stations than this give no fit (a result saying so).
+MIN_STATIONS = 50
 #: Extreme fraud intensity is 1 - |N(0, 0.075)| (fixed in the model).
 SIGMA_EXTREME = 0.075
 DEFAULT_GRID = {
@@ -220,26 +224,35 @@ def klimek_fit(election, party=None, rng=None, grid: dict | None = None, iterati
 
     Conventions are Klimek's: turnout = valid / registered, share = leader /
     valid; stations need N >= V > 0, W > 0 and N >= ``min_registered``
-    (100, as Klimek did).  The fair part comes from ``fair_part``; the grid
-    search averages ``iterations`` simulated histograms per grid point (with
-    the real station sizes) and minimises Klimek's
-    D_K = sum(((S - O) / (O + 1))^2).  ``objective="share"`` (default) scores
-    the 1-D histogram of leader shares, as Klimek's fitter does;
-    ``"fingerprint"`` scores the 2-D (turnout, share) histogram.  The
-    default is the 1-D share histogram because on simulations from the
-    model it recovered f_i and f_e with less bias and spread than the 2-D
-    score, whose (O + 1) weights let the many sparse cells of the 2-D
-    histogram dominate (``benchmarks/calibrate_fingerprints.py``).
+    (100, as Klimek did).  The fair part comes from ``fair_part`` (``peak``,
+    ``quirks``); the grid search (f_i + f_e <= 1) averages ``iterations``
+    simulated histograms per grid point, with the real station sizes, and
+    takes the argmin (ties averaged).
 
-    Intervals: ``n_boot`` bootstrap replicates resample the stations,
-    re-estimate the fair part and refit with fresh simulations; the 2.5 and
-    97.5 percentiles of the replicate fits are the intervals.  p-value: a
-    parametric bootstrap of f_i + f_e = 0: ``n_null`` clean elections are
-    simulated from the fitted fair part with the real station sizes and
-    fitted in the same way; p = (1 + #{null fits >= observed}) / (1 +
-    n_null).  It tests against Klimek's clean model (one normal turnout, one
-    normal share), so heterogeneous but honest elections can also reject;
-    ``n_null=0`` skips it (pvalue None).
+    ``objective``: "share" scores the 1-D histogram of leader shares, as
+    Klimek's fitter does; "fingerprint" the 2-D (turnout, share) histogram.
+    ``distance``: "klimek" is his D_K = sum(((S - O) / (O + 1))^2);
+    "chisq" the symmetric sum((S - O)^2 / (S + O + 1)).  Defaults ("share",
+    "chisq"): on data drawn from the model, D_K lets nearly empty bins
+    dominate (it divides by O + 1 only, so a bin of 2 stations weighs like a
+    bin of 2,000 off by a factor 1,000) and over-fitted f_e; the chi-square
+    recovered f_e best, and the 2-D objective did not recover f_i better
+    while costing ten times more, which would rule out the bootstrap and
+    the null fits (``benchmarks/results/fingerprints.md``, section 1).
+
+    Interval (``ci``, ``*_ci``): ``n_boot`` bootstrap replicates resample
+    the stations, re-estimate the fair part and refit with fresh
+    simulations; 2.5 and 97.5 percentiles.  It shows the precision of the
+    fit, not a test: f_i is weakly identified when the fraud intensity is
+    small, so the interval can exclude 0 on clean data.  p-value: a
+    parametric bootstrap of f_i + f_e = 0: ``n_null`` clean elections
+    simulated from the fitted fair part with the real station sizes, each
+    fitted the same way; p = (1 + #{null fits >= observed}) / (1 + n_null),
+    so 0.05 is the smallest value with the default 19.  It is calibrated on
+    clean simulated elections (section 2 of the benchmark), but it tests
+    against Klimek's clean model (one normal turnout, one normal share), so
+    strongly heterogeneous honest elections can reject too.  ``n_null=0``
+    skips it (pvalue None).
 
     ``details``: ``f_i``, ``f_e``, ``alpha`` with ``*_ci`` and ``*_sd``,
     ``fair`` (peaks and spreads), ``grid`` (tidy objective), ``replicates``
@@ -249,13 +262,14 @@ def klimek_fit(election, party=None, rng=None, grid: dict | None = None, iterati
     rng = ensure_rng(rng)
     kept, ex, party = station_values(election, party, turnout="valid", share="valid",
                                      min_registered=min_registered, require_leader_votes=True)
-    if len(kept) < 50:
-        raise ValueError(f"the Klimek fit needs at least 50 usable stations, got {len(kept)}")
+    if len(kept) < MIN_STATIONS:
+        return too_few("klimek_fit", ex, party, MIN_STATIONS)
     N = kept["registered"].to_numpy()
     a, v = kept["turnout"].to_numpy(), kept["share"].to_numpy()
     points = _grid_points(grid or DEFAULT_GRID)
     binner = _Binner(objective, bin_width, distance)
-    fit = lambda n_, a_, v_: _fit_once(n_, a_, v_, points, binner, iterations, peak, quirks, rng)  # noqa: E731
+    fit = partial(_fit_once, points=points, binner=binner, iterations=iterations, peak=peak, quirks=quirks,
+                  rng=rng)
 
     fair, best, score = fit(N, a, v)
     replicates = []
@@ -273,18 +287,18 @@ def klimek_fit(election, party=None, rng=None, grid: dict | None = None, iterati
     pvalue = float((1 + (null_total >= total - 1e-12).sum()) / (1 + n_null)) if n_null else None
 
     details = {name: float(best[name]) for name in ("f_i", "f_e", "alpha")}
-    for name in ("f_i", "f_e", "alpha"):
-        col = replicates[name] if n_boot else pd.Series(dtype=float)
-        details[f"{name}_ci"] = tuple(np.percentile(col, [2.5, 97.5])) if n_boot else None
-        details[f"{name}_sd"] = float(col.std(ddof=1)) if n_boot > 1 else None
-    ci_total = tuple(np.percentile(replicates["f_i"] + replicates["f_e"], [2.5, 97.5])) if n_boot else None
+    replicates["total"] = replicates["f_i"] + replicates["f_e"]
+    for name in ("f_i", "f_e", "alpha", "total"):
+        details[f"{name}_ci"] = _interval(replicates[name]) if n_boot else None
+        details[f"{name}_sd"] = float(replicates[name].std(ddof=1)) if n_boot > 1 else None
+    ci_total = details.pop("total_ci")
     fitted = klimek_simulate(N, fair, best["f_i"], best["f_e"], best["alpha"], rng=rng)
     clean = klimek_simulate(N, fair, rng=rng)
     details.update(
         fair=fair, objective=objective, quirks=sorted(_quirks(quirks)), peak=peak, iterations=iterations,
         grid=points.assign(objective=score), replicates=replicates, null=null_total,
         observed=histogram2d(a, v, np.ones_like(a), 0.01),
-        fitted=_fingerprint_of(fitted), fair_fingerprint=_fingerprint_of(clean), total_ci=ci_total,
+        fitted=_fingerprint_of(fitted), fair_fingerprint=_fingerprint_of(clean),
     )
     ci_text = f" (95% interval {ci_total[0]:.3f} to {ci_total[1]:.3f})" if ci_total else ""
     p_text = (f" Clean elections simulated from the same model gave a fit this large with p = {pvalue:.3g}."
@@ -302,6 +316,11 @@ def klimek_fit(election, party=None, rng=None, grid: dict | None = None, iterati
                       expected=float(null_total.mean()) if n_null else 0.0, n_used=ex.n_used,
                       excluded=ex.counts, excluded_rows=ex.rows, details=details,
                       explanation=explanation, party=party)
+
+
+def _interval(values) -> tuple[float, float]:
+    low, high = np.percentile(values, [2.5, 97.5])
+    return float(low), float(high)
 
 
 def _fingerprint_of(sim: pd.DataFrame) -> pd.DataFrame:

@@ -161,7 +161,8 @@ def integer_percentages(election, party=None, n_sim: int = 1000, rng=None, toler
     stations/voters/ballots/leader_votes: observed, expected, excess,
     null_sd, pvalue); ``integers`` (per whole percentage 0-100: observed and
     expected stations for turnout and result, z-scores, adjusted p-values);
-    ``regions`` (the same split by the ``breakdown`` column); the party.
+    ``regions`` (the same split by the ``breakdown`` column); ``stations``
+    (turnout and result of every used station, for figures); the party.
     """
     if null not in ("exact", "draws"):
         raise ValueError("null must be 'exact' or 'draws'")
@@ -200,6 +201,7 @@ def integer_percentages(election, party=None, n_sim: int = 1000, rng=None, toler
         "n_sim": n_sim,
         "tolerance": tolerance,
         "null": null,
+        "stations": frame[["turnout", "result"]],
     }
     if groups is not None:
         details["regions"] = _regions_table(groups, observed["either"], p_null["either"], sims["groups"])
@@ -282,6 +284,7 @@ def _integers_table(k_t, k_r, bins_t, bins_r):
         table[f"{name}_observed"] = obs
         table[f"{name}_expected"] = mean
         table[f"{name}_excess"] = obs - mean
+        table[f"{name}_sd"] = np.sqrt(var)
         table[f"{name}_z"] = z
         table[f"{name}_pvalue_adj"] = adjust(pval)
     return table

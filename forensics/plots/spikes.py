@@ -1,0 +1,131 @@
+"""Figures for integer percentages, coarse vote shares and turnout regressions.
+
+Each function takes what the analysis returned (a TestResult, or an
+Election with its regression results) and returns a matplotlib Figure; no
+statistic is recomputed here.
+"""
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+__all__ = ["integer_histograms", "integer_excess", "coarse_density", "regression_hexbin"]
+
+NULL_COLOUR = "tab:orange"
+
+
+def integer_histograms(result, low: float = 30.0, high: float = 100.0, width: float = 0.1):
+    """Turnout and result histograms at ``width`` pp with whole-percent lines and the null 95% band.
+
+    ``result`` is an ``integer_percentages`` TestResult.  Bars are the
+    observed stations per bin; at each whole percentage the orange marker is
+    the number expected under honest counting and its bar the 95% band.
+    """
+    stations = result.details["stations"]
+    integers = result.details["integers"]
+    edges = np.arange(low - width / 2, high + width, width)
+    fig, axes = plt.subplots(2, 1, figsize=(11, 6.5), sharex=True)
+    for ax, column, label in zip(axes, ("turnout", "result"), ("Turnout", f"Result of {result.party}")):
+        sns.histplot(x=100 * stations[column], bins=edges, element="step", fill=True, color="tab:blue",
+                     linewidth=0.5, ax=ax, label="observed")
+        rows = integers[(integers["percent"] >= low) & (integers["percent"] <= high)]
+        ax.errorbar(rows["percent"], rows[f"{column}_expected"], yerr=1.96 * rows[f"{column}_sd"], fmt="o", ms=2.5,
+                    color=NULL_COLOUR, elinewidth=1, label="expected at whole % (95% band)")
+        for k in rows["percent"][rows["percent"] % 5 == 0]:
+            ax.axvline(k, color="grey", lw=0.4, ls=":", zorder=0)
+        ax.set_ylabel("stations per 0.1 pp")
+        ax.set_title(label, loc="left", fontsize=10)
+    axes[0].legend(loc="upper left", fontsize=8)
+    axes[1].set_xlabel("percent")
+    fig.suptitle(f"Whole-percentage spikes: {int(result.statistic):,} integer stations, "
+                 f"{result.expected:.0f} expected (p = {result.pvalue:.2g})", fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def integer_excess(result, top: int | None = None):
+    """Bar chart of observed minus expected stations at each whole percentage, for turnout and result."""
+    table = result.details["integers"]
+    tidy = pd.concat([
+        pd.DataFrame({"percent": table["percent"], "excess": table[f"{c}_excess"], "z": table[f"{c}_z"],
+                      "what": c}) for c in ("turnout", "result")
+    ])
+    if top is not None:
+        keep = tidy.groupby("percent")["excess"].sum().nlargest(top).index
+        tidy = tidy[tidy["percent"].isin(keep)]
+    fig, ax = plt.subplots(figsize=(12, 3.8))
+    sns.barplot(data=tidy, x="percent", y="excess", hue="what", ax=ax, palette=["tab:blue", "tab:red"])
+    ax.axhline(0, color="black", lw=0.6)
+    labels = ax.get_xticklabels()
+    for i, lab in enumerate(labels):
+        lab.set_visible(top is not None or int(float(lab.get_text())) % 5 == 0)
+    ax.set_xlabel("whole percentage")
+    ax.set_ylabel("stations above expected")
+    ax.set_title(f"Excess stations at each whole percentage ({result.party})", loc="left", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def coarse_density(result, window: tuple[float, float] = (0.0, 1.0)):
+    """Observed share density, the resampled envelope and the flagged bins of a ``coarse_shares`` result."""
+    d = result.details
+    x = d["x"]
+    sel = (x >= window[0]) & (x <= window[1])
+    fig, ax = plt.subplots(figsize=(11, 4))
+    ax.plot(x[sel], d["envelope"][sel], color=NULL_COLOUR, lw=0.8, label=f"max of {d['resamples']} honest re-counts")
+    ax.plot(x[sel], d["density"][sel], color="tab:blue", lw=0.6, label="observed")
+    flagged = d["flagged"]
+    flagged = flagged[(flagged["share"] >= window[0]) & (flagged["share"] <= window[1])]
+    for share in flagged["share"]:
+        ax.axvspan(share - 0.0005, share + 0.0005, color="tab:red", alpha=0.35, lw=0)
+    ax.scatter(flagged["share"], np.interp(flagged["share"], x, d["density"]), color="tab:red", s=12,
+               zorder=3, label="flagged share")
+    ax.set_xlabel(f"share of the vote ({result.party})")
+    ax.set_ylabel("density")
+    ax.set_title(f"Coarse vote shares: F = {result.statistic:.4f}% of stations (p = {result.pvalue:.2g})",
+                 loc="left", fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def regression_hexbin(election, results, parties=None, gridsize: int = 60):
+    """Hexbin of each party's votes / voters on the list against turnout, with the fitted slope.
+
+    ``results`` is the list returned by ``turnout_regression`` on the same
+    election; ``parties`` chooses which to draw (default: the two largest).
+    """
+    by_party = {r.party: r for r in results}
+    if parties is None:
+        totals = election.table[[p for p in by_party]].sum()
+        parties = list(totals.nlargest(2).index)
+    table = election.table
+    turnout = election.ballots_cast().astype(float) / table["registered"].astype(float)
+    fig, axes = plt.subplots(1, len(parties), figsize=(5.2 * len(parties), 4.4), squeeze=False)
+    for ax, party in zip(axes[0], parties):
+        res = by_party[party]
+        used = res.excluded_rows.index if res.excluded_rows is not None else []
+        mask = ~table.index.isin(used)
+        x = turnout[mask]
+        y = table.loc[mask, party].astype(float) / table.loc[mask, "registered"].astype(float)
+        ax.hexbin(x, y, gridsize=gridsize, bins="log", cmap="viridis", mincnt=1, extent=(0, 1, 0, 1))
+        intercept = res.details["intercept"]
+        if intercept is None:  # fixed effects: draw the slope through the means
+            intercept = y.mean() - res.statistic * x.mean()
+        grid = np.linspace(0, 1, 50)
+        ax.plot(grid, intercept + res.statistic * grid, color="tab:red", lw=1.5,
+                label=f"slope {res.statistic:.2f} (share {res.expected:.2f})")
+        ax.plot(grid, grid, color="white", lw=0.8, ls="--", label="slope 1")
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.set_xlabel("turnout")
+        ax.set_ylabel("votes / voters on the list")
+        ax.set_title(str(party)[:40], loc="left", fontsize=10)
+        ax.legend(fontsize=8, loc="upper left")
+    fig.tight_layout()
+    return fig
