@@ -7,7 +7,7 @@ Writes ``benchmarks/results/fingerprints.md`` with
 3. power curves against the share of stations with ballot stuffing;
 4. the time of a full fingerprint battery on 100,000 stations.
 
-Run: ``python benchmarks/calibrate_fingerprints.py [--clean 200] [--power 30] [--quick]``.
+Run: ``python benchmarks/calibrate_fingerprints.py [--clean 80] [--power 10] [--quick]``.
 """
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ def simulated(fraction, model, seed, n_pec):
 
 
 def one_run(e: Election, seed: int) -> dict:
-    k = klimek_fit(e, rng=seed, iterations=2, n_boot=10, n_null=19)
+    k = klimek_fit(e, rng=seed, n_boot=5, n_null=39)
     x = excess_votes(e, n_boot=0)
     truth = float(e.table["true_stuffed"].sum() + e.table["true_moved"].sum())
     return {"klimek_total": k.statistic, "klimek_p": k.pvalue, "klimek_ci_low": k.ci[0],
@@ -91,7 +91,7 @@ def timing(n_pec: int = 100_000) -> pd.DataFrame:
                       ("fingerprint (voters, 0.1 pp)", lambda: fingerprint(e, bin_width=0.001, weights="voters")),
                       ("cumulative_votes", lambda: cumulative_votes(e)),
                       ("excess_votes (100 bootstrap)", lambda: excess_votes(e, rng=1)),
-                      ("klimek_fit (defaults: 4 sims/point, 20 bootstrap, 19 null fits)",
+                      ("klimek_fit (defaults: 2 sims per grid point, 20 bootstrap, 39 null fits)",
                        lambda: klimek_fit(e, rng=1))]:
         t0 = time.perf_counter()
         run()
@@ -102,10 +102,10 @@ def timing(n_pec: int = 100_000) -> pd.DataFrame:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--clean", type=int, default=200, help="clean simulations for the false-positive rate")
-    ap.add_argument("--power", type=int, default=30, help="simulations per point of the power curves")
+    ap.add_argument("--clean", type=int, default=80, help="clean simulations for the false-positive rate")
+    ap.add_argument("--power", type=int, default=10, help="simulations per point of the power curves")
     ap.add_argument("--n-pec", type=int, default=1000, help="stations per simulated election")
-    ap.add_argument("--objective-reps", type=int, default=5)
+    ap.add_argument("--objective-reps", type=int, default=2)
     ap.add_argument("--quick", action="store_true", help="a smoke run with tiny numbers")
     args = ap.parse_args()
     if args.quick:

@@ -14,6 +14,7 @@ import importlib
 import inspect
 import json
 import zlib
+from time import perf_counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -123,7 +124,11 @@ EXCLUDED_COLUMNS = ["analysis", "level", "group", "party", "station", "region", 
 # --------------------------------------------------------------------------- the result
 @dataclass
 class Scan:
-    """Everything a scan found; ``write_report`` draws it, never recomputes it."""
+    """Everything a scan found; ``write_report`` draws it, never recomputes it.
+
+    ``timings`` (seconds per test and level) is for benchmarks only and is
+    written to no output file, so outputs stay byte-identical.
+    """
 
     election: Election
     tests: pd.DataFrame
@@ -135,6 +140,7 @@ class Scan:
     battery: tuple
     headlines: list
     notes: dict = field(default_factory=dict)
+    timings: dict = field(default_factory=dict)
 
     def flag_meanings(self) -> list:
         """Every flag code that can appear in ``stations.flags``: code, review tier, what was checked."""
@@ -210,14 +216,16 @@ def scan(election: Election, levels=("nation", "region"), tests=None, rng=None, 
     findings, notes = _reconcile(election)
     bar.update(1)
 
-    results, tables = {}, []
+    results, tables, timings = {}, [], {}
     for check, level in steps:
+        started = perf_counter()
         bar.set_postfix_str(f"{check.name} @ {level}")
         kwargs = {**check.params, **(check.sub_params if level != "nation" else {}), **common,
                   **per_test.get(check.name, {})}
         res = _run(check, election, level, kwargs, _child_rng(base_seed, check.name, level))
         results[(check.name, level)] = res
         tables.append(_table(check, res, level))
+        timings[f"{check.name} @ {level}"] = perf_counter() - started
         bar.update(1)
 
     bar.set_postfix_str("station flags")
@@ -230,7 +238,8 @@ def scan(election: Election, levels=("nation", "region"), tests=None, rng=None, 
     excluded = _excluded(election, results, stations)
     provenance = _provenance(election, battery, levels, params, alpha, z, base_seed, seed_note, time)
     result = Scan(election=election, tests=test_table, findings=findings, stations=stations, excluded=excluded,
-                  results=results, provenance=provenance, battery=battery, headlines=[], notes=notes)
+                  results=results, provenance=provenance, battery=battery, headlines=[], notes=notes,
+                  timings=timings)
     result.headlines = headlines(result)
     return result
 

@@ -172,9 +172,9 @@ def test_malformed_transcriptions(sim, tmp_path):
     obs.loc[1, "valid"] = np.nan                       # a line left blank
     off_path, obs_path = write_files(sim, tmp_path, obs)
     c = compare(load(off_path, "generic"), read_transcriptions(obs_path, "generic"))
-    reasons = c.excluded.set_index("source_row")["reason"]
-    assert reasons[2] == "station not in the official results"
-    assert reasons[3].startswith("line(s) left blank: valid")
+    ex = c.excluded.set_index("source_row")
+    assert ex.at[2, "reason"] == "station not in the official results"
+    assert ex.at[3, "reason"] == "line(s) left blank" and ex.at[3, "blank_lines"] == "valid"
     assert len(c.stations) + len(c.excluded) == len(obs)
 
     text = to_layout(sim.observed, "generic").astype(object)
@@ -224,3 +224,14 @@ def test_evidence_sheets(sim, tmp_path):
     moved = next(t for t in pages.values() if ">moved<" in t)
     assert 'class="differs"' in moved and "We ask that the published figures" in moved
     assert "Identity document number" in moved
+
+
+def test_classification_on_real_protocols(ru2018):
+    """Real Russian 2018 protocols stand in for the signed copies: the patterns are still told apart."""
+    s = observer_copies(ru2018, sample=0.01, rng=18)
+    c = compare(s.official, s.observed)
+    assert c.official.meta["ruleset"] == "ru_2018"
+    m = truth_vs_found(s, c)
+    assert len(m) == len(s.observed) > 900
+    assert (m["classification"] == m["true_class"]).all()
+    assert (m["true_class"] == "redrawn").sum() >= 30

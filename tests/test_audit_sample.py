@@ -31,9 +31,10 @@ def test_ratio_estimate_matches_textbook_srs():
     assert est[0] == pytest.approx(r) and se[0] == pytest.approx(textbook) and df == n - 1
 
 
-@pytest.mark.parametrize("design, runs, sample", [("srs", 200, 0.1), ("stratified", 60, 0.1), ("cluster", 60, 0.3)])
-def test_pvt_interval_covers_truth_at_nominal_rate(design, runs, sample):
-    cov = pvt_coverage(runs, design, sample=sample, n_pec=800, per_population=1, rng=1000 + runs)
+@pytest.mark.parametrize("design, runs, sample, n_tec", [("srs", 200, 0.1, None), ("stratified", 60, 0.1, None),
+                                                         ("cluster", 60, 0.3, 40)])
+def test_pvt_interval_covers_truth_at_nominal_rate(design, runs, sample, n_tec):
+    cov = pvt_coverage(runs, design, sample=sample, n_pec=800, n_tec=n_tec, per_population=1, rng=1000 + runs)
     low, high = band(runs)
     for quantity, rows in (("turnout", cov["quantity"] == "turnout"), ("leader", cov["party"] == "Party A")):
         rate = cov.loc[rows, "inside"].mean()

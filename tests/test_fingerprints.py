@@ -49,6 +49,14 @@ def test_exclusions_are_counted_and_listed():
                                      4: "figures missing", 5: "figures not published"}
 
 
+def test_bad_input_names_the_column():
+    e = _table(registered=[100], valid=[50], invalid=[0], A=[30], B=[20])
+    with pytest.raises(forensics.DataError, match="'C'"):
+        fingerprint(e, party="C")
+    with pytest.raises(forensics.DataError, match="registered"):
+        fingerprint(e.with_table(e.table.drop(columns="registered")))
+
+
 def test_histograms_add_up_to_the_weights(clean):
     kept, _, _ = station_values(clean)
     for weights, total in [("stations", len(kept)), ("voters", kept["registered"].sum()),
@@ -104,17 +112,18 @@ def test_fingerprint_runs_per_region(clean):
 
 
 def test_figures_are_figures(clean, extreme):
-    from forensics.plots.fingerprints import (comet, cumulative_plot, histograms_plot, klimek_plot,
+    from forensics.plots.fingerprints import (comet, cumulative_plot, excess_plot, histograms_plot, klimek_plot,
                                               regional_fingerprints)
+    from forensics.stats.excess import excess_votes
     from forensics.stats.klimek import klimek_fit
 
     grid = {"f_i": [0, 0.5], "f_e": [0, 0.05], "alpha": [1.0]}
     figures = [comet(clean), cumulative_plot(cumulative_votes(extreme)),
                histograms_plot(fingerprint(clean, bin_width=0.001)),
                klimek_plot(klimek_fit(extreme, rng=1, grid=grid, iterations=1, n_boot=0, n_null=0)),
-               regional_fingerprints(clean, max_panels=4)]
+               regional_fingerprints(clean, max_panels=4), excess_plot(excess_votes(extreme, n_boot=0))]
     assert all(isinstance(f, Figure) for f in figures)
-    assert [len([a for a in f.axes if a.get_visible()]) for f in figures] == [4, 1, 2, 4, 4]
+    assert [len([a for a in f.axes if a.get_visible()]) for f in figures] == [4, 1, 2, 4, 4, 1]
 
 
 # -- real elections -----------------------------------------------------------------------------

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..model import FOUND_PARTS, ISSUED_PARTS, Election
+from ..exclusions import Exclusions
+from ..model import FOUND_PARTS, ID_COLUMNS, ISSUED_PARTS, Election
 from .stations import PROVENANCE, as_table, match_stations, protocol_lines
 from .transcription import check_lines
 
@@ -124,7 +125,8 @@ class Comparison:
     ``detail``, rule codes broken on each side, provenance, and one
     ``diff_<line>`` column per line); ``differences`` is the long table of the
     lines that differ; ``official`` and ``observed`` are the compared figures
-    (same index); ``excluded`` lists observed rows not compared, with reasons;
+    (same index); ``excluded`` lists observed rows not compared, with the
+    reason (and the blank lines, if any);
     ``findings_official`` / ``findings_observed`` are the reconciliation
     findings of each side (``_row`` = the station's index label).
     """
@@ -158,21 +160,18 @@ def compare(official: Election, observed: pd.DataFrame, photo_hashes: pd.Series 
     observed = as_table(observed)
     lines = protocol_lines(official)
     check_lines(observed, lines)
-    target, excluded = match_stations(official, observed)
-    reasons = excluded.copy()
-    blank = observed[lines].isna() & target.notna().to_numpy()[:, None]
-    for row in blank.index[blank.any(axis=1)]:
-        reasons[row] = "line(s) left blank: " + ", ".join(blank.columns[blank.loc[row]])
-    placed = target.drop(reasons.index)
-    dup = placed.duplicated(keep=False)
-    for row in placed.index[dup]:
-        reasons[row] = "station transcribed more than once (give a second transcription as a second entry)"
-    placed = placed[~dup]
-    unpublished = ~official.published.reindex(placed.values).to_numpy()
-    for row in placed.index[unpublished]:
-        reasons[row] = "official figures not published for this station"
-    placed = placed[~unpublished]
-
+    target, _ = match_stations(official, observed)
+    ex = Exclusions(observed.index)
+    ex.require(target.notna(), "station not in the official results")
+    blank = observed[lines].isna()
+    ex.require(~blank.any(axis=1), "line(s) left blank")
+    seen = target.where(ex.keep)
+    ex.require(~(seen.notna() & seen.duplicated(keep=False)),
+               "station transcribed more than once (give a second transcription as a second entry)")
+    published = official.published
+    ex.require(target.map(lambda t: t is not None and bool(published.get(t, False))),
+               "official figures not published for this station")
+    placed = target[ex.keep]
     obs = observed.loc[placed.index]
     off_table = official.table.loc[placed.values]
     obs_table = off_table.copy()
@@ -212,7 +211,8 @@ def compare(official: Election, observed: pd.DataFrame, photo_hashes: pd.Series 
     long = off_table[ids].loc[long["_row"]].reset_index(drop=True).join(
         long.drop(columns="_row").reset_index(drop=True)[["line", "official", "observed", "difference"]])
 
-    ex = observed.loc[reasons.index, [c for c in ("region", "tec", "pec", "source_row") if c in observed.columns]].copy()
-    ex["reason"] = reasons
+    excluded = observed.loc[ex.rows.index, [c for c in (*ID_COLUMNS, "source_row") if c in observed.columns]]
+    excluded = excluded.assign(reason=ex.rows, blank_lines=blank.loc[ex.rows.index].apply(
+        lambda r: ", ".join(r.index[r]), axis=1) if len(ex.rows) else "")
     return Comparison(stations=stations, differences=long, official=off_el, observed=obs_table,
-                      lines=lines, excluded=ex, findings_official=find_off, findings_observed=find_obs)
+                      lines=lines, excluded=excluded, findings_official=find_off, findings_observed=find_obs)

@@ -233,7 +233,8 @@ def observer_effect(official: Election, observed, fe: str = "region", cluster: s
             raise DataError(f"no {fe} has both observed and unobserved stations: the effect cannot be estimated",
                             fix="observe stations in more places, or use a coarser fixed effect")
         fit = sm.OLS(data["y"], data[["d"]]).fit(
-            cov_type="cluster", cov_kwds={"groups": pd.factorize(group_key(official.table.loc[keep], cluster))[0]})
+            cov_type="cluster", cov_kwds={"groups": pd.factorize(group_key(official.table.loc[keep], cluster))[0]},
+            use_t=True)
         low, high = fit.conf_int(1 - level).loc["d"]
         effect, p = float(fit.params["d"]), float(fit.pvalues["d"])
         n_obs = int(mark[keep].sum())

@@ -28,7 +28,7 @@ def protocol_lines(election: Election) -> list[str]:
 
 def _ids(table: pd.DataFrame, keys) -> list[tuple]:
     """Each row's ids as a tuple of stripped strings (blank cells as "")."""
-    cols = [["" if pd.isna(v) else str(v).strip() for v in table[k].to_numpy(dtype=object)] for k in keys]
+    cols = [table[k].where(table[k].notna(), "").astype(str).str.strip().tolist() for k in keys]
     return list(zip(*cols))
 
 
@@ -51,10 +51,6 @@ def id_columns(official: Election, observed: pd.DataFrame) -> list[str]:
     if "pec" not in keys:
         raise DataError("the transcription has no polling-station column 'pec'", column="pec",
                         fix="add the station number in a column named as in the template")
-    ids = _ids(official.table, keys)
-    if len(set(ids)) != len(ids):
-        raise DataError(f"the columns {', '.join(keys)} do not identify one official station each",
-                        column=keys[-1], fix="add the region and TEC columns to the transcription")
     return keys
 
 
@@ -66,7 +62,11 @@ def match_stations(official: Election, observed: pd.DataFrame) -> tuple[pd.Serie
     """
     observed = as_table(observed)
     keys = id_columns(official, observed)
-    lookup = dict(zip(_ids(official.table, keys), official.table.index))
+    ids = _ids(official.table, keys)
+    lookup = dict(zip(ids, official.table.index))
+    if len(lookup) != len(ids):
+        raise DataError(f"the columns {', '.join(keys)} do not identify one official station each",
+                        column=keys[-1], fix="add the region and TEC columns to the transcription")
     target = pd.Series([lookup.get(k) for k in _ids(observed, keys)], index=observed.index, dtype=object)
     excluded = pd.Series("station not in the official results", index=observed.index)[target.isna()]
     return target, excluded

@@ -16,7 +16,7 @@ from ..levels import by_level
 from ..stats.fingerprints import cumulative_votes, fingerprint
 from ..stats.result import TestResult
 
-__all__ = ["fingerprint_plot", "comet", "klimek_plot", "cumulative_plot", "histograms_plot",
+__all__ = ["fingerprint_plot", "comet", "klimek_plot", "cumulative_plot", "histograms_plot", "excess_plot",
            "regional_fingerprints"]
 
 
@@ -126,6 +126,29 @@ def histograms_plot(result: TestResult) -> Figure:
         ax.tick_params(axis="x", which="minor", length=3)
         ax.set_xlabel("turnout" if name == "turnout" else f"{result.party}'s share")
         ax.set_ylabel(d["weights"].replace("_", " "))
+    return fig
+
+
+def excess_plot(result: TestResult) -> Figure:
+    """The leader's votes by turnout against Shpilkin's honest estimate (``stats.excess_votes``)."""
+    d = result.details
+    grid = pd.DataFrame({"turnout_bin": np.round(np.arange(int(round(1 / d["bin_width"]))) * d["bin_width"], 10)})
+    full = grid.merge(d["bins"], on="turnout_bin", how="left").fillna(0)
+    edges = np.r_[full["turnout_bin"].to_numpy(), 1.0]
+    fig = Figure(figsize=(7.5, 4.5), layout="constrained")
+    ax = fig.add_subplot()
+    ax.stairs(full["others"].to_numpy(), edges, color="C0", label="other parties")
+    ax.stairs(full["leader"].to_numpy(), edges, color="C3", label=f"{result.party} (official)")
+    ax.stairs(full["honest_leader"].to_numpy(), edges, color="C3", ls="--",
+              label=f"{result.party} at the clean ratio {d['ratio']:.2f}")
+    ax.axvline(d["peak"], color="grey", lw=0.8, ls=":", label=f"turnout peak {d['peak']:.1%}")
+    ax.set_xlabel("turnout")
+    ax.set_ylabel("votes per turnout bin")
+    _percent_axes(ax, y=False)
+    ax.set_title(f"Anomalous votes: {result.statistic:,.0f}; share {d['share_official']:.1%} -> "
+                 f"{d['share_clean']:.1%}, turnout {d['turnout_official']:.1%} -> {d['turnout_clean']:.1%}",
+                 fontsize=10)
+    ax.legend(fontsize=8)
     return fig
 
 

@@ -120,7 +120,7 @@ def regression_hexbin(election, results, parties=None, gridsize: int = 60):
         grid = np.linspace(0, 1, 50)
         ax.plot(grid, intercept + res.statistic * grid, color="tab:red", lw=1.5,
                 label=f"slope {res.statistic:.2f} (share {res.expected:.2f})")
-        ax.plot(grid, grid, color="white", lw=0.8, ls="--", label="slope 1")
+        ax.plot(grid, grid, color="0.3", lw=0.8, ls="--", label="slope 1")
         ax.set_xlim(0, 1)
         ax.set_ylim(0, 1)
         ax.set_xlabel("turnout")

@@ -170,7 +170,8 @@ def resample_sums(values: np.ndarray, n_boot: int, rng=None, dtype=np.float64,
         idx = _draw_indices(rng, n, size * n).reshape(size, n)
         idx += (np.arange(size) * n)[:, None]
         weights = np.bincount(idx.ravel(), minlength=size * n).reshape(size, n).astype(dtype)
-        out[start:start + size] = (xt @ weights.T).T
+        # BLAS pays off only for many columns; for a few it is far slower than a plain loop
+        out[start:start + size] = (xt @ weights.T).T if len(xt) >= 16 else np.einsum("qn,bn->bq", xt, weights)
     return out
 
 
@@ -269,12 +270,27 @@ def _with_missing(digits) -> np.ndarray:
     return np.append(digit_counts(d), np.count_nonzero(~np.isfinite(d)))
 
 
-def _moment_columns(share) -> np.ndarray:
-    """(stations x 5): has a value, and powers 1..4 of the deviation from the mean."""
-    has = np.isfinite(share)
-    centre = share[has].mean() if has.any() else 0.0
-    dev = np.where(has, share - centre, 0.0)
-    return np.column_stack([has, dev, dev ** 2, dev ** 3, dev ** 4]).astype(float)
+def _moment_columns(shares) -> tuple[np.ndarray, np.ndarray]:
+    """Station columns whose sums give each subject's first four moments, and how to read them.
+
+    Returns (matrix, layout): the matrix holds one "has a value" column per
+    distinct missing-value pattern, then per subject the powers 1..4 of its
+    deviation from its mean; ``layout[i]`` lists subject i's five columns.
+    """
+    has_cols, seen, layout, powers = [], {}, [], []
+    for share in shares:
+        has = np.isfinite(share)
+        key = has.tobytes()
+        if key not in seen:
+            seen[key] = len(has_cols)
+            has_cols.append(has)
+        centre = share[has].mean() if has.any() else 0.0
+        dev = np.where(has, share - centre, 0.0)
+        layout.append(seen[key])
+        powers.extend([dev, dev ** 2, dev ** 3, dev ** 4])
+    n_has = len(has_cols)
+    layout = np.array([[h, *range(n_has + 4 * i, n_has + 4 * i + 4)] for i, h in enumerate(layout)])
+    return np.column_stack(has_cols + powers).astype(float), layout
 
 
 def _skew_kurt(sums) -> tuple[np.ndarray, np.ndarray]:
@@ -311,16 +327,16 @@ def _bootstrapped(subjects: dict, n_boot: int, rng) -> tuple[np.ndarray, np.ndar
     second = np.array([_with_missing(second_digit(c)) for c, _ in subjects.values()])
     last = np.array([_with_missing(last_digit(c)) for c, _ in subjects.values()])
     p05 = np.array([_p05_categories(s) for _, s in subjects.values()])
-    moments = np.concatenate([_moment_columns(s) for _, s in subjects.values()], axis=1)
+    moments, layout = _moment_columns([s for _, s in subjects.values()])
 
     def digit_stats(sec, lst, pct):
         with np.errstate(divide="ignore", invalid="ignore"):
             p = pct[..., 0] / (pct[..., 0] + pct[..., 1])
         return [digit_mean(sec[..., :10]), digit_mean(lst[..., :10]), p, share_05(lst[..., :10])]
 
-    t0 = np.column_stack(digit_stats(second, last, p05) + list(_skew_kurt(moments.sum(axis=0).reshape(k, 5))))
+    t0 = np.column_stack(digit_stats(second, last, p05) + list(_skew_kurt(moments.sum(axis=0)[layout])))
     reps = digit_stats(*(resample_categories(x, n_boot, rng) for x in (second, last, p05)))
-    reps += list(_skew_kurt(resample_sums(moments, n_boot, rng, dtype=np.float32).reshape(n_boot, k, 5)))
+    reps += list(_skew_kurt(resample_sums(moments, n_boot, rng, dtype=np.float32)[:, layout]))
     reps = np.stack(reps, axis=-1)  # (n_boot, subjects, 6)
     low, high = basic_interval(t0.ravel(), reps.reshape(n_boot, -1))
     return t0, low.reshape(k, -1), high.reshape(k, -1)

@@ -24,7 +24,8 @@ from ..levels import by_level, results_table
 from ..model import as_election
 from ..random import ensure_rng
 from .battery import (basic_interval, count_values, digit_counts, first_digit, last_digit, last_two_digits,
-                      percent_ends_05, resample_categories, second_digit)
+                      percent_ends_05, resample_categories, resample_sums,
+                      second_digit)
 from .result import TestResult
 
 __all__ = [
@@ -170,15 +171,19 @@ def _station_ci(numerator, denominator, n_boot, rng, conf=0.95):
     """Basic bootstrap interval of sum(numerator)/sum(denominator), resampling stations.
 
     Per-station (numerator, denominator) pairs of digit statistics take few
-    distinct values, so stations are resampled exactly by drawing how many
-    of each distinct pair enter a replicate (``resample_categories``).
+    distinct values; when they are much fewer than the stations, stations
+    are resampled exactly by drawing how many of each distinct pair enter a
+    replicate (``resample_categories``), otherwise one by one (``resample_sums``).
     """
-    pairs, counts = np.unique(np.column_stack([numerator, denominator]), axis=0, return_counts=True)
-    t0 = pairs[:, 0] @ counts / (pairs[:, 1] @ counts)
-    reps = resample_categories(counts, n_boot, rng) @ pairs
+    x = np.column_stack([numerator, denominator])
+    pairs, counts = np.unique(x, axis=0, return_counts=True)
+    if 5 * len(pairs) < len(x):
+        reps = resample_categories(counts, n_boot, rng) @ pairs
+    else:
+        reps = resample_sums(x, n_boot, rng)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = reps[:, 0] / reps[:, 1]
-    low, high = basic_interval(t0, ratio[:, None], conf)
+    low, high = basic_interval(x[:, 0].sum() / x[:, 1].sum(), ratio[:, None], conf)
     return float(low[0]), float(high[0])
 
 

@@ -2,8 +2,8 @@
 
 Assumptions, spelled out because the number means nothing without them:
 
-1. Stations at or below the "clean" turnout peak T0 (the main peak of the
-   turnout distribution) are honest.
+1. Stations at or below the "clean" turnout peak T0 (the highest peak of
+   the turnout distribution) are honest.
 2. In an honest election the leader's votes relative to the other parties'
    votes do not depend on turnout, so the ratio measured at or below T0
    holds at every higher turnout.
@@ -117,8 +117,9 @@ def excess_votes(election, party=None, bin_width: float = 0.01, turnout: str = "
         f"{details['turnout_official']:.1%} and {party}'s share {details['share_clean']:.1%} instead of "
         f"{details['share_official']:.1%}. Bins where the leader did worse than the ratio predicts sum to "
         f"{est['negative']:,.0f} votes and are not subtracted. Places that both vote more and favour the "
-        f"leader (villages, some regions) break the assumption, so this is an upper-bound style estimate "
-        f"and a reason to look, not proof; per-region estimates (by_level) are more robust."
+        f"leader (villages, some regions) break the assumption and inflate the number, while stuffing at "
+        f"stations that stay near the peak is missed; it is an order of magnitude and a reason to look, "
+        f"not proof. Estimates region by region (by_level) depend less on mixing different places."
     )
     return TestResult(name="excess_votes", statistic=anomaly, pvalue=None, ci=ci, expected=0.0,
                       n_used=ex.n_used, excluded=ex.counts, excluded_rows=ex.rows, details=details,

@@ -15,13 +15,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..errors import DataError
 from ..exclusions import Exclusions
 from ..model import as_election
 from .result import TestResult
 
 __all__ = ["station_values", "find_peak", "bin_index", "bin_edges", "histogram1d", "histogram2d", "too_few",
-           "fingerprint",
-           "cumulative_votes"]
+           "fingerprint", "cumulative_votes"]
 
 #: Numerators of turnout (and denominators of share) by name.
 _COUNTS = {
@@ -52,9 +52,13 @@ def station_values(election, party=None, turnout: str = "issued", share: str = "
     out, and the party used (the leader when ``party`` is None).
     """
     election = as_election(election)
+    if "registered" not in election.table.columns:
+        raise DataError("turnout needs the number of voters on the list, and the table has none",
+                        column="registered", fix="map the electorate column to 'registered' in the profile")
     party = party or election.leader
     if party not in election.table.columns:
-        raise KeyError(f"party column '{party}' is not in the table")
+        raise DataError(f"no column for party '{party}'", column=party,
+                        fix=f"choose one of: {', '.join(election.parties)}")
     frame = pd.DataFrame({
         "registered": election.table["registered"].astype(float),
         "ballots": _count(election, turnout),

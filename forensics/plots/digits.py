@@ -1,0 +1,94 @@
+"""Figures for the digit tests: observed against expected digit shares, with intervals.
+
+They draw what ``forensics.stats`` returned (a digit test's
+``details["digits"]`` table) and recompute nothing but the 95% intervals of
+the observed shares (Clopper-Pearson).
+"""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from scipy import stats
+
+from ..stats.result import TestResult
+
+__all__ = ["digit_frame", "plot_digits", "plot_digit_grid"]
+
+
+def _clopper_pearson(k, n, conf=0.95):
+    k, n = np.asarray(k, dtype=float), np.asarray(n, dtype=float)
+    a = (1 - conf) / 2
+    with np.errstate(invalid="ignore"):
+        low = np.where(k > 0, stats.beta.ppf(a, k, n - k + 1), 0.0)
+        high = np.where(k < n, stats.beta.ppf(1 - a, k + 1, n - k), 1.0)
+    return low, high
+
+
+def digit_frame(results, conf: float = 0.95) -> pd.DataFrame:
+    """Tidy frame of one digit TestResult or {group: TestResult}.
+
+    Columns: group, test, digit, observed, n, share, ci_low, ci_high,
+    expected_share.  Groups without a digit table (too few counts) are left out.
+    """
+    if isinstance(results, TestResult):
+        results = {"National": results}
+    frames = []
+    for group, res in results.items():
+        table = res.details.get("digits") if isinstance(res, TestResult) else None
+        if table is None or table.empty:
+            continue
+        n = int(table["observed"].sum())
+        low, high = _clopper_pearson(table["observed"], n, conf)
+        frames.append(table[["digit", "observed", "share", "expected_share"]].assign(
+            group=str(group), test=res.name, n=n, ci_low=low, ci_high=high))
+    cols = ["group", "test", "digit", "observed", "n", "share", "ci_low", "ci_high", "expected_share"]
+    return pd.concat(frames, ignore_index=True)[cols] if frames else pd.DataFrame(columns=cols)
+
+
+def _draw(ax, frame: pd.DataFrame, color="C0"):
+    x = frame["digit"].to_numpy()
+    ax.bar(x, frame["share"], color=color, alpha=0.7, label="observed")
+    ax.errorbar(x, frame["share"], yerr=[frame["share"] - frame["ci_low"], frame["ci_high"] - frame["share"]],
+                fmt="none", ecolor="black", elinewidth=1, capsize=2, label="95% interval")
+    ax.plot(x, frame["expected_share"], "o--", color="C3", markersize=4, label="expected")
+    ax.set_xticks(x)
+    ax.set_xlabel("digit")
+
+
+def plot_digits(result, ax=None, title=None):
+    """Bar chart of one digit test's observed digit shares, intervals and expected shares; returns the Figure."""
+    frame = digit_frame(result)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6, 3.5))
+    else:
+        fig = ax.figure
+    if frame.empty:
+        ax.text(0.5, 0.5, "no counts to show", ha="center", va="center", transform=ax.transAxes)
+        return fig
+    _draw(ax, frame)
+    ax.set_ylabel("share of counts")
+    ax.set_title(title or f"{frame['test'].iloc[0]} (n = {frame['n'].iloc[0]:,})")
+    ax.legend(fontsize="small", frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def plot_digit_grid(results, col_wrap: int = 4, height: float = 2.2, aspect: float = 1.3):
+    """Small multiples of ``plot_digits``, one panel per group ({group: TestResult}, e.g. from ``by_level``)."""
+    frame = digit_frame(results)
+    if frame.empty:
+        fig, ax = plt.subplots(figsize=(4, 2))
+        ax.text(0.5, 0.5, "no counts to show", ha="center", va="center")
+        ax.set_axis_off()
+        return fig
+    grid = sns.FacetGrid(frame, col="group", col_wrap=min(col_wrap, frame["group"].nunique()), height=height,
+                         aspect=aspect, sharey=True)
+    grid.map_dataframe(lambda data, **_: _draw(plt.gca(), data))
+    grid.set_titles("{col_name}")
+    for ax, (group, sub) in zip(grid.axes.flat, frame.groupby("group", sort=False)):
+        ax.set_title(f"{group} (n = {sub['n'].iloc[0]:,})", fontsize="small")
+    grid.set_axis_labels("digit", "share")
+    grid.figure.suptitle(frame["test"].iloc[0], y=1.02)
+    return grid.figure

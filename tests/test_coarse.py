@@ -1,0 +1,100 @@
+"""Coarse vote shares (Rozenas' RKD): mixture fit, density, calibration, power and Canada."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import optimize, special, stats
+
+from forensics.simulate import simulate
+from forensics.stats.coarse import (_component_loglik, _negloglik, coarse_shares, fit_betabinom_mixture,
+                                    share_density)
+
+
+def test_component_loglik_is_the_betabinomial():
+    n = np.array([10.0, 250.0, 3.0, 800.0])
+    k = np.array([0.0, 120.0, 3.0, 799.0])
+    a, b = np.array([0.5, 20.0]), np.array([2.0, 30.0])
+    expected = stats.betabinom.logpmf(k[:, None], n[:, None], a[None, :], b[None, :])
+    np.testing.assert_allclose(_component_loglik(n, k, a, b), expected, rtol=1e-10)
+
+
+def test_likelihood_gradient_is_exact():
+    rng = np.random.default_rng(0)
+    n = rng.integers(50, 500, 200).astype(float)
+    k = rng.binomial(n.astype(int), 0.4).astype(float)
+    count = rng.integers(1, 4, 200).astype(float)
+    log_choose = special.gammaln(n + 1) - special.gammaln(k + 1) - special.gammaln(n - k + 1)
+    theta = np.array([1.0, 2.5, 0.3, 1.9, -0.4])  # L = 2
+
+    def f(th):
+        return _negloglik(th, n, k, count, 2, log_choose)[0]
+
+    def g(th):
+        return _negloglik(th, n, k, count, 2, log_choose)[1]
+
+    assert optimize.check_grad(f, g, theta) < 1e-4 * np.linalg.norm(g(theta))
+
+
+def test_mixture_fit_recovers_known_parameters():
+    rng = np.random.default_rng(1)
+    n = rng.integers(100, 900, 6000)
+    p = np.where(rng.random(6000) < 0.7, rng.beta(40, 60, 6000), rng.beta(30, 10, 6000))
+    k = rng.binomial(n, p)
+    fit = fit_betabinom_mixture(n, k, max_components=4, rng=2)
+    assert fit["L"] in (2, 3)
+    means = fit["alpha"] / (fit["alpha"] + fit["beta"])
+    main = np.argmax(fit["w"])
+    assert means[main] == pytest.approx(0.4, abs=0.02)
+    assert fit["w"][main] == pytest.approx(0.7, abs=0.08)
+    assert np.any(np.abs(means - 0.75) < 0.03)
+    # log-likelihood never falls as components are added
+    assert np.all(np.diff(fit["path"]) > -1e-6)
+
+
+def test_density_matches_r_style_binning():
+    x = np.linspace(0, 1, 1001)
+    dens = share_density(np.array([0.25, 0.25, 0.5, 0.75]), bw=1e-4)[0]
+    assert np.trapezoid(dens, x) == pytest.approx(1.0, rel=0.05)
+    assert x[np.argmax(dens)] == pytest.approx(0.25, abs=1e-3)
+    wide = share_density(stats.norm(0.5, 0.1).rvs(20000, random_state=3), bw=0.02)[0]
+    np.testing.assert_allclose(wide, stats.norm(0.5, np.hypot(0.1, 0.02)).pdf(x), atol=0.15)
+
+
+def test_calibration_on_clean_simulations():
+    """Share of clean elections with p <= 0.05 within the 99.9% binomial band."""
+    n_runs = 16
+    pvals = [coarse_shares(simulate(n_pec=500, rng=300 + s), resamples=60, rng=s).pvalue for s in range(n_runs)]
+    low, high = stats.binom.interval(0.999, n_runs, 0.05)
+    assert low <= np.sum(np.array(pvals) <= 0.05) <= high
+
+
+def test_detects_injected_coarse_shares_and_names_them():
+    e = simulate(n_pec=1500, rng=8)
+    t = e.table.copy()
+    leader, other = e.parties[0], e.parties[1]
+    target = np.round(t["valid"] * 0.6).astype(int)
+    move = target - t[leader]
+    chosen = (np.random.default_rng(0).random(len(t)) < 0.08) & (t[other] - move >= 0) & (t[other] + t[leader] > 0)
+    t.loc[chosen, other] -= move[chosen]
+    t.loc[chosen, leader] = target[chosen]
+    res = coarse_shares(e.with_table(t), party=leader, resamples=100, rng=1)
+    assert res.pvalue <= 0.05
+    assert res.statistic > 1.0  # percent of stations in excess spikes
+    assert np.any(np.abs(res.details["flagged"]["share"] - 0.6) < 0.0015)
+    assert res.excluded == {} or sum(res.excluded.values()) < 10
+    again = coarse_shares(e.with_table(t), party=leader, resamples=100, rng=1)
+    assert again.statistic == res.statistic and again.pvalue == res.pvalue
+
+
+def test_canada_coarse_shares_not_significant(canada):
+    polls = canada.table
+    keep = (polls["poll_type"].isin(["ordinary", "multi_residence", "mobile"]) & (polls["void_poll"] == 0)
+            & (polls["registered"] > 0))
+    res = coarse_shares(canada.subset(keep), party="Conservative", resamples=100, rng=2011)
+    assert res.n_used > 65_000
+    assert res.excluded["no valid votes"] == 764
+    # honest band: F of the observed shares is within the spread of F over the resamples
+    assert res.pvalue > 0.01
+    assert res.statistic <= np.quantile(res.details["null_F"], 0.99)
+    fits = res.details["fits"]
+    assert 1 <= len(fits["turnout"]) <= 5 and 1 <= len(fits["votes"]) <= 5

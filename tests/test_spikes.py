@@ -1,0 +1,159 @@
+"""Integer-percentage test (Kobak et al.): definitions, null, calibration, power and real data."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from forensics.levels import by_level, results_table
+from forensics.model import Election
+from forensics.simulate import simulate
+from forensics.stats.spikes import _bin_probabilities, integer_percentages, is_integer_percent, kobak_counts
+
+
+def test_integer_membership_is_exact_on_bin_edges():
+    # 100 * count / total: 0.05 and 1.05 sit exactly on the edge (in), 0.15 and 1.1 are out
+    ok, nearest = is_integer_percent([1, 3, 21, 22, 1000, 0, 667], [2000, 2000, 2000, 2000, 2000, 5, 1000])
+    assert ok.tolist() == [True, False, True, False, True, True, False]
+    assert nearest.tolist() == [0, 0, 1, 1, 50, 0, 67]
+    with pytest.raises(ValueError):
+        is_integer_percent([1], [3], tolerance=0.03)
+
+
+@pytest.mark.parametrize("total,p", [(100, 0.62), (137, 0.05), (1999, 0.731), (3, 0.5), (450, 0.0), (800, 1.0)])
+def test_bin_probabilities_match_brute_force(total, p):
+    rows, ints, probs = _bin_probabilities(np.array([total]), np.array([p]), 0.05)
+    x = np.arange(total + 1)
+    ok, nearest = is_integer_percent(x, np.full_like(x, total))
+    pmf = stats.binom.pmf(x, total, p)
+    brute = np.bincount(nearest[ok], weights=pmf[ok], minlength=101)
+    got = np.bincount(ints, weights=probs, minlength=101)
+    np.testing.assert_allclose(got, brute, atol=1e-9)
+
+
+def _tiny_election():
+    t = pd.DataFrame({
+        "region": ["A", "A", "B", "B", "B", "B"], "tec": ["1", "1", "2", "2", "2", "2"],
+        "pec": ["1", "2", "3", "4", "5", "6"],
+        "registered": [1000, 50, 1000, 1000, 1000, np.nan],
+        "ballots_issued": [600, 40, 995, 600, 0, np.nan],
+        "invalid": [10, 0, 5, 2, 0, np.nan], "valid": [590, 40, 990, 598, 0, np.nan],
+        "X": [300, 30, 500, 598, 0, np.nan], "Y": [290, 10, 490, 0, 0, np.nan],
+        "unpublished": [False, False, False, False, False, True],
+    })
+    return Election(table=t, parties=("X", "Y"))
+
+
+def test_inclusion_rules_and_exclusions_listed():
+    frame, ex = kobak_counts(_tiny_election(), "X")
+    assert list(frame.index) == [0]
+    assert ex.counts == {"figures not published": 1, "no ballots found (R = 0)": 1,
+                         "fewer than 100 voters on the list": 1, "turnout above 99%": 1, "result above 99%": 1}
+    assert dict(ex.rows) == {5: "figures not published", 4: "no ballots found (R = 0)",
+                             1: "fewer than 100 voters on the list", 2: "turnout above 99%", 3: "result above 99%"}
+    # paper's definitions: turnout = issued / registered, result = leader / (valid + invalid)
+    assert frame.loc[0, "turnout"] == pytest.approx(0.6)
+    assert frame.loc[0, "result"] == pytest.approx(300 / 600)
+    res = integer_percentages(_tiny_election(), party="X", n_sim=50, rng=0)
+    assert res.n_used == 1 and res.n_excluded == 5 and res.excluded_rows.size == 5
+
+
+def test_exact_null_agrees_with_literal_binomial_draws():
+    e = simulate(n_pec=600, rng=11)
+    fast = integer_percentages(e, n_sim=2000, rng=1, breakdown=None).details["counts"].set_index(["statistic", "weight"])
+    slow = integer_percentages(e, n_sim=2000, rng=1, null="draws", breakdown=None).details["counts"]
+    slow = slow.set_index(["statistic", "weight"])
+    # both Monte Carlo means estimate the exact null mean; sd of a mean of 2000 draws = sd / 44.7
+    tol = 4 * fast["null_sd"] / np.sqrt(2000)
+    assert (abs(fast["mc_mean"] - fast["expected"]) <= tol).all()
+    assert (abs(slow["mc_mean"] - fast["expected"]) <= tol).all()
+    np.testing.assert_allclose(slow["mc_sd"], fast["null_sd"], rtol=0.1)
+
+
+def test_same_seed_same_result_and_pvalue_definition():
+    e = simulate(n_pec=500, rng=3)
+    a = integer_percentages(e, n_sim=99, rng=7)
+    b = integer_percentages(e, n_sim=99, rng=7)
+    assert a.pvalue == b.pvalue
+    pd.testing.assert_frame_equal(a.details["counts"], b.details["counts"])
+    # (1 + #{sim >= obs}) / (1 + n_sim) can only take multiples of 1/100 here
+    assert round(a.pvalue * 100, 9) == int(round(a.pvalue * 100))
+
+
+def test_calibration_on_clean_simulations():
+    """Rejection rate at 0.05 over 40 clean elections within the 99.9% binomial band."""
+    n_runs, pvals, zs = 40, [], []
+    for seed in range(n_runs):
+        r = integer_percentages(simulate(n_pec=800, rng=100 + seed), n_sim=200, rng=seed, breakdown=None)
+        pvals.append(r.pvalue)
+        zs.append(r.details["excess"] / r.details["null_sd"])
+    rejections = int(np.sum(np.array(pvals) <= 0.05))
+    low, high = stats.binom.interval(0.999, n_runs, 0.05)
+    assert low <= rejections <= high, rejections
+    # the standardised excess is centred on 0 with unit spread
+    assert abs(np.mean(zs)) < 4 / np.sqrt(n_runs)
+    assert 0.6 < np.std(zs) < 1.4
+
+
+def test_power_on_rounding_and_not_on_stuffing_alone():
+    rounded = simulate(n_pec=1500, rng=5, fraud={"rounding": {"fraction": 0.05}})
+    res = integer_percentages(rounded, n_sim=300, rng=1)
+    assert res.pvalue < 0.01
+    assert res.details["excess"] > 3 * res.details["null_sd"]
+    # the per-integer table and the region split add up to the national counts
+    ints = res.details["integers"]
+    counts = res.details["counts"].set_index(["statistic", "weight"])
+    assert ints["turnout_observed"].sum() == counts.loc[("turnout", "stations"), "observed"]
+    assert ints["result_observed"].sum() == counts.loc[("result", "stations"), "observed"]
+    assert res.details["regions"]["observed"].sum() == res.statistic
+    # weighted variants: voters-weighted observed count is the sum of N over integer stations
+    assert counts.loc[("either", "voters"), "observed"] > counts.loc[("either", "stations"), "observed"]
+    assert "reason to look" in res.explanation
+
+
+def test_runs_per_region_through_by_level():
+    e = simulate(n_pec=600, n_regions=3, rng=2)
+    results = by_level(e, integer_percentages, "region", n_sim=50, rng=0, party=e.leader)
+    table = results_table(results, "region")
+    assert len(table) == 3 and table["pvalue_adj"].notna().all()
+    assert (table["party"] == e.leader).all()
+
+
+# -- real data: Kobak et al.'s Monte Carlo reference (METHODS 7.1; MC sd ~110-118) --------------
+
+REFERENCE = {  # excess integer stations: either, result, turnout
+    "ru2011": (1003.5, 767.1, 449.3),
+    "ru2012": (1159.6, 734.6, 634.6),
+    "ru2018": (1708.8, 859.0, 1296.2),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCE))
+def test_russian_excess_matches_published_monte_carlo(name, request):
+    e = request.getfixturevalue(name)
+    res = integer_percentages(e, n_sim=1000, rng=2016)
+    counts = res.details["counts"].set_index(["statistic", "weight"])
+    for stat, ref in zip(("either", "result", "turnout"), REFERENCE[name]):
+        row = counts.loc[(stat, "stations")]
+        # our expected is exact; the reference is a 1000-draw MC mean (sd of that mean ~ 4)
+        assert abs(row["excess"] - ref) < 3 * row["null_sd"] / np.sqrt(1000) + 5, (stat, row["excess"], ref)
+        assert row["pvalue"] <= 1 / 1001 + 1e-12
+    assert 100 < res.details["null_sd"] < 130
+    ints = res.details["integers"]
+    standing_out = (ints["turnout_pvalue_adj"] < 0.05).sum() + (ints["result_pvalue_adj"] < 0.05).sum()
+    assert standing_out >= 5
+
+
+def test_canada_shows_no_integer_spikes(canada):
+    polls = canada.table
+    keep = (polls["poll_type"].isin(["ordinary", "multi_residence", "mobile"]) & (polls["void_poll"] == 0)
+            & (polls["registered"] > 0))
+    res = integer_percentages(canada.subset(keep), n_sim=1000, rng=2011)
+    z = res.details["excess"] / res.details["null_sd"]
+    # Kobak et al. judge against the 99.9th percentile of the null: Canada stays below it
+    assert z < 3.09 and res.pvalue > 0.001
+    # at most one whole percentage stands out after Benjamini-Hochberg (51% for the result, z = 3.5),
+    # against five or more in each Russian election
+    ints = res.details["integers"]
+    assert (ints["turnout_pvalue_adj"] < 0.05).sum() + (ints["result_pvalue_adj"] < 0.05).sum() <= 1
