@@ -91,7 +91,7 @@ def timing(n_pec: int = 100_000) -> pd.DataFrame:
                       ("fingerprint (voters, 0.1 pp)", lambda: fingerprint(e, bin_width=0.001, weights="voters")),
                       ("cumulative_votes", lambda: cumulative_votes(e)),
                       ("excess_votes (100 bootstrap)", lambda: excess_votes(e, rng=1)),
-                      ("klimek_fit (defaults: 2 sims per grid point, 20 bootstrap, 39 null fits)",
+                      ("klimek_fit (defaults: 1 simulation per grid point, 20 bootstrap, 39 null fits)",
                        lambda: klimek_fit(e, rng=1))]:
         t0 = time.perf_counter()
         run()

@@ -235,3 +235,20 @@ def test_classification_on_real_protocols(ru2018):
     assert len(m) == len(s.observed) > 900
     assert (m["classification"] == m["true_class"]).all()
     assert (m["true_class"] == "redrawn").sum() >= 30
+
+
+def test_transcription_in_a_national_layout(tmp_path):
+    """Provenance columns are never taken for parties, even where every other column is one."""
+    from forensics.ingest import load_profile
+
+    e = simulate(n_pec=200, rng=3)
+    prof = load_profile("ru_cik_2018")
+    table = e.table[IDS + [c for c in e.fields if c in prof.fields] + list(e.parties)].iloc[:20]
+    obs = table.assign(transcriber=7, photos="a.jpg", taken_at="2018-03-18 21:00")
+    layout = to_layout(obs, prof, e.parties)
+    assert "Число действительных избирательных бюллетеней" in layout.columns
+    layout.to_csv(tmp_path / "obs.csv", index=False)
+    t = read_transcriptions(tmp_path / "obs.csv", "ru_cik_2018")
+    assert t.parties == e.parties
+    assert (t.table["transcriber"] == "7").all() and (t.table["photos"] == "a.jpg").all()
+    assert (t.table["valid"].to_numpy() == table["valid"].to_numpy()).all()

@@ -43,21 +43,25 @@ def test_mixture_fit_recovers_known_parameters():
     fit = fit_betabinom_mixture(n, k, max_components=4, rng=2)
     assert fit["L"] in (2, 3)
     means = fit["alpha"] / (fit["alpha"] + fit["beta"])
-    main = np.argmax(fit["w"])
-    assert means[main] == pytest.approx(0.4, abs=0.02)
-    assert fit["w"][main] == pytest.approx(0.7, abs=0.08)
-    assert np.any(np.abs(means - 0.75) < 0.03)
+    # the rule may split a component in two; the weight near each true mean is what must match
+    assert fit["w"][np.abs(means - 0.4) < 0.03].sum() == pytest.approx(0.7, abs=0.05)
+    assert fit["w"][np.abs(means - 0.75) < 0.03].sum() == pytest.approx(0.3, abs=0.05)
     # log-likelihood never falls as components are added
     assert np.all(np.diff(fit["path"]) > -1e-6)
 
 
 def test_density_matches_r_style_binning():
     x = np.linspace(0, 1, 1001)
-    dens = share_density(np.array([0.25, 0.25, 0.5, 0.75]), bw=1e-4)[0]
-    assert np.trapezoid(dens, x) == pytest.approx(1.0, rel=0.05)
-    assert x[np.argmax(dens)] == pytest.approx(0.25, abs=1e-3)
+    # a smooth sample: the density of N(0.5, 0.1) widened by the kernel, integrating to 1
     wide = share_density(stats.norm(0.5, 0.1).rvs(20000, random_state=3), bw=0.02)[0]
+    assert np.trapezoid(wide, x) == pytest.approx(1.0, abs=0.01)
     np.testing.assert_allclose(wide, stats.norm(0.5, np.hypot(0.1, 0.02)).pdf(x), atol=0.15)
+    # bw = 1e-4 is narrower than the binning grid: as in R the result is a binned histogram,
+    # so a spike is proportional to the number of stations at that share and zero away from it
+    two, one = share_density(np.array([[0.25, 0.25, 0.5, 0.75], [0.25, 0.6, 0.5, 0.75]]), bw=1e-4)
+    assert two[250] == pytest.approx(2 * one[250])
+    assert two[500] == pytest.approx(one[500]) and two[500] > 0
+    assert two[[100, 300, 600]].max() == 0
 
 
 def test_calibration_on_clean_simulations():

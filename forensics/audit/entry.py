@@ -15,6 +15,7 @@ import pandas as pd
 
 from ..model import ID_COLUMNS
 from .stations import PROVENANCE, as_table, station_key
+from .transcription import check_lines
 
 STATUSES = ("agreed", "pending", "disputed")
 
@@ -53,6 +54,8 @@ def double_entry(first: pd.DataFrame, second: pd.DataFrame, lines=None) -> Doubl
         skip = {*ID_COLUMNS, *PROVENANCE, "source_row"}
         lines = [c for c in first.columns if c in second.columns and c not in skip
                  and pd.api.types.is_numeric_dtype(first[c])]
+    check_lines(first, lines)
+    check_lines(second, lines)
     a = first.assign(_key=station_key(first, keys).to_numpy())
     b = second.assign(_key=station_key(second, keys).to_numpy())
     twice = set(a["_key"][a["_key"].duplicated()]) | set(b["_key"][b["_key"].duplicated()])

@@ -27,8 +27,8 @@ _SENTENCE = {
     "added": "The published figures add ballots for a party, with matching increases in the ballots issued "
              "and found and fewer cancelled ballots, as if ballots had been put in the box after the count ({detail}).",
     "redrawn": "Both versions satisfy the arithmetic checks of the protocol, yet they differ: the published "
-               "figures come from a different protocol than the one signed at the count ({detail}).",
-    "other": "The published figures differ from the signed copy ({detail}).",
+               "figures come from a different protocol than the one signed at the count.",
+    "other": "The published figures differ from the signed copy in a way no simple correction explains.",
     "slip": "One figure differs by a single digit or two swapped digits ({detail}); this may be a mistake in "
             "our transcription and must be re-checked against the photo before any complaint.",
 }

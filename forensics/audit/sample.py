@@ -21,6 +21,7 @@ from ..exclusions import Exclusions
 from ..model import Election
 from ..stats.result import TestResult
 from .stations import as_table, group_key, match_stations
+from .transcription import check_lines
 
 DESIGNS = ("srs", "stratified", "cluster", "convenience")
 
@@ -34,7 +35,12 @@ CONVENIENCE_WARNING = (
 
 @dataclass(frozen=True)
 class PVT:
-    """Parallel vote tabulation: one TestResult per quantity, a tidy table, warnings."""
+    """Parallel vote tabulation: one TestResult per quantity, a tidy table, warnings.
+
+    In each TestResult ``statistic`` is the official figure, ``expected`` the
+    sample estimate, ``ci`` its interval and ``pvalue`` the two-sided test of
+    the official figure against the estimate.
+    """
 
     results: list
     design: str
@@ -140,12 +146,13 @@ def pvt(official: Election, observed: pd.DataFrame, design: str = "srs", strata:
     ex.require(target.notna(), "station not in the official results")
     ex.require(~target.duplicated(keep="first") | target.isna(), "station observed twice (first copy used)")
     lines = ["registered", *official.parties, *[c for c in ("valid", "invalid", "against_all") if c in official.table]]
-    ex.require(observed[[c for c in lines if c in observed]].notna().all(axis=1), "line(s) left blank")
+    check_lines(observed, lines)
+    ex.require(observed[lines].notna().all(axis=1), "line(s) left blank")
     frame_el = official.subset(official.published & (official.table["registered"] > 0))
     ex.require(target.isin(frame_el.table.index), "official figures not published or no registered voters")
     obs = observed[ex.keep]
     table = frame_el.table.loc[target[ex.keep].values].copy()
-    table[[c for c in lines if c in obs]] = obs[[c for c in lines if c in obs]].to_numpy()
+    table[lines] = obs[lines].to_numpy()
     table.index = target[ex.keep].values
     sample_el = official.with_table(table)
     if len(table) < 2:

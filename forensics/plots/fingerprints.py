@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MultipleLocator, PercentFormatter
 
 from ..levels import by_level
-from ..stats.fingerprints import cumulative_votes, fingerprint
+from ..stats.fingerprints import fingerprint
 from ..stats.result import TestResult
 
 __all__ = ["fingerprint_plot", "comet", "klimek_plot", "cumulative_plot", "histograms_plot", "excess_plot",

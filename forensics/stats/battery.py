@@ -33,7 +33,6 @@ __all__ = [
     "BATTERY_TESTS",
     "BATTERY_REFERENCE",
     "basic_battery",
-    "count_values",
     "first_digit",
     "second_digit",
     "last_digit",
@@ -170,8 +169,8 @@ def resample_sums(values: np.ndarray, n_boot: int, rng=None, dtype=np.float64,
         idx = _draw_indices(rng, n, size * n).reshape(size, n)
         idx += (np.arange(size) * n)[:, None]
         weights = np.bincount(idx.ravel(), minlength=size * n).reshape(size, n).astype(dtype)
-        # BLAS pays off only for many columns; for a few it is far slower than a plain loop
-        out[start:start + size] = (xt @ weights.T).T if len(xt) >= 16 else np.einsum("qn,bn->bq", xt, weights)
+        # a plain loop, not BLAS: threaded BLAS on these skinny products wastes CPU on a busy machine
+        out[start:start + size] = np.einsum("qn,bn->bq", xt, weights)
     return out
 
 
@@ -253,15 +252,22 @@ def resample_categories(counts, n_boot: int, rng=None) -> np.ndarray:
     is bootstrapped exactly without drawing station indices.  Stations
     without a value (a NaN digit) must be counted as their own category by
     the caller, so that the number of usable stations varies as it would.
+    The multinomial is drawn as k - 1 conditional binomials, each vectorised
+    over replicates and rows.
     """
     rng = ensure_rng(rng)
     counts = np.asarray(counts, dtype=np.int64)
-    total = counts.sum(axis=-1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        pvals = np.where(total[..., None] > 0, counts / np.maximum(total, 1)[..., None], 0.0)
-    pvals[..., -1] = 0.0  # multinomial takes the last category as the remainder
-    pvals[..., -1] = np.clip(1.0 - pvals[..., :-1].sum(axis=-1), 0.0, 1.0)
-    return rng.multinomial(total, pvals, size=(n_boot, *counts.shape[:-1]))
+    remaining = np.broadcast_to(counts.sum(axis=-1), (n_boot, *counts.shape[:-1])).copy()
+    left = remaining.astype(float)  # stations not yet assigned, as observed counts
+    out = np.empty((n_boot, *counts.shape), dtype=np.int64)
+    for j in range(counts.shape[-1] - 1):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            p = np.where(left > 0, np.clip(counts[..., j] / left, 0.0, 1.0), 0.0)
+        out[..., j] = rng.binomial(remaining, p)
+        remaining -= out[..., j]
+        left = left - counts[..., j]
+    out[..., -1] = remaining
+    return out
 
 
 def _with_missing(digits) -> np.ndarray:
@@ -430,8 +436,9 @@ def basic_battery(election, parties=None, level: str = "nation", n_boot: int = 1
     statistic); turnout's count is the ballots found and its percentage
     ballots found / registered; a party's percentage is votes / ballots
     found; percentages are capped at 1 for P05s, Skew and Kurt only.
-    Stations whose figures were never published are left out and listed in
-    ``result.attrs["excluded_rows"]``.  ``level`` is "nation", "region",
+    Stations whose figures were never published, and stations without a
+    value of ``level``, are left out: ``result.attrs["excluded"]`` counts
+    them by reason and ``result.attrs["excluded_rows"]`` lists them.  ``level`` is "nation", "region",
     "tec" or any column (groups in alphabetical order); one ``rng`` feeds
     every group's bootstrap in that order.
     """
@@ -442,13 +449,17 @@ def basic_battery(election, parties=None, level: str = "nation", n_boot: int = 1
         raise DataError(f"the battery needs column(s) {', '.join(missing)}", file=_source(election),
                         column=missing[0], fix="map them in the profile (registered voters and party votes)")
     rng = ensure_rng(rng)
+    reasons = pd.Series(pd.NA, index=election.table.index, dtype="object")
     if level not in (None, "nation"):
-        election = election.subset(election.table[level].notna())
-    results = by_level(election, _battery_group, level, parties=parties, n_boot=n_boot, rng=rng)
-    frames = [frame.assign(group=name) for name, frame in results.items()]
-    table = pd.concat(frames, ignore_index=True)
+        if level not in election.table.columns:
+            raise KeyError(f"level '{level}' is not a column of the table")
+        reasons[election.table[level].isna()] = f"no {level}"
+    reasons[reasons.isna() & ~election.published] = "figures not published"
+    results = by_level(election.subset(reasons.isna() | ~election.published), _battery_group, level,
+                       parties=parties, n_boot=n_boot, rng=rng)
+    table = pd.concat([frame.assign(group=name) for name, frame in results.items()], ignore_index=True)
     table = table[["group", "subject", "test", "estimate", "ci_low", "ci_high", "n", "flagged", "reference"]]
-    unpublished = ~election.published
-    table.attrs["excluded"] = {"figures not published": int(unpublished.sum())} if unpublished.any() else {}
-    table.attrs["excluded_rows"] = pd.Series("figures not published", index=election.table.index[unpublished])
+    dropped = reasons.dropna()
+    table.attrs["excluded"] = {str(k): int(v) for k, v in dropped.value_counts(sort=False).items()}
+    table.attrs["excluded_rows"] = dropped
     return table

@@ -8,6 +8,13 @@ votes by default) over its published stations, and returns a
 ``TestResult``; run it per region or TEC with ``forensics.levels.by_level``
 (or ``digit_tests``, which also corrects p-values across groups).
 
+The textbook nulls (10% per last digit, 20% ending in 0 or 5) hold only
+where counts are spread evenly over windows of ten; where small counts
+dominate, low digits are naturally commoner and the textbook tests reject
+clean elections.  By default (``null="smoothed"``) the expected digit shares
+are those of a local-linear smooth of the counts' own histogram
+(``smoothed_residues``); ``null="uniform"`` gives the textbook tests.
+
 Digits are extracted by the same functions the EFToolkit battery uses
 (``battery.py``), and intervals come from its station bootstrap: stations,
 not single counts, are resampled, because counts on one protocol belong
@@ -24,8 +31,7 @@ from ..levels import by_level, results_table
 from ..model import as_election
 from ..random import ensure_rng
 from .battery import (basic_interval, count_values, digit_counts, first_digit, last_digit, last_two_digits,
-                      percent_ends_05, resample_categories, resample_sums,
-                      second_digit)
+                      percent_ends_05, resample_categories, resample_sums, second_digit)
 from .result import TestResult
 
 __all__ = [
@@ -474,6 +480,7 @@ def percent_zero_five(election, *, columns=None, turnout: bool = True, min_base:
             subjects["turnout"] = (count_values(kept, "ballots_found", kept.ballots_found()) / reg, reg)
         for party in parties:
             subjects[party] = (count_values(kept, party) / base, base)
+    small = []
     if columns is None:  # by default only percentages whose bulk lies in the tested range
         small = [p for p in parties if not np.nanmedian(subjects[p][0]) * 100 >= min_percent + 10]
         for party in small:
@@ -513,9 +520,12 @@ def percent_zero_five(election, *, columns=None, turnout: bool = True, min_base:
     text = (f"{share:.1%} of {n} percentages (turnout and vote shares of {base_name}, rounded to whole "
             f"numbers) end in 0 or 5 (95% interval {ci[0]:.1%} to {ci[1]:.1%}), against {expected:.1%} "
             f"expected from {_null_text(null, 'percentages')}. Figures written to hit a target percentage "
-            f"raise this share. The difference {_verdict(p)}. {_CAVEAT}")
+            f"raise this share. The difference {_verdict(p)}. {_CAVEAT}"
+            + (f" Left out: {len(small)} parties whose typical percentage is below {min_percent + 10}%." if small
+               else ""))
     return TestResult(name=name, statistic=float(share), pvalue=p, ci=ci, expected=float(expected), n_used=n,
-                      details={"subjects": pd.DataFrame(rows), "null": null}, explanation=text, **common)
+                      details={"subjects": pd.DataFrame(rows), "null": null, "parties_left_out": small},
+                      explanation=text, **common)
 
 
 # -- all of them, per level ----------------------------------------------------------------------

@@ -60,8 +60,8 @@ def _estimate(kept: pd.DataFrame, bin_width: float, peak_weights: str, peak_meth
     })
     positive = float(contribution[contribution > 0].sum())
     negative = float(contribution[contribution < 0].sum())
-    return {"peak": peak, "peak_bin": float(bin_edges(peak_bin, bin_width)), "ratio": float(ratio), "positive": positive,
-            "negative": negative, "table": table[table["stations"] > 0].reset_index(drop=True)}
+    return {"peak": peak, "peak_bin": float(bin_edges(peak_bin, bin_width)), "ratio": float(ratio),
+            "positive": positive, "negative": negative, "table": table[table["stations"] > 0].reset_index(drop=True)}
 
 
 def excess_votes(election, party=None, bin_width: float = 0.01, turnout: str = "issued", share=None,

@@ -126,7 +126,7 @@ def find_peak(values, weights=None, lower: float = 0.3, method: str = "kde", min
     bandwidth = max(sd * n_eff ** (-1 / 5), 2 * step)
     half = int(np.ceil(4 * bandwidth / step))
     kernel = np.exp(-0.5 * (np.arange(-half, half + 1) * step / bandwidth) ** 2)
-    density = np.convolve(hist, kernel, mode="same") if n_grid >= kernel.size else np.convolve(hist, kernel)[half:half + n_grid]
+    density = np.convolve(hist, kernel)[half:half + n_grid]  # centred, whatever the kernel's width
     grid = np.arange(n_grid) * step
     interior = np.r_[False, (density[1:-1] > density[:-2]) & (density[1:-1] >= density[2:]), False]
     candidates = np.flatnonzero(interior & (grid > lower) & (density >= min_height * density[grid > lower].max()))

@@ -34,7 +34,7 @@ QUIRKS = ("sigma_v_sqrt2", "sigma_x_double_sqrt")
 #: Fewer usable stations than this give no fit (a result saying so).
 MIN_STATIONS = 50
 #: Stations simulated per grid point when ``iterations`` is not given.
-SIMULATED_STATIONS = 200_000
+SIMULATED_STATIONS = 100_000
 #: Extreme fraud intensity is 1 - |N(0, 0.075)| (fixed in the model).
 SIGMA_EXTREME = 0.075
 DEFAULT_GRID = {
@@ -231,7 +231,7 @@ def klimek_fit(election, party=None, rng=None, grid: dict | None = None, iterati
     ``quirks``); the grid search (f_i + f_e <= 1) averages ``iterations``
     simulated histograms per grid point, with the real station sizes, and
     takes the argmin (ties averaged).  ``iterations=None`` simulates about
-    200,000 stations per grid point (2 replicates for 100,000 stations, 4 at
+    100,000 stations per grid point (1 replicate for 100,000 stations, 4 at
     most for small elections), enough for a smooth simulated histogram.
 
     ``objective``: "share" scores the 1-D histogram of leader shares, as
@@ -273,7 +273,7 @@ def klimek_fit(election, party=None, rng=None, grid: dict | None = None, iterati
         return too_few("klimek_fit", ex, party, MIN_STATIONS)
     N = kept["registered"].to_numpy()
     a, v = kept["turnout"].to_numpy(), kept["share"].to_numpy()
-    iterations = iterations or int(np.clip(np.ceil(SIMULATED_STATIONS / N.size), 1, 4))
+    iterations = iterations or int(np.clip(round(SIMULATED_STATIONS / N.size), 1, 4))
     points = _grid_points(grid or DEFAULT_GRID)
     binner = _Binner(objective, bin_width, distance)
     fit = partial(_fit_once, points=points, binner=binner, iterations=iterations, peak=peak, quirks=quirks,

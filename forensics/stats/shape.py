@@ -21,6 +21,8 @@ regions), so read them within regions (``fixed_effects``, ``by_level``).
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
@@ -72,8 +74,12 @@ def turnout_regression(election, parties=None, fixed_effects: str | None = None,
     shares of the votes cast (the slope when support does not depend on
     turnout), ``pvalue`` the two-sided z-test of slope = expected, ``ci`` the
     95% interval of the slope.  ``details``: se, z, intercept (without fixed
-    effects), overall share, ``slope_above_one``, ``negative_slope``, and
-    whether the party is the leader.
+    effects), overall share, ``slope_above_one``, ``negative_slope`` and the
+    one-sided p-values of slope > 1 (``pvalue_above_one``) and slope < 0
+    (``pvalue_negative``), which honest voting cannot produce, and whether
+    the party is the leader.  Support that varies with turnout for social
+    reasons also moves the slope away from the share, so the z-test rejects
+    on clean data with such variation; the two bounds do not.
     """
     e = as_election(election)
     parties = list(parties) if parties is not None else list(e.parties)
@@ -115,6 +121,8 @@ def turnout_regression(election, parties=None, fixed_effects: str | None = None,
         pvalue = float(2 * stats.norm.sf(abs(z))) if np.isfinite(z) else np.nan
         details = {
             "se": se, "z": float(z), "overall_share": float(votes.sum() / frame["cast"].sum()),
+            "pvalue_above_one": float(stats.norm.sf((slope - 1) / se)) if se > 0 else np.nan,
+            "pvalue_negative": float(stats.norm.cdf(slope / se)) if se > 0 else np.nan,
             "intercept": None if fe is not None else float(model.params[0]),
             "slope_above_one": slope > 1, "negative_slope": slope < 0, "is_leader": party == leader,
             "fixed_effects": fixed_effects, "n_groups": n_fe, "cov": cov, "r2": float(model.rsquared),
@@ -190,7 +198,7 @@ def vote_rate_collapse(election, party=None, min_registered: int = 100, n_resamp
     Clean elections collapse onto a roughly normal curve (skewness 0,
     kurtosis 3); ballot stuffing for the party gives a long tail.
     ``statistic`` is the (non-excess) kurtosis, ``expected`` 3, ``ci`` its
-    bootstrap interval (``scipy.stats.bootstrap``, BCa); ``details`` has the
+    bootstrap interval (``scipy.stats.bootstrap``, percentile); ``details`` has the
     skewness and its interval.  Descriptive: no p-value, compare elections
     and levels.  Stations where the party got all or none of the valid
     votes are excluded (the log is undefined).
@@ -209,11 +217,8 @@ def vote_rate_collapse(election, party=None, min_registered: int = 100, n_resamp
         return TestResult(name="vote_rate_collapse", statistic=float("nan"), n_used=n, excluded=ex.counts,
                           excluded_rows=ex.rows, party=party, explanation="Too few polling stations for a data collapse.")
     z = (nu - nu.mean()) / nu.std()
-    kurt = float(stats.kurtosis(z, fisher=False))
-    skew = float(stats.skew(z))
-    boot = stats.bootstrap((z,), lambda s, axis: np.stack([stats.skew(s, axis=axis),
-                                                           stats.kurtosis(s, axis=axis, fisher=False)]),
-                           n_resamples=n_resamples, confidence_level=confidence_level, method="percentile",
+    skew, kurt = (float(v) for v in _skew_kurtosis(z))
+    boot = stats.bootstrap((z,), _skew_kurtosis, n_resamples=n_resamples, confidence_level=confidence_level, method="percentile",
                            vectorized=True, batch=max(1, 5_000_000 // n), rng=rng)
     low, high = boot.confidence_interval
     return TestResult(
@@ -228,6 +233,14 @@ def vote_rate_collapse(election, party=None, min_registered: int = 100, n_resamp
             f"{high[1]:.2f}). Ballot stuffing for {party} stretches the curve into a long tail and raises both; "
             f"regional differences can too, so compare with other elections and look region by region."),
     )
+
+
+def _skew_kurtosis(sample, axis=-1):
+    """(skewness, non-excess kurtosis) along ``axis``: moment ratios, as scipy.stats.skew/kurtosis."""
+    d = sample - sample.mean(axis=axis, keepdims=True)
+    d2 = d * d
+    m2 = d2.mean(axis=axis)
+    return np.stack([(d2 * d).mean(axis=axis) / m2 ** 1.5, (d2 * d2).mean(axis=axis) / m2 ** 2])
 
 
 # -- Hartigan's dip test -------------------------------------------------------------------------
@@ -257,11 +270,14 @@ def dip_test(election, subject: str = "turnout", min_registered: int = 100, jitt
     if jitter:
         num = num + rng.uniform(-0.5, 0.5, num.size)
     values = np.clip(num / den.to_numpy(float), 0, 1)
-    d, p = dip(values)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        d, p = dip(values)
     n = values.size
     return TestResult(
         name="dip_test", statistic=d, pvalue=p, n_used=n, excluded=ex.counts, excluded_rows=ex.rows, party=party,
-        details={"subject": subject, "effect_percent": 100 * d, "sqrt_n_dip": float(np.sqrt(n) * d), "jitter": jitter},
+        details={"subject": subject, "effect_percent": 100 * d, "sqrt_n_dip": float(np.sqrt(n) * d), "jitter": jitter,
+                 "note": "; ".join(str(w.message) for w in caught)},
         explanation=(
             f"Hartigan's dip test asks whether the distribution of {label} over {n:,} polling stations has a single "
             f"peak. The dip is {d:.4f}: at most {100 * d:.2f}% of stations separate the observed distribution from "

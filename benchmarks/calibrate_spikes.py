@@ -1,0 +1,159 @@
+"""Calibration, power and speed of the spike and shape tests; writes benchmarks/results/spikes.md.
+
+    python benchmarks/calibrate_spikes.py [--runs 500] [--coarse-runs 100] [--power-runs 20]
+
+* False-positive rate at alpha = 0.05 over ``--runs`` clean simulated elections
+  (``--coarse-runs`` for the slower coarse-share test), with the 95% binomial
+  interval of each rate.
+* Power against the fraction of stations whose percentages were rounded to
+  whole numbers and the fraction of stations with ballot stuffing.
+* Time of the integer-percentage test, 1,000 simulations on 100,000 stations
+  (target < 15 s on two cores).
+"""
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from forensics.simulate import simulate
+from forensics.stats.coarse import coarse_shares
+from forensics.stats.shape import dip_test, turnout_regression, turnout_share_correlation, vote_rate_collapse
+from forensics.stats.spikes import integer_percentages
+
+ALPHA = 0.05
+N_PEC = 1000
+OUT = Path(__file__).parent / "results" / "spikes.md"
+
+
+def rejections(e, seed, coarse: bool) -> dict:
+    """Did each test reject at ALPHA on this election?"""
+    regs = turnout_regression(e)
+    leader = next(r for r in regs if r.details["is_leader"])
+    rivals = [r for r in regs if not r.details["is_leader"]]
+    collapse = vote_rate_collapse(e, n_resamples=200, rng=seed)
+    out = {
+        "integer_percentages": integer_percentages(e, n_sim=200, rng=seed, breakdown=None).pvalue <= ALPHA,
+        "turnout_regression: leader slope = share (z-test)": leader.pvalue <= ALPHA,
+        "turnout_regression: leader slope > 1": leader.details["pvalue_above_one"] <= ALPHA,
+        "turnout_regression: some rival slope < 0 (Bonferroni)":
+            min(r.details["pvalue_negative"] for r in rivals) * len(rivals) <= ALPHA,
+        "turnout_regression, region fixed effects, cluster SE: z-test":
+            turnout_regression(e, parties=[e.leader], fixed_effects="region", cov="cluster")[0].pvalue <= ALPHA,
+        "turnout_share_correlation (r = 0)": turnout_share_correlation(e).pvalue <= ALPHA,
+        "vote_rate_collapse (95% CI excludes kurtosis 3)": not (collapse.ci[0] <= 3 <= collapse.ci[1]),
+        "dip_test turnout": dip_test(e, rng=seed).pvalue <= ALPHA,
+        "dip_test leader share": dip_test(e, subject=e.leader, rng=seed).pvalue <= ALPHA,
+    }
+    if coarse:
+        out["coarse_shares (100 resamples)"] = coarse_shares(e, resamples=100, rng=seed).pvalue <= ALPHA
+    return out
+
+
+def rate_row(name, hits) -> dict:
+    hits = np.asarray(hits, dtype=bool)
+    ci = stats.binomtest(int(hits.sum()), hits.size).proportion_ci(0.95)
+    return {"test": name, "runs": hits.size, "rejected": int(hits.sum()), "rate": hits.mean(),
+            "ci_low": ci.low, "ci_high": ci.high}
+
+
+def calibration(runs, coarse_runs) -> pd.DataFrame:
+    rows = []
+    for seed in range(runs):
+        e = simulate(n_pec=N_PEC, rng=10_000 + seed)
+        rows.append(rejections(e, seed, coarse=seed < coarse_runs))
+    frame = pd.DataFrame(rows)
+    return pd.DataFrame([rate_row(c, frame[c].dropna()) for c in frame.columns])
+
+
+def power(power_runs) -> pd.DataFrame:
+    rows = []
+    settings = [("rounding", {"what": "both"}), ("stuffing", {"model": "incremental"}),
+                ("stuffing", {"model": "extreme"})]
+    for kind, params in settings:
+        label = kind if kind == "rounding" else f"stuffing ({params['model']})"
+        for fraction in (0.01, 0.02, 0.05, 0.1, 0.2):
+            hits = []
+            for seed in range(power_runs):
+                e = simulate(n_pec=N_PEC, rng=20_000 + seed, fraud={kind: {"fraction": fraction, **params}})
+                hits.append(rejections(e, seed, coarse=kind == "rounding" and seed < power_runs // 2))
+            frame = pd.DataFrame(hits)
+            for c in frame.columns:
+                rows.append({"fraud": label, "fraction": fraction, "test": c, "power": frame[c].dropna().mean()})
+    return pd.DataFrame(rows).pivot_table(index=["fraud", "test"], columns="fraction", values="power")
+
+
+def timing(n_pec: int = 100_000) -> tuple[float, int]:
+    e = simulate(n_pec=n_pec, n_regions=80, rng=1)
+    start = time.perf_counter()
+    res = integer_percentages(e, n_sim=1000, rng=1)
+    return time.perf_counter() - start, res.n_used
+
+
+def markdown(frame: pd.DataFrame, digits: int) -> str:
+    """A pipe table of ``frame`` with floats to ``digits`` places."""
+    def cell(v):
+        return f"{v:.{digits}f}" if isinstance(v, (float, np.floating)) else str(v)
+    lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "|" + "---|" * frame.shape[1]]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=500)
+    parser.add_argument("--coarse-runs", type=int, default=100)
+    parser.add_argument("--power-runs", type=int, default=20)
+    args = parser.parse_args(argv)
+    warnings.simplefilter("ignore")
+    started = time.perf_counter()
+    seconds, n_used = timing()
+    cal = calibration(args.runs, args.coarse_runs)
+    pw = power(args.power_runs)
+    lines = [
+        "# Spike and shape tests: calibration, power, speed",
+        "",
+        f"Generated by `benchmarks/calibrate_spikes.py --runs {args.runs} --coarse-runs {args.coarse_runs} "
+        f"--power-runs {args.power_runs}` in {(time.perf_counter() - started) / 60:.0f} minutes. "
+        f"Simulated elections: `forensics.simulate(n_pec={N_PEC})` (5 parties, 10 regions, realistic station "
+        "sizes and regional variation). Integer test with 200 Monte Carlo replicates, coarse shares with "
+        "100 resamples, bootstrap intervals with 200 resamples.",
+        "",
+        "## Speed",
+        "",
+        f"`integer_percentages(n_sim=1000)` on {n_used:,} used stations of a 100,000-station election: "
+        f"**{seconds:.1f} s** (target < 15 s on 2 cores).",
+        "",
+        f"## False-positive rate on clean elections (alpha = {ALPHA})",
+        "",
+        "A calibrated test rejects in about 5% of clean elections; `ci_low`-`ci_high` is the 95% "
+        "Clopper-Pearson interval of the rate.",
+        "",
+        markdown(cal, 3),
+        "",
+        "Reading: the integer-percentage and coarse-share tests are calibrated. The regression z-test and the "
+        "turnout-share correlation test a point null (support independent of turnout) that clean simulated "
+        "elections do not satisfy: support varies with turnout between urban and rural stations and between "
+        "regions, as in real elections, so they reject often and are descriptive. The fraud criteria of the "
+        "method (leader slope above 1, rival slopes below 0) and the dip test are conservative. The "
+        "vote-rate collapse is descriptive (regional mixtures move the kurtosis away from 3).",
+        "",
+        "## Power (share of simulated elections where the test rejects at 0.05)",
+        "",
+        "Columns: fraction of stations with the fraud.",
+        "",
+        markdown(pw.reset_index(), 2),
+        "",
+    ]
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text("\n".join(lines), encoding="utf-8")
+    print(OUT.read_text(encoding="utf-8"))
+
+
+if __name__ == "__main__":
+    main()
