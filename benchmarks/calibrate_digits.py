@@ -99,8 +99,8 @@ def speed(n_pec, n_regions, parties, seed):
         for level in ("nation", "region"):
             wall, cpu = time.perf_counter(), time.process_time()
             job(level)
-            rows.append((name, level, time.perf_counter() - wall, time.process_time() - cpu))
-    return pd.DataFrame(rows, columns=["function", "level", "wall s", "cpu s"])
+            rows.append((n_regions, name, level, time.perf_counter() - wall, time.process_time() - cpu))
+    return pd.DataFrame(rows, columns=["regions", "function", "level", "wall s", "cpu s"])
 
 
 def main(argv=None):
@@ -111,16 +111,21 @@ def main(argv=None):
     ap.add_argument("--n-pec", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=2024)
     ap.add_argument("--quick", action="store_true", help="a few runs of everything")
+    ap.add_argument("--speed-only", action="store_true", help="only the speed benchmark (prints, writes nothing)")
     args = ap.parse_args(argv)
     if args.quick:
         args.runs, args.battery_runs, args.power_runs = 20, 3, 10
+    if args.speed_only:
+        for regions in (10, 85):
+            print(speed(100_000, regions, 8, args.seed).to_string(index=False))
+        return
     rng = np.random.default_rng(args.seed)
 
     t0 = time.perf_counter()
     fp = rate_table(calibrate(args.runs, args.n_pec, rng))
     flags = battery_flags(args.battery_runs, args.n_pec, rng)
     pw = power((0.02, 0.05, 0.1, 0.2, 0.4), args.power_runs, args.n_pec, rng)
-    sp = speed(100_000, 85, 8, args.seed)
+    sp = pd.concat([speed(100_000, regions, 8, args.seed) for regions in (10, 85)], ignore_index=True)
     total = time.perf_counter() - t0
 
     band = stats.binom.ppf([0.025, 0.975], args.runs, 0.05) / args.runs
@@ -153,15 +158,15 @@ def main(argv=None):
         "",
         markdown(pw, digits=2),
         "",
-        "## Speed (100,000 stations, 8 parties, 85 regions, 1,000 bootstrap replicates)",
+        "## Speed (100,000 stations, 8 parties, 10 or 85 regions, 1,000 bootstrap replicates)",
         "",
         "Wall-clock time depends on what else runs on the machine (load average above); CPU time "
         "counts every thread.",
         "",
         markdown(sp, index=False, digits=1),
         "",
-        f"Total wall-clock time of both functions at both levels: {sp['wall s'].sum():.1f} s "
-        f"(CPU {sp['cpu s'].sum():.1f} s).",
+        *[f"Total for {r} regions, both functions at both levels: {g['wall s'].sum():.1f} s wall-clock, "
+          f"{g['cpu s'].sum():.1f} s CPU." for r, g in sp.groupby("regions")],
         "",
     ]
     OUT.parent.mkdir(parents=True, exist_ok=True)

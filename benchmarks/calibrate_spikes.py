@@ -136,16 +136,22 @@ def main(argv=None) -> None:
         "",
         markdown(cal, 3),
         "",
-        "Reading: the integer-percentage and coarse-share tests are calibrated. The regression z-test and the "
-        "turnout-share correlation test a point null (support independent of turnout) that clean simulated "
-        "elections do not satisfy: support varies with turnout between urban and rural stations and between "
-        "regions, as in real elections, so they reject often and are descriptive. The fraud criteria of the "
-        "method (leader slope above 1, rival slopes below 0) and the dip test are conservative. The "
-        "vote-rate collapse is descriptive (regional mixtures move the kurtosis away from 3).",
+        "Reading. The integer-percentage and coarse-share tests hold their level. The regression z-test "
+        "and the turnout-share correlation test a point null: support independent of turnout. The clean "
+        "simulations break it on purpose, because support differs between urban and rural stations and "
+        "between regions, as in real elections. So these two reject most clean elections, and region fixed "
+        "effects remove only part of that; they describe the data and do not test it. The leader-slope-above-1 "
+        "criterion and the dip tests are conservative. Negative rival slopes also come from clean "
+        "elections in which a small party polls better where turnout is low. The vote-rate collapse is "
+        "descriptive: regional mixtures move the kurtosis away from 3.",
         "",
         "## Power (share of simulated elections where the test rejects at 0.05)",
         "",
-        "Columns: fraction of stations with the fraud.",
+        "Columns: fraction of stations with the fraud. The same seeds are used for every fraction, so a test "
+        "that does not react to this kind of fraud shows its clean-data rate in every column. The integer "
+        "test reacts to rounding and not to stuffing. The turnout dip reacts to extreme stuffing. The "
+        "coarse-share test has little power against whole-percentage rounding at 1,000 stations: it looks "
+        "for spikes at a few coarse fractions, and `tests/test_coarse.py` shows it finds those.",
         "",
         markdown(pw.reset_index(), 2),
         "",

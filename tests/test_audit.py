@@ -252,3 +252,11 @@ def test_transcription_in_a_national_layout(tmp_path):
     assert t.parties == e.parties
     assert (t.table["transcriber"] == "7").all() and (t.table["photos"] == "a.jpg").all()
     assert (t.table["valid"].to_numpy() == table["valid"].to_numpy()).all()
+
+
+def test_source_rows_survive_blank_lines(sim, tmp_path):
+    layout = to_layout(sim.observed.iloc[:6], "generic")
+    blank = pd.DataFrame([[None] * layout.shape[1]], columns=layout.columns)
+    pd.concat([layout.iloc[:3], blank, layout.iloc[3:]]).to_csv(tmp_path / "gap.csv", index=False)
+    t = read_transcriptions(tmp_path / "gap.csv", "generic")
+    assert t.table["source_row"].tolist() == [2, 3, 4, 6, 7, 8]

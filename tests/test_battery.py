@@ -15,8 +15,8 @@ def _election(n=400, seed=0, parties=("A", "B")):
     reg = rng.integers(300, 2000, n)
     found = rng.binomial(reg, 0.6)
     a = rng.binomial(found, 0.55)
-    table = pd.DataFrame({"region": rng.choice(["North", "South", "East"], n), "tec": "t", "pec": np.arange(n).astype(str),
-                          "registered": reg, "ballots_found": found, parties[0]: a, parties[1]: found - a,
+    table = pd.DataFrame({"region": rng.choice(["North", "South", "East"], n), "tec": "t",
+                          "pec": np.arange(n).astype(str), "registered": reg, "ballots_found": found, parties[0]: a, parties[1]: found - a,
                           "unpublished": False})
     return Election(table=table, parties=tuple(parties))
 
@@ -95,11 +95,12 @@ def test_any_column_as_level_and_unpublished_listed():
     table = e.table.copy()
     table.loc[[3, 4], "unpublished"] = True
     table.loc[[3, 4], ["registered", "ballots_found", "A", "B"]] = np.nan
+    table.loc[7, "region"] = None
     t = B.basic_battery(e.with_table(table), level="region", n_boot=100, rng=1)
     assert t.group.unique().tolist() == ["East", "North", "South"]
-    assert t.groupby("group").n.first().sum() == 398
-    assert t.attrs["excluded"] == {"figures not published": 2}
-    assert sorted(t.attrs["excluded_rows"].index) == [3, 4]
+    assert t.groupby("group").n.first().sum() == 397
+    assert t.attrs["excluded"] == {"no region": 1, "figures not published": 2}
+    assert sorted(t.attrs["excluded_rows"].index) == [3, 4, 7]
 
 
 def test_bad_counts_raise_data_error():

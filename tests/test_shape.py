@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from forensics.errors import DataError
 from forensics.levels import by_level, results_table
 from forensics.model import Election
 from forensics.simulate import simulate
@@ -122,3 +123,13 @@ def test_russia_2011_shows_the_smear_and_canada_does_not(ru2011, canada):
     collapse = vote_rate_collapse(ca, n_resamples=200, rng=1)
     assert 2.5 < collapse.statistic < 3.5
     assert dip_test(ca, rng=1).pvalue > 0.05 and dip_test(ru2011, rng=1).pvalue < 0.001
+
+
+def test_missing_columns_raise_data_errors(clean_runs):
+    e = clean_runs[0]
+    with pytest.raises(DataError, match="no party column 'Nobody'.*Fix: pass one of"):
+        turnout_share_correlation(e, party="Nobody")
+    with pytest.raises(DataError, match="registered"):
+        dip_test(e.with_table(e.table.drop(columns="registered")))
+    with pytest.raises(DataError, match="fixed effects"):
+        turnout_regression(e, fixed_effects="district")

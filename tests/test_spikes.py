@@ -62,7 +62,8 @@ def test_inclusion_rules_and_exclusions_listed():
 
 def test_exact_null_agrees_with_literal_binomial_draws():
     e = simulate(n_pec=600, rng=11)
-    fast = integer_percentages(e, n_sim=2000, rng=1, breakdown=None).details["counts"].set_index(["statistic", "weight"])
+    fast = integer_percentages(e, n_sim=2000, rng=1, breakdown=None).details["counts"]
+    fast = fast.set_index(["statistic", "weight"])
     slow = integer_percentages(e, n_sim=2000, rng=1, null="draws", breakdown=None).details["counts"]
     slow = slow.set_index(["statistic", "weight"])
     # both Monte Carlo means estimate the exact null mean; sd of a mean of 2000 draws = sd / 44.7

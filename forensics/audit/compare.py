@@ -200,7 +200,7 @@ def compare(official: Election, observed: pd.DataFrame, photo_hashes: pd.Series 
         stations[col] = obs[col].to_numpy() if col in obs.columns else ""
     stations["photo_sha256"] = (photo_hashes.reindex(placed.index).fillna("").to_numpy()
                                 if photo_hashes is not None else "")
-    stations["source_row"] = obs["source_row"].to_numpy() if "source_row" in obs.columns else placed.index
+    stations["source_row"] = obs["source_row"].to_numpy() if "source_row" in obs.columns else pd.NA
     diffs = d.add_prefix("diff_")
     stations = pd.concat([stations, diffs], axis=1)
 

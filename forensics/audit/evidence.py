@@ -101,7 +101,7 @@ def render_sheet(comparison: Comparison, label, photos: pd.DataFrame | None = No
         meaning=CLASSES[row["classification"]], lines=lines, findings=findings,
         transcriber=row.get("transcriber", ""), taken_at=row.get("taken_at", ""),
         entry=entry or "single entry (not double-checked)", source_file=source_file,
-        source_row=row.get("source_row", ""), photos=cited,
+        source_row="" if pd.isna(row.get("source_row")) else int(row["source_row"]), photos=cited,
         paragraph=complaint_paragraph(row, mine, labels), version=__version__,
         official_file=official_file, official_sha=official_sha)
 

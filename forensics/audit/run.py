@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import DataError
+from ..ingest import load
 from .compare import CLASSES, compare
 from .entry import double_entry
 from .evidence import write_evidence
@@ -37,7 +38,6 @@ def run_audit(official, observed, out, profile=None, second=None, photos=None, d
     chosen (see ``pvt``).  Returns the summary it writes to summary.json.
     """
     from .. import __version__
-    from ..ingest import load
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

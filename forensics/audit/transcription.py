@@ -14,7 +14,7 @@ from dataclasses import replace
 import pandas as pd
 
 from ..errors import DataError
-from ..ingest import load, load_profile, to_layout
+from ..ingest import load, load_profile, source_rows, to_layout
 from ..ingest.profiles import norm
 from ..model import FIELDS, ID_COLUMNS, Election
 from .stations import PROVENANCE
@@ -73,7 +73,7 @@ def read_transcriptions(path, profile) -> Election:
         src = by_norm.get(norm(col))
         values = table.pop(src) if src is not None else pd.Series("", index=table.index)
         table[col] = values.astype(object).where(values.notna(), "").map(_text)
-    table["source_row"] = table.index + int(el.meta.get("first_data_row", 2))
+    table["source_row"] = source_rows(el)
     return el.with_table(table)
 
 
@@ -94,7 +94,8 @@ def check_lines(observed: pd.DataFrame, lines) -> None:
         if not pd.api.types.is_numeric_dtype(observed[c]):
             bad = pd.to_numeric(observed[c], errors="coerce").isna() & observed[c].notna()
             row = observed.index[bad][0] if bad.any() else None
+            where = observed["source_row"].get(row) if row is not None and "source_row" in observed else None
             raise DataError(f"the line holds text where a number belongs ('{observed.at[row, c]}')"
                             if row is not None else "the line is not numeric",
-                            row=None if row is None else observed.get("source_row", pd.Series(dtype=int)).get(row, row),
+                            row=None if where is None or pd.isna(where) else int(where),
                             column=c, fix="write whole numbers only; leave the cell empty if unreadable")

@@ -99,8 +99,9 @@ def cumulative_plot(result: TestResult) -> Figure:
     ax = fig.add_subplot()
     ax.plot(x, curve["leader_cumulative"], label=str(result.party), color="C3")
     ax.plot(x, curve["other_cumulative"], label="other parties", color="C0")
-    ax.axvline(d["peak"], color="grey", lw=0.8, ls=":")
-    ax.axvline(d["cut"], color="grey", lw=0.8, ls="--", label=f"peak + {(d['cut'] - d['peak']) / d['sigma']:.0f} sd")
+    ax.axvline(d["peak"], color="grey", lw=0.8, ls=":", label=f"turnout peak {d['peak']:.1%}")
+    if d["cut"] > d["peak"]:
+        ax.axvline(d["cut"], color="grey", lw=0.8, ls="--", label=f"cut at {d['cut']:.1%}")
     ax.set_xlabel("turnout")
     ax.set_ylabel("share of votes from stations up to this turnout")
     _percent_axes(ax, y=False)

@@ -6,13 +6,10 @@ statistic is recomputed here.
 """
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.figure import Figure
 
 __all__ = ["integer_histograms", "integer_excess", "coarse_density", "regression_hexbin"]
 
@@ -29,7 +26,8 @@ def integer_histograms(result, low: float = 30.0, high: float = 100.0, width: fl
     stations = result.details["stations"]
     integers = result.details["integers"]
     edges = np.arange(low - width / 2, high + width, width)
-    fig, axes = plt.subplots(2, 1, figsize=(11, 6.5), sharex=True)
+    fig = Figure(figsize=(11, 6.5))
+    axes = fig.subplots(2, 1, sharex=True)
     for ax, column, label in zip(axes, ("turnout", "result"), ("Turnout", f"Result of {result.party}")):
         sns.histplot(x=100 * stations[column], bins=edges, element="step", fill=True, color="tab:blue",
                      linewidth=0.5, ax=ax, label="observed")
@@ -58,12 +56,12 @@ def integer_excess(result, top: int | None = None):
     if top is not None:
         keep = tidy.groupby("percent")["excess"].sum().nlargest(top).index
         tidy = tidy[tidy["percent"].isin(keep)]
-    fig, ax = plt.subplots(figsize=(12, 3.8))
+    fig = Figure(figsize=(12, 3.8))
+    ax = fig.subplots()
     sns.barplot(data=tidy, x="percent", y="excess", hue="what", ax=ax, palette=["tab:blue", "tab:red"])
     ax.axhline(0, color="black", lw=0.6)
-    labels = ax.get_xticklabels()
-    for i, lab in enumerate(labels):
-        lab.set_visible(top is not None or int(float(lab.get_text())) % 5 == 0)
+    for label in ax.get_xticklabels():
+        label.set_visible(top is not None or int(float(label.get_text())) % 5 == 0)
     ax.set_xlabel("whole percentage")
     ax.set_ylabel("stations above expected")
     ax.set_title(f"Excess stations at each whole percentage ({result.party})", loc="left", fontsize=10)
@@ -76,7 +74,8 @@ def coarse_density(result, window: tuple[float, float] = (0.0, 1.0)):
     d = result.details
     x = d["x"]
     sel = (x >= window[0]) & (x <= window[1])
-    fig, ax = plt.subplots(figsize=(11, 4))
+    fig = Figure(figsize=(11, 4))
+    ax = fig.subplots()
     ax.plot(x[sel], d["envelope"][sel], color=NULL_COLOUR, lw=0.8, label=f"max of {d['resamples']} honest re-counts")
     ax.plot(x[sel], d["density"][sel], color="tab:blue", lw=0.6, label="observed")
     flagged = d["flagged"]
@@ -106,7 +105,8 @@ def regression_hexbin(election, results, parties=None, gridsize: int = 60):
         parties = list(totals.nlargest(2).index)
     table = election.table
     turnout = election.ballots_cast().astype(float) / table["registered"].astype(float)
-    fig, axes = plt.subplots(1, len(parties), figsize=(5.2 * len(parties), 4.4), squeeze=False)
+    fig = Figure(figsize=(5.2 * len(parties), 4.4))
+    axes = fig.subplots(1, len(parties), squeeze=False)
     for ax, party in zip(axes[0], parties):
         res = by_party[party]
         used = res.excluded_rows.index if res.excluded_rows is not None else []

@@ -252,22 +252,13 @@ def resample_categories(counts, n_boot: int, rng=None) -> np.ndarray:
     is bootstrapped exactly without drawing station indices.  Stations
     without a value (a NaN digit) must be counted as their own category by
     the caller, so that the number of usable stations varies as it would.
-    The multinomial is drawn as k - 1 conditional binomials, each vectorised
-    over replicates and rows.
     """
     rng = ensure_rng(rng)
     counts = np.asarray(counts, dtype=np.int64)
-    remaining = np.broadcast_to(counts.sum(axis=-1), (n_boot, *counts.shape[:-1])).copy()
-    left = remaining.astype(float)  # stations not yet assigned, as observed counts
-    out = np.empty((n_boot, *counts.shape), dtype=np.int64)
-    for j in range(counts.shape[-1] - 1):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            p = np.where(left > 0, np.clip(counts[..., j] / left, 0.0, 1.0), 0.0)
-        out[..., j] = rng.binomial(remaining, p)
-        remaining -= out[..., j]
-        left = left - counts[..., j]
-    out[..., -1] = remaining
-    return out
+    total = counts.sum(axis=-1)
+    pvals = counts / np.maximum(total, 1)[..., None]
+    pvals[..., -1] = np.clip(1.0 - pvals[..., :-1].sum(axis=-1), 0.0, 1.0)  # rounding goes to the last one
+    return rng.multinomial(total, pvals, size=(n_boot, *counts.shape[:-1]))
 
 
 def _with_missing(digits) -> np.ndarray:

@@ -43,6 +43,7 @@ from ..exclusions import Exclusions
 from ..model import as_election
 from ..random import ensure_rng
 from .result import TestResult
+from .spikes import _party_column
 
 __all__ = ["coarse_shares", "fit_betabinom_mixture", "share_density"]
 
@@ -215,7 +216,7 @@ def coarse_shares(election, party=None, resamples: int = 1000, bw: float = 1e-4,
     if resamples < 2:
         raise ValueError("resamples must be at least 2")
     e = as_election(election)
-    party = party or e.leader
+    party = _party_column(e, party)
     rng = ensure_rng(rng)
     N, t, v = (e.table["registered"].astype(float), e.valid().astype(float), e.table[party].astype(float))
     ex = Exclusions.for_election(e)

@@ -28,11 +28,13 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
 
+from ..errors import DataError
 from ..exclusions import Exclusions
 from ..model import as_election
 from ..random import ensure_rng
 from .dip import dip
 from .result import TestResult
+from .spikes import _party_column, _require_registered
 
 __all__ = ["turnout_regression", "turnout_share_correlation", "vote_rate_collapse", "dip_test"]
 
@@ -42,6 +44,7 @@ CAVEAT = ("Turnout and party support also move together for social reasons (town
 
 def _stations(e, min_registered: int):
     """Exclusions and the used stations' voters on the list, ballots cast, valid votes and turnout."""
+    _require_registered(e)
     frame = pd.DataFrame({"N": e.table["registered"], "cast": e.ballots_cast(), "valid": e.valid()}).astype(float)
     ex = Exclusions.for_election(e)
     ex.require(frame.notna().all(axis=1), "missing counts")
@@ -51,13 +54,6 @@ def _stations(e, min_registered: int):
     frame = frame[ex.keep]
     frame["turnout"] = frame["cast"] / frame["N"]
     return ex, frame
-
-
-def _party(e, party):
-    party = party or e.leader
-    if party not in e.table.columns:
-        raise KeyError(f"party column '{party}' is not in the table")
-    return party
 
 
 # -- Sobyanin-Sukhovolsky / MOS regression -----------------------------------------------------
@@ -82,17 +78,19 @@ def turnout_regression(election, parties=None, fixed_effects: str | None = None,
     on clean data with such variation; the two bounds do not.
     """
     e = as_election(election)
-    parties = list(parties) if parties is not None else list(e.parties)
+    parties = [_party_column(e, p) for p in parties] if parties is not None else list(e.parties)
     leader = e.leader
     if cov not in ("HC1", "cluster"):
         raise ValueError("cov must be 'HC1' or 'cluster'")
     ex, frame = _stations(e, min_registered)
     if fixed_effects is not None:
         if fixed_effects not in e.table.columns:
-            raise KeyError(f"fixed-effects column '{fixed_effects}' is not in the table")
+            raise DataError(f"there is no column '{fixed_effects}' for fixed effects", column=fixed_effects,
+                            fix="use 'region', 'tec' or another column of the table")
     groups_col = cluster or ("tec" if "tec" in e.table.columns else "region")
     if cov == "cluster" and groups_col not in e.table.columns:
-        raise KeyError(f"cluster column '{groups_col}' is not in the table")
+        raise DataError(f"there is no column '{groups_col}' to cluster the standard errors by", column=groups_col,
+                        fix="pass cluster= with a column of the table, or use cov='HC1'")
 
     x = frame["turnout"]
     fe = e.table.loc[frame.index, fixed_effects].astype(str) if fixed_effects else None
@@ -139,9 +137,11 @@ def turnout_regression(election, parties=None, fixed_effects: str | None = None,
 def _explain_regression(party, slope, se, expected, pvalue, n, is_leader) -> str:
     reading = ""
     if slope > 1:
-        reading = " A slope above 1 means more than every additional ballot went to this party, which honest voting cannot produce."
+        reading = (" A slope above 1 means more than every additional ballot went to this party, "
+                   "which honest voting cannot produce.")
     elif slope < 0:
-        reading = " A negative slope means this party loses votes where turnout is higher, as when votes are moved to another party."
+        reading = (" A negative slope means this party loses votes where turnout is higher, "
+                   "as when votes are moved to another party.")
     return (
         f"Across {n:,} polling stations we regressed {party}'s votes, as a share of the voters on the list, on "
         f"turnout. Each additional percentage point of turnout brings this party {slope:.3f} points "
@@ -161,7 +161,7 @@ def turnout_share_correlation(election, party=None, method: str = "pearson", min
     correlation; ``ci`` is the 95% interval (Fisher's z for Pearson).
     """
     e = as_election(election)
-    party = _party(e, party)
+    party = _party_column(e, party)
     ex, frame = _stations(e, min_registered)
     share = e.table.loc[frame.index, party].astype(float) / frame["valid"]
     n = len(frame)
@@ -204,7 +204,7 @@ def vote_rate_collapse(election, party=None, min_registered: int = 100, n_resamp
     votes are excluded (the log is undefined).
     """
     e = as_election(election)
-    party = _party(e, party)
+    party = _party_column(e, party)
     rng = ensure_rng(rng)
     ex, _ = _stations(e, min_registered)
     ex.require(e.table[party] > 0, "party got no votes")
@@ -215,11 +215,12 @@ def vote_rate_collapse(election, party=None, min_registered: int = 100, n_resamp
     n = nu.size
     if n < 10:
         return TestResult(name="vote_rate_collapse", statistic=float("nan"), n_used=n, excluded=ex.counts,
-                          excluded_rows=ex.rows, party=party, explanation="Too few polling stations for a data collapse.")
+                          excluded_rows=ex.rows, party=party,
+                          explanation="Too few polling stations for a data collapse.")
     z = (nu - nu.mean()) / nu.std()
     skew, kurt = (float(v) for v in _skew_kurtosis(z))
-    boot = stats.bootstrap((z,), _skew_kurtosis, n_resamples=n_resamples, confidence_level=confidence_level, method="percentile",
-                           vectorized=True, batch=max(1, 5_000_000 // n), rng=rng)
+    boot = stats.bootstrap((z,), _skew_kurtosis, n_resamples=n_resamples, confidence_level=confidence_level,
+                           method="percentile", vectorized=True, batch=max(1, 5_000_000 // n), rng=rng)
     low, high = boot.confidence_interval
     return TestResult(
         name="vote_rate_collapse", statistic=kurt, ci=(float(low[1]), float(high[1])), expected=3.0, n_used=n,
@@ -264,7 +265,7 @@ def dip_test(election, subject: str = "turnout", min_registered: int = 100, jitt
         num, den, label = frame["cast"], frame["N"], "turnout"
         party = None
     else:
-        party = _party(e, subject)
+        party = _party_column(e, subject)
         num, den, label = e.table.loc[frame.index, party].astype(float), frame["valid"], f"{party}'s share of the vote"
     num = num.to_numpy(float)
     if jitter:

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse, special, stats
 
+from ..errors import DataError
 from ..exclusions import Exclusions
 from ..levels import adjust
 from ..model import as_election
@@ -42,6 +43,23 @@ WEIGHTS = {"stations": None, "voters": "N", "ballots": "B", "leader_votes": "W"}
 STATISTICS = ("either", "result", "turnout")
 
 
+def _require_registered(e) -> None:
+    """DataError unless the table has voters on the list, which every test here divides by."""
+    if "registered" not in e.table.columns:
+        raise DataError("the table has no 'registered' column (voters on the list), which this test needs",
+                        column="registered", fix="load the file with a profile that maps the voters-on-the-list line")
+
+
+def _party_column(e, party=None) -> str:
+    """The party column to test (the leader by default); DataError if it or ``registered`` is missing."""
+    _require_registered(e)
+    party = party or e.leader
+    if party not in e.table.columns:
+        raise DataError(f"there is no party column '{party}'", column=party,
+                        fix=f"pass one of the election's parties: {', '.join(map(str, e.parties))}")
+    return party
+
+
 def kobak_counts(election, party=None, min_registered: int = 100, max_value: float = 0.99):
     """Per-station N, B, R, W under the paper's definitions, with the inclusion rules applied.
 
@@ -51,9 +69,7 @@ def kobak_counts(election, party=None, min_registered: int = 100, max_value: flo
     ``turnout`` = B/N and ``result`` = W/R.
     """
     e = as_election(election)
-    party = party or e.leader
-    if party not in e.table.columns:
-        raise KeyError(f"party column '{party}' is not in the table")
+    party = _party_column(e, party)
     raw = pd.DataFrame({
         "N": e.table["registered"], "B": e.ballots_issued(), "R": e.ballots_cast(), "W": e.table[party],
     }).astype(float)
@@ -167,7 +183,7 @@ def integer_percentages(election, party=None, n_sim: int = 1000, rng=None, toler
     if n_sim < 1:
         raise ValueError("n_sim must be at least 1")
     e = as_election(election)
-    party = party or e.leader
+    party = _party_column(e, party)
     rng = ensure_rng(rng)
     frame, ex = kobak_counts(e, party, min_registered, max_value)
     n = len(frame)
@@ -323,9 +339,9 @@ def _explain(main, counts, details, n, party) -> str:
                "That is not more than honest counting of stations of these sizes would produce.")
     return (
         f"We checked how many of {n:,} polling stations report a turnout (ballots issued / voters on "
-        f"the list) or a result for {party} (votes / ballots found) within 0.05 percentage points of a whole "
-        f"percentage. {int(main['observed']):,} do, against {main['expected']:.0f} expected if every station's "
-        f"figures came from honest counting of voters (an excess of {main['excess']:.0f}: "
+        f"the list) or a result for {party} (votes / ballots found) within {details['tolerance']:g} percentage "
+        f"points of a whole percentage. {int(main['observed']):,} do, against {main['expected']:.0f} expected "
+        f"if every station's figures came from honest counting of voters (an excess of {main['excess']:.0f}: "
         f"{res['excess']:.0f} from results, {tur['excess']:.0f} from turnout). {verdict} "
         f"The percentages that stand out most are {', '.join(f'{k}%' for k in top)}. Whole percentages are "
         "what a commission would write if it reported a target figure instead of a count; an excess is a reason "
