@@ -12,12 +12,18 @@ __version__ = "0.1.0"
 from .errors import DataError  # noqa: E402
 from .model import Election  # noqa: E402
 
+# Functions that share their name with a submodule are bound here, eagerly: the
+# import system sets ``forensics.<name>`` to the submodule only when it first loads
+# it, so binding the function afterwards keeps ``forensics.simulate(...)`` and
+# ``forensics.reconcile(...)`` callable while ``from forensics.simulate import X``
+# still reaches the module.
+from .reconcile import reconcile  # noqa: E402
+from .simulate import simulate  # noqa: E402
+
 #: public name -> "module:attribute"
 _LAZY = {
     "load": "forensics.ingest:load",
     "profiles": "forensics.ingest:available_profiles",
-    "simulate": "forensics.simulate:simulate",
-    "reconcile": "forensics.reconcile:reconcile",
     "Findings": "forensics.reconcile:Findings",
     "tabulate": "forensics.reconcile:tabulate",
     "allocate_seats": "forensics.reconcile:allocate_seats",
@@ -29,7 +35,7 @@ _LAZY = {
     "TestResult": "forensics.stats.result:TestResult",
 }
 
-__all__ = ["DataError", "Election", "__version__", *_LAZY]
+__all__ = ["DataError", "Election", "__version__", "reconcile", "simulate", *_LAZY]
 
 
 def __getattr__(name):

@@ -60,8 +60,6 @@ and without fraud gives the same clean election.
 """
 from __future__ import annotations
 
-import sys
-import types
 from pathlib import Path
 
 import numpy as np
@@ -584,13 +582,3 @@ def write_table(frame: pd.DataFrame, path) -> None:
         raise DataError(f"cannot write '{suffix}' files", file=path,
                         fix="name the output file .csv, .parquet or .xlsx")
 
-
-class _CallableModule(types.ModuleType):
-    """Once this module is imported, ``forensics.simulate`` names the module, not the
-    function (the import system sets the attribute); calling it still simulates."""
-
-    def __call__(self, *args, **kwargs) -> Election:
-        return simulate(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

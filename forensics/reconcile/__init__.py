@@ -4,14 +4,7 @@
 (``RULES``, ``ruleset``); ``tabulate`` and ``compare_totals`` add the
 protocols up the hierarchy and compare them with published totals;
 ``allocate_seats`` turns party votes into seats.
-
-``forensics.reconcile`` is both this package and the function: once the
-package has been imported (``from forensics.reconcile import tabulate``),
-the attribute ``forensics.reconcile`` is the package, so the package is made
-callable and ``forensics.reconcile(election)`` works either way.
 """
-import sys
-import types
 
 from .check import Findings, reconcile
 from .rules import RULES, RULESETS, Rule, Tolerance, rule_table, ruleset
@@ -21,10 +14,3 @@ from .tabulate import compare_totals, percentages, read_totals, tabulate
 __all__ = ["reconcile", "Findings", "RULES", "RULESETS", "Rule", "Tolerance", "rule_table", "ruleset",
            "tabulate", "compare_totals", "read_totals", "percentages", "allocate_seats", "election_seats"]
 
-
-class _CallablePackage(types.ModuleType):
-    def __call__(self, *args, **kwargs) -> Findings:
-        return reconcile(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallablePackage
