@@ -22,6 +22,9 @@ does the literal binomial draws for checking.
 """
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pandas as pd
 from scipy import sparse, special, stats
@@ -41,6 +44,8 @@ PERCENTS = np.arange(101)
 WEIGHTS = {"stations": None, "voters": "N", "ballots": "B", "leader_votes": "W"}
 #: the three counts: which percentages make a station "integer"
 STATISTICS = ("either", "result", "turnout")
+#: threads for the exact binomial probabilities
+THREADS = min(4, os.cpu_count() or 1)
 
 
 def _require_registered(e) -> None:
@@ -143,11 +148,19 @@ def _bin_probabilities(total, p, tolerance: float, width_sd: float = 5.5):
 
 
 def _binom_cdf(x, n, p):
-    """P(Bin(n, p) <= x) for integer arrays, through the regularised incomplete beta."""
+    """P(Bin(n, p) <= x) for integer arrays, through the regularised incomplete beta.
+
+    Large inputs are split over up to ``THREADS`` threads: ``scipy.special``
+    releases the GIL, and the result does not depend on the split.
+    """
     x, n, p = np.broadcast_arrays(x, n, p)
     out = np.where(x >= n, 1.0, 0.0)
-    mid = (x >= 0) & (x < n)
-    out[mid] = special.betainc((n - x)[mid], (x + 1)[mid], (1 - p)[mid])
+    mid = np.flatnonzero((x >= 0) & (x < n))
+    a, b, q = (n - x)[mid], (x + 1)[mid], (1 - p)[mid]
+    parts = np.array_split(np.arange(mid.size), THREADS if mid.size > 100_000 else 1)
+    with ThreadPoolExecutor(len(parts)) as pool:
+        values = list(pool.map(lambda i: special.betainc(a[i], b[i], q[i]), parts))
+    out[mid] = np.concatenate(values)
     return out
 
 
