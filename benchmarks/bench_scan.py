@@ -77,6 +77,12 @@ def main(argv=None) -> int:
         + ", ".join(f"{name} {int(n)}" for name, n in per_test.items()) + ".",
         f"Headlines: {headlines or 'none'}.",
         "",
+        "Slowest steps of the scan (seconds):",
+        "",
+        "| test @ level | seconds |",
+        "|---|---|",
+        *(f"| {step} | {sec:.1f} |" for step, sec in sorted(result.timings.items(), key=lambda kv: -kv[1])[:8]),
+        "",
     ]
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text("\n".join(lines), encoding="utf-8")

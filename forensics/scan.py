@@ -72,11 +72,12 @@ DEFAULT_BATTERY: tuple[Check, ...] = (
     Check("fingerprint", "Election fingerprint (turnout vs leader share)", "fingerprints"),
     Check("klimek_fit", "Klimek fraud-model fit (incremental and extreme fraud)", "fingerprints",
           levels=("nation",), min_stations=200),
-    Check("excess_votes", "Shpilkin excess-vote estimate", "fingerprints"),
+    Check("excess_votes", "Shpilkin excess-vote estimate", "fingerprints", levels=("nation",)),
     Check("cumulative_votes", "Cumulative vote share by turnout", "fingerprints", levels=("nation",)),
     Check("integer_percentages", "Integer-percentage excess (Kobak et al.)", "spikes", params={"n_sim": 1000},
           sub_params={"breakdown": None}),
-    Check("coarse_shares", "Coarse (round) vote shares", "spikes"),
+    Check("coarse_shares", "Coarse (round) vote shares (Rozenas)", "spikes", levels=("nation",),
+          params={"resamples": 200}),
     Check("turnout_share_correlation", "Turnout-share correlation", "shape"),
     Check("turnout_regression", "Regression of votes on turnout (Sobyanin-Sukhovolsky)", "shape"),
     Check("vote_rate_collapse", "Vote-rate data collapse (kurtosis, skewness)", "shape", levels=("nation",)),
@@ -86,17 +87,21 @@ DEFAULT_BATTERY: tuple[Check, ...] = (
     Check("digit_pairs_test", "Adjacent and repeated digit pairs (Beber-Scacco)", "digits", needs=("parties",)),
 )
 
-#: Tests whose significant results the summary names, with the plain-words headline.
+#: What the summary names when it stands out nationally: key, the tests with the smallest
+#: statistic that counts (None: significance alone; with ~100,000 stations even a tiny
+#: correlation is significant, so the smear needs a real size), and the words.
 HEADLINES = (
-    ("integer", ("integer_percentages",),
+    ("integer", {"integer_percentages": None},
      "integer-percentage excess: more stations than chance would give report a whole-number "
      "turnout or leader share, the trace of figures written to a target"),
-    ("smear", ("turnout_share_correlation", "turnout_regression", "fingerprint", "klimek_fit", "excess_votes"),
-     "turnout-share smear: the leader's share rises with turnout, the pattern ballot stuffing leaves"),
-    ("digits", ("last_digit_test", "second_digit_test", "digit_pairs_test"),
-     "unusual digits: the last or second digits of the counts are not as evenly spread as real counts are"),
-    ("shape", ("dip_test", "vote_rate_collapse", "coarse_shares"),
-     "unusual shape: the turnout or vote distribution has extra peaks or heavy tails"),
+    ("smear", {"turnout_share_correlation": 0.3, "turnout_regression": 1.0},
+     "turnout-share smear: the leader's share rises with turnout (correlation of 0.3 or more, or more "
+     "than one extra leader vote per extra voter), the pattern ballot stuffing leaves"),
+    ("digits", {"last_digit_test": None, "second_digit_test": None, "digit_pairs_test": None},
+     "unusual digits: the last or second digits of the counts are not spread as real counts are "
+     "(the second-digit Benford test is known to misfire on honest counts too, so weigh it least)"),
+    ("shape", {"dip_test": None, "coarse_shares": None},
+     "unusual shape: turnout has several peaks or vote shares pile up on round fractions"),
 )
 
 
@@ -560,24 +565,40 @@ def _effect(row) -> float:
     return float(row.statistic - row.expected) if pd.notna(row.expected) else float(row.statistic)
 
 
+def _counts(t: pd.DataFrame, thresholds: dict) -> pd.Series:
+    """Rows of the headline's tests that are large enough to count (effect threshold per test)."""
+    ok = pd.Series(False, index=t.index)
+    for name, minimum in thresholds.items():
+        rows = (t["test"] == name) & (t["note"] == "")
+        ok |= rows if minimum is None else rows & (t["statistic"].astype(float) >= minimum)
+    return ok
+
+
 def headlines(scan: Scan) -> list:
-    """Named findings that stand out nationally, with the regions that drive them."""
+    """Named findings that stand out nationally, with the regions that contribute most.
+
+    A headline needs a national row of one of its tests that is significant
+    (corrected p-value below alpha) and, where a minimum is set, large enough.
+    Its regions are those whose own row is unusual before correction (p below
+    alpha, and large enough), ranked by effect (statistic minus expected) in
+    the headline's first test that has such rows, then the next.
+    """
     out = []
     t = scan.tests
-    for key, names, words in HEADLINES:
-        nat = t[(t["level"] == "nation") & t["test"].isin(names) & t["significant"]]
+    alpha = scan.provenance["alpha"]
+    for key, thresholds, words in HEADLINES:
+        counts = _counts(t, thresholds)
+        nat = t[counts & (t["level"] == "nation") & t["significant"]]
         if nat.empty:
             continue
-        sub = t[(t["level"] != "nation") & t["test"].isin(names) & (t["note"] == "")].copy()
-        alpha = scan.provenance["alpha"]
-        sub = sub[sub["pvalue"].isna() | (sub["pvalue"] < alpha)] if not sub.empty else sub
+        sub = t[counts & (t["level"] != "nation") & (t["pvalue"] < alpha)].copy()
         regions = []
         if not sub.empty:
             sub["effect"] = [_effect(r) for r in sub.itertuples()]
-            sub = sub[sub["effect"] > 0]
-            best = sub.groupby("group")["effect"].max().sort_values(ascending=False, kind="mergesort")
-            regions = [str(g) for g in best.index[:5]]
-        sig = t[(t["level"] != "nation") & t["test"].isin(names) & t["significant"]]
+            sub["rank"] = sub["test"].map({name: i for i, name in enumerate(thresholds)})
+            sub = sub[sub["effect"] > 0].sort_values(["rank", "effect"], ascending=[True, False], kind="mergesort")
+            regions = [str(g) for g in sub["group"].drop_duplicates().head(5)]
+        sig = t[counts & (t["level"] != "nation") & t["significant"]]
         out.append({
             "key": key,
             "headline": words,
@@ -587,6 +608,12 @@ def headlines(scan: Scan) -> list:
             "driving_regions": regions,
         })
     return out
+
+
+def n_stations_named(findings: pd.DataFrame) -> int:
+    """Distinct stations named by findings (station ids are unique only with region and TEC)."""
+    keys = [c for c in ID_COLUMNS if c in findings]
+    return int(len(findings.dropna(subset=["pec"]).drop_duplicates(keys))) if "pec" in findings else 0
 
 
 def summary_paragraphs(scan: Scan) -> list:
@@ -602,7 +629,7 @@ def summary_paragraphs(scan: Scan) -> list:
     elif "code" in f and len(f):
         errors = int((f.get("severity", pd.Series(dtype=str)) == "error").sum())
         paras.append(f"Protocol arithmetic: {len(f):,} findings ({errors:,} errors) at "
-                     f"{f['pec'].nunique() if 'pec' in f else 0:,} stations; most common: "
+                     f"{n_stations_named(f):,} stations; most common: "
                      + ", ".join(f"{k} ({v:,})" for k, v in f["code"].value_counts().head(3).items()) + ".")
     else:
         paras.append("Protocol arithmetic: no station breaks the control relations that could be checked.")

@@ -135,3 +135,15 @@ def test_canada_2011_end_to_end(canada, tmp_path):
     assert "integer" not in keys and "smear" not in keys
     text = s.summary()
     assert "integer-percentage excess" not in text and "turnout-share smear" not in text
+
+
+@pytest.mark.slow
+def test_demo_prints_where_the_report_is(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert str((out / "report.html").resolve()) in printed
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["n_stations"] == 10_000
+    # the demo's injected anomalies are found
+    assert {"integer", "smear"} <= {h["key"] for h in summary["headlines"]}

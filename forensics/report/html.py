@@ -16,6 +16,7 @@ import jinja2
 import numpy as np
 import pandas as pd
 
+from ..scan import n_stations_named
 from ..stats.result import TestResult
 from .figures import make_figures
 from .methods import METHODS, REFERENCES, SECTIONS
@@ -112,9 +113,11 @@ def _region_table(scan) -> tuple[list, list]:
 def _rule_counts(findings: pd.DataFrame) -> list:
     if findings.empty or "code" not in findings:
         return []
-    g = findings.groupby(["code", "severity"], sort=True, dropna=False)
-    out = g.agg(n_findings=("code", "size"), n_stations=("pec", "nunique"), example=("message", "first")).reset_index()
-    return _records(out)
+    rows = []
+    for (code, severity), g in findings.groupby(["code", "severity"], sort=True, dropna=False):
+        rows.append({"code": code, "severity": severity, "n_findings": len(g), "n_stations": n_stations_named(g),
+                     "example": g["message"].iloc[0]})
+    return rows
 
 
 def _exclusion_counts(scan) -> list:
