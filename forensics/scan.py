@@ -599,15 +599,27 @@ def headlines(scan: Scan) -> list:
             sub = sub[sub["effect"] > 0].sort_values(["rank", "effect"], ascending=[True, False], kind="mergesort")
             regions = [str(g) for g in sub["group"].drop_duplicates().head(5)]
         sig = t[counts & (t["level"] != "nation") & t["significant"]]
+        best = nat.sort_values("pvalue_adj", kind="mergesort").iloc[0]
         out.append({
             "key": key,
             "headline": words,
             "tests": sorted(set(nat["test"])),
+            "strongest": {"test": best["test"], "measure": best["measure"], "party": best["party"],
+                          "statistic": float(best["statistic"]),
+                          "expected": None if pd.isna(best["expected"]) else float(best["expected"])},
             "smallest_pvalue_adj": float(nat["pvalue_adj"].min()),
             "n_regions_significant": int(sig["group"].nunique()),
             "driving_regions": regions,
         })
     return out
+
+
+def _words_x(x: float) -> str:
+    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.3g}"
+
+
+def _words_p(p: float) -> str:
+    return "below 1e-300" if p == 0 else f"{p:.2g}"
 
 
 def n_stations_named(findings: pd.DataFrame) -> int:
@@ -638,9 +650,13 @@ def summary_paragraphs(scan: Scan) -> list:
             regions = (" The regions that contribute most (largest effect among those unusual on their own "
                        "before correction): " + ", ".join(h["driving_regions"]) + "."
                        if h["driving_regions"] else "")
-            paras.append(f"Stands out: {h['headline']} (tests: {', '.join(h['tests'])}; smallest corrected "
-                         f"p-value {h['smallest_pvalue_adj']:.2g}; significant in {h['n_regions_significant']} "
-                         f"groups below the national level).{regions}")
+            b = h["strongest"]
+            found = f"{b['measure']}{' (' + b['party'] + ')' if b['party'] else ''}: {_words_x(b['statistic'])}"
+            if b["expected"] is not None:
+                found += f" against {_words_x(b['expected'])} expected without manipulation"
+            paras.append(f"Stands out: {h['headline']}. Strongest national result, {found}; corrected p-value "
+                         f"{_words_p(h['smallest_pvalue_adj'])} (tests: {', '.join(h['tests'])}); significant on "
+                         f"its own in {h['n_regions_significant']} groups below the national level.{regions}")
     else:
         paras.append("Nothing stands out nationally: no test's corrected p-value is below "
                      f"{scan.provenance['alpha']}.")

@@ -28,13 +28,22 @@ plt.rcParams["svg.hashsalt"] = "forensics"  # stable ids inside SVG files
 
 @dataclass(frozen=True)
 class FigureSpec:
-    """One figure: ``func`` ("module:attribute") called with the national result of ``test``."""
+    """One figure: ``func`` ("module:attribute") called with the national result of ``test``.
+
+    ``with_election``: the function takes the election first, then the result.
+    """
 
     id: str
     section: str
     caption: str
     func: str
     test: str
+    with_election: bool = False
+
+    def draw(self, scan):
+        func = _resolve(self.func)
+        result = _national(scan, self.test)
+        return func(scan.election, result) if self.with_election else func(result)
 
 
 FIGURES: tuple[FigureSpec, ...] = (
@@ -50,10 +59,21 @@ FIGURES: tuple[FigureSpec, ...] = (
                "model-fitted distributions.", "forensics.plots.fingerprints:klimek_plot", "klimek_fit"),
     FigureSpec("excess", "fingerprints", "Shpilkin's estimate: the leader's votes by turnout against the "
                "votes expected at the clean turnout.", "forensics.plots.fingerprints:excess_plot", "excess_votes"),
-    FigureSpec("last_digit", "digits", "Last digits of the counts: observed against the uniform share "
-               "expected of real counts.", "forensics.plots.digits:digit_plot", "last_digit_test"),
+    FigureSpec("integer_spikes", "fingerprints", "Turnout and leader-result histograms in 0.1-point bins: "
+               "bars are the stations observed, orange marks the number expected at each whole percentage "
+               "under honest counting.", "forensics.plots.spikes:integer_histograms", "integer_percentages"),
+    FigureSpec("integer_excess", "fingerprints", "Stations above the expected number at each whole percentage.",
+               "forensics.plots.spikes:integer_excess", "integer_percentages"),
+    FigureSpec("coarse", "fingerprints", "Density of the leader's vote share against the envelope of honest "
+               "re-counts; red marks shares that pile up on round fractions.",
+               "forensics.plots.spikes:coarse_density", "coarse_shares"),
+    FigureSpec("regression", "fingerprints", "Each party's votes (per voter on the list) against turnout, with "
+               "the fitted slope.", "forensics.plots.spikes:regression_hexbin", "turnout_regression",
+               with_election=True),
+    FigureSpec("last_digit", "digits", "Last digits of the counts: observed shares (with intervals) against "
+               "the 10% each expected of real counts.", "forensics.plots.digits:plot_digits", "last_digit_test"),
     FigureSpec("second_digit", "digits", "Second digits of the counts: observed against Benford's law.",
-               "forensics.plots.digits:digit_plot", "second_digit_test"),
+               "forensics.plots.digits:plot_digits", "second_digit_test"),
 )
 
 
@@ -93,7 +113,7 @@ def _national(scan, test: str):
     items = [r for r in (res if isinstance(res, (list, tuple)) else [res]) if isinstance(r, TestResult)]
     if not items:
         raise LookupError(f"{test} returned no result")
-    return items[0] if len(items) == 1 else items
+    return items if isinstance(res, (list, tuple)) else items[0]
 
 
 def regional_fingerprints(results: dict, max_panels: int = 100, columns: int = 10):
@@ -131,7 +151,7 @@ def make_figures(scan, out_dir, formats=("png", "svg"), progress: bool = True) -
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    jobs = [(s.id, s.section, s.caption, lambda s=s: _resolve(s.func)(_national(scan, s.test))) for s in FIGURES]
+    jobs = [(s.id, s.section, s.caption, lambda s=s: s.draw(scan)) for s in FIGURES]
     regional = {g: r for (name, level), res in scan.results.items() if name == "fingerprint" and level != "nation"
                 for g, r in res.items()}
     jobs.append(("regional_fingerprints", "regions", "Fingerprints of the regions, side by side: a region whose "
