@@ -18,7 +18,7 @@ demo: $(STAMP)
 	$(BIN)/forensics demo --out reports/demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest
 
 benchmarks: $(STAMP)
 	for script in benchmarks/*.py; do $(BIN)/python $$script || exit 1; done

@@ -87,20 +87,22 @@ DEFAULT_BATTERY: tuple[Check, ...] = (
     Check("digit_pairs_test", "Adjacent and repeated digit pairs (Beber-Scacco)", "digits", needs=("parties",)),
 )
 
-#: What the summary names when it stands out nationally: key, the tests with the smallest
-#: statistic that counts (None: significance alone; with ~100,000 stations even a tiny
-#: correlation is significant, so the smear needs a real size), and the words.
+#: What the summary names: key, the tests with the smallest statistic that counts (None:
+#: significance alone), whether any or all of them must stand out in the same group, and
+#: the words.  With ~100,000 stations even a tiny correlation is significant, so the smear
+#: needs a real size in both of its tests: a correlation of 0.3 or more AND more than one
+#: extra leader vote per extra voter.
 HEADLINES = (
-    ("integer", {"integer_percentages": None},
+    ("integer", {"integer_percentages": None}, "any",
      "integer-percentage excess: more stations than chance would give report a whole-number "
      "turnout or leader share, the trace of figures written to a target"),
-    ("smear", {"turnout_share_correlation": 0.3, "turnout_regression": 1.0},
-     "turnout-share smear: the leader's share rises with turnout (correlation of 0.3 or more, or more "
+    ("smear", {"turnout_share_correlation": 0.3, "turnout_regression": 1.0}, "all",
+     "turnout-share smear: the leader's share rises with turnout (correlation of 0.3 or more, and more "
      "than one extra leader vote per extra voter), the pattern ballot stuffing leaves"),
-    ("digits", {"last_digit_test": None, "second_digit_test": None, "digit_pairs_test": None},
+    ("digits", {"last_digit_test": None, "second_digit_test": None, "digit_pairs_test": None}, "any",
      "unusual digits: the last or second digits of the counts are not spread as real counts are "
      "(the second-digit Benford test is known to misfire on honest counts too, so weigh it least)"),
-    ("shape", {"dip_test": None, "coarse_shares": None},
+    ("shape", {"dip_test": None, "coarse_shares": None}, "any",
      "unusual shape: turnout has several peaks or vote shares pile up on round fractions"),
 )
 
@@ -227,7 +229,7 @@ def scan(election: Election, levels=("nation", "region"), tests=None, rng=None, 
         bar.set_postfix_str(f"{check.name} @ {level}")
         kwargs = {**check.params, **(check.sub_params if level != "nation" else {}), **common,
                   **per_test.get(check.name, {})}
-        res = _run(check, election, level, kwargs, _child_rng(base_seed, check.name, level))
+        res = _run(check, _for_level(election, level), level, kwargs, _child_rng(base_seed, check.name, level))
         results[(check.name, level)] = res
         tables.append(_table(check, res, level))
         timings[f"{check.name} @ {level}"] = perf_counter() - started
@@ -262,6 +264,14 @@ def _battery(tests) -> tuple:
         else:
             out.append(Check(str(t), str(t), "other"))
     return tuple(out)
+
+
+def _for_level(election: Election, level: str) -> Election:
+    """TEC names repeat across regions, so the "tec" level groups by "region / tec"."""
+    t = election.table
+    if level == "tec" and {"region", "tec"} <= set(t.columns):
+        return election.with_table(t.assign(tec=t["region"].astype(str) + " / " + t["tec"].astype(str)))
+    return election
 
 
 def _runs_at(check: Check, level: str) -> bool:
@@ -565,53 +575,64 @@ def _effect(row) -> float:
     return float(row.statistic - row.expected) if pd.notna(row.expected) else float(row.statistic)
 
 
-def _counts(t: pd.DataFrame, thresholds: dict) -> pd.Series:
-    """Rows of the headline's tests that are large enough to count (effect threshold per test)."""
+def _qualifying(t: pd.DataFrame, thresholds: dict, mode: str, unusual: pd.Series) -> pd.DataFrame:
+    """Rows of the headline's tests that are unusual and large enough, in groups where any/all tests are."""
     ok = pd.Series(False, index=t.index)
     for name, minimum in thresholds.items():
-        rows = (t["test"] == name) & (t["note"] == "")
+        rows = (t["test"] == name) & (t["note"] == "") & unusual
         ok |= rows if minimum is None else rows & (t["statistic"].astype(float) >= minimum)
-    return ok
+    rows = t[ok]
+    if mode == "all":
+        n_tests = rows.groupby(["level", "group"])["test"].transform("nunique")
+        rows = rows[n_tests == len(thresholds)]
+    return rows
 
 
 def headlines(scan: Scan) -> list:
-    """Named findings that stand out nationally, with the regions that contribute most.
+    """Named findings that stand out, nationally or in some regions, with the regions that contribute most.
 
-    A headline needs a national row of one of its tests that is significant
-    (corrected p-value below alpha) and, where a minimum is set, large enough.
-    Its regions are those whose own row is unusual before correction (p below
-    alpha, and large enough), ranked by effect (statistic minus expected) in
-    the headline's first test that has such rows, then the next.
+    A headline needs, in one group, a significant row (corrected p-value
+    below alpha) of its tests, large enough where a minimum is set (of all
+    its tests where the mode is "all").  ``scope`` is "national" when the
+    nation qualifies, else "regional".  Its regions are the groups that
+    qualify before correction (p below alpha), ranked by effect (statistic
+    minus expected) in the headline's first test.
     """
     out = []
     t = scan.tests
     alpha = scan.provenance["alpha"]
-    for key, thresholds, words in HEADLINES:
-        counts = _counts(t, thresholds)
-        nat = t[counts & (t["level"] == "nation") & t["significant"]]
-        if nat.empty:
+    for key, thresholds, mode, words in HEADLINES:
+        sig = _qualifying(t, thresholds, mode, t["significant"])
+        if sig.empty:
             continue
-        sub = t[counts & (t["level"] != "nation") & (t["pvalue"] < alpha)].copy()
+        nat = sig[sig["level"] == "nation"]
+        sub = _qualifying(t, thresholds, mode, t["pvalue"] < alpha)
+        sub = sub[sub["level"] != "nation"].copy()
         regions = []
         if not sub.empty:
             sub["effect"] = [_effect(r) for r in sub.itertuples()]
             sub["rank"] = sub["test"].map({name: i for i, name in enumerate(thresholds)})
             sub = sub[sub["effect"] > 0].sort_values(["rank", "effect"], ascending=[True, False], kind="mergesort")
             regions = [str(g) for g in sub["group"].drop_duplicates().head(5)]
-        sig = t[counts & (t["level"] != "nation") & t["significant"]]
-        best = nat.sort_values("pvalue_adj", kind="mergesort").iloc[0]
+        shown = nat if not nat.empty else sig
+        best = shown.sort_values("pvalue_adj", kind="mergesort").iloc[0]
         out.append({
             "key": key,
+            "scope": "national" if not nat.empty else "regional",
             "headline": words,
-            "tests": sorted(set(nat["test"])),
+            "tests": sorted(set(shown["test"])),
             "strongest": {"test": best["test"], "measure": best["measure"], "party": best["party"],
-                          "statistic": float(best["statistic"]),
+                          "group": best["group"], "statistic": float(best["statistic"]),
                           "expected": None if pd.isna(best["expected"]) else float(best["expected"])},
-            "smallest_pvalue_adj": float(nat["pvalue_adj"].min()),
-            "n_regions_significant": int(sig["group"].nunique()),
+            "smallest_pvalue_adj": float(shown["pvalue_adj"].min()),
+            "n_regions_significant": int(sig.loc[sig["level"] != "nation", "group"].nunique()),
             "driving_regions": regions,
         })
     return out
+
+
+def _groups_words(n: int) -> str:
+    return "1 group" if n == 1 else f"{n} groups"
 
 
 def _words_x(x: float) -> str:
@@ -654,9 +675,11 @@ def summary_paragraphs(scan: Scan) -> list:
             found = f"{b['measure']}{' (' + b['party'] + ')' if b['party'] else ''}: {_words_x(b['statistic'])}"
             if b["expected"] is not None:
                 found += f" against {_words_x(b['expected'])} expected without manipulation"
-            paras.append(f"Stands out: {h['headline']}. Strongest national result, {found}; corrected p-value "
+            where = "Strongest national result" if h["scope"] == "national" else (
+                f"Not significant nationally, but in some regions; strongest in {b['group']}")
+            paras.append(f"Stands out: {h['headline']}. {where}, {found}; corrected p-value "
                          f"{_words_p(h['smallest_pvalue_adj'])} (tests: {', '.join(h['tests'])}); significant on "
-                         f"its own in {h['n_regions_significant']} groups below the national level.{regions}")
+                         f"its own in {_groups_words(h['n_regions_significant'])} below the national level.{regions}")
     else:
         paras.append("Nothing stands out nationally: no test's corrected p-value is below "
                      f"{scan.provenance['alpha']}.")

@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 import os
+
+# Many small optimiser calls (coarse-share fits) slow down badly when BLAS threads fight
+# over the two cores; one thread each is faster for this suite.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 from pathlib import Path
 
 import pytest

@@ -156,28 +156,49 @@ def resample_sums(values: np.ndarray, n_boot: int, rng=None, dtype=np.float64,
     rounding (about 1e-6 relative) is far below the bootstrap's own noise,
     and sums of whole numbers stay exact below 2**24.
     """
+    x = np.asarray(values, dtype=dtype)
+    return _resample_group_sums(x, np.zeros(len(x), dtype=np.int64), 1, n_boot, rng, dtype, max_cells)[:, 0]
+
+
+def _multiplicities(rng, n: int, n_boot: int, dtype=np.float64) -> np.ndarray:
+    """How often each of n stations is drawn in each of ``n_boot`` bootstrap resamples: (n_boot, n)."""
+    idx = _draw_indices(ensure_rng(rng), n, n_boot * n).reshape(n_boot, n)
+    idx += (np.arange(n_boot) * n)[:, None]
+    return np.bincount(idx.ravel(), minlength=n_boot * n).reshape(n_boot, n).astype(dtype)
+
+
+def _resample_group_sums(values, codes, n_groups: int, n_boot: int, rng=None, dtype=np.float64,
+                         max_cells: int = 2_000_000) -> np.ndarray:
+    """``resample_sums`` of every group, stations resampled within their group: (n_boot, n_groups, q).
+
+    ``codes`` (0..n_groups-1) give each station's group.  A group's
+    replicates are drawn in as few chunks as ``max_cells`` allows (all of
+    them for a region of a few thousand stations), so that each chunk is
+    one large matrix product.
+    """
     rng = ensure_rng(rng)
     x = np.asarray(values, dtype=dtype)
-    n = x.shape[0]
-    out = np.zeros((n_boot, x.shape[1]))
-    if n == 0:
-        return out
-    xt = np.ascontiguousarray(x.T)
-    step = max(1, max_cells // n)
-    for start in range(0, n_boot, step):
-        size = min(step, n_boot - start)
-        idx = _draw_indices(rng, n, size * n).reshape(size, n)
-        idx += (np.arange(size) * n)[:, None]
-        weights = np.bincount(idx.ravel(), minlength=size * n).reshape(size, n).astype(dtype)
-        # BLAS pays off for many columns of many stations; otherwise (measured) a plain loop is faster
-        blas = len(xt) >= 16 and n >= 50_000
-        out[start:start + size] = (xt @ weights.T).T if blas else np.einsum("qn,bn->bq", xt, weights)
+    codes = np.asarray(codes, dtype=np.int64)
+    out = np.zeros((n_boot, n_groups, x.shape[1]))
+    order = np.argsort(codes, kind="stable")
+    xt = np.ascontiguousarray(x[order].T)
+    sizes = np.bincount(codes, minlength=n_groups)
+    ends = np.cumsum(sizes)
+    for g in np.flatnonzero(sizes):
+        n, xg = sizes[g], xt[:, ends[g] - sizes[g]:ends[g]]
+        step = max(1, max_cells // n)
+        for start in range(0, n_boot, step):
+            size = min(step, n_boot - start)
+            weights = _multiplicities(rng, n, size, dtype)
+            # BLAS pays off for many columns and large products; otherwise (measured) a plain loop is faster
+            blas = len(xg) >= 16 and size * n >= 1_000_000
+            out[start:start + size, g] = (xg @ weights.T).T if blas else np.einsum("qn,bn->bq", xg, weights)
     return out
 
 
 def _order_stat_quantile(sorted_reps: np.ndarray, finite: np.ndarray, alpha: float) -> np.ndarray:
     """boot's normal-scale interpolation of order statistics (R ``norm.inter``), per column."""
-    from scipy.stats import norm
+    from scipy.special import ndtri  # the standard normal quantile (norm.ppf without its overhead)
 
     r = finite.astype(float)
     rk = (r + 1) * alpha
@@ -189,8 +210,8 @@ def _order_stat_quantile(sorted_reps: np.ndarray, finite: np.ndarray, alpha: flo
 
     tk, tk1 = at(k), at(k + 1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        lo, hi = norm.ppf(k / (r + 1)), norm.ppf((k + 1) / (r + 1))
-        interp = tk + (norm.ppf(alpha) - lo) / (hi - lo) * (tk1 - tk)
+        lo, hi = ndtri(k / (r + 1)), ndtri((k + 1) / (r + 1))
+        interp = tk + (ndtri(alpha) - lo) / (hi - lo) * (tk1 - tk)
     out = np.where(k == rk, tk, interp)
     out = np.where(k <= 0, at(np.ones_like(k)), out)
     out = np.where(k >= finite, at(finite), out)
@@ -262,37 +283,60 @@ def resample_categories(counts, n_boot: int, rng=None) -> np.ndarray:
     return rng.multinomial(total, pvals, size=(n_boot, *counts.shape[:-1]))
 
 
-def _with_missing(digits) -> np.ndarray:
-    """Counts per digit 0..9 plus the number of stations without one (last category)."""
-    d = np.asarray(digits, dtype=float)
-    return np.append(digit_counts(d), np.count_nonzero(~np.isfinite(d)))
+class _Columns:
+    """Station columns whose sums over a resample give every bootstrapped statistic; equal columns are kept once."""
+
+    def __init__(self):
+        self.columns, self.seen = [], {}
+
+    def add(self, column) -> int:
+        column = np.asarray(column, dtype=float)
+        key = column.tobytes()
+        if key not in self.seen:
+            self.seen[key] = len(self.columns)
+            self.columns.append(column)
+        return self.seen[key]
+
+    def matrix(self, n: int) -> np.ndarray:
+        return np.column_stack(self.columns).reshape(n, len(self.columns))
 
 
-def _moment_columns(shares) -> tuple[np.ndarray, np.ndarray]:
-    """Station columns whose sums give each subject's first four moments, and how to read them.
+def _deviations(shares) -> tuple[np.ndarray, np.ndarray]:
+    """Each column's deviation from its mean (0 where missing) and where it is present."""
+    has = np.isfinite(shares)
+    centre = np.array([col[ok].mean() if ok.any() else 0.0 for col, ok in zip(shares.T, has.T)])
+    return np.where(has, shares - centre, 0.0), has
 
-    Returns (matrix, layout): the matrix holds one "has a value" column per
-    distinct missing-value pattern, then per subject the powers 1..4 of its
-    deviation from its mean; ``layout[i]`` lists subject i's five columns.
+
+def _statistic_columns(second, last, ends, dev, has) -> tuple[np.ndarray, np.ndarray]:
+    """Station columns (matrix) and, per subject, which of them give its statistics (layout, subjects x 12).
+
+    Inputs are stations x subjects: second and last digits of the counts,
+    whether the percentage ends in 0 or 5, and the percentage's deviation
+    from its group mean.  Per subject the layout holds the sums of
+    [second digits, counts with one, last digits, counts with one, last
+    digits 0 or 5, percentages ending in 0 or 5, percentages, then has and
+    the deviation's powers 1..4].
     """
-    has_cols, seen, layout, powers = [], {}, [], []
-    for share in shares:
-        has = np.isfinite(share)
-        key = has.tobytes()
-        if key not in seen:
-            seen[key] = len(has_cols)
-            has_cols.append(has)
-        centre = share[has].mean() if has.any() else 0.0
-        dev = np.where(has, share - centre, 0.0)
-        layout.append(seen[key])
-        powers.extend([dev, dev ** 2, dev ** 3, dev ** 4])
-    n_has = len(has_cols)
-    layout = np.array([[h, *range(n_has + 4 * i, n_has + 4 * i + 4)] for i, h in enumerate(layout)])
-    return np.column_stack(has_cols + powers).astype(float), layout
+    cols, layout = _Columns(), []
+    for i in range(second.shape[1]):
+        sec, lst, end = second[:, i], last[:, i], ends[:, i]
+        parts = [np.nan_to_num(sec), np.isfinite(sec), np.nan_to_num(lst), np.isfinite(lst), np.isin(lst, (0, 5)),
+                 end == 1, np.isfinite(end), has[:, i], *(dev[:, i] ** k for k in (1, 2, 3, 4))]
+        layout.append([cols.add(c) for c in parts])
+    return cols.matrix(len(second)), np.array(layout, dtype=int).reshape(second.shape[1], 12)
+
+
+def _statistics(sums) -> list:
+    """2BL, LastC, P05s, C05s, Skew and Kurt from sums (..., 12) laid out as ``_statistic_columns``."""
+    s = np.moveaxis(np.asarray(sums, dtype=float), -1, 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        digits = [s[0] / s[1], s[2] / s[3], s[5] / s[6], s[4] / s[3]]
+    return digits + list(_skew_kurt(np.moveaxis(s[7:], 0, -1)))
 
 
 def _skew_kurt(sums) -> tuple[np.ndarray, np.ndarray]:
-    """Population skewness m3/m2^1.5 and kurtosis m4/m2^2 from sums (..., 5) of _moment_columns."""
+    """Population skewness m3/m2^1.5 and kurtosis m4/m2^2 from sums (..., 5) of has and the deviation's powers 1..4."""
     s = np.moveaxis(np.asarray(sums, dtype=float), -1, 0)
     with np.errstate(divide="ignore", invalid="ignore"):
         m, e2, e3, e4 = s[1] / s[0], s[2] / s[0], s[3] / s[0], s[4] / s[0]
@@ -307,37 +351,22 @@ def _cap(share) -> np.ndarray:
     return np.where(share >= 1, 1.0, share)
 
 
-def _p05_categories(share) -> np.ndarray:
-    """[ends in 0 or 5, does not, no percentage] station counts for P05s."""
-    ends = percent_ends_05(share)
-    return np.array([np.sum(ends == 1), np.sum(ends == 0), np.sum(np.isnan(ends))])
+def _bootstrapped(groups: list, n_boot: int, rng) -> tuple[np.ndarray, np.ndarray]:
+    """Basic intervals of the six bootstrapped statistics for every group and subject, (groups, subjects, 6) each.
 
-
-def _bootstrapped(subjects: dict, n_boot: int, rng) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Estimates and basic intervals of the six bootstrapped statistics, (subjects x 6) each.
-
-    ``subjects`` maps a name to (counts, capped percentages).  Digit
-    statistics resample their category counts (exact, see
-    ``resample_categories``); skewness and kurtosis resample stations once
-    for all subjects (``resample_sums``).
+    ``groups`` holds ``_group_inputs`` of each group.  As in boot, each
+    replicate resamples a group's stations, once for all statistics and
+    subjects; every statistic is a function of column sums, so all
+    replicates of all groups come from ``_resample_group_sums``.
     """
-    k = len(subjects)
-    second = np.array([_with_missing(second_digit(c)) for c, _ in subjects.values()])
-    last = np.array([_with_missing(last_digit(c)) for c, _ in subjects.values()])
-    p05 = np.array([_p05_categories(s) for _, s in subjects.values()])
-    moments, layout = _moment_columns([s for _, s in subjects.values()])
-
-    def digit_stats(sec, lst, pct):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            p = pct[..., 0] / (pct[..., 0] + pct[..., 1])
-        return [digit_mean(sec[..., :10]), digit_mean(lst[..., :10]), p, share_05(lst[..., :10])]
-
-    t0 = np.column_stack(digit_stats(second, last, p05) + list(_skew_kurt(moments.sum(axis=0)[layout])))
-    reps = digit_stats(*(resample_categories(x, n_boot, rng) for x in (second, last, p05)))
-    reps += list(_skew_kurt(resample_sums(moments, n_boot, rng, dtype=np.float32)[:, layout]))
-    reps = np.stack(reps, axis=-1)  # (n_boot, subjects, 6)
+    stack = {k: np.concatenate([g[k] for g in groups]) for k in ("second", "last", "ends", "dev", "has")}
+    codes = np.repeat(np.arange(len(groups)), [len(g["dev"]) for g in groups])
+    matrix, layout = _statistic_columns(**stack)
+    sums = _resample_group_sums(matrix, codes, len(groups), n_boot, rng, dtype=np.float32)
+    reps = np.stack(_statistics(sums[:, :, layout]), axis=-1)  # (n_boot, groups, subjects, 6)
+    t0 = np.stack([g["t0"] for g in groups])
     low, high = basic_interval(t0.ravel(), reps.reshape(n_boot, -1))
-    return t0, low.reshape(k, -1), high.reshape(k, -1)
+    return low.reshape(t0.shape), high.reshape(t0.shape)
 
 
 def _finite_pairs(x, y):
@@ -383,34 +412,41 @@ def _flag(test: str, estimate, low, high) -> bool:
     return bool(value < ref) if test == "DipT" else bool(abs(value) > ref)
 
 
-def _battery_group(election: Election, parties, n_boot: int, rng) -> pd.DataFrame:
-    """All battery rows for one group of stations."""
+def _group_inputs(election: Election, parties) -> dict:
+    """What the battery needs of one group: its estimates, and the per-station values its bootstrap resamples."""
     sub = election.subset(election.published)
     found = count_values(sub, "ballots_found", sub.ballots_found())
     registered = count_values(sub, "registered")
-    votes = {p: count_values(sub, p) for p in parties}
+    votes = [count_values(sub, p) for p in parties]
     with np.errstate(divide="ignore", invalid="ignore"):
         turnout = found / registered
-        subjects = {"turnout": (found, turnout), **{p: (v, v / found) for p, v in votes.items()}}
+        shares = [turnout, *(v / found for v in votes)]
+    n, k = len(found), len(shares)
+    counts = np.column_stack([found, *votes]).reshape(n, k)
+    capped = np.column_stack([_cap(sh) for sh in shares]).reshape(n, k)
+    second, last, ends = second_digit(counts), last_digit(counts), percent_ends_05(capped)
+    dev, has = _deviations(capped)
+    matrix, layout = _statistic_columns(second, last, ends, dev, has)
+    t0 = np.column_stack(_statistics(matrix.sum(axis=0)[layout]))
+    other = [{"DipT": _dip_pvalue(shares[0])}]
+    other += [{"DipT": _dip_pvalue(sh), "Sobyanin": _sobyanin(turnout, sh), "Correlation": _correlation(turnout, sh)}
+              for sh in shares[1:]]
+    return {"n": n, "second": second, "last": last, "ends": ends, "dev": dev, "has": has, "t0": t0, "other": other}
 
-    t0, low, high = _bootstrapped({name: (c, _cap(sh)) for name, (c, sh) in subjects.items()}, n_boot, rng)
-    n = len(sub)
+
+def _rows(name, inputs, low, high) -> list:
+    """Table rows of one group from its inputs and intervals (subjects x 6)."""
     rows = []
-    for i, (name, (_, share)) in enumerate(subjects.items()):
-        est = dict(zip(_BOOTSTRAPPED, t0[i]))
+    for i, subject in enumerate(inputs["subjects"]):
+        est = dict(zip(_BOOTSTRAPPED, inputs["t0"][i]), **inputs["other"][i])
         ci = {t: (low[i, j], high[i, j]) for j, t in enumerate(_BOOTSTRAPPED)}
-        est["DipT"] = _dip_pvalue(share)
-        if name != "turnout":
-            est["Sobyanin"] = _sobyanin(turnout, share)
-            est["Correlation"] = _correlation(turnout, share)
         for test in BATTERY_TESTS:
             if test not in est:
                 continue
             lo, hi = ci.get(test, (np.nan, np.nan))
-            rows.append((name, test, float(est[test]), lo, hi, n, _flag(test, est[test], lo, hi),
+            rows.append((name, subject, test, float(est[test]), lo, hi, inputs["n"], _flag(test, est[test], lo, hi),
                          BATTERY_REFERENCE[test]))
-    return pd.DataFrame(rows, columns=["subject", "test", "estimate", "ci_low", "ci_high", "n", "flagged",
-                                       "reference"])
+    return rows
 
 
 def basic_battery(election, parties=None, level: str = "nation", n_boot: int = 1000, rng=None) -> pd.DataFrame:
@@ -447,10 +483,13 @@ def basic_battery(election, parties=None, level: str = "nation", n_boot: int = 1
             raise KeyError(f"level '{level}' is not a column of the table")
         reasons[election.table[level].isna()] = f"no {level}"
     reasons[reasons.isna() & ~election.published] = "figures not published"
-    results = by_level(election.subset(reasons.isna() | ~election.published), _battery_group, level,
-                       parties=parties, n_boot=n_boot, rng=rng)
-    table = pd.concat([frame.assign(group=name) for name, frame in results.items()], ignore_index=True)
-    table = table[["group", "subject", "test", "estimate", "ci_low", "ci_high", "n", "flagged", "reference"]]
+    inputs = by_level(election.subset(reasons.isna() | ~election.published), _group_inputs, level, parties=parties)
+    low, high = _bootstrapped(list(inputs.values()), n_boot, rng)
+    subjects = ["turnout", *parties]
+    rows = [row for g, (name, group) in enumerate(inputs.items())
+            for row in _rows(name, dict(group, subjects=subjects), low[g], high[g])]
+    table = pd.DataFrame(rows, columns=["group", "subject", "test", "estimate", "ci_low", "ci_high", "n", "flagged",
+                                        "reference"])
     dropped = reasons.dropna()
     table.attrs["excluded"] = {str(k): int(v) for k, v in dropped.value_counts(sort=False).items()}
     table.attrs["excluded_rows"] = dropped

@@ -30,8 +30,8 @@ from ..exclusions import Exclusions
 from ..levels import by_level, results_table
 from ..model import as_election
 from ..random import ensure_rng
-from .battery import (basic_interval, count_values, digit_counts, first_digit, last_digit, last_two_digits,
-                      percent_ends_05, resample_categories, resample_sums, second_digit)
+from .battery import (_multiplicities, basic_interval, count_values, digit_counts, first_digit, last_digit,
+                      last_two_digits, percent_ends_05, resample_categories, resample_sums, second_digit)
 from .result import TestResult
 
 __all__ = [
@@ -58,6 +58,7 @@ BENFORD_SECOND = np.array([np.log10(1 + 1 / (10 * np.arange(1, 10) + j)).sum() f
 #: Mean second digit under Benford's law (4.18739; Mebane's 4.187).
 SECOND_DIGIT_MEAN = float(BENFORD_SECOND @ np.arange(10))
 _UNIFORM = np.full(10, 0.1)
+_SHARED_CELLS = 5_000_000  # largest stations x replicates matrix of resamples a group's tests share
 _NULLS = ("smoothed", "uniform")
 
 
@@ -121,19 +122,49 @@ _CAVEAT = ("A statistical anomaly is a reason to look closer at these stations' 
 
 
 # -- pooling counts ----------------------------------------------------------------------
-class _Pool:
-    """The chosen count columns of the published stations, with every left-out count accounted for."""
+class _Counts:
+    """The chosen count columns of the published stations, read and checked once for several tests.
 
-    def __init__(self, election, columns, min_count: int):
+    ``digit_tests`` makes one per group and hands it to every test in place
+    of the election; the tests then also share one set of station
+    resamples for their intervals (``resamples``).
+    """
+
+    def __init__(self, election, columns):
         e = as_election(election)
         self.columns = list(e.parties if columns is None else ([columns] if isinstance(columns, str) else columns))
         missing = [c for c in self.columns if c not in e.table.columns]
         if missing:
             raise KeyError(f"column(s) not in the table: {', '.join(missing)}")
-        ex = Exclusions.for_election(e)
-        kept = e.subset(ex.keep)
-        raw = np.column_stack([count_values(kept, c) for c in self.columns]) if self.columns else \
+        self.election = e
+        self.exclusions = Exclusions.for_election(e)
+        kept = e.subset(self.exclusions.keep)
+        self.raw = np.column_stack([count_values(kept, c) for c in self.columns]) if self.columns else \
             np.empty((len(kept), 0))
+        self._resamples = None
+
+    def resamples(self, n_boot: int, rng):
+        """Station multiplicities of ``n_boot`` resamples (drawn on first use), or None when too many to hold."""
+        n = len(self.raw)
+        if n * n_boot > _SHARED_CELLS:
+            return None
+        if self._resamples is None or len(self._resamples) != n_boot:
+            self._resamples = _multiplicities(rng, n, n_boot)
+        return self._resamples
+
+
+class _Pool:
+    """The counts at or above ``min_count``, with every left-out count accounted for.
+
+    ``election`` is an Election (or table), or the ``_Counts`` that
+    ``digit_tests`` reads once per group for all its tests.
+    """
+
+    def __init__(self, election, columns, min_count: int):
+        counts = election if isinstance(election, _Counts) else _Counts(election, columns)
+        self.shared = counts if counts is election else None
+        ex, raw = counts.exclusions, counts.raw
+        self.columns = counts.columns
         n_cols = max(len(self.columns), 1)
         self.excluded = {reason: count * n_cols for reason, count in ex.counts.items()}
         self.excluded_rows = ex.rows
@@ -146,8 +177,6 @@ class _Pool:
         self.raw = raw
         self.min_count = min_count
         self.values = np.where(small, np.nan, raw)  # stations x columns, NaN = not used
-        self.index = kept.table.index
-        self.election = e
 
     @property
     def n(self) -> int:
@@ -173,20 +202,26 @@ def _empty(name, pool, what) -> TestResult:
     return _result(name, pool, np.nan, explanation=f"No {what} were left to test after the exclusions listed.")
 
 
-def _station_ci(numerator, denominator, n_boot, rng, conf=0.95):
+def _station_ci(numerator, denominator, n_boot, rng, conf=0.95, shared=None):
     """Basic bootstrap interval of sum(numerator)/sum(denominator), resampling stations.
 
-    Per-station (numerator, denominator) pairs of digit statistics take few
-    distinct values; when they are much fewer than the stations, stations
-    are resampled exactly by drawing how many of each distinct pair enter a
-    replicate (``resample_categories``), otherwise one by one (``resample_sums``).
+    With ``shared`` (the group's ``_Counts``), the resamples its tests share
+    are used when it holds them.  Otherwise: per-station (numerator, denominator)
+    pairs of digit statistics take few distinct values; when they are much
+    fewer than the stations, stations are resampled exactly by drawing how
+    many of each distinct pair enter a replicate (``resample_categories``),
+    otherwise one by one (``resample_sums``).
     """
     x = np.column_stack([numerator, denominator])
-    pairs, counts = np.unique(x, axis=0, return_counts=True)
-    if 5 * len(pairs) < len(x):
-        reps = resample_categories(counts, n_boot, rng) @ pairs
+    weights = shared.resamples(n_boot, rng) if shared is not None else None
+    if weights is not None:
+        reps = weights @ x
     else:
-        reps = resample_sums(x, n_boot, rng)
+        pairs, counts = np.unique(x, axis=0, return_counts=True)
+        if 5 * len(pairs) < len(x):
+            reps = resample_categories(counts, n_boot, rng) @ pairs
+        else:
+            reps = resample_sums(x, n_boot, rng)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = reps[:, 0] / reps[:, 1]
     low, high = basic_interval(x[:, 0].sum() / x[:, 1].sum(), ratio[:, None], conf)
@@ -308,7 +343,7 @@ def last_digit_mean(election, *, columns=None, min_count: int = 10, null: str = 
     total, used = _station_digits(pool, last_digit)
     mean = total.sum() / used.sum()
     p = float(2 * stats.norm.sf(abs(mean - mu) / (sd / np.sqrt(pool.n))))
-    ci = _station_ci(total, used, n_boot, rng)
+    ci = _station_ci(total, used, n_boot, rng, shared=pool.shared)
     text = (f"The average last digit of {pool.n} counts of at least {min_count} is {mean:.3f} (95% interval "
             f"{ci[0]:.3f} to {ci[1]:.3f}); {_null_text(null)} gives {mu:.3f}. The difference {_verdict(p)}. "
             f"{_CAVEAT}" + pool.note())
@@ -328,7 +363,7 @@ def zero_five_share(election, *, columns=None, min_count: int = 10, null: str = 
     hits, used = np.nansum(ends, axis=1), np.isfinite(ends).sum(axis=1)
     share = hits.sum() / used.sum()
     p = float(_binom_pvalue(hits.sum(), pool.n, expected))
-    ci = _station_ci(hits, used, n_boot, rng)
+    ci = _station_ci(hits, used, n_boot, rng, shared=pool.shared)
     text = (f"{share:.1%} of {pool.n} counts of at least {min_count} end in 0 or 5 (95% interval {ci[0]:.1%} "
             f"to {ci[1]:.1%}), against {expected:.1%} expected from {_null_text(null)}. Rounding invented "
             f"figures to 'nice' numbers raises this share. The difference {_verdict(p)}. {_CAVEAT}" + pool.note())
@@ -413,7 +448,7 @@ def second_digit_mean(election, *, columns=None, min_count: int = 10, n_boot: in
     mean = total.sum() / used.sum()
     sd = np.sqrt(BENFORD_SECOND @ np.arange(10) ** 2 - SECOND_DIGIT_MEAN ** 2)
     p = float(2 * stats.norm.sf(abs(mean - SECOND_DIGIT_MEAN) / (sd / np.sqrt(pool.n))))
-    ci = _station_ci(total, used, n_boot, rng)
+    ci = _station_ci(total, used, n_boot, rng, shared=pool.shared)
     text = (f"The average second digit of {pool.n} counts is {mean:.3f}; Benford's law gives 4.187 (95% "
             f"interval {ci[0]:.3f} to {ci[1]:.3f}). The difference {_verdict(p)}. This is a weak benchmark "
             f"for vote counts. {_CAVEAT}" + pool.note())
@@ -467,9 +502,10 @@ def percent_zero_five(election, *, columns=None, turnout: bool = True, min_base:
     """
     if null not in _NULLS:
         raise ValueError(f"null must be one of {_NULLS}, not {null!r}")
-    e = as_election(election)
+    shared = election if isinstance(election, _Counts) else None
+    e = shared.election if shared else as_election(election)
     parties = list(e.parties if columns is None else ([columns] if isinstance(columns, str) else columns))
-    ex = Exclusions.for_election(e)
+    ex = shared.exclusions if shared else Exclusions.for_election(e)
     kept = e.subset(ex.keep)
     base, base_name = _percent_base(kept)
     base = count_values(kept, base_name, base)
@@ -516,7 +552,7 @@ def percent_zero_five(election, *, columns=None, turnout: bool = True, min_base:
                           explanation="No percentages were left to test after the exclusions listed.")
     share, expected = hits.sum() / n, expected_hits / n
     p = float(_binom_pvalue(hits.sum(), n, expected))
-    ci = _station_ci(hits, used, n_boot, rng)
+    ci = _station_ci(hits, used, n_boot, rng, shared=shared)
     text = (f"{share:.1%} of {n} percentages (turnout and vote shares of {base_name}, rounded to whole "
             f"numbers) end in 0 or 5 (95% interval {ci[0]:.1%} to {ci[1]:.1%}), against {expected:.1%} "
             f"expected from {_null_text(null, 'percentages')}. Figures written to hit a target percentage "
@@ -534,15 +570,16 @@ def digit_tests(election, level: str = "nation", *, columns=None, rng=None, n_bo
     rng = ensure_rng(rng)
 
     def battery(sub):
+        counts = _Counts(sub, columns)  # read once, shared by the count-based tests
         return [
-            last_digit_test(sub, columns=columns, rng=rng),
-            last_digit_mean(sub, columns=columns, n_boot=n_boot, rng=rng),
-            zero_five_share(sub, columns=columns, n_boot=n_boot, rng=rng),
-            *digit_pairs_test(sub, columns=columns),
-            second_digit_test(sub, columns=columns, rng=rng),
-            second_digit_mean(sub, columns=columns, n_boot=n_boot, rng=rng),
-            first_digit_test(sub, columns=columns, rng=rng),
-            percent_zero_five(sub, columns=columns, n_boot=n_boot, rng=rng),
+            last_digit_test(counts, rng=rng),
+            last_digit_mean(counts, n_boot=n_boot, rng=rng),
+            zero_five_share(counts, n_boot=n_boot, rng=rng),
+            *digit_pairs_test(counts),
+            second_digit_test(counts, rng=rng),
+            second_digit_mean(counts, n_boot=n_boot, rng=rng),
+            first_digit_test(counts, rng=rng),
+            percent_zero_five(counts, columns=columns, n_boot=n_boot, rng=rng),
         ]
 
     return results_table(by_level(as_election(election), battery, level), level)
