@@ -14,10 +14,11 @@ from .model import Election  # noqa: E402
 
 # Functions that share their name with a submodule are bound here, eagerly: the
 # import system sets ``forensics.<name>`` to the submodule only when it first loads
-# it, so binding the function afterwards keeps ``forensics.simulate(...)`` and
-# ``forensics.reconcile(...)`` callable while ``from forensics.simulate import X``
-# still reaches the module.
+# it, so binding the function afterwards keeps ``forensics.simulate(...)``,
+# ``forensics.reconcile(...)`` and ``forensics.scan(...)`` callable, while
+# ``from forensics.simulate import X`` still reaches the module.
 from .reconcile import reconcile  # noqa: E402
+from .scan import Scan, scan  # noqa: E402
 from .simulate import simulate  # noqa: E402
 
 #: public name -> "module:attribute"
@@ -26,16 +27,15 @@ _LAZY = {
     "profiles": "forensics.ingest:available_profiles",
     "Findings": "forensics.reconcile:Findings",
     "tabulate": "forensics.reconcile:tabulate",
+    "compare_totals": "forensics.reconcile:compare_totals",
     "allocate_seats": "forensics.reconcile:allocate_seats",
-    "scan": "forensics.scan:scan",
-    "Scan": "forensics.scan:Scan",
     "write_report": "forensics.report:write_report",
     "audit": "forensics.audit",
     "stats": "forensics.stats",
     "TestResult": "forensics.stats.result:TestResult",
 }
 
-__all__ = ["DataError", "Election", "__version__", "reconcile", "simulate", *_LAZY]
+__all__ = ["DataError", "Election", "__version__", "reconcile", "simulate", "scan", "Scan", *_LAZY]
 
 
 def __getattr__(name):

@@ -137,8 +137,9 @@ class _Counts:
         if missing:
             raise KeyError(f"column(s) not in the table: {', '.join(missing)}")
         self.election = e
-        self.exclusions = Exclusions.for_election(e)
-        kept = e.subset(self.exclusions.keep)
+        ex = Exclusions.for_election(e)
+        self.keep, self.excluded, self.excluded_rows = ex.keep, ex.counts, ex.rows
+        kept = e.subset(ex.keep)
         self.raw = np.column_stack([count_values(kept, c) for c in self.columns]) if self.columns else \
             np.empty((len(kept), 0))
         self._resamples = None
@@ -163,11 +164,11 @@ class _Pool:
     def __init__(self, election, columns, min_count: int):
         counts = election if isinstance(election, _Counts) else _Counts(election, columns)
         self.shared = counts if counts is election else None
-        ex, raw = counts.exclusions, counts.raw
+        raw = counts.raw
         self.columns = counts.columns
         n_cols = max(len(self.columns), 1)
-        self.excluded = {reason: count * n_cols for reason, count in ex.counts.items()}
-        self.excluded_rows = ex.rows
+        self.excluded = {reason: count * n_cols for reason, count in counts.excluded.items()}
+        self.excluded_rows = counts.excluded_rows
         n_missing = int(np.isnan(raw).sum())
         small = np.isfinite(raw) & (raw < min_count)
         if n_missing:
@@ -505,8 +506,12 @@ def percent_zero_five(election, *, columns=None, turnout: bool = True, min_base:
     shared = election if isinstance(election, _Counts) else None
     e = shared.election if shared else as_election(election)
     parties = list(e.parties if columns is None else ([columns] if isinstance(columns, str) else columns))
-    ex = shared.exclusions if shared else Exclusions.for_election(e)
-    kept = e.subset(ex.keep)
+    if shared:
+        keep, ex_counts, ex_rows = shared.keep, shared.excluded, shared.excluded_rows
+    else:
+        ex = Exclusions.for_election(e)
+        keep, ex_counts, ex_rows = ex.keep, ex.counts, ex.rows
+    kept = e.subset(keep)
     base, base_name = _percent_base(kept)
     base = count_values(kept, base_name, base)
     subjects = {}
@@ -521,7 +526,7 @@ def percent_zero_five(election, *, columns=None, turnout: bool = True, min_base:
         small = [p for p in parties if not np.nanmedian(subjects[p][0]) * 100 >= min_percent + 10]
         for party in small:
             del subjects[party]
-    excluded = {r: c * len(subjects) for r, c in ex.counts.items()}
+    excluded = {r: c * len(subjects) for r, c in ex_counts.items()}
     reasons = {f"base below {min_base}": 0, "percentage undefined": 0,
                f"percentage outside {min_percent}-{max_percent}": 0}
     ends, rows, expected_hits = [], [], 0.0
@@ -545,7 +550,7 @@ def percent_zero_five(election, *, columns=None, turnout: bool = True, min_base:
     hits, used = np.nansum(ends, axis=1), np.isfinite(ends).sum(axis=1)
     n = int(used.sum())
     name = "percentages ending in 0 or 5 (P05s)"
-    common = dict(excluded=excluded, excluded_rows=ex.rows, party=", ".join(subjects) if len(subjects) <= 3
+    common = dict(excluded=excluded, excluded_rows=ex_rows, party=", ".join(subjects) if len(subjects) <= 3
                   else f"{len(subjects)} percentages")
     if n == 0:
         return TestResult(name=name, statistic=float("nan"), n_used=0, **common,
