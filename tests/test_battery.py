@@ -138,3 +138,27 @@ def test_all_groups_at_once_equals_each_group_on_its_own():
         ok = width.notna()
         assert ((here.ci_low - alone.ci_low).abs()[ok] <= 0.2 * width[ok]).all()
         assert ((here.ci_high - alone.ci_high).abs()[ok] <= 0.2 * width[ok]).all()
+
+
+def test_digit_tests_shared_reading_equals_each_test_on_its_own():
+    from forensics.levels import results_table
+    from forensics.stats import digits as D
+
+    e = _election(n=900, seed=4)
+    fast = D.digit_tests(e, "region", n_boot=500, rng=1)
+    for name, sub in e.table.groupby("region"):
+        sub = e.with_table(sub)
+        boot = dict(n_boot=500, rng=2)
+        alone = results_table({name: [D.last_digit_mean(sub, **boot), D.zero_five_share(sub, **boot),
+                                      *D.digit_pairs_test(sub), D.second_digit_mean(sub, **boot),
+                                      D.first_digit_test(sub), D.percent_zero_five(sub, **boot)]})
+        here = fast[fast.group == name].set_index("test").loc[alone.test]
+        np.testing.assert_array_equal(here.statistic, alone.statistic)
+        np.testing.assert_array_equal(here.n_used, alone.n_used)
+        np.testing.assert_array_equal(here.n_excluded, alone.n_excluded)
+        np.testing.assert_allclose(here.pvalue, alone.pvalue, rtol=1e-12)
+        width = (alone.ci_high - alone.ci_low).to_numpy()
+        ok = np.isfinite(width)
+        assert ok.sum() == 4  # the four interval tests: the shared resamples give intervals as wide
+        assert (np.abs(here.ci_low.to_numpy() - alone.ci_low.to_numpy())[ok] <= 0.25 * width[ok]).all()
+        assert (np.abs(here.ci_high.to_numpy() - alone.ci_high.to_numpy())[ok] <= 0.25 * width[ok]).all()

@@ -12,9 +12,14 @@ nonparametric-bootstrap "basic" intervals and flag rules.
 The same module holds the pieces the digit tests in ``digits.py`` share:
 digit extraction (``first_digit``, ``second_digit``, ``last_digit``,
 ``last_two_digits``), ``percent_ends_05``, ``count_values`` (validated count
-columns), ``resample_sums`` (a vectorised station bootstrap: one
-resampling of station indices per group, turned into column sums by one
+columns), ``resample_sums`` (a vectorised station bootstrap: resampled
+station indices become multiplicities, turned into column sums by one
 matrix product) and ``basic_interval`` (R ``boot.ci(type = "basic")``).
+
+Speed: every bootstrapped statistic of the battery is a function of column
+sums of per-station values (digits, indicators, powers of deviations), so
+one resampling of each group's stations serves all statistics and subjects,
+and all groups' replicates come out of one call.
 """
 from __future__ import annotations
 
@@ -191,7 +196,7 @@ def _resample_group_sums(values, codes, n_groups: int, n_boot: int, rng=None, dt
             size = min(step, n_boot - start)
             weights = _multiplicities(rng, n, size, dtype)
             # BLAS pays off for many columns and large products; otherwise (measured) a plain loop is faster
-            blas = len(xg) >= 16 and size * n >= 1_000_000
+            blas = len(xg) >= 16 and n >= 50_000
             out[start:start + size, g] = (xg @ weights.T).T if blas else np.einsum("qn,bn->bq", xg, weights)
     return out
 
@@ -313,10 +318,11 @@ def _statistic_columns(second, last, ends, dev, has) -> tuple[np.ndarray, np.nda
 
     Inputs are stations x subjects: second and last digits of the counts,
     whether the percentage ends in 0 or 5, and the percentage's deviation
-    from its group mean.  Per subject the layout holds the sums of
-    [second digits, counts with one, last digits, counts with one, last
-    digits 0 or 5, percentages ending in 0 or 5, percentages, then has and
-    the deviation's powers 1..4].
+    from its group mean.  Per subject the layout points at the columns
+    whose sums are: second digits, counts having one, last digits, counts
+    having one, last digits that are 0 or 5, percentages ending in 0 or 5,
+    percentages, percentages present (again, for the moments) and the
+    deviation's powers 1..4.
     """
     cols, layout = _Columns(), []
     for i in range(second.shape[1]):
@@ -434,10 +440,10 @@ def _group_inputs(election: Election, parties) -> dict:
     return {"n": n, "second": second, "last": last, "ends": ends, "dev": dev, "has": has, "t0": t0, "other": other}
 
 
-def _rows(name, inputs, low, high) -> list:
+def _rows(name, inputs, subjects, low, high) -> list:
     """Table rows of one group from its inputs and intervals (subjects x 6)."""
     rows = []
-    for i, subject in enumerate(inputs["subjects"]):
+    for i, subject in enumerate(subjects):
         est = dict(zip(_BOOTSTRAPPED, inputs["t0"][i]), **inputs["other"][i])
         ci = {t: (low[i, j], high[i, j]) for j, t in enumerate(_BOOTSTRAPPED)}
         for test in BATTERY_TESTS:
@@ -487,7 +493,7 @@ def basic_battery(election, parties=None, level: str = "nation", n_boot: int = 1
     low, high = _bootstrapped(list(inputs.values()), n_boot, rng)
     subjects = ["turnout", *parties]
     rows = [row for g, (name, group) in enumerate(inputs.items())
-            for row in _rows(name, dict(group, subjects=subjects), low[g], high[g])]
+            for row in _rows(name, group, subjects, low[g], high[g])]
     table = pd.DataFrame(rows, columns=["group", "subject", "test", "estimate", "ci_low", "ci_high", "n", "flagged",
                                         "reference"])
     dropped = reasons.dropna()

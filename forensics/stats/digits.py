@@ -216,7 +216,7 @@ def _station_ci(numerator, denominator, n_boot, rng, conf=0.95, shared=None):
     x = np.column_stack([numerator, denominator])
     weights = shared.resamples(n_boot, rng) if shared is not None else None
     if weights is not None:
-        reps = weights @ x
+        reps = np.einsum("qn,bn->bq", np.ascontiguousarray(x.T), weights)  # no BLAS threads for a thin product
     else:
         pairs, counts = np.unique(x, axis=0, return_counts=True)
         if 5 * len(pairs) < len(x):
