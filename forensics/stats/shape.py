@@ -17,7 +17,13 @@
 Turnout here is ballots cast (valid + invalid) / voters on the list and a
 party's share is its votes / valid votes.  Turnout, share and regression
 slopes co-vary for social reasons too (urban and rural areas, ethnic
-regions), so read them within regions (``fixed_effects``, ``by_level``).
+regions), and stations of one region or TEC move together, so by default
+the two regression-based tests compare stations within a region (region
+fixed effects) and take standard errors clustered by TEC (the key is
+region + TEC, as TEC names repeat across regions), with a t reference of
+(clusters - 1) degrees of freedom.  ``fixed_effects=None, cov="HC1"`` gives
+the older inference that treats stations as independent; it rejects most
+clean elections and only describes.
 """
 from __future__ import annotations
 
@@ -56,85 +62,136 @@ def _stations(e, min_registered: int):
     return ex, frame
 
 
+# -- shared design: within-region estimation, TEC-clustered errors ---------------------------------
+
+def _design(e, index, fixed_effects, cov, cluster):
+    """Group means to absorb (or None) and fit keywords for ``statsmodels`` OLS on rows ``index``.
+
+    ``fixed_effects`` and ``cluster`` are column names ("auto": region when
+    present / TEC when present, else region).
+    """
+    if cov not in ("HC1", "cluster"):
+        raise ValueError("cov must be 'HC1' or 'cluster'")
+    cols = e.table.columns
+    if fixed_effects == "auto":
+        fixed_effects = "region" if "region" in cols else None
+    if fixed_effects is not None and fixed_effects not in cols:
+        raise DataError(f"there is no column '{fixed_effects}' for fixed effects", column=fixed_effects,
+                        fix="use 'region', 'tec' or another column of the table, or fixed_effects=None")
+    fe = _key(e, index, fixed_effects) if fixed_effects else None
+    info = {"fixed_effects": fixed_effects, "n_groups": int(fe.nunique()) if fe is not None else 0, "cov": cov,
+            "cluster": None, "n_clusters": None}
+    if cov == "HC1":
+        return fe, {"cov_type": "HC1"}, info
+    if cluster in (None, "auto"):
+        cluster = "tec" if "tec" in cols else "region"
+    if cluster not in cols:
+        raise DataError(f"there is no column '{cluster}' to cluster the standard errors by", column=cluster,
+                        fix="pass cluster= with a column of the table, or use cov='HC1'")
+    groups = pd.factorize(_key(e, index, cluster))[0]
+    info.update(cluster=cluster, n_clusters=int(groups.max()) + 1 if groups.size else 0)
+    return fe, {"cov_type": "cluster", "cov_kwds": {"groups": groups}, "use_t": True}, info
+
+
+def _key(e, index, column: str) -> pd.Series:
+    """Group labels of ``column`` on rows ``index``; TECs are qualified by region (their names repeat)."""
+    key = e.table.loc[index, column].astype(str)
+    if column == "tec" and "region" in e.table.columns:
+        key = e.table.loc[index, "region"].astype(str) + " / " + key
+    return key
+
+
+def _within(values: pd.Series, fe):
+    """``values`` minus their group mean (the within transformation), or unchanged without groups."""
+    return values - values.groupby(fe).transform("mean") if fe is not None else values
+
+
+def _slope(y: pd.Series, x: pd.Series, fe, fit_kw, n_fe: int):
+    """OLS slope of y on x (with absorbed group means, else a constant): (fit, slope, se, reference dist)."""
+    design = _within(x, fe).to_numpy(float)[:, None] if fe is not None else sm.add_constant(x.to_numpy(float))
+    model = sm.OLS(_within(y, fe).to_numpy(float), design).fit(**fit_kw)
+    slope, se = float(model.params[-1]), float(model.bse[-1])
+    if fe is not None and fit_kw["cov_type"] == "HC1":
+        se *= np.sqrt((len(y) - 1) / max(len(y) - 1 - n_fe, 1))  # degrees of freedom of the absorbed means
+    dist = stats.t(int(fit_kw["cov_kwds"]["groups"].max())) if fit_kw["cov_type"] == "cluster" else stats.norm
+    return model, slope, se, dist
+
+
 # -- Sobyanin-Sukhovolsky / MOS regression -----------------------------------------------------
 
-def turnout_regression(election, parties=None, fixed_effects: str | None = None, cov: str = "HC1",
-                       cluster: str | None = None, min_registered: int = 100) -> list[TestResult]:
+def turnout_regression(election, parties=None, fixed_effects: str | None = "auto", cov: str = "cluster",
+                       cluster: str | None = "auto", min_registered: int = 100) -> list[TestResult]:
     """Slope of each party's votes / voters on the list on turnout, one TestResult per party.
 
-    OLS per party with heteroskedasticity-robust (``cov="HC1"``) or
-    cluster-robust (``cov="cluster"``, clusters ``cluster``: the TEC column if
-    present, else region) standard errors; ``fixed_effects`` ("region",
-    "tec" or any column) removes group means first (within estimator).
-    ``statistic`` is the slope, ``expected`` the mean of the party's station
-    shares of the votes cast (the slope when support does not depend on
-    turnout), ``pvalue`` the two-sided z-test of slope = expected, ``ci`` the
-    95% interval of the slope.  ``details``: se, z, intercept (without fixed
-    effects), overall share, ``slope_above_one``, ``negative_slope`` and the
-    one-sided p-values of slope > 1 (``pvalue_above_one``) and slope < 0
-    (``pvalue_negative``), which honest voting cannot produce, and whether
-    the party is the leader.  Support that varies with turnout for social
-    reasons also moves the slope away from the share, so the z-test rejects
-    on clean data with such variation; the two bounds do not.
+    By default (``fixed_effects="auto"``, ``cov="cluster"``) the slope is
+    estimated within regions (region means removed) with standard errors
+    clustered by TEC (key region + TEC) and t(clusters - 1) p-values;
+    ``fixed_effects=None, cov="HC1"`` treats stations as independent (pooled
+    OLS, heteroskedasticity-robust), which rejects most clean elections.
+    ``statistic`` is the slope, ``ci`` its 95% interval; ``expected`` the
+    slope if support did not depend on turnout: the mean station share of the
+    votes cast, averaged over groups with the weights the within estimator
+    gives them.  ``pvalue`` tests slope = expected: slope - expected equals,
+    up to a positive factor, the within-group slope of the station share on
+    c = (turnout - group mean) * turnout, so its p-value is that slope's
+    (same clusters), which counts the noise of the group mean shares too;
+    without fixed effects it is the z-test of (slope - mean share) / se.
+    ``details``: se, z, intercept (pooled only), overall share,
+    ``slope_above_one``, ``negative_slope``, the one-sided p-values of slope
+    > 1 (``pvalue_above_one``) and slope < 0 (``pvalue_negative``), which
+    honest voting cannot produce, the design and whether the party is the leader.
     """
     e = as_election(election)
     parties = [_party_column(e, p) for p in parties] if parties is not None else list(e.parties)
     leader = e.leader
-    if cov not in ("HC1", "cluster"):
-        raise ValueError("cov must be 'HC1' or 'cluster'")
     ex, frame = _stations(e, min_registered)
-    if fixed_effects is not None:
-        if fixed_effects not in e.table.columns:
-            raise DataError(f"there is no column '{fixed_effects}' for fixed effects", column=fixed_effects,
-                            fix="use 'region', 'tec' or another column of the table")
-    groups_col = cluster or ("tec" if "tec" in e.table.columns else "region")
-    if cov == "cluster" and groups_col not in e.table.columns:
-        raise DataError(f"there is no column '{groups_col}' to cluster the standard errors by", column=groups_col,
-                        fix="pass cluster= with a column of the table, or use cov='HC1'")
-
+    fe, fit_kw, info = _design(e, frame.index, fixed_effects, cov, cluster)
     x = frame["turnout"]
-    fe = e.table.loc[frame.index, fixed_effects].astype(str) if fixed_effects else None
-    n_fe = int(fe.nunique()) if fe is not None else 0
-    design = x - x.groupby(fe).transform("mean") if fe is not None else sm.add_constant(x)
-    fit_kw = {"cov_type": "HC1"}
-    if cov == "cluster":
-        clusters = pd.factorize(e.table.loc[frame.index, groups_col].astype(str))[0]
-        fit_kw = {"cov_type": "cluster", "cov_kwds": {"groups": clusters}}
+    c = _within(x, fe) * x  # a station's weight in the within slope: sum(c * y / x) / sum(c)
 
     results = []
     for party in parties:
         votes = e.table.loc[frame.index, party].astype(float)
         y = votes / frame["N"]
-        if fe is not None:
-            y = y - y.groupby(fe).transform("mean")
-        model = sm.OLS(y.to_numpy(), np.asarray(design, dtype=float)).fit(**fit_kw)
-        slope_idx = -1
-        slope = float(model.params[slope_idx])
-        se = float(model.bse[slope_idx])
-        if fe is not None and cov == "HC1":
-            se *= np.sqrt((len(y) - 1) / max(len(y) - 1 - n_fe, 1))  # degrees of freedom of the absorbed means
+        model, slope, se, dist = _slope(y, x, fe, fit_kw, info["n_groups"])
         share = votes / frame["cast"]
-        expected = float(share.mean())
-        z = (slope - expected) / se if se > 0 else np.nan
-        pvalue = float(2 * stats.norm.sf(abs(z))) if np.isfinite(z) else np.nan
+        if fe is not None:
+            expected = float((c * share.groupby(fe).transform("mean")).sum() / c.sum())
+            _, g, g_se, _ = _slope(share, c, fe, fit_kw, info["n_groups"])
+            t = g / g_se if g_se > 0 else np.nan
+        else:
+            expected = float(share.mean())
+            t = (slope - expected) / se if se > 0 else np.nan
+        pvalue = float(2 * dist.sf(abs(t))) if np.isfinite(t) else np.nan
         details = {
-            "se": se, "z": float(z), "overall_share": float(votes.sum() / frame["cast"].sum()),
-            "pvalue_above_one": float(stats.norm.sf((slope - 1) / se)) if se > 0 else np.nan,
-            "pvalue_negative": float(stats.norm.cdf(slope / se)) if se > 0 else np.nan,
+            "se": se, "z": float(t), "overall_share": float(votes.sum() / frame["cast"].sum()),
+            "pvalue_above_one": float(dist.sf((slope - 1) / se)) if se > 0 else np.nan,
+            "pvalue_negative": float(dist.cdf(slope / se)) if se > 0 else np.nan,
             "intercept": None if fe is not None else float(model.params[0]),
             "slope_above_one": slope > 1, "negative_slope": slope < 0, "is_leader": party == leader,
-            "fixed_effects": fixed_effects, "n_groups": n_fe, "cov": cov, "r2": float(model.rsquared),
+            **info, "r2": float(model.rsquared),
         }
+        q = float(dist.ppf(0.975))
         results.append(TestResult(
             name="turnout_regression", statistic=slope, pvalue=pvalue,
-            ci=(slope - 1.959964 * se, slope + 1.959964 * se), expected=expected, n_used=len(y),
+            ci=(slope - q * se, slope + q * se), expected=expected, n_used=len(y),
             excluded=ex.counts, excluded_rows=ex.rows, details=details, party=party,
-            explanation=_explain_regression(party, slope, se, expected, pvalue, len(y), party == leader),
+            explanation=_explain_regression(party, slope, se, expected, pvalue, len(y), party == leader, info),
         ))
     return results
 
 
-def _explain_regression(party, slope, se, expected, pvalue, n, is_leader) -> str:
+def _explain_design(info) -> str:
+    if info["cov"] == "cluster" and info["fixed_effects"]:
+        return (f" Stations are compared with others of the same {info['fixed_effects']}, and the uncertainty allows "
+                f"for stations of one {info['cluster']} moving together ({info['n_clusters']} groups).")
+    if info["cov"] == "cluster":
+        return f" The uncertainty allows for stations of one {info['cluster']} moving together."
+    return (" The uncertainty treats every station as independent, which overstates the evidence when regions "
+            "and districts vote differently.")
+
+
+def _explain_regression(party, slope, se, expected, pvalue, n, is_leader, info) -> str:
     reading = ""
     if slope > 1:
         reading = (" A slope above 1 means more than every additional ballot went to this party, "
@@ -146,7 +203,7 @@ def _explain_regression(party, slope, se, expected, pvalue, n, is_leader) -> str
         f"Across {n:,} polling stations we regressed {party}'s votes, as a share of the voters on the list, on "
         f"turnout. Each additional percentage point of turnout brings this party {slope:.3f} points "
         f"(standard error {se:.3f}); if support did not depend on turnout it would be about its average share, "
-        f"{expected:.3f} (two-sided p = {pvalue:.2g}).{reading} "
+        f"{expected:.3f} (two-sided p = {pvalue:.2g}).{_explain_design(info)}{reading} "
         + ("For the leader a slope well above its share is the classic sign of ballot stuffing. " if is_leader else "")
         + CAVEAT
     )
@@ -154,38 +211,56 @@ def _explain_regression(party, slope, se, expected, pvalue, n, is_leader) -> str
 
 # -- correlation of share with turnout ------------------------------------------------------------
 
-def turnout_share_correlation(election, party=None, method: str = "pearson", min_registered: int = 100) -> TestResult:
+def turnout_share_correlation(election, party=None, method: str = "pearson", min_registered: int = 100,
+                              fixed_effects: str | None = "auto", cov: str = "cluster",
+                              cluster: str | None = "auto") -> TestResult:
     """Correlation across stations between turnout and a party's share of valid votes.
 
-    ``statistic`` is Pearson's r (or Spearman's rho); ``pvalue`` tests zero
-    correlation; ``ci`` is the 95% interval (Fisher's z for Pearson).
+    ``statistic`` is Pearson's r (or Spearman's rho) over all used stations,
+    a description of the pooled pattern.  ``pvalue`` tests that the share
+    does not move with turnout in the design of ``turnout_regression``: by
+    default the within-region slope of the share (ranks for Spearman) on
+    turnout, standard errors clustered by TEC (region + TEC), t(clusters - 1).
+    ``fixed_effects=None, cov="HC1"`` gives the test that treats stations as
+    independent; only then is ``ci`` (Fisher's z) reported, as with
+    clustered stations that interval is too narrow.  ``details``: the
+    within-group correlation, the slope, its se, t and the design.
     """
     e = as_election(election)
     party = _party_column(e, party)
+    if method not in ("pearson", "spearman"):
+        raise ValueError("method must be 'pearson' or 'spearman'")
     ex, frame = _stations(e, min_registered)
     share = e.table.loc[frame.index, party].astype(float) / frame["valid"]
     n = len(frame)
     if n < 4:
         return TestResult(name="turnout_share_correlation", statistic=float("nan"), n_used=n, excluded=ex.counts,
                           excluded_rows=ex.rows, party=party, explanation="Too few polling stations for a correlation.")
-    if method == "pearson":
-        res = stats.pearsonr(frame["turnout"], share)
-        ci = tuple(float(c) for c in res.confidence_interval(0.95))
-    elif method == "spearman":
-        res = stats.spearmanr(frame["turnout"], share)
+    fe, fit_kw, info = _design(e, frame.index, fixed_effects, cov, cluster)
+    x, y = frame["turnout"], share
+    if method == "spearman":
+        x, y = x.rank(), y.rank()
+    r = float(np.corrcoef(x, y)[0, 1])
+    within_r = float(np.corrcoef(_within(x, fe), _within(y, fe))[0, 1])
+    _, slope, se, dist = _slope(y, x, fe, fit_kw, info["n_groups"])
+    t = slope / se if se > 0 else np.nan
+    pvalue = float(2 * dist.sf(abs(t))) if np.isfinite(t) else np.nan
+    ci = None
+    if fe is None and cov == "HC1":
         half = 1.959964 / np.sqrt(n - 3)
-        ci = (float(np.tanh(np.arctanh(res.statistic) - half)), float(np.tanh(np.arctanh(res.statistic) + half)))
-    else:
-        raise ValueError("method must be 'pearson' or 'spearman'")
-    r = float(res.statistic)
+        ci = (float(np.tanh(np.arctanh(r) - half)), float(np.tanh(np.arctanh(r) + half)))
+    interval = f" (95% interval {ci[0]:.2f} to {ci[1]:.2f})" if ci else ""
+    within = f" Within each {info['fixed_effects']} it is {within_r:.2f}." if fe is not None else ""
     return TestResult(
-        name="turnout_share_correlation", statistic=r, pvalue=float(res.pvalue), ci=ci, expected=0.0, n_used=n,
-        excluded=ex.counts, excluded_rows=ex.rows, party=party, details={"method": method},
+        name="turnout_share_correlation", statistic=r, pvalue=pvalue, ci=ci, expected=0.0, n_used=n,
+        excluded=ex.counts, excluded_rows=ex.rows, party=party,
+        details={"method": method, "within_r": within_r, "slope": slope, "se": se, "t": float(t), **info},
         explanation=(
             f"Across {n:,} polling stations the correlation between turnout and {party}'s share of the valid votes "
-            f"is {r:.2f} (95% interval {ci[0]:.2f} to {ci[1]:.2f}). In honest elections it is usually weak; a strong "
-            f"positive correlation is what ballot stuffing for this party produces. With many stations even a tiny "
-            f"correlation is 'significant', so judge its size. " + CAVEAT),
+            f"is {r:.2f}{interval}.{within} In honest elections it is usually weak; a strong positive correlation "
+            f"is what ballot stuffing for this party produces. The p-value ({pvalue:.2g}) asks whether the share "
+            f"rises or falls with turnout more than chance allows.{_explain_design(info)} Judge the size too. "
+            + CAVEAT),
     )
 
 
