@@ -209,7 +209,10 @@ def scan(election: Election, levels=("nation", "region"), tests=None, rng=None, 
     sets one test's parameters.  ``time`` (ISO string) overrides the
     timestamp recorded in the provenance.
     """
-    from tqdm.auto import tqdm
+    if progress:  # tqdm.auto only for a visible bar: in notebooks without ipywidgets it warns on import
+        from tqdm.auto import tqdm
+    else:
+        from tqdm import tqdm
 
     battery = _battery(tests)
     levels = tuple(levels)

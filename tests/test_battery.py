@@ -124,6 +124,15 @@ def test_group_resampling_stays_within_each_group():
     np.testing.assert_allclose(means, expected, rtol=0.01)
 
 
+@pytest.mark.parametrize("n", [1, 7, 1200])
+def test_multiplicities_do_not_depend_on_the_block_size(n):
+    whole = B._multiplicities(9, n, 101, cells=10 ** 9)
+    np.testing.assert_array_equal(whole.sum(axis=1), n)  # each replicate draws n stations
+    for cells in (1, 64, 5000):  # drawn block by block: the same random stream, the same draws
+        np.testing.assert_array_equal(B._multiplicities(9, n, 101, cells=cells), whole)
+    assert not np.array_equal(B._multiplicities(10, n, 101), whole) or n == 1
+
+
 def test_all_groups_at_once_equals_each_group_on_its_own():
     e = _election(n=900, seed=3)
     fast = B.basic_battery(e, level="region", n_boot=2000, rng=7)

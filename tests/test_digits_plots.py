@@ -5,7 +5,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 
 import forensics  # noqa: E402
 from forensics.levels import by_level  # noqa: E402
@@ -25,3 +27,8 @@ def test_digit_frame_and_figures():
     assert fig.axes and len(fig.axes[0].patches) == 10
     grid = plot_digit_grid(by_level(e, D.last_digit_test, "region", rng=1))
     assert len([ax for ax in grid.axes if ax.patches]) == 3
+    host = Figure()
+    ax = host.add_subplot()
+    assert plot_digits(last, ax=ax) is host and len(ax.patches) == 10
+    # built as Figure objects, never through pyplot (no second copy shown in notebooks)
+    assert isinstance(fig, Figure) and isinstance(grid, Figure) and plt.get_fignums() == []

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 
+import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -49,3 +50,4 @@ def test_coarse_and_regression_figures():
     slope = np.diff(line.get_ydata())[0] / np.diff(line.get_xdata())[0]
     assert np.isclose(slope, next(r for r in regs if r.party == e.leader).statistic)
     assert _png(fig).startswith(b"\x89PNG")
+    assert plt.get_fignums() == []  # drawn on Figure objects, never through pyplot

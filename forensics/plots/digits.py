@@ -6,10 +6,11 @@ the observed shares (Clopper-Pearson).
 """
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
+import math
+
 import numpy as np
 import pandas as pd
-import seaborn as sns
+from matplotlib.figure import Figure
 from scipy import stats
 
 from ..stats.result import TestResult
@@ -60,10 +61,8 @@ def _draw(ax, frame: pd.DataFrame, color="C0"):
 def plot_digits(result, ax=None, title=None):
     """Bar chart of one digit test's observed digit shares, intervals and expected shares; returns the Figure."""
     frame = digit_frame(result)
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(6, 3.5))
-    else:
-        fig = ax.figure
+    fig = Figure(figsize=(6, 3.5)) if ax is None else ax.figure
+    ax = ax or fig.add_subplot()
     if frame.empty:
         ax.text(0.5, 0.5, "no counts to show", ha="center", va="center", transform=ax.transAxes)
         return fig
@@ -79,16 +78,23 @@ def plot_digit_grid(results, col_wrap: int = 4, height: float = 2.2, aspect: flo
     """Small multiples of ``plot_digits``, one panel per group ({group: TestResult}, e.g. from ``by_level``)."""
     frame = digit_frame(results)
     if frame.empty:
-        fig, ax = plt.subplots(figsize=(4, 2))
+        fig = Figure(figsize=(4, 2))
+        ax = fig.add_subplot()
         ax.text(0.5, 0.5, "no counts to show", ha="center", va="center")
         ax.set_axis_off()
         return fig
-    grid = sns.FacetGrid(frame, col="group", col_wrap=min(col_wrap, frame["group"].nunique()), height=height,
-                         aspect=aspect, sharey=True)
-    grid.map_dataframe(lambda data, **_: _draw(plt.gca(), data))
-    grid.set_titles("{col_name}")
-    for ax, (group, sub) in zip(grid.axes.flat, frame.groupby("group", sort=False)):
+    groups = list(frame.groupby("group", sort=False))
+    columns = min(col_wrap, len(groups))
+    rows = math.ceil(len(groups) / columns)
+    fig = Figure(figsize=(columns * height * aspect, rows * height), layout="constrained")
+    axes = fig.subplots(rows, columns, squeeze=False, sharey=True)
+    for ax in axes.flat[len(groups):]:
+        ax.set_axis_off()
+    for ax, (group, sub) in zip(axes.flat, groups):
+        _draw(ax, sub)
         ax.set_title(f"{group} (n = {sub['n'].iloc[0]:,})", fontsize="small")
-    grid.set_axis_labels("digit", "share")
-    grid.figure.suptitle(frame["test"].iloc[0], y=1.02)
-    return grid.figure
+        ax.set_xlabel("digit")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("share")
+    fig.suptitle(frame["test"].iloc[0])
+    return fig

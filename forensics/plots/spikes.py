@@ -114,11 +114,8 @@ def regression_hexbin(election, results, parties=None, gridsize: int = 60):
         x = turnout[mask]
         y = table.loc[mask, party].astype(float) / table.loc[mask, "registered"].astype(float)
         ax.hexbin(x, y, gridsize=gridsize, bins="log", cmap="viridis", mincnt=1, extent=(0, 1, 0, 1))
-        intercept = res.details["intercept"]
-        if intercept is None:  # fixed effects: draw the slope through the means
-            intercept = y.mean() - res.statistic * x.mean()
         grid = np.linspace(0, 1, 50)
-        ax.plot(grid, intercept + res.statistic * grid, color="tab:red", lw=1.5,
+        ax.plot(grid, res.details["intercept"] + res.statistic * grid, color="tab:red", lw=1.5,
                 label=f"slope {res.statistic:.2f} (share {res.expected:.2f})")
         ax.plot(grid, grid, color="0.3", lw=0.8, ls="--", label="slope 1")
         ax.set_xlim(0, 1)

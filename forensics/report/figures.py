@@ -16,14 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from ..stats.result import TestResult  # noqa: E402
-
-plt.rcParams["svg.hashsalt"] = "forensics"  # stable ids inside SVG files
+from ..stats.result import TestResult
 
 
 @dataclass(frozen=True)
@@ -98,9 +94,9 @@ def _save(fig, out_dir: Path, name: str, formats) -> tuple[str, list]:
         if fmt == "png":
             path.write_bytes(png.getvalue())
         else:
-            fig.savefig(path, format=fmt, metadata={"Date": None} if fmt == "svg" else None)
+            with matplotlib.rc_context({"svg.hashsalt": "forensics"}):  # stable ids inside SVG files
+                fig.savefig(path, format=fmt, metadata={"Date": None} if fmt == "svg" else None)
         files.append(path.name)
-    plt.close(fig)
     return base64.b64encode(png.getvalue()).decode("ascii"), files
 
 
@@ -123,7 +119,8 @@ def regional_fingerprints(results: dict, max_panels: int = 100, columns: int = 1
     if not panels:
         raise LookupError("no regional fingerprint results to draw")
     rows = math.ceil(len(panels) / columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(columns * 1.3, rows * 1.45), squeeze=False)
+    fig = Figure(figsize=(columns * 1.3, rows * 1.45))
+    axes = fig.subplots(rows, columns, squeeze=False)
     for ax in axes.flat:
         ax.set_axis_off()
     for ax, (group, res) in zip(axes.flat, panels):
@@ -147,8 +144,6 @@ def regional_fingerprints(results: dict, max_panels: int = 100, columns: int = 1
 
 def make_figures(scan, out_dir, formats=("png", "svg"), progress: bool = True) -> list:
     """Draw every figure; return dicts (id, section, caption, png base64 or error, files)."""
-    from tqdm.auto import tqdm
-
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     jobs = [(s.id, s.section, s.caption, lambda s=s: s.draw(scan)) for s in FIGURES]
@@ -158,13 +153,16 @@ def make_figures(scan, out_dir, formats=("png", "svg"), progress: bool = True) -
                  "cloud has a tail towards the top right drives the national pattern.",
                  lambda: regional_fingerprints(regional)))
     figures = []
-    for fid, section, caption, draw in tqdm(jobs, desc="figures", disable=not progress, leave=False):
+    if progress:  # tqdm only when asked: tqdm.auto warns in notebooks without ipywidgets
+        from tqdm.auto import tqdm
+
+        jobs = tqdm(jobs, desc="figures", leave=False)
+    for fid, section, caption, draw in jobs:
         entry = {"id": fid, "section": section, "caption": caption, "png": None, "files": [], "error": ""}
         try:
             fig = draw()
             entry["png"], entry["files"] = _save(fig, out_dir, fid, formats)
         except Exception as exc:  # noqa: BLE001 - a missing figure is reported, never fatal
-            plt.close("all")
             entry["error"] = f"figure not available: {exc}"
         figures.append(entry)
     return figures

@@ -19,14 +19,18 @@ matrix product) and ``basic_interval`` (R ``boot.ci(type = "basic")``).
 Speed: every bootstrapped statistic of the battery is a function of column
 sums of per-station values (digits, indicators, powers of deviations), so
 one resampling of each group's stations serves all statistics and subjects,
-and all groups' replicates come out of one call.
+and all groups' replicates come out of one call: per group, a matrix of
+resample multiplicities (replicates x stations) times the per-station
+contributions (stations x columns), on one BLAS thread.
 """
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import ThreadpoolController
 
 from ..errors import DataError
 from ..levels import by_level
@@ -68,7 +72,10 @@ def count_values(election: Election, column: str, values=None) -> np.ndarray:
         raise DataError(f"the count column holds text, not numbers (e.g. {series.dropna().iloc[0]!r})",
                         file=_source(election), column=column,
                         fix="map the column to numbers in the profile or clean the file")
-    x = series.to_numpy(dtype=float, na_value=np.nan)
+    if isinstance(series.dtype, pd.api.extensions.ExtensionDtype):  # nullable: pd.NA becomes NaN
+        x = series.to_numpy(dtype=float, na_value=np.nan)
+    else:  # numpy-backed: a plain cast, without pandas' search for missing values
+        x = np.asarray(series.to_numpy(), dtype=float)
     bad = np.isfinite(x) & ((x < 0) | (x != np.floor(x)))
     bad |= np.isinf(x)
     if bad.any():
@@ -146,7 +153,9 @@ def _draw_indices(rng: np.random.Generator, n: int, size: int) -> np.ndarray:
     departure from uniformity is below n / 2**32 (2e-5 for 100,000 stations).
     """
     words = rng.bit_generator.random_raw((size + 1) // 2).view(np.uint32)[:size]
-    return ((words.astype(np.uint64) * np.uint64(n)) >> np.uint64(32)).view(np.int64)
+    idx = np.multiply(words, np.uint64(n), dtype=np.uint64)
+    idx >>= np.uint64(32)
+    return idx.view(np.int64)
 
 
 def resample_sums(values: np.ndarray, n_boot: int, rng=None, dtype=np.float64,
@@ -165,11 +174,37 @@ def resample_sums(values: np.ndarray, n_boot: int, rng=None, dtype=np.float64,
     return _resample_group_sums(x, np.zeros(len(x), dtype=np.int64), 1, n_boot, rng, dtype, max_cells)[:, 0]
 
 
-def _multiplicities(rng, n: int, n_boot: int, dtype=np.float64) -> np.ndarray:
-    """How often each of n stations is drawn in each of ``n_boot`` bootstrap resamples: (n_boot, n)."""
-    idx = _draw_indices(ensure_rng(rng), n, n_boot * n).reshape(n_boot, n)
-    idx += (np.arange(n_boot) * n)[:, None]
-    return np.bincount(idx.ravel(), minlength=n_boot * n).reshape(n_boot, n).astype(dtype)
+def _multiplicities(rng, n: int, n_boot: int, dtype=np.float64, cells: int = 1 << 17) -> np.ndarray:
+    """How often each of n stations is drawn in each of ``n_boot`` bootstrap resamples: (n_boot, n).
+
+    Replicates are drawn and counted ``cells`` draws at a time, a block that
+    stays in the processor's cache (twice as fast as one pass over all).
+    """
+    rng = ensure_rng(rng)
+    out = np.empty((n_boot, n), dtype=dtype)
+    step = max(2, cells // n // 2 * 2)  # an even number of draws per block keeps the random stream unchanged
+    for start in range(0, n_boot, step):
+        size = min(step, n_boot - start)
+        idx = _draw_indices(rng, n, size * n).reshape(size, n)
+        idx += (np.arange(size) * n)[:, None]
+        out[start:start + size] = np.bincount(idx.ravel(), minlength=size * n).reshape(size, n)
+    return out
+
+
+@functools.cache
+def _blas() -> ThreadpoolController:
+    return ThreadpoolController()
+
+
+def _one_blas_thread():
+    """Context in which matrix products run on one BLAS thread.
+
+    The bootstrap's products (replicates x stations times stations x
+    columns) are many and mid-sized: on one thread BLAS does them several
+    times faster than einsum, while a second thread (measured on a busy
+    2-core machine) mostly waits for the first and adds CPU time.
+    """
+    return _blas().limit(limits=1, user_api="blas")
 
 
 def _resample_group_sums(values, codes, n_groups: int, n_boot: int, rng=None, dtype=np.float64,
@@ -186,18 +221,16 @@ def _resample_group_sums(values, codes, n_groups: int, n_boot: int, rng=None, dt
     codes = np.asarray(codes, dtype=np.int64)
     out = np.zeros((n_boot, n_groups, x.shape[1]))
     order = np.argsort(codes, kind="stable")
-    xt = np.ascontiguousarray(x[order].T)
+    xs = np.ascontiguousarray(x[order])
     sizes = np.bincount(codes, minlength=n_groups)
     ends = np.cumsum(sizes)
-    for g in np.flatnonzero(sizes):
-        n, xg = sizes[g], xt[:, ends[g] - sizes[g]:ends[g]]
-        step = max(1, max_cells // n)
-        for start in range(0, n_boot, step):
-            size = min(step, n_boot - start)
-            weights = _multiplicities(rng, n, size, dtype)
-            # BLAS pays off for many columns and large products; otherwise (measured) a plain loop is faster
-            blas = len(xg) >= 16 and n >= 50_000
-            out[start:start + size, g] = (xg @ weights.T).T if blas else np.einsum("qn,bn->bq", xg, weights)
+    with _one_blas_thread():
+        for g in np.flatnonzero(sizes):
+            n, xg = sizes[g], xs[ends[g] - sizes[g]:ends[g]]
+            step = max(1, max_cells // n)
+            for start in range(0, n_boot, step):
+                size = min(step, n_boot - start)
+                out[start:start + size, g] = _multiplicities(rng, n, size, dtype) @ xg
     return out
 
 
@@ -288,24 +321,6 @@ def resample_categories(counts, n_boot: int, rng=None) -> np.ndarray:
     return rng.multinomial(total, pvals, size=(n_boot, *counts.shape[:-1]))
 
 
-class _Columns:
-    """Station columns whose sums over a resample give every bootstrapped statistic; equal columns are kept once."""
-
-    def __init__(self):
-        self.columns, self.seen = [], {}
-
-    def add(self, column) -> int:
-        column = np.asarray(column, dtype=float)
-        key = column.tobytes()
-        if key not in self.seen:
-            self.seen[key] = len(self.columns)
-            self.columns.append(column)
-        return self.seen[key]
-
-    def matrix(self, n: int) -> np.ndarray:
-        return np.column_stack(self.columns).reshape(n, len(self.columns))
-
-
 def _deviations(shares) -> tuple[np.ndarray, np.ndarray]:
     """Each column's deviation from its mean (0 where missing) and where it is present."""
     has = np.isfinite(shares)
@@ -313,28 +328,23 @@ def _deviations(shares) -> tuple[np.ndarray, np.ndarray]:
     return np.where(has, shares - centre, 0.0), has
 
 
-def _statistic_columns(second, last, ends, dev, has) -> tuple[np.ndarray, np.ndarray]:
-    """Station columns (matrix) and, per subject, which of them give its statistics (layout, subjects x 12).
+def _station_parts(second, last, ends, dev, has) -> np.ndarray:
+    """Per-station contributions whose sums give every bootstrapped statistic: stations x (subjects x 12).
 
     Inputs are stations x subjects: second and last digits of the counts,
     whether the percentage ends in 0 or 5, and the percentage's deviation
-    from its group mean.  Per subject the layout points at the columns
-    whose sums are: second digits, counts having one, last digits, counts
-    having one, last digits that are 0 or 5, percentages ending in 0 or 5,
-    percentages, percentages present (again, for the moments) and the
-    deviation's powers 1..4.
+    from its group mean.  Per subject the 12 columns are: second digits,
+    counts having one, last digits, counts having one, last digits that are
+    0 or 5, percentages ending in 0 or 5, percentages, percentages present
+    (again, for the moments) and the deviation's powers 1..4.
     """
-    cols, layout = _Columns(), []
-    for i in range(second.shape[1]):
-        sec, lst, end = second[:, i], last[:, i], ends[:, i]
-        parts = [np.nan_to_num(sec), np.isfinite(sec), np.nan_to_num(lst), np.isfinite(lst), np.isin(lst, (0, 5)),
-                 end == 1, np.isfinite(end), has[:, i], *(dev[:, i] ** k for k in (1, 2, 3, 4))]
-        layout.append([cols.add(c) for c in parts])
-    return cols.matrix(len(second)), np.array(layout, dtype=int).reshape(second.shape[1], 12)
+    parts = [np.nan_to_num(second), np.isfinite(second), np.nan_to_num(last), np.isfinite(last),
+             np.isin(last, (0, 5)), ends == 1, np.isfinite(ends), has, *(dev ** k for k in (1, 2, 3, 4))]
+    return np.stack(parts, axis=-1, dtype=float).reshape(len(second), 12 * second.shape[1])
 
 
 def _statistics(sums) -> list:
-    """2BL, LastC, P05s, C05s, Skew and Kurt from sums (..., 12) laid out as ``_statistic_columns``."""
+    """2BL, LastC, P05s, C05s, Skew and Kurt from sums (..., 12) laid out as ``_station_parts``."""
     s = np.moveaxis(np.asarray(sums, dtype=float), -1, 0)
     with np.errstate(divide="ignore", invalid="ignore"):
         digits = [s[0] / s[1], s[2] / s[3], s[5] / s[6], s[4] / s[3]]
@@ -365,11 +375,10 @@ def _bootstrapped(groups: list, n_boot: int, rng) -> tuple[np.ndarray, np.ndarra
     subjects; every statistic is a function of column sums, so all
     replicates of all groups come from ``_resample_group_sums``.
     """
-    stack = {k: np.concatenate([g[k] for g in groups]) for k in ("second", "last", "ends", "dev", "has")}
-    codes = np.repeat(np.arange(len(groups)), [len(g["dev"]) for g in groups])
-    matrix, layout = _statistic_columns(**stack)
-    sums = _resample_group_sums(matrix, codes, len(groups), n_boot, rng, dtype=np.float32)
-    reps = np.stack(_statistics(sums[:, :, layout]), axis=-1)  # (n_boot, groups, subjects, 6)
+    parts = np.concatenate([g["parts"] for g in groups])
+    codes = np.repeat(np.arange(len(groups)), [len(g["parts"]) for g in groups])
+    sums = _resample_group_sums(parts, codes, len(groups), n_boot, rng, dtype=np.float32)
+    reps = np.stack(_statistics(sums.reshape(*sums.shape[:2], -1, 12)), axis=-1)  # (n_boot, groups, subjects, 6)
     t0 = np.stack([g["t0"] for g in groups])
     low, high = basic_interval(t0.ravel(), reps.reshape(n_boot, -1))
     return low.reshape(t0.shape), high.reshape(t0.shape)
@@ -432,12 +441,12 @@ def _group_inputs(election: Election, parties) -> dict:
     capped = np.column_stack([_cap(sh) for sh in shares]).reshape(n, k)
     second, last, ends = second_digit(counts), last_digit(counts), percent_ends_05(capped)
     dev, has = _deviations(capped)
-    matrix, layout = _statistic_columns(second, last, ends, dev, has)
-    t0 = np.column_stack(_statistics(matrix.sum(axis=0)[layout]))
+    parts = _station_parts(second, last, ends, dev, has)
+    t0 = np.column_stack(_statistics(parts.sum(axis=0).reshape(k, 12)))
     other = [{"DipT": _dip_pvalue(shares[0])}]
     other += [{"DipT": _dip_pvalue(sh), "Sobyanin": _sobyanin(turnout, sh), "Correlation": _correlation(turnout, sh)}
               for sh in shares[1:]]
-    return {"n": n, "second": second, "last": last, "ends": ends, "dev": dev, "has": has, "t0": t0, "other": other}
+    return {"n": n, "parts": parts, "t0": t0, "other": other}
 
 
 def _rows(name, inputs, subjects, low, high) -> list:

@@ -30,8 +30,8 @@ from ..exclusions import Exclusions
 from ..levels import by_level, results_table
 from ..model import as_election
 from ..random import ensure_rng
-from .battery import (_multiplicities, basic_interval, count_values, digit_counts, first_digit, last_digit,
-                      last_two_digits, percent_ends_05, resample_categories, resample_sums, second_digit)
+from .battery import (_multiplicities, _one_blas_thread, basic_interval, count_values, digit_counts, first_digit,
+                      last_digit, last_two_digits, percent_ends_05, resample_categories, resample_sums, second_digit)
 from .result import TestResult
 
 __all__ = [
@@ -150,7 +150,7 @@ class _Counts:
         if n * n_boot > _SHARED_CELLS:
             return None
         if self._resamples is None or len(self._resamples) != n_boot:
-            self._resamples = _multiplicities(rng, n, n_boot)
+            self._resamples = _multiplicities(rng, n, n_boot, np.float32)  # sums of whole numbers < 2**24: exact
         return self._resamples
 
 
@@ -216,7 +216,8 @@ def _station_ci(numerator, denominator, n_boot, rng, conf=0.95, shared=None):
     x = np.column_stack([numerator, denominator])
     weights = shared.resamples(n_boot, rng) if shared is not None else None
     if weights is not None:
-        reps = np.einsum("qn,bn->bq", np.ascontiguousarray(x.T), weights)  # no BLAS threads for a thin product
+        with _one_blas_thread():
+            reps = (weights @ x.astype(np.float32)).astype(float)
     else:
         pairs, counts = np.unique(x, axis=0, return_counts=True)
         if 5 * len(pairs) < len(x):

@@ -18,12 +18,12 @@ Turnout here is ballots cast (valid + invalid) / voters on the list and a
 party's share is its votes / valid votes.  Turnout, share and regression
 slopes co-vary for social reasons too (urban and rural areas, ethnic
 regions), and stations of one region or TEC move together, so by default
-the two regression-based tests compare stations within a region (region
-fixed effects) and take standard errors clustered by TEC (the key is
-region + TEC, as TEC names repeat across regions), with a t reference of
-(clusters - 1) degrees of freedom.  ``fixed_effects=None, cov="HC1"`` gives
-the older inference that treats stations as independent; it rejects most
-clean elections and only describes.
+the p-values of ``turnout_regression`` and ``turnout_share_correlation``
+compare stations within their TEC (TEC fixed effects) with standard errors
+clustered by TEC (the key is region + TEC, as TEC names repeat across
+regions) and t(clusters - 1) references.  ``fixed_effects=None, cov="HC1"``
+gives the older inference that treats stations as independent; it rejects
+most clean elections.
 """
 from __future__ import annotations
 
@@ -62,19 +62,19 @@ def _stations(e, min_registered: int):
     return ex, frame
 
 
-# -- shared design: within-region estimation, TEC-clustered errors ---------------------------------
+# -- shared design: within-TEC comparisons, TEC-clustered errors ----------------------------------
 
 def _design(e, index, fixed_effects, cov, cluster):
-    """Group means to absorb (or None) and fit keywords for ``statsmodels`` OLS on rows ``index``.
+    """Groups to absorb (or None), ``statsmodels`` fit keywords and a description, for rows ``index``.
 
-    ``fixed_effects`` and ``cluster`` are column names ("auto": region when
-    present / TEC when present, else region).
+    ``fixed_effects`` and ``cluster`` are column names; "auto" means the TEC
+    column when present, else region, else none.
     """
     if cov not in ("HC1", "cluster"):
         raise ValueError("cov must be 'HC1' or 'cluster'")
     cols = e.table.columns
-    if fixed_effects == "auto":
-        fixed_effects = "region" if "region" in cols else None
+    finest = next((c for c in ("tec", "region") if c in cols), None)
+    fixed_effects = finest if fixed_effects == "auto" else fixed_effects
     if fixed_effects is not None and fixed_effects not in cols:
         raise DataError(f"there is no column '{fixed_effects}' for fixed effects", column=fixed_effects,
                         fix="use 'region', 'tec' or another column of the table, or fixed_effects=None")
@@ -83,8 +83,7 @@ def _design(e, index, fixed_effects, cov, cluster):
             "cluster": None, "n_clusters": None}
     if cov == "HC1":
         return fe, {"cov_type": "HC1"}, info
-    if cluster in (None, "auto"):
-        cluster = "tec" if "tec" in cols else "region"
+    cluster = finest if cluster in (None, "auto") else cluster
     if cluster not in cols:
         raise DataError(f"there is no column '{cluster}' to cluster the standard errors by", column=cluster,
                         fix="pass cluster= with a column of the table, or use cov='HC1'")
@@ -107,14 +106,18 @@ def _within(values: pd.Series, fe):
 
 
 def _slope(y: pd.Series, x: pd.Series, fe, fit_kw, n_fe: int):
-    """OLS slope of y on x (with absorbed group means, else a constant): (fit, slope, se, reference dist)."""
+    """OLS slope of y on x (with absorbed group means, else a constant): (fit, slope, se, reference dist).
+
+    With clustered errors and a single cluster there is no standard error: se is NaN.
+    """
     design = _within(x, fe).to_numpy(float)[:, None] if fe is not None else sm.add_constant(x.to_numpy(float))
-    model = sm.OLS(_within(y, fe).to_numpy(float), design).fit(**fit_kw)
-    slope, se = float(model.params[-1]), float(model.bse[-1])
-    if fe is not None and fit_kw["cov_type"] == "HC1":
+    clustered = fit_kw["cov_type"] == "cluster"
+    n_clusters = int(fit_kw["cov_kwds"]["groups"].max()) + 1 if clustered else 0
+    model = sm.OLS(_within(y, fe).to_numpy(float), design).fit(**(fit_kw if n_clusters != 1 else {}))
+    slope, se = float(model.params[-1]), float(model.bse[-1]) if n_clusters != 1 else np.nan
+    if fe is not None and not clustered:
         se *= np.sqrt((len(y) - 1) / max(len(y) - 1 - n_fe, 1))  # degrees of freedom of the absorbed means
-    dist = stats.t(int(fit_kw["cov_kwds"]["groups"].max())) if fit_kw["cov_type"] == "cluster" else stats.norm
-    return model, slope, se, dist
+    return model, slope, se, stats.t(max(n_clusters - 1, 1)) if clustered else stats.norm
 
 
 # -- Sobyanin-Sukhovolsky / MOS regression -----------------------------------------------------
@@ -123,23 +126,26 @@ def turnout_regression(election, parties=None, fixed_effects: str | None = "auto
                        cluster: str | None = "auto", min_registered: int = 100) -> list[TestResult]:
     """Slope of each party's votes / voters on the list on turnout, one TestResult per party.
 
-    By default (``fixed_effects="auto"``, ``cov="cluster"``) the slope is
-    estimated within regions (region means removed) with standard errors
-    clustered by TEC (key region + TEC) and t(clusters - 1) p-values;
-    ``fixed_effects=None, cov="HC1"`` treats stations as independent (pooled
-    OLS, heteroskedasticity-robust), which rejects most clean elections.
-    ``statistic`` is the slope, ``ci`` its 95% interval; ``expected`` the
-    slope if support did not depend on turnout: the mean station share of the
-    votes cast, averaged over groups with the weights the within estimator
-    gives them.  ``pvalue`` tests slope = expected: slope - expected equals,
-    up to a positive factor, the within-group slope of the station share on
-    c = (turnout - group mean) * turnout, so its p-value is that slope's
-    (same clusters), which counts the noise of the group mean shares too;
-    without fixed effects it is the z-test of (slope - mean share) / se.
-    ``details``: se, z, intercept (pooled only), overall share,
-    ``slope_above_one``, ``negative_slope``, the one-sided p-values of slope
-    > 1 (``pvalue_above_one``) and slope < 0 (``pvalue_negative``), which
-    honest voting cannot produce, the design and whether the party is the leader.
+    ``statistic`` is the slope over all used stations (pooled OLS, the
+    classic Sobyanin-Sukhovolsky number), ``ci`` its 95% interval and
+    ``expected`` the mean station share of the votes cast (the slope when
+    support does not depend on turnout).  Standard errors are clustered by
+    ``cluster`` ("auto": TEC, keyed by region + TEC) with t(clusters - 1)
+    references, or heteroskedasticity-robust with ``cov="HC1"``.
+    ``pvalue`` tests that support does not depend on turnout.  Pooled, that
+    test also picks up districts that differ in both turnout and support, so
+    by default it is made within ``fixed_effects`` groups ("auto": TEC):
+    the within slope minus its null value (group mean shares weighted as the
+    within estimator weights them) is, up to a positive factor, the within
+    slope of the station share on (turnout - group mean) * turnout, whose
+    clustered t-test gives the p-value.  ``fixed_effects=None, cov="HC1"`` is
+    the older z-test (slope - expected) / se treating stations as
+    independent, which rejects most clean elections.  ``details``: se, z (the
+    test statistic), intercept, overall share, ``slope_above_one``,
+    ``negative_slope``, the one-sided p-values of slope > 1
+    (``pvalue_above_one``) and slope < 0 (``pvalue_negative``), which honest
+    voting cannot produce, ``within_slope`` / ``within_expected``, the design
+    and whether the party is the leader.
     """
     e = as_election(election)
     parties = [_party_column(e, p) for p in parties] if parties is not None else list(e.parties)
@@ -147,29 +153,30 @@ def turnout_regression(election, parties=None, fixed_effects: str | None = "auto
     ex, frame = _stations(e, min_registered)
     fe, fit_kw, info = _design(e, frame.index, fixed_effects, cov, cluster)
     x = frame["turnout"]
-    c = _within(x, fe) * x  # a station's weight in the within slope: sum(c * y / x) / sum(c)
+    c = _within(x, fe) * x  # a station's weight in the within slope: sum(c * share) / sum(c)
 
     results = []
     for party in parties:
         votes = e.table.loc[frame.index, party].astype(float)
         y = votes / frame["N"]
-        model, slope, se, dist = _slope(y, x, fe, fit_kw, info["n_groups"])
+        model, slope, se, dist = _slope(y, x, None, fit_kw, 0)
         share = votes / frame["cast"]
+        expected = float(share.mean())
+        within = {"within_slope": None, "within_expected": None}
         if fe is not None:
-            expected = float((c * share.groupby(fe).transform("mean")).sum() / c.sum())
+            within = {"within_slope": _slope(y, x, fe, fit_kw, info["n_groups"])[1],
+                      "within_expected": float((c * share.groupby(fe).transform("mean")).sum() / c.sum())}
             _, g, g_se, _ = _slope(share, c, fe, fit_kw, info["n_groups"])
             t = g / g_se if g_se > 0 else np.nan
         else:
-            expected = float(share.mean())
             t = (slope - expected) / se if se > 0 else np.nan
         pvalue = float(2 * dist.sf(abs(t))) if np.isfinite(t) else np.nan
         details = {
             "se": se, "z": float(t), "overall_share": float(votes.sum() / frame["cast"].sum()),
             "pvalue_above_one": float(dist.sf((slope - 1) / se)) if se > 0 else np.nan,
             "pvalue_negative": float(dist.cdf(slope / se)) if se > 0 else np.nan,
-            "intercept": None if fe is not None else float(model.params[0]),
-            "slope_above_one": slope > 1, "negative_slope": slope < 0, "is_leader": party == leader,
-            **info, "r2": float(model.rsquared),
+            "intercept": float(model.params[0]), "slope_above_one": slope > 1, "negative_slope": slope < 0,
+            "is_leader": party == leader, **within, **info, "r2": float(model.rsquared),
         }
         q = float(dist.ppf(0.975))
         results.append(TestResult(
@@ -181,14 +188,21 @@ def turnout_regression(election, parties=None, fixed_effects: str | None = "auto
     return results
 
 
+def _label(column: str) -> str:
+    return "TEC" if column == "tec" else column
+
+
 def _explain_design(info) -> str:
-    if info["cov"] == "cluster" and info["fixed_effects"]:
-        return (f" Stations are compared with others of the same {info['fixed_effects']}, and the uncertainty allows "
-                f"for stations of one {info['cluster']} moving together ({info['n_clusters']} groups).")
+    """One sentence on what the p-value compares and what its uncertainty allows for."""
+    where = (f" The p-value compares each station only with others of the same {_label(info['fixed_effects'])}, so areas that "
+             f"differ in both turnout and support do not count as evidence," if info["fixed_effects"]
+             else " The p-value compares all stations at once,")
+    if info["n_clusters"] == 1:
+        return f" All these stations are in one {_label(info['cluster'])}, too few groups for a p-value."
     if info["cov"] == "cluster":
-        return f" The uncertainty allows for stations of one {info['cluster']} moving together."
-    return (" The uncertainty treats every station as independent, which overstates the evidence when regions "
-            "and districts vote differently.")
+        return (f"{where} and allows for stations of one {_label(info['cluster'])} moving together "
+                f"({info['n_clusters']:,} groups).")
+    return f"{where} and treats every station as independent, which overstates the evidence."
 
 
 def _explain_regression(party, slope, se, expected, pvalue, n, is_leader, info) -> str:
@@ -219,11 +233,12 @@ def turnout_share_correlation(election, party=None, method: str = "pearson", min
     ``statistic`` is Pearson's r (or Spearman's rho) over all used stations,
     a description of the pooled pattern.  ``pvalue`` tests that the share
     does not move with turnout in the design of ``turnout_regression``: by
-    default the within-region slope of the share (ranks for Spearman) on
+    default the within-TEC slope of the share (ranks for Spearman) on
     turnout, standard errors clustered by TEC (region + TEC), t(clusters - 1).
     ``fixed_effects=None, cov="HC1"`` gives the test that treats stations as
-    independent; only then is ``ci`` (Fisher's z) reported, as with
-    clustered stations that interval is too narrow.  ``details``: the
+    independent (Pearson's exact test of r = 0, on ranks for Spearman); only
+    then is ``ci`` (Fisher's z) reported, as with clustered stations that
+    interval is too narrow.  ``details``: the
     within-group correlation, the slope, its se, t and the design.
     """
     e = as_election(election)
@@ -246,11 +261,12 @@ def turnout_share_correlation(election, party=None, method: str = "pearson", min
     t = slope / se if se > 0 else np.nan
     pvalue = float(2 * dist.sf(abs(t))) if np.isfinite(t) else np.nan
     ci = None
-    if fe is None and cov == "HC1":
+    if fe is None and cov == "HC1":  # stations as independent: the exact test of r = 0 and Fisher's interval
+        pvalue = float(stats.pearsonr(x, y).pvalue)
         half = 1.959964 / np.sqrt(n - 3)
         ci = (float(np.tanh(np.arctanh(r) - half)), float(np.tanh(np.arctanh(r) + half)))
     interval = f" (95% interval {ci[0]:.2f} to {ci[1]:.2f})" if ci else ""
-    within = f" Within each {info['fixed_effects']} it is {within_r:.2f}." if fe is not None else ""
+    within = f" Within each {_label(info['fixed_effects'])} it is {within_r:.2f}." if fe is not None else ""
     return TestResult(
         name="turnout_share_correlation", statistic=r, pvalue=pvalue, ci=ci, expected=0.0, n_used=n,
         excluded=ex.counts, excluded_rows=ex.rows, party=party,
