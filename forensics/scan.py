@@ -9,7 +9,6 @@ fails on the data appears as "could not run: <reason>", never vanishes.
 """
 from __future__ import annotations
 
-import hashlib
 import importlib
 import inspect
 import json
@@ -23,6 +22,7 @@ import pandas as pd
 
 from .exclusions import Exclusions
 from .levels import NATIONAL, adjust, by_level, results_table
+from .ingest.read import file_sha256
 from .model import ID_COLUMNS, Election
 from .random import ensure_rng
 from .stats.result import TestResult
@@ -530,11 +530,7 @@ def _excluded(election: Election, results: dict, stations: pd.DataFrame) -> pd.D
 # --------------------------------------------------------------------------- provenance and words
 def _sha256(path) -> str | None:
     try:
-        h = hashlib.sha256()
-        with open(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-        return h.hexdigest()
+        return file_sha256(path)
     except OSError:
         return None
 

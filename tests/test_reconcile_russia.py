@@ -3,7 +3,7 @@
 The CEC's system refuses protocols that break a legal control relation, so
 every error found here would be a parsing bug.  The warning checks find the
 few stations the law lets through; their counts are asserted exactly (and
-quoted in docs/readme/30_reconcile.md), and recomputed independently with
+quoted in the README), and recomputed independently with
 plain pandas from the canonical columns.
 """
 from __future__ import annotations

@@ -10,7 +10,6 @@ folder are refused before any read.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import struct
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -18,6 +17,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 import pandas as pd
 
 from ..errors import DataError
+from ..ingest.read import file_sha256
 from ..model import ID_COLUMNS
 from .stations import station_key
 
@@ -38,14 +38,6 @@ def safe_path(folder: str | Path, name: str) -> Path:
     if path != root and root not in path.parents:
         raise ValueError("the path leads outside the photo folder (symlink)")
     return path
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def exif_datetime(head: bytes) -> str | None:
@@ -120,7 +112,7 @@ def manifest(folder: str | Path) -> pd.DataFrame:
                 continue
             with open(path, "rb") as fh:
                 head = fh.read(_HEAD)
-            rows.append({"file": rel, "sha256": _sha256(path), "bytes": path.stat().st_size,
+            rows.append({"file": rel, "sha256": file_sha256(path), "bytes": path.stat().st_size,
                          "exif_datetime": exif_datetime(head), "note": ""})
     table = pd.DataFrame(rows, columns=["file", "sha256", "bytes", "exif_datetime", "note"])
     same = table["sha256"].ne("") & table["sha256"].duplicated(keep=False)

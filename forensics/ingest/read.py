@@ -36,6 +36,15 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def file_sha256(path) -> str:
+    """SHA-256 of a file, read in blocks (photos and inputs can be large)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 class Source:
     """One input file: its bytes, format, header row and, on demand, its rows."""
 

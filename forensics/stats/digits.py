@@ -296,7 +296,7 @@ def last_digit_test(election, *, columns=None, min_count: int = 10, null: str = 
     ``null="smoothed"`` (default) expects the digit shares implied by the
     smoothed count distribution (``smoothed_residues``), because on real and
     simulated clean elections many counts sit where the distribution slopes
-    and the uniform rule then rejects honest data (see docs/readme/50_digits.md).
+    and the uniform rule then rejects honest data (see the README, "Digit tests").
     Counts below ``min_count`` are left out.  Below ``exact_below`` counts the
     p-value is Monte Carlo.  ``details["digits"]`` gives each digit's share
     with a two-sided binomial p-value; ``details["spike_dip_pvalue"]`` is
