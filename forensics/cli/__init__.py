@@ -18,6 +18,14 @@ from ..errors import DataError
 COMMANDS = ("load", "profiles", "simulate", "reconcile", "audit", "scan", "demo")
 
 
+def add_input_options(parser) -> None:
+    """The input file and its profile, as every command that reads results takes them."""
+    parser.add_argument("file", metavar="FILE", help="the results file")
+    parser.add_argument("--profile", metavar="P",
+                        help="a profile name (see 'forensics profiles') or a TOML file; "
+                             "default: detect from the headers")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
 

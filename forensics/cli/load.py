@@ -1,6 +1,8 @@
 """``forensics load FILE``: read a results file and print what was loaded."""
 from __future__ import annotations
 
+from . import add_input_options
+
 #: parties listed by name in the summary; the rest are summed
 TOP = 20
 
@@ -12,9 +14,7 @@ def register(subparsers) -> None:
                     "XLSX, Parquet, zipped CSV), map it onto the canonical table with a profile and "
                     "print a summary: stations, unpublished stations, parties, totals, turnout, the "
                     "profile used and which columns it mapped or kept unmapped.")
-    p.add_argument("file", metavar="FILE", help="the results file")
-    p.add_argument("--profile", metavar="P",
-                   help="a profile name (see 'forensics profiles') or a TOML file; default: detect from the headers")
+    add_input_options(p)
     p.set_defaults(func=run)
 
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from . import add_input_options
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -13,9 +15,7 @@ def register(subparsers) -> None:
                     "protocols, ...). Writes findings.csv, not_checkable.csv, rules.csv, by_region.csv "
                     "and summary.txt into DIR and prints the summary. With --published, also compares "
                     "published higher-level totals with the sum of the protocols (totals.csv).")
-    p.add_argument("file", metavar="FILE", help="the results file")
-    p.add_argument("--profile", metavar="P",
-                   help="a profile name (see 'forensics profiles') or a TOML file; default: detect from the headers")
+    add_input_options(p)
     p.add_argument("--published", metavar="TOTALS",
                    help="published totals, CSV with columns level,region,tec,field,value "
                         "(level: nation, region or tec)")

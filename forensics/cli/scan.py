@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from . import add_input_options
+
 
 def add_scan_options(parser, out_default=None) -> None:
     """Options shared by ``scan`` and ``demo``."""
@@ -43,7 +45,6 @@ def register(subparsers) -> None:
                               "region, flag polling stations for review, and write report.html, tests.csv, "
                               "findings.csv, stations.csv, excluded.csv, summary.json and figures/ into --out. "
                               "A flag is a reason to look, not proof of fraud.")
-    p.add_argument("file", type=Path, help="polling-station results (csv, xlsx, parquet; zipped is fine)")
-    p.add_argument("--profile", default=None, help="input profile (see `forensics profiles`); detected if omitted")
+    add_input_options(p)
     add_scan_options(p)
     p.set_defaults(func=_main)
