@@ -6,12 +6,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test benchmarks clean
+.PHONY: demo test benchmarks clean lock
 
-$(STAMP): pyproject.toml
+# Versions are pinned by constraints.txt so a fresh clone gets what CI had; `make lock`
+# refreshes it from the newest releases that pyproject.toml allows.
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -25,3 +27,11 @@ benchmarks: $(STAMP)
 
 clean:
 	rm -rf $(VENV) reports/demo test-artifacts
+
+lock:
+	rm -rf .lock-venv
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet --upgrade pip
+	.lock-venv/bin/python -m pip install --quiet -e '.[dev]'
+	.lock-venv/bin/python -m pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
+	rm -rf .lock-venv
