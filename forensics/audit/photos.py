@@ -80,14 +80,12 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
-def inspect_photo(path: str | Path) -> PhotoInfo:
-    """Fingerprint one photo file without trusting its name or kind.
+def open_regular(path: str | Path):
+    """Open ``path`` for reading only if it is a regular file; else ValueError saying what it is.
 
-    The file is opened without following a final symlink and without
-    blocking (a FIFO would otherwise wait for a writer forever), then
-    checked with ``fstat`` to be a regular file before a byte is read.
-    Anything else is returned unread with a note; a regular file whose
-    first bytes are no known image format is hashed and noted.
+    The open neither follows a final symlink nor blocks (a FIFO would
+    otherwise wait for a writer forever); ``fstat`` on the open file then
+    decides, so the file cannot be swapped between the check and the read.
     """
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0))
@@ -95,21 +93,41 @@ def inspect_photo(path: str | Path) -> PhotoInfo:
         try:
             mode = os.lstat(path).st_mode
         except OSError:
-            return PhotoInfo(note=f"not read: {exc.strerror or exc}")
-        return PhotoInfo(note=f"not read: {_kind(mode)}, not a photo file")
-    with os.fdopen(fd, "rb") as fh:
-        info = os.fstat(fh.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            return PhotoInfo(note=f"not read: {_kind(info.st_mode)}, not a photo file")
-        digest, head = hashlib.sha256(), b""
+            raise ValueError(f"not read: {exc.strerror or exc}") from None
+        raise ValueError(f"not read: {_kind(mode)}, not a photo file") from None
+    fh = os.fdopen(fd, "rb")
+    mode = os.fstat(fh.fileno()).st_mode
+    if not stat.S_ISREG(mode):
+        fh.close()
+        raise ValueError(f"not read: {_kind(mode)}, not a photo file")
+    return fh
+
+
+def inspect_photo(path: str | Path, copy_to=None) -> PhotoInfo:
+    """Fingerprint one photo file without trusting its name or kind.
+
+    Anything but a regular file (see ``open_regular``) is returned unread
+    with a note; a regular file whose first bytes are no known image format
+    is hashed and noted.  ``copy_to`` (a writable binary file) receives the
+    very bytes that were hashed.
+    """
+    try:
+        fh = open_regular(path)
+    except ValueError as exc:
+        return PhotoInfo(note=str(exc))
+    with fh:
+        digest, head, size = hashlib.sha256(), b"", 0
         for block in iter(lambda: fh.read(1 << 20), b""):
             if len(head) < _HEAD:
                 head += block[:_HEAD - len(head)]
             digest.update(block)
+            size += len(block)
+            if copy_to is not None:
+                copy_to.write(block)
     kind = image_type(head)
-    note = "" if kind else ("empty file" if info.st_size == 0 else
+    note = "" if kind else ("empty file" if size == 0 else
                             "not an image: the content is no known image format, whatever the file name says")
-    return PhotoInfo(sha256=digest.hexdigest(), bytes=info.st_size,
+    return PhotoInfo(sha256=digest.hexdigest(), bytes=size,
                      exif_datetime=exif_datetime(head) if kind == "jpeg" else None, image_type=kind, note=note)
 
 
