@@ -15,6 +15,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
+from .context import read_session
 from .models import ROLES, User
 
 hasher = PasswordHasher()
@@ -69,16 +70,12 @@ def role_required(*roles):
 
 @login_manager.user_loader
 def _load_user(user_id: str):
-    from .app import read_session
-
     user = read_session().get(User, int(user_id)) if user_id.isdigit() else None
     return user if user is not None and user.active and user.role != "field" else None
 
 
 @blueprint.route("/login", methods=["GET", "POST"])
 def login():
-    from .app import read_session
-
     if request.method == "POST":
         name = request.form.get("username", "").strip()
         user = read_session().scalar(select(User).where(User.username == name))
