@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from ..errors import DataError
 from ..ingest import load, load_profile
-from ..ingest.read import file_sha256
+from ..ingest.read import Source, file_sha256
 from ..model import FIELDS, ID_COLUMNS
 from .auth import new_user
 from .database import Database
@@ -27,11 +27,8 @@ from .workspace import Workspace
 def read_stations(path, profile) -> pd.DataFrame:
     """The station ids (region, tec, pec as text) of a station list, by the profile's header texts."""
     prof = load_profile(profile)
-    path = Path(path)
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
-        raw = pd.read_excel(path, dtype=str)
-    else:
-        raw = pd.read_csv(path, dtype=str, sep=None, engine="python", encoding="utf-8-sig")
+    source = Source(path)  # the readers of forensics.load: CSV/XLSX/zip, encodings, delimiters
+    raw = source.frame(text_columns=source.headers)
     mapping = prof.match(list(raw.columns)).fields
     if "pec" not in mapping:
         raise DataError(f"the station list has no polling-station column ({prof.describe_field('pec')})",
@@ -40,11 +37,11 @@ def read_stations(path, profile) -> pd.DataFrame:
     out = out.apply(lambda c: c.astype(str).str.strip())
     blank = out.index[out["pec"] == ""]
     if len(blank):
-        raise DataError("the polling-station number is empty", file=path, row=int(blank[0]) + 2, column=mapping["pec"],
+        raise DataError("the polling-station number is empty", file=path, row=int(blank[0]) + source.first_row, column=mapping["pec"],
                         fix="fill in every station number or delete the row")
     twice = out.duplicated(keep="first")
     if twice.any():
-        row = int(out.index[twice][0]) + 2
+        row = int(out.index[twice][0]) + source.first_row
         raise DataError("the same station is listed twice", file=path, row=row, column=mapping["pec"],
                         fix="list each station once; add region and TEC columns if numbers repeat across them")
     return out
