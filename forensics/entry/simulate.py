@@ -10,6 +10,7 @@ figures other than those sent.  Used by the load benchmark and the tests.
 from __future__ import annotations
 
 import html
+import http.client
 import re
 import threading
 import time
@@ -96,7 +97,7 @@ class Typist:
                 if stop is not None and stop.is_set():
                     return
                 self.enter(station_id)
-        except (OSError, RuntimeError) as exc:  # the server went away: recorded, not raised
+        except (OSError, RuntimeError, http.client.HTTPException) as exc:  # the server went away: recorded, not raised
             self.failures.append((None, repr(exc)))
 
 
