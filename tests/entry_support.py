@@ -8,6 +8,7 @@ they fail.
 """
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -83,16 +84,16 @@ def _pg_bin() -> Path | None:
     return Path(found[-1]).parent if found else None
 
 
-@pytest.fixture(scope="session")
-def postgres(tmp_path_factory):
-    """A URL factory for fresh databases on a throw-away PostgreSQL cluster."""
+@contextlib.contextmanager
+def postgres_cluster(folder: Path):
+    """A throw-away PostgreSQL cluster in ``folder``; yields a factory of URLs of fresh databases."""
     bindir = _pg_bin()
     if bindir is None:
         message = "PostgreSQL is not installed (apt-get install postgresql)"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
-    data = tmp_path_factory.mktemp("pg") / "data"
+    data = Path(folder) / "data"
     port = free_port()
     as_root = os.geteuid() == 0
     if as_root:
@@ -116,6 +117,15 @@ def postgres(tmp_path_factory):
             conn.execute(f'CREATE DATABASE "{name}"')
         return f"postgresql://postgres@127.0.0.1:{port}/{name}"
 
-    yield new_database
-    subprocess.run(run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"), capture_output=True)
-    shutil.rmtree(data, ignore_errors=True)
+    try:
+        yield new_database
+    finally:
+        subprocess.run(run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"), capture_output=True)
+        shutil.rmtree(data, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory):
+    """A URL factory for fresh databases on a throw-away PostgreSQL cluster (see ``postgres_cluster``)."""
+    with postgres_cluster(tmp_path_factory.mktemp("pg")) as new_database:
+        yield new_database
