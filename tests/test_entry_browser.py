@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -26,14 +27,16 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 def protocol_photo(path, title: str, values: dict) -> None:
     """A JPEG that looks enough like a photographed protocol: title and numbered lines."""
-    from PIL import Image, ImageDraw
+    from PIL import Image, ImageDraw, ImageFont
 
+    dejavu = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")  # Cyrillic, where installed
+    font = ImageFont.truetype(str(dejavu), 15) if dejavu.exists() else ImageFont.load_default()
     img = Image.new("RGB", (900, 60 + 34 * len(values)), (246, 243, 232))
     draw = ImageDraw.Draw(img)
-    draw.text((30, 20), title, fill=(20, 20, 20))
+    draw.text((30, 20), title, fill=(20, 20, 20), font=font)
     for i, (label, value) in enumerate(values.items(), start=1):
-        draw.text((30, 40 + 34 * i), f"{i}. {label[:60]}", fill=(30, 30, 30))
-        draw.text((760, 40 + 34 * i), str(value), fill=(10, 10, 120))
+        draw.text((30, 40 + 34 * i), f"{i}. {label[:70]}", fill=(30, 30, 30), font=font)
+        draw.text((780, 40 + 34 * i), str(value), fill=(10, 10, 120), font=font)
     img.save(path, "JPEG", quality=85)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from ..ingest import load_profile
@@ -71,8 +72,9 @@ class ProtocolForm:
         return [line.key for line in self.lines]
 
     def _election(self, values: dict) -> Election:
-        row = {"region": "", "tec": "", "pec": "1", **{k: values.get(k) for k in self.keys}}
-        table = pd.DataFrame([row]).astype({k: "float64" for k in self.keys})
+        table = pd.DataFrame({"region": [""], "tec": [""], "pec": ["1"],
+                              **{k: np.array([np.nan if values.get(k) is None else values[k]], dtype="float64")
+                                 for k in self.keys}})
         return Election(table=table, parties=tuple(self.parties), profile=self.profile.name,
                         meta={"ruleset": self.ruleset})
 
