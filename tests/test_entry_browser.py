@@ -20,7 +20,7 @@ from entry_support import COORDINATOR, TYPIST_PASSWORD, Server, kz_official
 from forensics.entry import init_election
 from forensics.entry.protocol import ProtocolForm
 from forensics.ingest import load
-from test_report_browser import ARTIFACTS, CHROMEDRIVER, CHROMIUM, FLAGS, _need_browser
+from test_report_browser import ARTIFACTS, _need_browser, driver  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -67,20 +67,11 @@ def setup(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def driver(tmp_path_factory):
-    _need_browser()
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in FLAGS:
-        options.add_argument(flag.replace("--window-size=1280,2200", "--window-size=1400,1000"))
-    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-entry')}")
-    drv = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    drv.implicitly_wait(5)  # pages load after a click; look-ups wait for them
-    yield drv
-    drv.quit()
+def browser(driver):
+    """The report test's headless chromium, with a laptop-sized window; look-ups wait for pages to load."""
+    driver.set_window_size(1400, 1000)
+    driver.implicitly_wait(5)
+    return driver
 
 
 def submit(driver, element) -> None:
@@ -119,7 +110,8 @@ def type_protocol(driver, values: dict, form):
         box.send_keys(str(values[line.key]))
 
 
-def test_observer_flow_in_chromium(setup, driver):
+def test_observer_flow_in_chromium(setup, browser):
+    driver = browser
     from selenium.webdriver.common.by import By
 
     base, truth, form = setup["server"].base, setup["truth"], setup["form"]
@@ -207,7 +199,8 @@ def test_observer_flow_in_chromium(setup, driver):
     driver.save_screenshot(str(ARTIFACTS / "entry-dashboard.png"))
 
 
-def test_page_rules_agree_with_reconcile(setup, driver):
+def test_page_rules_agree_with_reconcile(setup, browser):
+    driver = browser
     """The live check in the page and forensics.reconcile flag the same rules on random protocols."""
     base, truth, form = setup["server"].base, setup["truth"], setup["form"]
     sign_in(driver, base, "anna", TYPIST_PASSWORD)

@@ -196,6 +196,22 @@ def _tiff_datetime(tiff: bytes) -> str | None:
     return text(top[0x0132]) if 0x0132 in top else None
 
 
+def folder_files(root: Path):
+    """Every file under ``root`` in sorted order, as (name relative to root, path).
+
+    Directory symlinks are not followed; a name that resolves outside the
+    folder comes with the ValueError saying why, in place of its path.
+    """
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames.sort()
+        for name in sorted(filenames):
+            rel = Path(dirpath, name).relative_to(root).as_posix()
+            try:
+                yield rel, safe_path(root, rel)
+            except ValueError as exc:
+                yield rel, exc
+
+
 def manifest(folder: str | Path) -> pd.DataFrame:
     """One row per file under ``folder``: file, sha256, bytes, exif_datetime, note.
 
@@ -208,19 +224,13 @@ def manifest(folder: str | Path) -> pd.DataFrame:
         raise DataError("the photo folder does not exist or is not a folder", file=folder,
                         fix="pass the folder that holds the protocol photos")
     rows = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames.sort()
-        for name in sorted(filenames):
-            rel = Path(dirpath, name).relative_to(root).as_posix()
-            try:
-                path = safe_path(root, rel)
-            except ValueError as exc:
-                rows.append({"file": rel, "sha256": "", "bytes": pd.NA, "exif_datetime": None,
-                             "note": f"not read: {exc}"})
-                continue
-            info = inspect_photo(path)
-            rows.append({"file": rel, "sha256": info.sha256, "bytes": pd.NA if info.bytes is None else info.bytes,
-                         "exif_datetime": info.exif_datetime, "note": info.note})
+    for rel, path in folder_files(root):
+        if isinstance(path, ValueError):
+            rows.append({"file": rel, "sha256": "", "bytes": pd.NA, "exif_datetime": None, "note": f"not read: {path}"})
+            continue
+        info = inspect_photo(path)
+        rows.append({"file": rel, "sha256": info.sha256, "bytes": pd.NA if info.bytes is None else info.bytes,
+                     "exif_datetime": info.exif_datetime, "note": info.note})
     table = pd.DataFrame(rows, columns=["file", "sha256", "bytes", "exif_datetime", "note"])
     same = table["sha256"].ne("") & table["sha256"].duplicated(keep=False)
     table.loc[same, "note"] = [f"{n}; same content as another file" if n else "same content as another file"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from ..audit.photos import inspect_photo, safe_path
+from ..audit.photos import folder_files, inspect_photo, safe_path
 from .models import Photo, Station
 
 #: default file-name pattern: the first number in the name is the station (PEC) number
@@ -100,19 +100,8 @@ def intake(session, store: Path, path, name: str, user_id: int | None, pattern: 
 
 def import_folder(session, store: Path, folder, user_id: int | None, pattern: re.Pattern | None = None) -> list[Intake]:
     """Take in every file under ``folder`` (symlinks leading out, FIFOs and devices are refused unread)."""
-    root = Path(folder)
-    out = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames.sort()
-        for fname in sorted(filenames):
-            rel = Path(dirpath, fname).relative_to(root).as_posix()
-            try:
-                path = safe_path(root, rel)
-            except ValueError as exc:
-                out.append(Intake(rel, "refused", f"not read: {exc}"))
-                continue
-            out.append(intake(session, store, path, rel, user_id, pattern))
-    return out
+    return [Intake(rel, "refused", f"not read: {path}") if isinstance(path, ValueError)
+            else intake(session, store, path, rel, user_id, pattern) for rel, path in folder_files(Path(folder))]
 
 
 def stored_path(store: Path, photo: Photo) -> Path:
