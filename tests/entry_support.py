@@ -50,17 +50,20 @@ class Server:
     def __init__(self, directory, env=None, threads: int = 8):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "forensics", "entry", "serve", "--dir", str(directory), "--port", str(self.port),
-             "--threads", str(threads)],
-            env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        # the log goes to a file: a pipe nobody reads fills up and stalls the server
+        self.log = Path(directory).parent / f"server-{self.port}.log"
+        with open(self.log, "w") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "forensics", "entry", "serve", "--dir", str(directory), "--port",
+                 str(self.port), "--threads", str(threads)],
+                env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT)
         for _ in range(600):
             try:
                 urllib.request.urlopen(self.base + "/login", timeout=2).close()
                 return
             except OSError:
                 if self.proc.poll() is not None:
-                    raise RuntimeError("the server did not start:\n" + self.proc.stdout.read())
+                    raise RuntimeError("the server did not start:\n" + self.log.read_text())
                 time.sleep(0.1)
         raise RuntimeError("the server did not answer")
 

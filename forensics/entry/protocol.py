@@ -11,6 +11,7 @@ of the arithmetic to drift apart.
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -112,6 +113,7 @@ class ProtocolForm:
         return codes + blank
 
     # -- the same rules for the browser ------------------------------------------------
+    @functools.cache  # noqa: B019 - one form per election, kept for the server's lifetime
     def rules_data(self) -> dict:
         """The form's rules as data for the live check in the browser (``static/entry.js``)."""
         columns = set(self.keys)
