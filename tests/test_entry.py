@@ -307,3 +307,41 @@ def test_cli_init_errors(tmp_path, capsys):
         assert main(["entry", "serve", "--dir", str(tmp_path / "nothing")]) == 2
     finally:
         del os.environ["FORENSICS_ENTRY_PASSWORD"]
+
+
+def _xpath_to_python(expr: str) -> str:
+    """The small XPath subset the XLSForm's calculations use, as a Python expression (for the test only)."""
+    expr = re.sub(r"string-length\(\$\{(\w+)\}\) > 0", r"filled('\1')", expr)
+    expr = re.sub(r"coalesce\(\$\{(\w+)\}, 0\)", r"zero('\1')", expr)
+    expr = re.sub(r"\$\{(\w+)\}", r"val('\1')", expr)
+    expr = re.sub(r"(?<![<>!=])=(?!=)", "==", expr.replace("true()", "True"))
+    return expr.replace("if(", "iff(")
+
+
+def test_xlsform_calculations_are_the_reconcile_rules(election):
+    """Each rule's XLSForm calculation flags exactly the protocols forensics.reconcile flags."""
+    import random
+
+    from forensics.entry.xlsform import question_names, survey_rows
+
+    app, truth = election["app"], election["truth"]
+    form = app.extensions["entry"]["form"]
+    names = question_names(form)
+    calcs = {r["name"][len("broken_"):]: _xpath_to_python(r["calculation"]) for r in survey_rows(form)
+             if r["type"] == "calculate"}
+    assert len(calcs) == len(form.rules)
+    rng = random.Random(11)
+    t = truth.table
+    flagged = 0
+    for i in range(120):
+        values = {k: int(t.iloc[i % len(t)][k]) for k in form.keys}
+        for key in rng.sample(form.keys, rng.randint(0, 3)):
+            values[key] = None if rng.random() < 0.15 else max(0, values[key] + rng.choice([-40, -3, -1, 1, 2, 25, 300]))
+        answers = {names[k]: v for k, v in values.items()}
+        env = {"filled": lambda q: answers[q] is not None, "zero": lambda q: answers[q] or 0,
+               "val": lambda q: answers[q], "iff": lambda c, a, b: a if c else b, "abs": abs}
+        from_form = sorted(short for short, expr in calcs.items() if eval(expr, env))  # noqa: S307 - test input
+        from_reconcile = sorted(f["code"].split("-", 1)[0] for f in form.check(values))
+        assert from_form == from_reconcile, values
+        flagged += bool(from_reconcile)
+    assert flagged > 35
