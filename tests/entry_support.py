@@ -57,15 +57,17 @@ class Server:
                 [sys.executable, "-m", "forensics", "entry", "serve", "--dir", str(directory), "--port",
                  str(self.port), "--threads", str(threads)],
                 env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT)
-        for _ in range(600):
+        deadline = time.monotonic() + 600  # a busy shared machine can take minutes to import and migrate
+        while time.monotonic() < deadline:
             try:
-                urllib.request.urlopen(self.base + "/login", timeout=2).close()
+                urllib.request.urlopen(self.base + "/login", timeout=30).close()
                 return
             except OSError:
                 if self.proc.poll() is not None:
                     raise RuntimeError("the server did not start:\n" + self.log.read_text())
-                time.sleep(0.1)
-        raise RuntimeError("the server did not answer")
+                time.sleep(0.2)
+        self.kill()
+        raise RuntimeError("the server did not answer:\n" + self.log.read_text())
 
     def kill(self) -> None:
         """SIGKILL: no clean shutdown, as a power cut or an out-of-memory kill."""
