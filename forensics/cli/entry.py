@@ -9,6 +9,7 @@ runs the audit), ``xlsform`` writes the ODK / KoboToolbox form and
 from __future__ import annotations
 
 import getpass
+import importlib.util
 import os
 import sys
 
@@ -83,16 +84,15 @@ def _password(args, confirm: bool = True) -> str:
     return first
 
 
+#: modules of the ``entry`` extra
+_EXTRA = ("flask", "flask_login", "flask_wtf", "sqlalchemy", "alembic", "argon2", "waitress")
+
+
 def _need_extra():
-    try:
-        import alembic  # noqa: F401
-        import argon2  # noqa: F401
-        import flask_login  # noqa: F401
-        import flask_wtf  # noqa: F401
-        import waitress  # noqa: F401
-    except ModuleNotFoundError as exc:
-        raise DataError(f"forensics entry needs the package {exc.name}",
-                        fix="pip install 'election-forensics[entry]'") from None
+    missing = [name for name in _EXTRA if importlib.util.find_spec(name) is None]
+    if missing:
+        raise DataError(f"forensics entry needs the package(s) {', '.join(missing)}",
+                        fix="pip install 'election-forensics[entry]'")
 
 
 def _session(args):

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import DataError
@@ -86,9 +87,15 @@ class Database:
 
         config = Config()
         config.set_main_option("script_location", str(resources.files("forensics.entry") / "migrations"))
-        with self.engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+        try:
+            with self.engine.begin() as connection:
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+        except OperationalError as exc:
+            raise DataError(f"cannot open the database {self.engine.url.render_as_string(hide_password=True)} "
+                            f"({str(exc.orig).strip().splitlines()[0] if exc.orig else exc})",
+                            fix="check the address, that the database server runs and that the database exists "
+                                "(createdb NAME)") from None
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -19,7 +19,7 @@ from ..ingest.read import Source, file_sha256
 from ..model import FIELDS, ID_COLUMNS
 from .auth import new_user
 from .database import Database
-from .models import Setting, Station
+from .models import Setting, Station, User
 from .protocol import ProtocolForm
 from .workspace import Workspace
 
@@ -70,31 +70,49 @@ def init_election(directory, profile, stations=None, official=None, database=Non
                                                                                     fill_value="")
         ids = known if ids is None else pd.concat([ids, known]).drop_duplicates()
 
+    try:
+        first = new_user(coordinator, "coordinator", password) if password is not None else None
+    except ValueError as exc:
+        raise DataError(f"the coordinator account cannot be made: {exc}", fix="choose another name or password") from None
     ws = Workspace(directory)
+    fresh = not ws.root.exists()
     ws.create(database)
+    try:
+        conf = _store(ws, prof, form, official, ids, first)
+    except BaseException:  # leave no half-made election behind: the same command can be run again
+        if fresh:
+            shutil.rmtree(ws.root, ignore_errors=True)
+        else:
+            ws.config_file.unlink(missing_ok=True)
+        raise
+    return {**conf, "stations": len(ids), "directory": str(ws.root)}
+
+
+def settings(session) -> dict:
+    """The election's settings as a dict."""
+    return {s.key: s.value["value"] for s in session.scalars(select(Setting))}
+
+
+def _store(ws: Workspace, prof, form: ProtocolForm, official, ids: pd.DataFrame, first: User | None) -> dict:
+    """Copy the inputs into the folder and write the database; return the settings."""
     own_profile = bool(prof.path) and Path(prof.path).is_file()  # a user's TOML file, kept with the election
-    settings = {"profile": str(shutil.copy(prof.path, ws.root / "profile.toml")) if own_profile else prof.name,
+    conf = {"profile": str(shutil.copy(prof.path, ws.root / "profile.toml")) if own_profile else prof.name,
                 "lines": form.fields, "parties": form.parties, "ruleset": form.ruleset,
                 "official": None, "official_sha256": None}
     if official is not None:
         copy = ws.official / Path(official).name
         shutil.copyfile(official, copy)
-        settings.update(official=str(copy), official_sha256=file_sha256(copy))
+        conf.update(official=str(copy), official_sha256=file_sha256(copy))
     db = Database(ws.database_url())
     try:
         db.upgrade()
         with db.write("init") as s:
             if s.scalar(select(Setting).limit(1)) is not None:
                 raise DataError("the database already holds an election", fix="give a new, empty database")
-            s.add_all(Setting(key=k, value={"value": v}) for k, v in settings.items())
+            s.add_all(Setting(key=k, value={"value": v}) for k, v in conf.items())
             s.add_all(Station(region=r.region, tec=r.tec, pec=r.pec) for r in ids.itertuples())
-            if password is not None:
-                s.add(new_user(coordinator, "coordinator", password))
+            if first is not None:
+                s.add(first)
     finally:
         db.dispose()
-    return {**settings, "stations": len(ids), "directory": str(ws.root)}
-
-
-def settings(session) -> dict:
-    """The election's settings as a dict."""
-    return {s.key: s.value["value"] for s in session.scalars(select(Setting))}
+    return conf
