@@ -38,11 +38,13 @@ def make_engine(url: str) -> Engine:
     except Exception as exc:  # noqa: BLE001 - any parse failure is the user's URL
         raise DataError(f"cannot read the database address '{url}' ({exc})",
                         fix="give a file path (SQLite) or postgresql://user:password@host/dbname") from None
+    # a request may hold a reading and a writing connection: the pool is sized for many server threads
+    pool = {"pool_size": 20, "max_overflow": 60, "pool_timeout": 300}
     if parsed.get_backend_name() == "sqlite":
-        engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
+        engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False}, **pool)
         _sqlite_settings(engine)
         return engine
-    return create_engine(url, pool_size=20, max_overflow=40, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, **pool)
 
 
 def _sqlite_settings(engine: Engine) -> None:
