@@ -53,6 +53,7 @@ def main() -> int:
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "entry.md"))
     args = parser.parse_args()
     results = []
+    load_start = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         (tmp / "sqlite").mkdir()
@@ -67,7 +68,8 @@ def main() -> int:
             print(f"PostgreSQL skipped: {exc}")
     lines = [f"# forensics entry: load test ({args.typists} typists, {args.protocols:,} protocols entered twice)", "",
              f"`python benchmarks/load_entry.py` on {platform.platform()}, Python {platform.python_version()}, "
-             f"{os.cpu_count()} cores shared with other work; server and typists on localhost (waitress, 16 threads).",
+             f"{os.cpu_count()} cores shared with other work (1-minute load average {load_start:.1f} at the start, "
+             f"{os.getloadavg()[0]:.1f} at the end); server and typists on localhost (waitress, 16 threads).",
              "Each typist signs in, opens each assigned station's form and saves it (a confirmation round when the "
              "protocol breaks a rule: one protocol in ten). The database is then read back.", "",
              "| backend | entries sent | saved (server confirmed) | in the database | lost | duplicated | half-written | "
@@ -82,6 +84,9 @@ def main() -> int:
                   "|---|---|---|---|---|"]
         lines += [f"| {x['request']} | {x['n']:,} | {x['median_ms']:.0f} | {x['p95_ms']:.0f} | {x['max_ms']:.0f} |"
                   for x in r["latency"]]
+    reasons = sorted({f"{r['backend']}: {reason}" for r in results for _, reason in r["failures"]})
+    if reasons:
+        lines += ["", "## Failures", ""] + [f"- {x}" for x in reasons]
     Path(args.out).write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
     bad = any(r["counts"]["missing"] or r["counts"]["duplicated"] or r["counts"]["half_written"] or r["counts"]["wrong"]

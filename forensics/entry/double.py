@@ -44,18 +44,19 @@ class StationState:
 
 def states(session, keys, station_ids=None) -> list[StationState]:
     """The entry status of every station (or of ``station_ids``), in station order."""
-    q = select(Station).order_by(Station.id)
-    if station_ids is not None:
-        q = q.where(Station.id.in_(list(station_ids)))
-    stations = session.scalars(q).all()
+    def only(q, column):
+        return q if station_ids is None else q.where(column.in_(list(station_ids)))
+
+    stations = session.scalars(only(select(Station).order_by(Station.id), Station.id)).all()
     names = dict(session.execute(select(User.id, User.username)).all())
-    photos = dict(session.execute(select(Photo.station_id, func.count()).group_by(Photo.station_id)).all())
+    photos = dict(session.execute(only(select(Photo.station_id, func.count()), Photo.station_id)
+                                  .group_by(Photo.station_id)).all())
     assigned, entries = defaultdict(dict), defaultdict(dict)
-    for a in session.scalars(select(Assignment)):
+    for a in session.scalars(only(select(Assignment), Assignment.station_id)):
         assigned[a.station_id][a.slot] = names.get(a.user_id, "?")
-    for e in session.scalars(select(Entry)):
+    for e in session.scalars(only(select(Entry), Entry.station_id)):
         entries[e.station_id][e.slot] = e
-    resolved = set(session.scalars(select(Resolution.station_id)))
+    resolved = set(session.scalars(only(select(Resolution.station_id), Resolution.station_id)))
     out = []
     for st in stations:
         mine = entries.get(st.id, {})
