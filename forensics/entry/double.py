@@ -132,32 +132,29 @@ def save_entry(session, user: User, station_id: int, values: dict, confirmed=(),
         raise EntryRefused("you made the other entry of this station; a second person must enter it")
     if mine is not None and len(existing) == 2:
         raise EntryRefused("both entries of this station are in; a coordinator compares them now")
-    fields = {"values": dict(values), "confirmed": list(confirmed), "findings": list(findings),
-              "taken_at": taken_at, "source": source}
-    if mine is None:
-        mine = Entry(station_id=station_id, slot=slot, user_id=user.id, **fields)
-        session.add(mine)
-    else:
-        for k, v in fields.items():
-            setattr(mine, k, v)
-    session.flush()
-    return mine
+    return _upsert(session, mine, Entry, {"station_id": station_id, "slot": slot, "user_id": user.id},
+                   {"values": dict(values), "confirmed": list(confirmed), "findings": list(findings),
+                    "taken_at": taken_at, "source": source})
 
 
 def resolve(session, user: User, station_id: int, values: dict, confirmed=(), findings=(), note: str = "") -> Resolution:
     """Record the coordinator's figures for a station (replacing an earlier resolution)."""
     _lock_station(session, station_id)
-    res = session.get(Resolution, station_id)
-    fields = {"values": dict(values), "confirmed": list(confirmed), "findings": list(findings), "note": note,
-              "user_id": user.id}
-    if res is None:
-        res = Resolution(station_id=station_id, **fields)
-        session.add(res)
+    return _upsert(session, session.get(Resolution, station_id), Resolution, {"station_id": station_id},
+                   {"values": dict(values), "confirmed": list(confirmed), "findings": list(findings), "note": note,
+                    "user_id": user.id})
+
+
+def _upsert(session, row, model, keys: dict, fields: dict):
+    """Create ``model(**keys, **fields)``, or set ``fields`` on the existing ``row``; flush."""
+    if row is None:
+        row = model(**keys, **fields)
+        session.add(row)
     else:
         for k, v in fields.items():
-            setattr(res, k, v)
+            setattr(row, k, v)
     session.flush()
-    return res
+    return row
 
 
 def assign(session, station_id: int, slot: int, user: User) -> Assignment:
