@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pandas as pd
 import pytest
@@ -29,6 +30,8 @@ def files(tmp_path_factory):
     for cell in sim.observed["photos"]:
         for name in cell.split(";"):
             (photos / name).write_bytes(b"\xff\xd8" + name.encode() + b"\xff\xd9")
+    os.mkfifo(photos / "stray_pipe.jpg")  # must be listed, not read (reading would hang the audit)
+    (photos / "notes.jpg").write_text("a text file with an image's name")
     return sim, tmp
 
 
@@ -73,6 +76,9 @@ def test_audit_end_to_end(files, capsys):
     assert summary["double_entry"]["disputed"] == int((truth["true_entry"] == "disputed").sum())
     assert summary["evidence_sheets"] == len(disc) == len(list((out / "evidence").glob("0*.html")))
     assert summary["compared"] == len(agreed)
+    odd = summary["photos"]["oddities"]
+    assert "named pipe" in odd["stray_pipe.jpg"] and odd["notes.jpg"].startswith("not an image")
+    assert "stray_pipe.jpg: not read" in printed and "notes.jpg: not an image" in printed
     assert pd.read_csv(out / "photo_issues.csv").empty
     assert len(pd.read_csv(out / "pvt.csv")) == 1 + len(sim.official.parties)
 

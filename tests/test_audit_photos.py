@@ -85,3 +85,32 @@ def test_check_photos_flags(folder):
     assert "photo (same content) cited for more than one station" in problems[0]
     assert "photo (same content) cited for more than one station" in problems[3]
     assert hashes[2] == ""
+
+
+def test_fifo_device_and_fake_jpeg_are_listed_not_hung(tmp_path):
+    """A FIFO in the folder is listed unread (reading it would wait forever); a text file named
+    .jpg is hashed and noted as no image; the audit's summary lists both."""
+    from forensics.audit import image_type, inspect_photo
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "real.jpg").write_bytes(jpeg_with_exif("2021:01:10 21:35:07"))
+    (photos / "fake.jpg").write_text("just some text, not a photo")
+    (photos / "empty.png").write_bytes(b"")
+    (photos / "photo.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 20)
+    os.mkfifo(photos / "pipe.jpg")
+    m = manifest(photos).set_index("file")
+    assert m.at["pipe.jpg", "sha256"] == "" and "named pipe" in m.at["pipe.jpg", "note"]
+    assert m.at["fake.jpg", "sha256"] and m.at["fake.jpg", "note"].startswith("not an image")
+    assert m.at["empty.png", "note"] == "empty file"
+    assert m.at["real.jpg", "note"] == "" and m.at["photo.png", "note"] == ""
+    assert inspect_photo(photos / "photo.png").image_type == "png"
+    assert inspect_photo(photos / "real.jpg").accepted and not inspect_photo(photos / "fake.jpg").accepted
+    assert image_type(b"RIFF\x00\x00\x00\x00WEBPVP8 ") == "webp" and image_type(b"hello") is None
+    assert inspect_photo("/dev/null").note.startswith("not read: a character device")
+
+    rows = pd.DataFrame({"pec": ["1", "2", "3"], "photos": ["pipe.jpg", "fake.jpg", "real.jpg"]})
+    _, issues = check_photos(rows, photos)
+    problems = dict(zip(issues["photo"], issues["problem"]))
+    assert "named pipe" in problems["pipe.jpg"] and problems["fake.jpg"].startswith("photo is not an image")
+    assert "real.jpg" not in problems

@@ -13,7 +13,8 @@ from .compare import ALLEGED, CLASSES, Comparison, classify, compare, digit_slip
 from .entry import DoubleEntry, double_entry
 from .evidence import complaint_paragraph, render_sheet, write_evidence
 from .impact import impact, recomputed
-from .photos import check_photos, exif_datetime, manifest, safe_path
+from .photos import (PhotoInfo, check_photos, exif_datetime, image_type, inspect_photo, manifest, open_regular,
+                     safe_path)
 from .run import run_audit
 from .sample import PVT, observer_effect, pvt, ratio_estimate
 from .simulate import AuditSimulation, observer_copies
@@ -25,7 +26,8 @@ __all__ = [
     "DoubleEntry", "double_entry",
     "complaint_paragraph", "render_sheet", "write_evidence",
     "impact", "recomputed",
-    "check_photos", "exif_datetime", "manifest", "safe_path",
+    "PhotoInfo", "check_photos", "exif_datetime", "image_type", "inspect_photo", "manifest", "open_regular",
+    "safe_path",
     "run_audit",
     "PVT", "observer_effect", "pvt", "ratio_estimate",
     "AuditSimulation", "observer_copies",

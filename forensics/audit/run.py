@@ -61,7 +61,9 @@ def run_audit(official, observed, out, profile=None, second=None, photos=None, d
         hashes, issues = check_photos(table, photos, shots)
         shots.to_csv(out / "photos.csv", index=False)
         issues.to_csv(out / "photo_issues.csv", index=False)
-        summary["photos"] = {"files": len(shots), "issues": int(len(issues))}
+        odd = shots[shots["note"].ne("") & ~shots["note"].eq("same content as another file")]
+        summary["photos"] = {"files": len(shots), "issues": int(len(issues)),
+                             "oddities": dict(zip(odd["file"], odd["note"]))}
 
     comp = compare(off, table, photo_hashes=hashes)
     comp.discrepant.to_csv(out / "discrepancies.csv", index=False)
@@ -116,6 +118,11 @@ def _text(summary: dict, rec: pd.DataFrame) -> str:
         what = "turnout" if r["quantity"] == "turnout" else r["party"]
         lines.append(f"Sample estimate, {what}: {r['estimate']:.2%} ({r['ci_low']:.2%} to {r['ci_high']:.2%}); "
                      f"official {r['official']:.2%}, {'inside' if r['inside'] else 'OUTSIDE'} the interval")
+    odd = summary.get("photos", {}).get("oddities", {})
+    if odd:
+        lines.append(f"Photo folder: {len(odd)} file(s) not taken as photos (see photos.csv):")
+        lines += [f"  {name}: {note}" for name, note in list(odd.items())[:20]]
+        lines += [f"  ... and {len(odd) - 20} more"] if len(odd) > 20 else []
     lines += summary["notes"]
     lines.append("A discrepancy is a reason to ask for the original protocol; a transcription slip must be "
                  "re-checked against the photo before anything is alleged.")
