@@ -128,8 +128,11 @@ def commission(row, lang: str = "en") -> str:
 
 
 # -- photos ----------------------------------------------------------------------------
-def thumbnail(path: Path, pixels: int = PHOTO_PIXELS) -> str | None:
-    """A downscaled copy of an image as a data URI (JPEG, or PNG when transparent); None if it does not open."""
+def thumbnail(path: Path, pixels: int = PHOTO_PIXELS) -> dict | None:
+    """A downscaled copy of an image: ``uri`` (a JPEG data URI, PNG when transparent), ``width``, ``height``.
+
+    None when the file does not open as an image.
+    """
     try:
         with Image.open(path) as im:
             im.draft("RGB", (pixels, pixels))  # JPEG: decode at a reduced scale
@@ -142,9 +145,11 @@ def thumbnail(path: Path, pixels: int = PHOTO_PIXELS) -> str | None:
             else:
                 im.convert("RGB").save(out, format="JPEG", quality=80, optimize=True)
                 kind = "jpeg"
+            size = im.size
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
         return None
-    return f"data:image/{kind};base64," + base64.b64encode(out.getvalue()).decode("ascii")
+    return {"uri": f"data:image/{kind};base64," + base64.b64encode(out.getvalue()).decode("ascii"),
+            "width": size[0], "height": size[1]}
 
 
 def photo_status(names: list, folder, table: pd.DataFrame | None) -> list[dict]:
