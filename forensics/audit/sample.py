@@ -225,7 +225,7 @@ def pvt(official: Election, observed: pd.DataFrame, design: str = "srs", strata:
         inside = None if too_few else bool(low <= off[j] <= high)
         label = "turnout" if party is None else f"the share of {party}"
         if too_few:
-            verdict = ("The sample is too small for this interval to be informative: "
+            verdict = ("Not informative: the sample is too small for this interval to be trusted. "
                        + " ".join(too_few) + " ")
         else:
             verdict = (f"The official figure {off[j]:.2%} lies {'inside' if inside else 'OUTSIDE'} the interval "
