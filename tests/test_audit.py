@@ -220,9 +220,9 @@ def test_evidence_sheets(sim, tmp_path):
     assert "@media print" in everything
     for name in pages:
         assert f'href="{name}"' in index
-    slip_pages = [t for t in pages.values() if ">slip<" in t]
-    assert slip_pages and all("Do not file this yet" in t for t in slip_pages)
-    moved = next(t for t in pages.values() if ">moved<" in t)
+    slip_pages = [t for t in pages.values() if ">Possible transcription slip<" in t]
+    assert slip_pages and all("Do not file this yet" in t and "<h1>To re-check:" in t for t in slip_pages)
+    moved = next(t for t in pages.values() if ">Votes moved between parties<" in t)
     assert 'class="differs"' in moved and "We ask that the published figures" in moved
     assert "Identity document number" in moved
 

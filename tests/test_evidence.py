@@ -46,7 +46,7 @@ def protocol_photo(path: Path, station: str, taken: str) -> None:
     """A legible stand-in for a protocol photo: a JPEG with text lines and an EXIF DateTimeOriginal."""
     img = Image.new("RGB", (900, 1270), "white")
     draw = ImageDraw.Draw(img)
-    draw.text((60, 50), f"PROTOCOL {station}", fill="black")
+    draw.text((60, 50), f"PROTOCOL {station} ({path.name})", fill="black")
     for i in range(30):
         draw.line((60, 120 + 35 * i, 840, 120 + 35 * i), fill=(120, 120, 120))
         draw.text((70, 100 + 35 * i), f"{i + 1}. {'#' * (10 + 7 * (i % 5))}  {(i * 37) % 1000}", fill="black")
