@@ -44,9 +44,9 @@ lock:
 # A new language: $(BIN)/pybabel init -D forensics -d forensics/locale -i forensics/locale/forensics.pot -l LANG
 LOCALES := en ru kk
 messages: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k N_ -k Message:1 -k plural_message:1,2 --add-location=file \
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k Message:1 -k plural_message:1,2 --add-location=file -w 100 \
 		--sort-by-file --project=election-forensics -o forensics/locale/forensics.pot forensics
 	for lang in $(LOCALES); do \
 		$(BIN)/pybabel update -D forensics -d forensics/locale -i forensics/locale/forensics.pot -l $$lang \
-			--ignore-obsolete || exit 1; \
+			--ignore-obsolete -w 100 || exit 1; \
 	done

@@ -63,8 +63,8 @@ def test_convenience_sample_warning_and_bias():
     assert not res.table.loc[0, "inside"]
     regions = sorted(e.table["region"].unique())
     lopsided = e.table[e.table["region"].isin(regions[:2])].sample(100, random_state=3)
-    assert any("spread over regions" in w for w in pvt(e, lopsided, design="srs").warnings)
-    assert not any("spread over regions" in w for w in pvt(e, e.table.sample(200, random_state=4)).warnings)
+    assert any("spread over the strata (region)" in w for w in pvt(e, lopsided, design="srs").warnings)
+    assert not any("spread over the strata" in w for w in pvt(e, e.table.sample(200, random_state=4)).warnings)
 
 
 def test_stratified_warns_about_empty_regions():

@@ -139,7 +139,7 @@ def thumbnail(path: Path, pixels: int = PHOTO_PIXELS) -> dict | None:
             im = ImageOps.exif_transpose(im)
             im.thumbnail((pixels, pixels))
             out = io.BytesIO()
-            if im.mode in ("RGBA", "LA", "P") and "transparency" in im.info or im.mode in ("RGBA", "LA"):
+            if im.mode in ("RGBA", "LA") or (im.mode == "P" and "transparency" in im.info):
                 im.save(out, format="PNG", optimize=True)
                 kind = "png"
             else:
@@ -250,18 +250,20 @@ def complaint_paragraph(row, differences: pd.DataFrame, labels: dict, parties=()
         "line": _label(r.line, labels, t), "official": f.number(r.official), "observed": f.number(r.observed)}
         for r in differences.itertuples())
     text = ""
-    if election is not None and election.title:
+    if election is not None and election.title and cls != "slip":
         text = (t.gettext("This statement concerns the %(election)s held on %(date)s.") % {
             "election": election.title, "date": f.date(election.date)} if election.date
             else t.gettext("This statement concerns the %(election)s.") % {"election": election.title})
         text = text.replace("..", ".") + " "  # a date written with a final full stop ("2021 г.")
     where = commission(row, lang)
-    if cls == "slip":
-        return text + t.gettext(
+    if cls == "slip":  # a note to re-check, not a statement: the election is named at the top of the sheet
+        r = next(differences.itertuples())
+        kind = digit_slip(r.official, r.observed)
+        return t.gettext(
             "Commission: %(commission)s. The observers' transcription of this commission's protocol differs from "
-            "the official results on one line: %(lines)s. This is what a typing mistake looks like (%(detail)s): "
+            "the official results on one line: %(lines)s. This is what a typing mistake looks like (%(kind)s): "
             "re-check the transcription against %(source)s before anything is alleged.") % {
-            "commission": where, "lines": lines, "detail": describe(row, differences, labels, parties, lang),
+            "commission": where, "lines": lines, "kind": t.gettext(SLIP_KINDS.get(kind, kind or "")),
             "source": _source(photos or [], row.get("taken_at"), lang)}
     n = len(differences)
     text += t.ngettext(
