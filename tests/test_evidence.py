@@ -303,3 +303,26 @@ def test_every_sheet_prints_on_one_a4_page(audit, lang, tmp_path):
         box = reader.pages[0].mediabox
         assert abs(float(box.width) - 595.3) < 2 and abs(float(box.height) - 841.9) < 2  # A4 in points
         assert len(reader.pages[0].extract_text()) > 500
+
+
+def test_election_and_line_labels_from_the_profile():
+    """--title/--date win; else the profile's meta["election"]; line wording from meta["labels"], else headers."""
+    import datetime as dt
+    from dataclasses import replace
+
+    from forensics.audit.evidence import ElectionInfo, line_labels
+    from forensics.errors import DataError
+
+    e = simulate(n_pec=50, rng=1)
+    e = replace(e, meta={**e.meta, "election": {"name": "Выборы Президента", "date": dt.date(2024, 3, 17)},
+                         "labels": {"valid": "10. Число действительных бюллетеней"},
+                         "mapping": {"valid": "valid", "invalid": "Число недействительных бюллетеней",
+                                     "registered": "derived from 'Избиратели'"}})
+    assert ElectionInfo.of(e) == ElectionInfo("Выборы Президента", dt.date(2024, 3, 17))
+    assert ElectionInfo.of(e, title="Другие выборы", date="2024-03-18") == \
+        ElectionInfo("Другие выборы", dt.date(2024, 3, 18))
+    with pytest.raises(DataError, match="YYYY-MM-DD"):
+        ElectionInfo.of(e, date="17.03.2024")
+    assert ElectionInfo.of(None) == ElectionInfo()
+    labels = line_labels(e)
+    assert labels == {"valid": "10. Число действительных бюллетеней", "invalid": "Число недействительных бюллетеней"}
