@@ -1,12 +1,13 @@
 # Two entry points that work on a fresh machine with only Python 3.11:
 #   make demo   scan the embedded demo election and write reports/demo/report.html
 #   make test   run the whole test suite (notebooks and the browser test included)
+# `make messages` re-extracts the translatable strings and updates the en/ru/kk catalogs.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test benchmarks clean lock
+.PHONY: demo test benchmarks clean lock messages
 
 # Versions are pinned by constraints.txt so a fresh clone gets what CI had; `make lock`
 # refreshes it from the newest releases that pyproject.toml allows.
@@ -35,3 +36,17 @@ lock:
 	.lock-venv/bin/python -m pip install --quiet -e '.[dev]'
 	.lock-venv/bin/python -m pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
 	rm -rf .lock-venv
+
+# Translations: extract every marked string (Python: _ gettext ngettext N_ Message plural_message;
+# templates: {% trans %}, _(), ngettext()) into forensics/locale/forensics.pot, then merge it into
+# each language's forensics.po. New or changed strings arrive empty or marked fuzzy: translate them
+# and remove the fuzzy flag (tests/test_i18n.py fails until every msgstr of ru and kk is filled).
+# A new language: $(BIN)/pybabel init -D forensics -d forensics/locale -i forensics/locale/forensics.pot -l LANG
+LOCALES := en ru kk
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k Message:1 -k plural_message:1,2 --add-location=file -w 100 \
+		--sort-by-file --project=election-forensics -o forensics/locale/forensics.pot forensics
+	for lang in $(LOCALES); do \
+		$(BIN)/pybabel update -D forensics -d forensics/locale -i forensics/locale/forensics.pot -l $$lang \
+			--ignore-obsolete -w 100 || exit 1; \
+	done

@@ -13,34 +13,36 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from .i18n.catalog import N_
+
 ID_COLUMNS = ("region", "tec", "pec")
 
-#: Protocol fields of the canonical table, with a plain-English meaning.
+#: Protocol fields of the canonical table, with a plain-English meaning (translated where shown).
 FIELDS: dict[str, str] = {
-    "registered": "voters on the list (including those added on election day)",
-    "registered_added": "voters added to the list on election day",
-    "signatures": "voters who signed the list for a ballot",
-    "ballots_received": "ballots received by the polling station",
-    "ballots_issued": "ballots issued to voters (when the form has one line for it)",
-    "ballots_issued_early": "ballots issued to early voters",
-    "ballots_issued_inside": "ballots issued in the polling room",
-    "ballots_issued_outside": "ballots issued outside the polling room (mobile voting)",
-    "ballots_cancelled": "cancelled (unused) ballots",
-    "ballots_spoiled": "spoiled ballots",
-    "ballots_lost": "lost ballots",
-    "ballots_unaccounted": "ballots not accounted for on receipt",
-    "ballots_found": "ballots found in the boxes (when the form has one line for it)",
-    "ballots_found_mobile": "ballots found in mobile boxes",
-    "ballots_found_stationary": "ballots found in stationary boxes",
-    "invalid": "invalid ballots",
-    "valid": "valid ballots",
-    "against_all": "votes against all (where it is a separate line)",
-    "absentee_received": "absentee certificates received by the polling station",
-    "absentee_issued": "absentee certificates issued by the polling station",
-    "absentee_voted": "voters who voted with an absentee certificate",
-    "absentee_cancelled": "absentee certificates cancelled",
-    "absentee_issued_tec": "absentee certificates issued by the territorial commission",
-    "absentee_lost": "absentee certificates lost",
+    "registered": N_("voters on the list (including those added on election day)"),
+    "registered_added": N_("voters added to the list on election day"),
+    "signatures": N_("voters who signed the list for a ballot"),
+    "ballots_received": N_("ballots received by the polling station"),
+    "ballots_issued": N_("ballots issued to voters (when the form has one line for it)"),
+    "ballots_issued_early": N_("ballots issued to early voters"),
+    "ballots_issued_inside": N_("ballots issued in the polling room"),
+    "ballots_issued_outside": N_("ballots issued outside the polling room (mobile voting)"),
+    "ballots_cancelled": N_("cancelled (unused) ballots"),
+    "ballots_spoiled": N_("spoiled ballots"),
+    "ballots_lost": N_("lost ballots"),
+    "ballots_unaccounted": N_("ballots not accounted for on receipt"),
+    "ballots_found": N_("ballots found in the boxes (when the form has one line for it)"),
+    "ballots_found_mobile": N_("ballots found in mobile boxes"),
+    "ballots_found_stationary": N_("ballots found in stationary boxes"),
+    "invalid": N_("invalid ballots"),
+    "valid": N_("valid ballots"),
+    "against_all": N_("votes against all (where it is a separate line)"),
+    "absentee_received": N_("absentee certificates received by the polling station"),
+    "absentee_issued": N_("absentee certificates issued by the polling station"),
+    "absentee_voted": N_("voters who voted with an absentee certificate"),
+    "absentee_cancelled": N_("absentee certificates cancelled"),
+    "absentee_issued_tec": N_("absentee certificates issued by the territorial commission"),
+    "absentee_lost": N_("absentee certificates lost"),
 }
 
 #: Column marking stations whose figures were never published (all counts empty).

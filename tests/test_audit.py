@@ -213,15 +213,16 @@ def test_evidence_sheets(sim, tmp_path):
     pages = {p.name: p.read_text(encoding="utf-8") for p in paths}
     index = (tmp_path / "ev" / "index.html").read_text(encoding="utf-8")
     everything = index + "".join(pages.values())
-    assert "<script>" not in everything and "&lt;script&gt;" in everything
+    assert '<script>alert' not in everything and "&lt;script&gt;" in everything
+    assert all(page.count("<script>") == 1 for page in pages.values())  # the sheet's own fit-to-page script
     assert "<b>bold</b>" not in everything
     assert "http://" not in everything and "https://" not in everything and "src=" not in everything
     assert "@media print" in everything
     for name in pages:
         assert f'href="{name}"' in index
-    slip_pages = [t for t in pages.values() if ">slip<" in t]
-    assert slip_pages and all("Do not file this yet" in t for t in slip_pages)
-    moved = next(t for t in pages.values() if ">moved<" in t)
+    slip_pages = [t for t in pages.values() if ">Possible transcription slip<" in t]
+    assert slip_pages and all("Do not file this yet" in t and "<h1>To re-check:" in t for t in slip_pages)
+    moved = next(t for t in pages.values() if ">Votes moved between parties<" in t)
     assert 'class="differs"' in moved and "We ask that the published figures" in moved
     assert "Identity document number" in moved
 

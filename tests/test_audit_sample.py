@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from forensics.audit import observer_copies, observer_effect, pvt, ratio_estimate
+from forensics.audit import observer_copies, observer_effect, pvt, ratio_estimate, run_audit
 from forensics.audit.simulate import pvt_coverage
+from forensics.ingest import to_layout
 from forensics.simulate import simulate
 
 
@@ -62,8 +63,8 @@ def test_convenience_sample_warning_and_bias():
     assert not res.table.loc[0, "inside"]
     regions = sorted(e.table["region"].unique())
     lopsided = e.table[e.table["region"].isin(regions[:2])].sample(100, random_state=3)
-    assert any("spread over regions" in w for w in pvt(e, lopsided, design="srs").warnings)
-    assert not any("spread over regions" in w for w in pvt(e, e.table.sample(200, random_state=4)).warnings)
+    assert any("spread over the strata (region)" in w for w in pvt(e, lopsided, design="srs").warnings)
+    assert not any("spread over the strata" in w for w in pvt(e, e.table.sample(200, random_state=4)).warnings)
 
 
 def test_stratified_warns_about_empty_regions():
@@ -107,3 +108,53 @@ def test_observer_effect_false_positive_rate():
         mask = pd.Series(rng.random(len(e.table)) < 0.2, index=e.table.index)
         rejected += observer_effect(e, mask)[0].pvalue < 0.05
     assert rejected / runs <= band(runs, 0.05)[1]
+
+
+# -- small samples ------------------------------------------------------------------------
+def test_too_few_stations_is_not_informative():
+    """7 stations: the estimate is shown, its interval is not trusted, and nothing is called inside it."""
+    e = simulate(n_pec=600, rng=13)
+    few = e.table.sample(7, random_state=1)
+    table = e.table.assign(**{"Party E": 0})    # a party with votes at one station only: a wide interval
+    table.loc[few.index[0], "Party E"] = table.loc[few.index[0], "valid"] // 5
+    e = e.with_table(table)
+    res = pvt(e, e.table.loc[few.index], design="srs")
+    t = res.table
+    assert not t["informative"].any() and t["inside"].isna().all()
+    assert res.warnings[0].startswith("Only 7 stations were observed: at least 30")
+    assert all("not informative" in r.explanation.lower() and "inside" not in r.explanation for r in res.results)
+    # no negative lower bound: the raw interval of the small parties reaches below zero, the shown one does not
+    df = res.results[0].details["df"]
+    raw_low = t["estimate"] - stats.t.ppf(0.975, df) * t["se"]
+    assert (raw_low < 0).any() and (t["ci_low"] >= 0).all() and (t["ci_high"] <= 1).all()
+    ok = pvt(e, e.table.sample(60, random_state=2), design="srs").table
+    assert ok["informative"].all() and ok["inside"].notna().all()
+
+
+def test_thin_designs_are_not_informative():
+    e = simulate(n_pec=2000, n_tec=100, rng=14)
+    key = e.table["region"].astype(str) + "/" + e.table["tec"].astype(str)   # a TEC within its region
+    few_clusters = pvt(e, e.table[key.isin(key.drop_duplicates().iloc[:4])], design="cluster")
+    assert len(few_clusters.table) and not few_clusters.table["informative"].any()
+    assert any("clusters were observed" in w for w in few_clusters.warnings)
+    regions = sorted(e.table["region"].unique())
+    one_each = pd.concat([e.table[e.table["region"] == regions[0]].head(1),
+                          e.table[e.table["region"] != regions[0]].groupby("region").head(8)])
+    thin = pvt(e, one_each, design="stratified")
+    assert not thin.table["informative"].any()
+    assert any("single observed station" in w and str(regions[0]) in w for w in thin.warnings)
+
+
+def test_audit_summary_never_calls_a_small_sample_inside(tmp_path):
+    e = simulate(n_pec=300, rng=15)
+    table = e.table.drop(columns=[c for c in e.table if str(c).startswith("true_")])
+    to_layout(table, "generic").to_csv(tmp_path / "official.csv", index=False)
+    obs = table.sample(9, random_state=3).assign(transcriber="t1", photos="", taken_at="")
+    to_layout(obs, "generic").to_csv(tmp_path / "observed.csv", index=False)
+    for lang, words in (("en", "not informative"), ("ru", "неинформативна"), ("kk", "ақпараттық емес")):
+        summary = run_audit(tmp_path / "official.csv", tmp_path / "observed.csv", tmp_path / lang,
+                            profile="generic", design="srs", lang=lang)
+        text = (tmp_path / lang / "summary.txt").read_text(encoding="utf-8")
+        assert text.count(words) == 1 + len(e.parties)
+        assert "inside the interval" not in text and "внутри интервала" not in text and "интервалдың ішінде" not in text
+        assert all(r["inside"] is None for r in summary["pvt"])

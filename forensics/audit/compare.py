@@ -13,23 +13,24 @@ import numpy as np
 import pandas as pd
 
 from ..exclusions import Exclusions
+from ..i18n import N_
 from ..model import FOUND_PARTS, ID_COLUMNS, ISSUED_PARTS, Election
 from .stations import PROVENANCE, as_table, match_stations, protocol_lines
 from .transcription import check_lines
 
 #: classification -> what it means, in plain words
 CLASSES = {
-    "identical": "the official figures equal the observers' copy",
-    "slip": "one figure differs by a single digit or by two swapped digits: most likely a "
-            "transcription slip; re-check the photo before alleging anything",
-    "moved": "votes were moved between parties: some parties lost exactly what others gained, "
-             "every other line is unchanged",
-    "added": "ballots were added: party votes, valid ballots, ballots found and ballots issued all "
-             "grew by the same number while cancelled ballots shrank by it",
-    "redrawn": "both versions add up arithmetically yet differ: the protocol was redrawn after "
-               "the commission signed it, the strongest sign of falsification",
-    "other": "the figures differ in a pattern none of the above explains; look at the photo and "
-             "the rule codes",
+    "identical": N_("the official figures equal the observers' copy"),
+    "slip": N_("one figure differs by a single digit or by two swapped digits: most likely a "
+               "transcription slip; re-check the photo before alleging anything"),
+    "moved": N_("votes were moved between parties: some parties lost exactly what others gained, "
+                "every other line is unchanged"),
+    "added": N_("ballots were added: party votes, valid ballots, ballots found and ballots issued all "
+                "grew by the same number while cancelled ballots shrank by it"),
+    "redrawn": N_("both versions add up arithmetically yet differ: the protocol was redrawn after "
+                  "the commission signed it, the strongest sign of falsification"),
+    "other": N_("the figures differ in a pattern none of the above explains; look at the photo and "
+                "the rule codes"),
 }
 #: classes that point at the official side (slips point at the transcription)
 ALLEGED = ("moved", "added", "redrawn", "other")
@@ -162,15 +163,15 @@ def compare(official: Election, observed: pd.DataFrame, photo_hashes: pd.Series 
     check_lines(observed, lines)
     target, _ = match_stations(official, observed)
     ex = Exclusions(observed.index)
-    ex.require(target.notna(), "station not in the official results")
+    ex.require(target.notna(), N_("station not in the official results"))
     blank = observed[lines].isna()
-    ex.require(~blank.any(axis=1), "line(s) left blank")
+    ex.require(~blank.any(axis=1), N_("line(s) left blank"))
     seen = target.where(ex.keep)
     ex.require(~(seen.notna() & seen.duplicated(keep=False)),
-               "station transcribed more than once (give a second transcription as a second entry)")
+               N_("station transcribed more than once (give a second transcription as a second entry)"))
     published = official.published
     ex.require(target.map(lambda t: t is not None and bool(published.get(t, False))),
-               "official figures not published for this station")
+               N_("official figures not published for this station"))
     placed = target[ex.keep]
     obs = observed.loc[placed.index]
     off_table = official.table.loc[placed.values]

@@ -7,7 +7,8 @@ differing line), ``excluded.csv``, ``impact_nation.csv`` /
 ``pvt.csv``, ``observer_effect.csv``, with a second entry
 ``entry_status.csv`` and ``disputes.csv``, with photos ``photos.csv`` and
 ``photo_issues.csv``, the evidence sheets in ``evidence/`` and
-``summary.json`` / ``summary.txt``.
+``summary.json`` / ``summary.txt``.  Sheets and ``summary.txt`` are written
+in ``lang`` (en, ru, kk); ``summary.json`` holds the same facts as data.
 """
 from __future__ import annotations
 
@@ -17,10 +18,11 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import DataError
+from ..i18n import N_, Formats, Message, check_lang, say, translations
 from ..ingest import load
 from .compare import CLASSES, compare
 from .entry import double_entry
-from .evidence import write_evidence
+from .evidence import CLASS_NAMES, ENTRY_DOUBLE, ENTRY_SINGLE, ElectionInfo, write_evidence
 from .impact import LEVELS, impact, recomputed
 from .photos import check_photos, manifest
 from .sample import observer_effect, pvt
@@ -29,23 +31,31 @@ from .transcription import read_transcriptions
 
 
 def run_audit(official, observed, out, profile=None, second=None, photos=None, design: str = "convenience",
-              fe: str = "region", cluster: str = "tec") -> dict:
+              fe: str = "region", cluster: str = "tec", lang: str = "en", title: str | None = None,
+              date=None) -> dict:
     """Audit the transcription file ``observed`` against the results file ``official``.
 
     ``profile`` names the layout of both files; ``second`` is a second,
     independent transcription (only agreed stations go forward); ``photos``
     the folder of protocol photos; ``design`` how the observed stations were
-    chosen (see ``pvt``).  Returns the summary it writes to summary.json.
+    chosen (see ``pvt``); ``lang`` the language of the sheets and summary;
+    ``title`` and ``date`` (YYYY-MM-DD) name the election (default: the
+    profile's ``meta["election"]``).  Returns the summary it writes to
+    summary.json.
     """
     from .. import __version__
 
+    check_lang(lang)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     off = load(official, profile=profile)
+    election = ElectionInfo.of(off, title, date)
     first = read_transcriptions(observed, profile or off.profile)
     summary = {"version": __version__, "official": str(official), "observed": str(observed),
-               "profile": off.profile, "sources": {**off.sources, **first.sources}, "design": design}
-    table, entry = first.table, "single entry (not double-checked)"
+               "profile": off.profile, "sources": {**off.sources, **first.sources}, "design": design,
+               "lang": lang, "election": {"title": election.title,
+                                          "date": election.date.isoformat() if election.date else None}}
+    table, entry = first.table, ENTRY_SINGLE
     if second is not None:
         sec = read_transcriptions(second, profile or off.profile)
         summary["sources"].update(sec.sources)
@@ -54,7 +64,7 @@ def run_audit(official, observed, out, profile=None, second=None, photos=None, d
         de.status.to_csv(out / "entry_status.csv", index=False)
         de.disputes.to_csv(out / "disputes.csv", index=False)
         summary["double_entry"] = de.counts
-        table, entry = de.agreed, "agreed by two independent transcribers"
+        table, entry = de.agreed, ENTRY_DOUBLE
     hashes, shots = None, None
     if photos is not None:
         shots = manifest(photos)
@@ -74,10 +84,12 @@ def run_audit(official, observed, out, profile=None, second=None, photos=None, d
         impact(comp, level).to_csv(out / f"impact_{level}.csv", index=False)
     rec = recomputed(comp, off)
     rec.to_csv(out / "recomputed.csv", index=False)
-    sheets = write_evidence(comp, out / "evidence", photos=shots, entry=entry, source_file=str(observed),
-                            official_file=str(official), official_sha=next(iter(off.sources.values()), ""))
+    sheets = write_evidence(comp, out / "evidence", photos=shots, photo_dir=photos, entry=entry, lang=lang,
+                            election=election, source_file=str(observed), official_file=str(official),
+                            official_sha=next(iter(off.sources.values()), ""))
     summary.update(compared=len(comp.stations), excluded=comp.excluded["reason"].value_counts().to_dict(),
-                   classifications=comp.counts, evidence_sheets=len(sheets))
+                   classifications=comp.counts, evidence_sheets=len(sheets),
+                   sheets_without_photo=sheets.without_photo)
 
     notes = []
     try:
@@ -86,44 +98,89 @@ def run_audit(official, observed, out, profile=None, second=None, photos=None, d
         summary["pvt"] = est.table.to_dict(orient="records")
         notes += est.warnings
     except DataError as exc:
-        notes.append(f"No sample estimate: {exc}")
+        notes.append(_no_estimate(N_NO_PVT, exc))
     try:
         effects = observer_effect(off, comp.stations, fe=fe, cluster=cluster)
         pd.DataFrame([r.to_row() for r in effects]).to_csv(out / "observer_effect.csv", index=False)
         summary["observer_effect"] = [r.to_row() for r in effects]
     except DataError as exc:
-        notes.append(f"No observer-effect estimate: {exc}")
+        notes.append(_no_estimate(N_NO_EFFECT, exc))
     summary["notes"] = notes
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str, ensure_ascii=False), encoding="utf-8")
-    (out / "summary.txt").write_text(_text(summary, rec), encoding="utf-8")
+    (out / "summary.txt").write_text(summary_text(summary, rec, lang), encoding="utf-8")
     return summary
 
 
-def _text(summary: dict, rec: pd.DataFrame) -> str:
-    """The summary in plain words."""
+N_NO_PVT = N_("No sample estimate: %(reason)s")
+N_NO_EFFECT = N_("No observer-effect estimate: %(reason)s")
+
+
+def _no_estimate(msgid: str, exc: DataError) -> Message:
+    """A note that an estimate could not be made, with the reason in words (translated when it can be)."""
+    return Message(msgid, reason=lambda f: say(exc.problem, f.lang))
+
+
+def summary_text(summary: dict, rec: pd.DataFrame, lang: str = "en") -> str:
+    """The summary in plain words, in ``lang``."""
+    t, f = translations(lang), Formats(lang)
     c = summary["classifications"]
-    lines = [f"Observer audit of {summary['official']} against {summary['observed']}",
-             f"{summary['compared']} stations compared; {sum(v for k, v in c.items() if k != 'identical')} differ."]
-    lines += [f"  {k}: {v}  ({CLASSES[k]})" for k, v in c.items() if v]
+    differ = sum(v for k, v in c.items() if k != "identical")
+    lines = [t.gettext("Observer audit of %(official)s against %(observed)s") % {
+        "official": summary["official"], "observed": summary["observed"]}]
+    election = summary.get("election") or {}
+    if election.get("title"):
+        lines.append(election["title"] + (", " + f.date(election["date"]) if election.get("date") else ""))
+    lines.append(t.ngettext("%(num)s station compared; %(n)s differ.", "%(num)s stations compared; %(n)s differ.",
+                            summary["compared"]) % {"num": f.number(summary["compared"]), "n": f.number(differ)})
+    for k, v in c.items():
+        if v:
+            lines.append(f"  {t.gettext(CLASS_NAMES[k])}: {f.number(v)}  ({t.gettext(CLASSES[k])})")
     for reason, n in summary["excluded"].items():
-        lines.append(f"  not compared ({reason}): {n}")
+        lines.append("  " + t.gettext("not compared (%(reason)s): %(n)s") % {"reason": t.gettext(reason),
+                                                                            "n": f.number(n)})
     if "double_entry" in summary:
-        lines.append("Double entry: " + ", ".join(f"{k} {v}" for k, v in summary["double_entry"].items())
-                     + " (only agreed stations were compared; see entry_status.csv and disputes.csv)")
-    lines.append("National result with the observers' figures where they have them:")
+        de = summary["double_entry"]
+        lines.append(t.gettext("Double entry: %(agreed)s agreed, %(pending)s pending, %(disputed)s disputed (only "
+                               "agreed stations were compared; see entry_status.csv and disputes.csv)") % {
+            k: f.number(de.get(k, 0)) for k in ("agreed", "pending", "disputed")})
+    if summary.get("evidence_sheets"):
+        lines.append(t.ngettext("%(num)s evidence sheet written.", "%(num)s evidence sheets written.",
+                                summary["evidence_sheets"]) % {"num": f.number(summary["evidence_sheets"])})
+    if summary.get("sheets_without_photo"):
+        lines.append("  " + t.ngettext(
+            "%(num)s of them cites no photo (no photo folder given, or the photo is missing or does not open): "
+            "find the photo or the certified copy before filing it.",
+            "%(num)s of them cite no photo (no photo folder given, or the photo is missing or does not open): "
+            "find the photos or the certified copies before filing them.", summary["sheets_without_photo"]) % {
+            "num": f.number(summary["sheets_without_photo"])})
+    lines.append(t.gettext("National result with the observers' figures where they have them:"))
     for r in rec.itertuples():
-        lines.append(f"  {r.party}: official {r.official_share:.2%}, recomputed {r.recomputed_share:.2%} "
-                     f"({r.change_points:+.2f} points)")
+        what = t.gettext("turnout") if r.party == "turnout" else r.party
+        lines.append("  " + t.gettext("%(what)s: official %(official)s, recomputed %(recomputed)s (%(change)s "
+                                      "points)") % {
+            "what": what, "official": f.percent(r.official_share), "recomputed": f.percent(r.recomputed_share),
+            "change": f.points(r.change_points)})
     for r in summary.get("pvt", []):
-        what = "turnout" if r["quantity"] == "turnout" else r["party"]
-        lines.append(f"Sample estimate, {what}: {r['estimate']:.2%} ({r['ci_low']:.2%} to {r['ci_high']:.2%}); "
-                     f"official {r['official']:.2%}, {'inside' if r['inside'] else 'OUTSIDE'} the interval")
+        what = t.gettext("turnout") if r["quantity"] == "turnout" else r["party"]
+        if not r["informative"]:
+            lines.append(t.gettext("Sample estimate, %(what)s: not informative (too few observed stations; see "
+                                   "below); official %(official)s") % {"what": what,
+                                                                      "official": f.percent(r["official"])})
+            continue
+        verdict = (t.gettext("inside the interval") if r["inside"] else t.gettext("OUTSIDE the interval"))
+        lines.append(t.gettext("Sample estimate, %(what)s: %(estimate)s (%(low)s to %(high)s); official %(official)s, "
+                               "%(verdict)s") % {
+            "what": what, "estimate": f.percent(r["estimate"]), "low": f.percent(r["ci_low"]),
+            "high": f.percent(r["ci_high"]), "official": f.percent(r["official"]), "verdict": verdict})
     odd = summary.get("photos", {}).get("oddities", {})
     if odd:
-        lines.append(f"Photo folder: {len(odd)} file(s) not taken as photos (see photos.csv):")
+        lines.append(t.ngettext("Photo folder: %(num)s file not taken as a photo (see photos.csv):",
+                                "Photo folder: %(num)s files not taken as photos (see photos.csv):", len(odd))
+                     % {"num": f.number(len(odd))})
         lines += [f"  {name}: {note}" for name, note in list(odd.items())[:20]]
-        lines += [f"  ... and {len(odd) - 20} more"] if len(odd) > 20 else []
-    lines += summary["notes"]
-    lines.append("A discrepancy is a reason to ask for the original protocol; a transcription slip must be "
-                 "re-checked against the photo before anything is alleged.")
+        if len(odd) > 20:
+            lines.append("  " + t.gettext("... and %(num)s more") % {"num": f.number(len(odd) - 20)})
+    lines += [say(note, lang) for note in summary["notes"]]
+    lines.append(t.gettext("A discrepancy is a reason to ask for the original protocol; a transcription slip must be "
+                           "re-checked against the photo before anything is alleged."))
     return "\n".join(lines) + "\n"

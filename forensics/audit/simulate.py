@@ -211,7 +211,9 @@ def pvt_coverage(runs: int = 200, design: str = "srs", sample: float = 0.1, per_
 
     Every ``per_population`` runs a new clean election is drawn; each run
     draws a sample under ``design`` and estimates from the signed figures,
-    so the official result equals the truth and ``inside`` is coverage.
+    so the official result equals the truth and ``inside`` (whether the
+    interval covers it, also for samples too small to be called informative)
+    is coverage.
     One row per run and quantity: run, quantity, party, estimate, truth, inside.
     """
     from ..simulate import simulate
@@ -223,5 +225,6 @@ def pvt_coverage(runs: int = 200, design: str = "srs", sample: float = 0.1, per_
             election = simulate(n_pec=n_pec, rng=rng, **simulate_options)
         idx = _sample(election.table, sample, design, "region", "tec", rng)
         table = pvt(election, election.table.loc[idx], design=design, level=level).table
+        table["inside"] = (table["ci_low"] <= table["official"]) & (table["official"] <= table["ci_high"])
         rows.append(table.assign(run=run)[["run", "quantity", "party", "estimate", "official", "inside"]])
     return pd.concat(rows, ignore_index=True).rename(columns={"official": "truth"})

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from ..errors import DataError
+from ..i18n import LANGUAGES, Formats, translations
 
 
 def register(subparsers) -> None:
@@ -27,6 +28,11 @@ def register(subparsers) -> None:
     p.add_argument("--design", default="convenience", choices=("srs", "stratified", "cluster", "convenience"),
                    help="how the observed stations were chosen (default: convenience, i.e. not at random)")
     p.add_argument("--out", metavar="DIR", help="output folder")
+    p.add_argument("--lang", default="en", choices=LANGUAGES,
+                   help="language of the evidence sheets and the summary (default: en)")
+    p.add_argument("--title", metavar="TEXT", help="the election's name, as the sheets should print it "
+                                                    "(default: the profile's metadata, if any)")
+    p.add_argument("--date", metavar="YYYY-MM-DD", help="the election day (default: the profile's metadata)")
     p.set_defaults(func=_run)
     sub = p.add_subparsers(dest="audit_command", metavar="template")
     t = sub.add_parser("template", help="print the blank transcription template (CSV header)",
@@ -65,7 +71,10 @@ def _run(args) -> int:
                         fix="run 'forensics audit --official F --observed G --profile P --out DIR', "
                             "or 'forensics audit template --profile P' for the blank template")
     summary = run_audit(args.official, args.observed, args.out, profile=args.profile, second=args.second_entry,
-                        photos=args.photos, design=args.design)
+                        photos=args.photos, design=args.design, lang=args.lang, title=args.title, date=args.date)
     print((Path(args.out) / "summary.txt").read_text(encoding="utf-8"), end="")
-    print(f"Wrote {summary['evidence_sheets']} evidence sheet(s) and the tables to {args.out}")
+    n = summary["evidence_sheets"]
+    print(translations(args.lang).ngettext(
+        "Wrote %(num)s evidence sheet and the tables to %(out)s", "Wrote %(num)s evidence sheets and the tables to "
+        "%(out)s", n) % {"num": Formats(args.lang).number(n), "out": args.out})
     return 0

@@ -29,6 +29,8 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
+from ..i18n.catalog import N_
+
 SEVERITIES = ("error", "warning")
 OPERATORS = ("==", "<=", ">=", "!=")
 
@@ -189,7 +191,7 @@ RULES: tuple[Rule, ...] = (
         "Ballots issued (early + in the room + outside) cannot exceed the voters on the list: "
         "every ballot is issued against a signature on the list (Russia: line 1 ≥ 3+4+5).",
         ("{n} more ballots issued ({observed}) than voters on the list ({expected})", ""),
-        title="more ballots issued than voters on the list",
+        title=N_("more ballots issued than voters on the list"),
     ),
     Rule(
         "R02-BALLOT-BALANCE", "error",
@@ -199,14 +201,14 @@ RULES: tuple[Rule, ...] = (
         "2011/2012: 2 = 3+4+5+6+17−18).",
         ("{n} more ballots received ({observed}) than accounted for ({expected})",
          "{n} more ballots accounted for ({expected}) than received ({observed})"),
-        title="ballot balance does not add up",
+        title=N_("ballot balance does not add up"),
     ),
     Rule(
         "R03-FOUND-EQ-VALID-INVALID", "error", f"{_FOUND} == {_CAST}",
         "Every ballot taken out of the boxes is either valid or invalid (Russia: lines 7+8 = 9+10).",
         ("{n} more ballots in the boxes ({observed}) than valid + invalid ({expected})",
          "{n} fewer ballots in the boxes ({observed}) than valid + invalid ({expected})"),
-        title="ballots in the boxes differ from valid + invalid",
+        title=N_("ballots in the boxes differ from valid + invalid"),
     ),
     Rule(
         "R04-VALID-EQ-PARTIES", "error", "valid == party_votes",
@@ -214,14 +216,14 @@ RULES: tuple[Rule, ...] = (
         "the candidate lines).",
         ("{n} more valid ballots ({observed}) than votes for the parties ({expected})",
          "{n} more votes for the parties ({expected}) than valid ballots ({observed})"),
-        title="valid ballots differ from the sum of party votes",
+        title=N_("valid ballots differ from the sum of party votes"),
     ),
     Rule(
         "R05-FOUND-EQ-BOXES", "error", "ballots_found == ballots_found_mobile + ballots_found_stationary",
         "Where the form has a line for all ballots found, it is the mobile and stationary boxes added up.",
         ("{n} more ballots found ({observed}) than in the mobile and stationary boxes ({expected})",
          "{n} fewer ballots found ({observed}) than in the mobile and stationary boxes ({expected})"),
-        title="ballots found differ from mobile + stationary boxes",
+        title=N_("ballots found differ from mobile + stationary boxes"),
     ),
     Rule(
         "R06-ISSUED-EQ-PARTS", "error",
@@ -229,7 +231,7 @@ RULES: tuple[Rule, ...] = (
         "Where the form has a line for all ballots issued, it is early + in the room + outside added up.",
         ("{n} more ballots issued ({observed}) than its parts add up to ({expected})",
          "{n} fewer ballots issued ({observed}) than its parts add up to ({expected})"),
-        title="ballots issued differ from the sum of their parts",
+        title=N_("ballots issued differ from the sum of their parts"),
     ),
     Rule(
         "R07-ABSENTEE-BALANCE", "error",
@@ -237,7 +239,7 @@ RULES: tuple[Rule, ...] = (
         "Absentee certificates received must be issued, cancelled or lost (Russia 2011/2012: line 11 = 12+14+16).",
         ("{n} more absentee certificates received ({observed}) than accounted for ({expected})",
          "{n} more absentee certificates accounted for ({expected}) than received ({observed})"),
-        title="absentee certificates do not balance",
+        title=N_("absentee certificates do not balance"),
     ),
     Rule(
         "R08-FOUND-LE-ISSUED", "error", f"{_FOUND} <= {_ISSUED}",
@@ -245,21 +247,21 @@ RULES: tuple[Rule, ...] = (
         "ballots came from somewhere other than the voters who signed. Not a legal control relation on the "
         "Russian forms (the CEC system accepts such protocols), but the first thing an observer should look at.",
         ("{n} more ballots in the boxes ({observed}) than were issued ({expected})", ""),
-        title="more ballots in the boxes than issued",
+        title=N_("more ballots in the boxes than issued"),
     ),
     Rule(
         "R09-MOBILE-LE-OUTSIDE", "warning", "ballots_found_mobile <= ballots_issued_outside + ballots_issued_early?",
         "The mobile boxes can hold only the ballots issued outside the room (and early ballots, where those "
         "go into them).",
         ("{n} more ballots in the mobile boxes ({observed}) than issued outside the room and early ({expected})", ""),
-        title="more ballots in the mobile boxes than issued outside",
+        title=N_("more ballots in the mobile boxes than issued outside"),
     ),
     Rule(
         "R10-STATIONARY-LE-INSIDE", "warning",
         "ballots_found_stationary <= ballots_issued_inside + ballots_issued_early?",
         "The stationary boxes can hold only the ballots issued in the room (and early ballots).",
         ("{n} more ballots in the stationary boxes ({observed}) than issued in the room and early ({expected})", ""),
-        title="more ballots in the stationary boxes than issued inside",
+        title=N_("more ballots in the stationary boxes than issued inside"),
     ),
     Rule(
         "R11-ISSUED-FOUND-GAP", "warning", f"{_FOUND} == {_ISSUED}",
@@ -269,52 +271,52 @@ RULES: tuple[Rule, ...] = (
          "{n} fewer ballots in the boxes ({observed}) than were issued ({expected})"),
         tolerance=Tolerance("gap_ballots", "gap_share", _ISSUED),
         params={"gap_ballots": 15, "gap_share": 0.02},
-        title="large gap between ballots issued and found",
+        title=N_("large gap between ballots issued and found"),
     ),
     Rule(
         "R12-TURNOUT-LE-100", "warning", f"{_CAST} <= registered",
         "More ballots counted than voters on the list: turnout above 100%.",
         ("{n} more ballots counted ({observed}) than voters on the list ({expected}): turnout above 100%", ""),
-        title="turnout above 100%",
+        title=N_("turnout above 100%"),
     ),
     Rule(
         "R13-TURNOUT-EXACTLY-100", "warning", f"{_CAST} != registered",
         "Every voter on the list voted. Possible at a tiny station or a closed institution, rare anywhere else.",
         ("turnout exactly 100%: all {expected} voters on the list voted",) * 2,
         when="registered >= 1",
-        title="turnout exactly 100%",
+        title=N_("turnout exactly 100%"),
     ),
     Rule(
         "R14-SIGNATURES-EQ-ISSUED", "warning", f"signatures == {_ISSUED}",
         "Each ballot is issued against a voter's signature, so the two counts should agree.",
         ("{n} more signatures ({observed}) than ballots issued ({expected})",
          "{n} fewer signatures ({observed}) than ballots issued ({expected})"),
-        title="signatures differ from ballots issued",
+        title=N_("signatures differ from ballots issued"),
     ),
     Rule(
         "R15-FOUND-LE-SIGNATURES", "warning", f"{_FOUND} <= signatures",
         "More ballots in the boxes than voters who signed the list: ballots without voters.",
         ("{n} more ballots in the boxes ({observed}) than voters who signed the list ({expected})", ""),
-        title="more ballots in the boxes than signatures",
+        title=N_("more ballots in the boxes than signatures"),
     ),
     Rule(
         "R16-TURNOUT-LE-SIGNATURES", "warning", f"{_CAST} <= signatures",
         "The announced turnout (valid + invalid ballots) exceeds the voters who signed the list, as observers "
         "reported in Kazakhstan 2021.",
         ("{n} ballots without a signature: turnout announced from {observed} ballots, {expected} voters signed", ""),
-        title="announced turnout above the signatures",
+        title=N_("announced turnout above the signatures"),
     ),
     Rule(
         "R17-LOST-BALLOTS", "warning", "ballots_lost <= 0",
         "Ballots lost: each one needs an explanation in the protocol.",
         ("{n} ballots lost", ""),
-        title="ballots lost",
+        title=N_("ballots lost"),
     ),
     Rule(
         "R18-UNACCOUNTED-BALLOTS", "warning", "ballots_unaccounted <= 0",
         "Ballots found that were not recorded on receipt: each one needs an explanation.",
         ("{n} ballots not accounted for on receipt", ""),
-        title="ballots not accounted for on receipt",
+        title=N_("ballots not accounted for on receipt"),
     ),
     Rule(
         "R19-INVALID-SHARE", "warning", "invalid <= 0",
@@ -323,7 +325,7 @@ RULES: tuple[Rule, ...] = (
         ("{n} invalid ballots, {share}% of ballots found", ""),
         tolerance=Tolerance(relative="invalid_share", base=_FOUND),
         params={"invalid_share": 0.03},
-        title="high share of invalid ballots",
+        title=N_("high share of invalid ballots"),
     ),
     Rule(
         "R20-ADDED-SHARE", "warning", "registered_added <= 0",
@@ -332,7 +334,7 @@ RULES: tuple[Rule, ...] = (
         ("{n} voters added on election day, {share}% of the list", ""),
         tolerance=Tolerance(relative="added_share", base="registered"),
         params={"added_share": 0.10},
-        title="many voters added on election day",
+        title=N_("many voters added on election day"),
     ),
     Rule(
         "R21-COPIED-PROTOCOL", "warning", "results block unique among stations",
@@ -343,7 +345,7 @@ RULES: tuple[Rule, ...] = (
         ("results identical at {stations} stations: {list}", ""),
         params={"copy_min_ballots": 50, "copy_min_parties": 3},
         kind="copy",
-        title="results identical to another station's",
+        title=N_("results identical to another station's"),
     ),
     Rule(
         "R22-PUBLISHED-TOTALS", "error", "published total == sum of the polling-station protocols",
@@ -353,7 +355,7 @@ RULES: tuple[Rule, ...] = (
         ("published {field} for {area} is {n} more ({observed}) than its stations add up to ({expected})",
          "published {field} for {area} is {n} less ({observed}) than its stations add up to ({expected})"),
         kind="totals",
-        title="published totals differ from the protocols",
+        title=N_("published totals differ from the protocols"),
     ),
 )
 
