@@ -94,6 +94,9 @@ def _value_problem(v: float, text: str, row: int, column: str, big: bool = False
 
 
 def _text(arr, rows, column, thousands):
+    fast = _plain_digits(arr)
+    if fast is not None:
+        return fast, []
     trimmed = pc.utf8_trim_whitespace(arr)
     missing = np.asarray(pc.fill_null(pc.is_in(trimmed, value_set=pa.array(NA_TEXT)), True)
                          .to_numpy(zero_copy_only=False))
@@ -112,6 +115,16 @@ def _text(arr, rows, column, thousands):
         else:
             problems.append(problem)
     return values, problems
+
+
+def _plain_digits(arr):
+    """Values of a column holding only ASCII digits (at most 15, so below 2^53) or nulls; else None."""
+    if not len(arr) or not pc.all(pc.utf8_is_digit(arr), skip_nulls=True).as_py():
+        return None
+    nbytes = pc.binary_length(arr)
+    if (pc.max(nbytes).as_py() or 0) > 15 or pc.sum(nbytes).as_py() != pc.sum(pc.utf8_length(arr)).as_py():
+        return None
+    return np.asarray(pc.cast(arr, pa.int64()).cast(pa.float64()).to_numpy(zero_copy_only=False), dtype=float)
 
 
 def read_count(text: str, row: int, column: str, thousands: str | None = None):

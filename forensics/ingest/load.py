@@ -10,8 +10,6 @@ gives them as a table).
 """
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -25,7 +23,7 @@ from .problems import Problem, raise_problems
 from .profile_toml import load_profile
 from .profiles import CANONICAL, SOURCE_ROW, Profile, norm
 from .read import Source
-from .rows import apply_rules, column_text
+from .rows import TEXT, apply_rules, column_text
 
 #: the table column holding the reason a ``mark`` row rule gave ("" for rows not marked)
 MARKED = "marked"
@@ -122,11 +120,15 @@ class _Build:
         """Records with no value at all (blank lines, empty spreadsheet rows) are not stations."""
         empty = np.ones(len(cells), bool)
         for arr in cells.columns.values():
-            if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
-                filled = pc.fill_null(pc.not_equal(pc.utf8_trim_whitespace(arr), ""), False)
+            idx = pa.array(np.flatnonzero(empty))
+            part = arr.take(idx)  # only rows still blank so far are looked at
+            if pa.types.is_string(part.type) or pa.types.is_large_string(part.type):
+                filled = pc.fill_null(pc.not_equal(pc.utf8_trim_whitespace(part), ""), False)
             else:
-                filled = pc.is_valid(arr)
-            empty &= ~np.asarray(filled.to_numpy(zero_copy_only=False), dtype=bool)
+                filled = pc.is_valid(part)
+            empty[np.asarray(idx)[np.asarray(filled.to_numpy(zero_copy_only=False), dtype=bool)]] = False
+            if not empty.any():
+                return cells, []
         return (cells.take(~empty) if empty.any() else cells), [int(r) for r in cells.rows[empty]]
 
     def _ids(self, fill_ids) -> dict:
@@ -135,13 +137,13 @@ class _Build:
             if c in self.m.derived:
                 spec = self.m.derived[c]
                 if spec.get("row_number"):
-                    out[c] = self.rows.astype(str).astype(object)
+                    out[c] = pd.Series(self.rows.astype(str), dtype=TEXT)
                     continue
                 text = column_text(self.cells.columns[spec["header"]])
                 if spec.get("prefix"):
-                    text = np.array([t[: int(spec["prefix"])] for t in text], dtype=object)
+                    text = text.str.slice(0, int(spec["prefix"]))
                 if spec.get("values"):
-                    text = np.array([spec["values"].get(t, t) for t in text], dtype=object)
+                    text = text.map(lambda t: spec["values"].get(t, t)).astype(TEXT)
                 out[c] = self._no_empty(text, c, spec["header"], fill_ids)
             elif c in self.m.fields:
                 h = self.m.fields[c]
@@ -149,7 +151,9 @@ class _Build:
         return out
 
     def _no_empty(self, text, canon, header, fill_ids):
-        empty = text == ""
+        empty = (text == "").to_numpy(dtype=bool)
+        if not empty.any():
+            return text
         fill = empty & fill_ids
         if fill.any():
             text = text.copy()
@@ -355,6 +359,8 @@ def _mostly_numbers(arr) -> bool:
         return True
     if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
         return False
+    if pc.all(pc.utf8_is_digit(arr), skip_nulls=True).as_py():
+        return True
     text = pc.utf8_trim_whitespace(arr)
     filled = pc.sum(pc.not_equal(text, "")).as_py() or 0
     digits = pc.sum(pc.match_substring_regex(text, r"^[0-9]+([.,]0+)?$")).as_py() or 0
@@ -366,16 +372,18 @@ def _numeric(arr) -> bool:
 
 
 def _kept(arr, as_text: bool):
-    """A column kept as it is: numbers where every filled cell is one, else text (empty -> missing)."""
+    """A column kept as it is: numbers where every filled cell is a whole number, else text (empty -> missing)."""
     if _numeric(arr) and not as_text:
         return arr.to_pandas().to_numpy()
     text = column_text(arr)
-    if not as_text:
-        filled = text[text != ""]
-        if len(filled) and all(re.fullmatch(r"-?\d{1,15}", t) for t in filled):
-            values = np.array([float(t) if t else np.nan for t in text])
-            return values.astype(np.int64) if len(filled) == len(text) else values
-    return np.where(text == "", None, text) if not as_text else text
+    if as_text:
+        return text
+    filled = text[text != ""]
+    whole = r"-?\d{1,15}"
+    if len(filled) and filled.iloc[:100].str.fullmatch(whole).all() and filled.str.fullmatch(whole).all():
+        values = pd.to_numeric(text.where(text != ""), errors="coerce").to_numpy(dtype=float)
+        return values.astype(np.int64) if len(filled) == len(text) else values
+    return text.where(text != "")
 
 
 def _as_counts(table, columns):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -45,7 +46,16 @@ def load_profile(name_or_path) -> Profile:
     """A shipped profile by name, or a user's TOML file by path."""
     if isinstance(name_or_path, Profile):
         return name_or_path
+    text = str(name_or_path)
+    if not text.endswith(".toml") and not Path(text).exists() and text in _shipped_names():
+        return _shipped(text)
     data, source, base = _raw(name_or_path)
+    return _build(data, source, base)
+
+
+@lru_cache(maxsize=None)
+def _shipped(name: str) -> Profile:
+    data, source, base = _raw(name)
     return _build(data, source, base)
 
 
@@ -82,8 +92,9 @@ def _raw(name_or_path, seen=()):
     return data, source, base
 
 
+@lru_cache(maxsize=None)
 def _shipped_names():
-    return sorted(e.name[:-5] for e in _profile_dir().iterdir() if e.name.endswith(".toml"))
+    return tuple(sorted(e.name[:-5] for e in _profile_dir().iterdir() if e.name.endswith(".toml")))
 
 
 def _merge(base: dict, over: dict) -> dict:

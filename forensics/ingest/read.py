@@ -216,13 +216,21 @@ class Source:
         self._cells = self._from_records(records, first)
 
     def _init_csv(self, data: bytes):
-        text = self._decode(data)
         self.info["format"] = "csv"
-        if not text.strip():
+        sample = self._utf8_sample(data)
+        if sample is None:  # not plain UTF-8: decode it all (cp1251, UTF-16, a BOM, a given encoding)
+            text = self._decode(data)
+            self._utf8 = text.encode("utf-8")
+            sample = text[:200_000]
+            more = len(sample) < len(text)
+            del text
+        else:  # UTF-8: the bytes are parsed as they are; Arrow checks the rest of the encoding
+            self.info["encoding"] = "utf-8"
+            self._utf8 = data
+            more = len(sample) < len(data)
+        if not sample.strip():
             self.headers = []
             return
-        sample = text[:200_000]
-        more = len(sample) < len(text)
         lines = sample.splitlines()
         self.delimiter = self.options.get("delimiter") or _sniff(lines[:50] if more else lines)
         self.info["delimiter"] = self.delimiter
@@ -235,7 +243,16 @@ class Source:
         self.headers = join_header_rows(top)
         self.header_row = header_rows
         self.first_row = header_rows + 1
-        self._text = text
+
+    def _utf8_sample(self, data: bytes):
+        """The first 200 kB as text if the file starts as plain UTF-8 (no BOM, no NUL, no encoding given)."""
+        if self.options.get("encoding") or data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) \
+                or data.startswith(codecs.BOM_UTF8) or b"\x00" in data[:4096]:
+            return None
+        try:
+            return codecs.getincrementaldecoder("utf-8")().decode(data[:200_000], final=len(data) <= 200_000)
+        except UnicodeDecodeError:
+            return None
 
     def _decode(self, data: bytes) -> str:
         """Text of a CSV: UTF-8 (BOM or not), UTF-16 with BOM, or cp1251 when it reads as Russian."""
@@ -320,7 +337,7 @@ class Source:
             except MemoryError:
                 raise DataError("the file does not fit in memory", file=self.file,
                                 fix="split it (e.g. one file per region) and load the parts") from None
-            del self._text
+            del self._utf8
         return self._cells
 
     def _parse_csv(self) -> Cells:
@@ -330,22 +347,20 @@ class Source:
             ragged.append(row)
             return "skip"
 
-        data = self._text.encode("utf-8")
         n = len(self.headers)
-        try:
-            table = pacsv.read_csv(
-                io.BytesIO(data),
-                read_options=pacsv.ReadOptions(column_names=[f"c{i}" for i in range(n)], skip_rows=self.header_row,
-                                               block_size=1 << 24, use_threads=False),
-                parse_options=pacsv.ParseOptions(delimiter=self.delimiter, newlines_in_values=True,
-                                                 ignore_empty_lines=False, invalid_row_handler=note),
-                convert_options=pacsv.ConvertOptions(column_types={f"c{i}": pa.string() for i in range(n)},
-                                                     strings_can_be_null=False, quoted_strings_can_be_null=False))
-        except (pa.ArrowInvalid, pa.ArrowCapacityError) as exc:
-            if "straddling" in str(exc) or "capacity" in str(exc).lower():
-                return self._parse_csv_slow()
-            raise DataError(f"the file cannot be parsed as CSV ({exc})", file=self.file,
-                            fix="check the quotes and delimiters, or " + SAVE_AS_CSV) from None
+        for attempt in (1, 2):
+            try:
+                table = self._arrow_csv(n, note)
+                break
+            except (pa.ArrowInvalid, pa.ArrowCapacityError) as exc:
+                if "utf8" in str(exc).lower() and attempt == 1:
+                    self._utf8 = self._decode(self._utf8).encode("utf-8")  # not UTF-8 after all
+                    ragged.clear()
+                    continue
+                if "straddling" in str(exc) or "capacity" in str(exc).lower():
+                    return self._parse_csv_slow()
+                raise DataError(f"the file cannot be parsed as CSV ({exc})", file=self.file,
+                                fix="check the quotes and delimiters, or " + SAVE_AS_CSV) from None
         if ragged:
             return self._parse_csv_slow()
         columns = {h: table.column(i).combine_chunks() for i, h in enumerate(self.headers)}
@@ -353,11 +368,25 @@ class Source:
         self._check_cell_length(cells)
         return cells
 
+    def _arrow_csv(self, n, note):
+        return pacsv.read_csv(
+            io.BytesIO(self._utf8),
+            read_options=pacsv.ReadOptions(column_names=[f"c{i}" for i in range(n)], skip_rows=self.header_row,
+                                           block_size=1 << 24, use_threads=False),
+            parse_options=pacsv.ParseOptions(delimiter=self.delimiter, newlines_in_values=True,
+                                             ignore_empty_lines=False, invalid_row_handler=note),
+            convert_options=pacsv.ConvertOptions(column_types={f"c{i}": pa.string() for i in range(n)},
+                                                 strings_can_be_null=False, quoted_strings_can_be_null=False))
+
     def _parse_csv_slow(self) -> Cells:
         """Record by record (rows that do not fit the header, whitespace-only lines)."""
         try:
             csv.field_size_limit(max(MAX_CELL * 10, 131072))
-            records = list(csv.reader(io.StringIO(self._text), delimiter=self.delimiter))[self.header_row:]
+            try:
+                text = self._utf8.decode("utf-8")
+            except UnicodeDecodeError:
+                text = self._decode(self._utf8)
+            records = list(csv.reader(io.StringIO(text), delimiter=self.delimiter))[self.header_row:]
         except csv.Error as exc:
             raise self._csv_error(exc, None) from None
         return self._from_records(records, self.first_row)

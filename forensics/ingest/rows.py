@@ -11,31 +11,33 @@ in its rows (``missing``: e.g. districts with no electorate of their own).
 """
 from __future__ import annotations
 
-import re
-
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import DataError
 from .profiles import SOURCE_ROW, norm
 
+#: pandas' text dtype backed by Arrow (what pandas 3 reads text as)
+TEXT = pd.StringDtype("pyarrow", na_value=np.nan)
 
-def column_text(arr) -> np.ndarray:
-    """A column's cells as stripped text ("" for empty); whole floats without '.0' (ids from spreadsheets)."""
-    if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
-        return np.asarray(pc.fill_null(pc.utf8_trim_whitespace(arr), "").to_numpy(zero_copy_only=False),
-                          dtype=object)
+
+def column_text(arr) -> pd.Series:
+    """A column's cells as stripped text ("" for empty) in an Arrow-backed Series; whole floats without '.0'."""
     if pa.types.is_floating(arr.type):
-        values = arr.to_pylist()
-        return np.array(["" if v is None or v != v else str(int(v)) if float(v).is_integer() else repr(v)
-                         for v in values], dtype=object)
-    return np.array(["" if v is None else str(v).strip() for v in arr.to_pylist()], dtype=object)
+        whole = pc.fill_null(pc.equal(pc.floor(arr), arr), False)
+        arr = pc.if_else(whole, pc.cast(pc.cast(arr, pa.int64(), safe=False), pa.string()),
+                         pc.cast(arr, pa.string()))
+    elif not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        arr = pc.cast(arr, pa.string())
+    text = pc.fill_null(pc.utf8_trim_whitespace(arr), "")
+    return pd.Series(pd.array(text, dtype=TEXT))
 
 
 def _column(cond, mapping, cells, file):
     if cond.column == SOURCE_ROW:
-        return cells.rows.astype(str).astype(object)
+        return pd.Series(cells.rows.astype(str), dtype=TEXT)
     header = mapping.fields.get(cond.column) or mapping.derived.get(cond.column, {}).get("header")
     if header is None:
         header = next((h for h in cells.columns if norm(h) == norm(cond.column)), None)
@@ -46,44 +48,26 @@ def _column(cond, mapping, cells, file):
     return column_text(cells.columns[header])
 
 
-def _holds(cond, text: np.ndarray) -> np.ndarray:
+def _holds(cond, text: pd.Series) -> np.ndarray:
     op, value = cond.op, cond.value
-    if op == "empty":
-        return text == ""
-    if op == "not_empty":
-        return text != ""
-    if op in ("equals", "not_equals"):
-        hit = (text == value) | _same_number(text, value)
-        return hit if op == "equals" else ~hit
-    if op in ("in", "not_in"):
-        hit = np.isin(text, list(value))
-        for v in value:
-            hit |= _same_number(text, v)
-        return hit if op == "in" else ~hit
+    if op in ("empty", "not_empty"):
+        hit = (text == "").to_numpy(dtype=bool)
+        return hit if op == "empty" else ~hit
+    if op in ("equals", "not_equals", "in", "not_in"):
+        values = [value] if op in ("equals", "not_equals") else list(value)
+        hit = text.isin(values).to_numpy(dtype=bool)
+        numbers = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
+        for v in values:
+            try:
+                hit |= numbers == float(v)
+            except ValueError:
+                pass
+        return hit if op in ("equals", "in") else ~hit
     if op == "matches":
-        rx = re.compile(value)
-        return np.array([bool(rx.search(t)) for t in text], dtype=bool)
-    numbers = _numbers(text)
+        return text.str.contains(value, regex=True).to_numpy(dtype=bool)
+    numbers = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
     with np.errstate(invalid="ignore"):
         return (numbers < value) if op == "below" else (numbers > value)
-
-
-def _numbers(text):
-    out = np.full(len(text), np.nan)
-    for i, t in enumerate(text):
-        try:
-            out[i] = float(t)
-        except ValueError:
-            pass
-    return out
-
-
-def _same_number(text, value):
-    try:
-        v = float(value)
-    except ValueError:
-        return np.zeros(len(text), bool)
-    return _numbers(text) == v
 
 
 def apply_rules(prof, mapping, cells, set_aside: list, file):
