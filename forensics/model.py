@@ -34,7 +34,8 @@ FIELDS: dict[str, str] = {
     "ballots_found_stationary": "ballots found in stationary boxes",
     "invalid": "invalid ballots",
     "valid": "valid ballots",
-    "against_all": "votes against all (where it is a separate line)",
+    "against_all": "votes against all, where the form counts them beside the valid ballots (where 'against all' "
+                   "is an option counted among the valid votes, it is a party column)",
     "absentee_received": "absentee certificates received by the polling station",
     "absentee_issued": "absentee certificates issued by the polling station",
     "absentee_voted": "voters who voted with an absentee certificate",

@@ -54,6 +54,7 @@ def load(path, profile=None, *, on_bad_rows: str = "error", sheet=None) -> Elect
             src = Source(path, **options, **reread)
     else:
         note = f"profile '{prof.name}' given by the user"
+    src.check_duplicates()
     try:
         mapping = prof.match(src.headers)
     except DataError as exc:
@@ -84,27 +85,28 @@ class _Build:
         ids = self._ids(fill_ids)
         numbers, parties = self._counts(missing)
         self._check_party_names(parties)
-        table = pd.DataFrame(ids, index=pd.RangeIndex(len(cells)))
+        columns = dict(ids)
         for f, h in self.m.fields.items():
             if f in FIELDS:
-                table[f] = numbers[h]
+                columns[f] = numbers[h]
         for f, sources in self.m.computed.items():
-            table[f] = self._compute(f, sources, numbers, parties, table)
-        for f in FIELDS:  # canonical order
-            if f in table:
-                table[f] = table.pop(f)
-        for h, name in parties.items():
-            table[name] = numbers[h]
+            columns[f] = self._compute(f, sources, numbers, parties, columns)
+        table = {c: columns[c] for c in ID_COLUMNS if c in columns}
+        table.update({f: columns[f] for f in FIELDS if f in columns})  # canonical order
+        table.update({name: numbers[h] for h, name in parties.items()})
         counts = [c for c in (*FIELDS, *parties.values()) if c in table]
-        unpublished = table[counts].isna().all(axis=1) if counts else pd.Series(False, index=table.index)
-        table[UNPUBLISHED] = unpublished.to_numpy()
+        table[UNPUBLISHED] = (np.isnan(np.column_stack([table[c] for c in counts])).all(axis=1) if counts
+                              else np.zeros(len(cells), bool))
         if (marks != "").any():
             table[MARKED] = marks
         key_headers = {norm(k) for k in self.prof.key}
         kept = [h for h in self.src.headers if h in self.m.unmapped or (h in self.m.pending and h not in parties)]
         for h in kept:  # a source column named like a canonical one it does not fill keeps a suffix
-            name = h if h not in table.columns else f"{h} (source)"
+            name = h if h not in table else f"{h} (source)"
             table[name] = _kept(cells.columns[h], as_text=norm(h) in key_headers)
+        if SOURCE_ROW in self.prof.key:
+            table[SOURCE_ROW] = self.rows
+        table = pd.DataFrame(table, index=pd.RangeIndex(len(cells)))
         key = self._key(table)
         self._check_unique(table, key)
         keep = self._settle()
@@ -189,12 +191,12 @@ class _Build:
 
     def _compute(self, name, sources, numbers, parties, table):
         """A sum or difference of columns; missing if any part is missing (never counted as 0)."""
-        total = np.zeros(len(table))
+        total = np.zeros(len(self.rows))
         for sign, src in sources:
             if src[0] == "parties":
                 part = np.sum([numbers[h] for h in parties], axis=0) if parties else np.full(len(table), np.nan)
             elif src[0] == "field":
-                part = table[src[1]].to_numpy(dtype=float)
+                part = np.asarray(table[src[1]], dtype=float)
             else:
                 part = numbers[src[1]]
             total = total + sign * part
@@ -224,9 +226,7 @@ class _Build:
         """The key's columns as the table names them (a source column keeps its header)."""
         key = []
         for k in self.prof.key:
-            if k == SOURCE_ROW:
-                table[SOURCE_ROW] = self.rows
-            elif k not in table.columns:
+            if k not in table.columns:
                 k = next(c for c in table.columns if norm(c) == norm(k))
             key.append(k)
         return key

@@ -22,7 +22,7 @@ from .profiles import CANONICAL, PARTY_RULES, RULESETS, SOURCE_ROW, Condition, P
 
 TOP_KEYS = {"name", "description", "country", "language", "extends", "key", "required", "fields", "parties",
             "rows", "read", "election", "labels", "detect", "reconcile", "meta"}
-READ_KEYS = {"thousands", "delimiter", "encoding", "sheet", "header_rows"}
+READ_KEYS = {"thousands", "delimiter", "encoding", "sheet", "header_rows", "duplicate_headers"}
 OPERATORS = ("equals", "not_equals", "in", "not_in", "matches", "empty", "not_empty", "below", "above")
 FIELD_KEYS = {"column", "columns", "words", "without", "prefix", "values", "values_file", "sum", "difference",
               "row_number", "texts"}

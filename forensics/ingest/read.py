@@ -314,19 +314,32 @@ class Source:
                                 fix="export the whole file again in one encoding (UTF-8), or retype that row")
 
     def _check_headers(self, headers):
-        seen = {}
+        """Headers too long, or two that differ only by case, spaces or ё/е (numbered if the options say so)."""
+        seen, self.duplicates = {}, []
         for i, h in enumerate(headers):
             if len(h) > MAX_CELL // 10:
                 raise DataError(f"the header of column {i + 1} is {len(h):,} characters long", file=self.file,
                                 row=getattr(self, "header_row", 1), fix="check for an unclosed quote in the header row")
             key = plain(h)
             if key in seen:
-                j = seen[key]
-                same = "appears twice" if headers[j] == h else f"and '{headers[j]}' differ only by case, spaces or ё/е"
-                raise DataError(f"the header '{h}' {same} (columns {j + 1} and {i + 1})",
-                                file=self.file, row=getattr(self, "header_row", 1), column=h,
-                                fix="rename or delete one of the two columns")
-            seen[key] = i
+                if self.options.get("duplicate_headers") == "number":
+                    n = sum(plain(x) == key for x in headers[:i]) + 1
+                    headers[i] = f"{h} ({n})"
+                    continue
+                self.duplicates.append((seen[key], i))
+            else:
+                seen[key] = i
+
+    def check_duplicates(self) -> None:
+        """A DataError for the first pair of headers that name the same column."""
+        if self.duplicates:
+            j, i = self.duplicates[0]
+            h, first = self.headers[i], self.headers[j]
+            same = "appears twice" if first == h else f"and '{first}' differ only by case, spaces or ё/е"
+            raise DataError(f"the header '{h}' {same} (columns {j + 1} and {i + 1})",
+                            file=self.file, row=getattr(self, "header_row", 1), column=h,
+                            fix="rename or delete one of the two columns (a profile may number repeated headers: "
+                                "[read] duplicate_headers = \"number\")")
 
     # -- cells -------------------------------------------------------------------------
     def cells(self) -> Cells:
