@@ -15,7 +15,7 @@ import textwrap
 from ..errors import DataError
 
 #: sub-command modules, in the order ``--help`` lists them
-COMMANDS = ("load", "profiles", "simulate", "reconcile", "audit", "scan", "demo")
+COMMANDS = ("load", "profiles", "profile", "simulate", "reconcile", "audit", "scan", "demo")
 
 
 def add_input_options(parser) -> None:

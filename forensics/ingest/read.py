@@ -325,6 +325,7 @@ class Source:
                 if self.options.get("duplicate_headers") == "number":
                     n = sum(plain(x) == key for x in headers[:i]) + 1
                     headers[i] = f"{h} ({n})"
+                    self.info.setdefault("numbered_headers", []).append(headers[i])
                     continue
                 self.duplicates.append((seen[key], i))
             else:
