@@ -71,11 +71,12 @@ class _Build:
         self.src, self.prof, self.m, self.mode = src, prof, mapping, on_bad_rows
         self.file = src.file
         self.problems = []
-        self.set_aside = [{"row": p.row, "action": "skipped", "reason": p.message} for p in src.skipped]
+        self.set_aside = []
 
     # -- the steps -------------------------------------------------------------------
     def election(self, path, note, detected) -> Election:
         cells = self.src.cells()
+        self.set_aside += [{"row": p.row, "action": "skipped", "reason": p.message} for p in self.src.skipped]
         cells, blank_rows = self._drop_blank(cells)
         if not len(cells):
             raise DataError("the file has a header row but no data rows", file=self.file, row=self.src.first_row,

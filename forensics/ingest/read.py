@@ -133,7 +133,7 @@ class Source:
         return int(self.options.get("max_bytes") or MAX_BYTES)
 
     def _too_big(self, what: str):
-        return DataError(f"the {what} is larger than {self.max_bytes / 2**30:g} GiB", file=self.file,
+        return DataError(f"the {what} is larger than {self.max_bytes / 2**20:,.0f} MB", file=self.file,
                          fix="this is far larger than any results table; check that it is the right file "
                              "(a damaged or malicious archive can expand without end)")
 
@@ -291,6 +291,17 @@ class Source:
             self._check_mixed(data, first_bad)
             self.info["encoding"] = "cp1251"
             return text
+        lines = data.split(b"\n")
+        row = data[:first_bad.start].count(b"\n")
+        others = b"\n".join(lines[:row] + lines[row + 1:])
+        try:  # UTF-8 but for a few rows: a file pasted together from two exports
+            others.decode("utf-8")
+            if _looks_cyrillic(lines[row].decode("cp1251", errors="replace")):
+                raise DataError("the file mixes encodings: it is UTF-8 but this row is in another encoding "
+                                "(it reads as cp1251)", file=self.file, row=row + 1,
+                                fix="export the whole file again in one encoding (UTF-8), or retype that row")
+        except UnicodeDecodeError:
+            pass
         raise self._bad_bytes(data, first_bad, "UTF-8")
 
     def _bad_bytes(self, data, exc, enc):
@@ -418,7 +429,7 @@ class Source:
             else:
                 bad.append((i, len(rec)))
         if bad:
-            problems = self._ragged(bad, first, total)
+            problems = self._ragged(bad, first, total, records)
             if self.options.get("on_bad_rows") != "skip":
                 raise_problems(problems, self.file)
             self.skipped = problems
@@ -427,12 +438,15 @@ class Source:
         self._check_cell_length(cells)
         return cells
 
-    def _ragged(self, bad, first, total) -> list:
+    def _ragged(self, bad, first, total, records) -> list:
         n = len(self.headers)
         problems = []
         for i, got in bad:
             hint = ""
-            if got == 1:
+            if any("\n" in c for c in records[i]) and got < n:
+                hint = (" A quote in this row is never closed: it swallows the line breaks and the rows after it "
+                        "into one cell.")
+            elif got == 1:
                 hint = " The rows may use a different delimiter than the header."
             elif got < n and i == total - 1:
                 hint = " The file may be truncated."
