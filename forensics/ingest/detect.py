@@ -2,8 +2,9 @@
 
 A profile fits when its key, its required fields and its ``[detect]
 require`` fields are all found (and no header is ambiguous for it); among
-those, the one recognising the most columns by its own texts or words wins,
-``generic`` on a tie.  The note names the winner, what it recognised, the
+those, the one recognising the most columns by its own texts or words wins;
+on a tie, the one whose ``[detect] require`` asks more (the more specific
+layout), then ``generic``.  The note names the winner, what it recognised, the
 runners-up and why the others did not fit.
 """
 from __future__ import annotations
@@ -25,12 +26,12 @@ def detect_profile(headers, file=None):
         try:
             m = prof.match(headers)
         except DataError as exc:
-            ranked.append((False, 0, False, prof, None, [f"ambiguous: {exc.problem}"]))
+            ranked.append((False, 0, 0, False, prof, None, [f"ambiguous: {exc.problem}"]))
             continue
         missing = prof.missing(m, headers) + [f for f in prof.detect if f not in m.fields and f not in m.computed]
-        ranked.append((not missing, m.own, prof.name == "generic", prof, m, missing))
-    ranked.sort(key=lambda r: r[:3], reverse=True)
-    fits, own, _, prof, m, missing = ranked[0]
+        ranked.append((not missing, m.own, len(prof.detect), prof.name == "generic", prof, m, missing))
+    ranked.sort(key=lambda r: r[:4], reverse=True)
+    fits, own, _, _, prof, m, missing = ranked[0]
     if fits:
         return prof, _note(prof, m, headers, ranked[1:])
     shown = ", ".join(f"'{h}'" for h in headers[:8]) + (" ..." if len(headers) > 8 else "")
@@ -61,7 +62,7 @@ def _note(prof, m, headers, others) -> str:
     parts.append(")")
     if prof.detect:
         parts.append(f"; its layout is told apart by {', '.join(prof.detect)}")
-    fitting = [f"'{p.name}' ({o} own)" for ok, o, _, p, _, _ in others if ok]
+    fitting = [f"'{p.name}' ({o} own)" for ok, o, _, _, p, _, _ in others if ok]
     if fitting:
         parts.append(f"; also fitting, with fewer columns recognised: {', '.join(fitting[:3])}")
     return "".join(parts)
