@@ -145,7 +145,7 @@ class Profile:
                 take(canon, by_plain[norm(canon)], "name")
         computed = {}
         for canon, spec in self.computed.items():
-            resolved = self._resolve_sources(canon, spec, fields, by_plain, by_stems)
+            resolved = self._resolve_sources(canon, spec, {**fields, **computed}, by_plain, by_stems)
             if resolved is not None:
                 computed[canon] = resolved
                 used.update(h for _, (kind, *rest) in resolved for h in rest if kind == "header")
@@ -198,7 +198,7 @@ class Profile:
             sign = -1 if op == "difference" and i > 0 else 1
             if item == "parties":
                 out.append((sign, ("parties",)))
-            elif item in FIELDS and item in fields:
+            elif item in FIELDS and item in fields:  # a field read or computed (earlier in the profile)
                 out.append((sign, ("field", item)))
             else:
                 h = self._find(item, by_plain, by_stems)

@@ -55,13 +55,12 @@ def _holds(cond, text: pd.Series) -> np.ndarray:
         return hit if op == "empty" else ~hit
     if op in ("equals", "not_equals", "in", "not_in"):
         values = [value] if op in ("equals", "not_equals") else list(value)
-        hit = text.isin(values).to_numpy(dtype=bool)
+        hit = np.array(text.isin(values).to_numpy(dtype=bool))
         numbers = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
-        for v in values:
-            try:
-                hit |= numbers == float(v)
-            except ValueError:
-                pass
+        for v in values:  # numbers compare as numbers: '7' equals '7.0'
+            number = pd.to_numeric(v, errors="coerce")
+            if pd.notna(number):
+                hit |= numbers == float(number)
         return hit if op in ("equals", "in") else ~hit
     if op == "matches":
         return text.str.contains(value, regex=True).to_numpy(dtype=bool)
