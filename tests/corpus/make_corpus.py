@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import csv
 import gzip
+import importlib.util
 import io
 import zipfile
 from pathlib import Path
@@ -20,20 +21,19 @@ import openpyxl
 import pandas as pd
 
 HERE = Path(__file__).resolve().parent
-HEADER = ["region", "tec", "pec", "registered", "ballots_received", "ballots_cancelled", "invalid", "valid",
-          "Alpha", "Beta"]
-ROWS = [
-    ["North", "T1", "001", "1000", "900", "200", "10", "690", "400", "290"],
-    ["North", "T1", "002", "800", "700", "100", "5", "595", "300", "295"],
-    ["North", "T2", "001", "1200", "1100", "300", "20", "780", "500", "280"],
-    ["South", "T3", "001", "600", "550", "150", "4", "396", "200", "196"],
-    ["South", "T3", "002", "950", "900", "250", "11", "639", "320", "319"],
-]
-RU_HEADER = ["region", "tik", "uik", "Число избирателей, включенных в список избирателей",
-             "Число избирательных бюллетеней, полученных участковой избирательной комиссией",
-             "Число погашенных избирательных бюллетеней", "Число недействительных избирательных бюллетеней",
-             "Число действительных избирательных бюллетеней", "Иванов Иван Иванович", "Петров Пётр Петрович"]
-RU_ROWS = [["Республика Адыгея (Адыгея)", "1 Адыгейская", str(i + 1), *r[3:]] for i, r in enumerate(ROWS)]
+
+
+def _malformed():
+    """The reference tables and helpers of the malformed corpus beside this one."""
+    spec = importlib.util.spec_from_file_location("malformed_corpus", HERE.parent / "malformed" / "make_corpus.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_M = _malformed()
+HEADER, ROWS, RU_HEADER, RU_ROWS, with_cell = _M.HEADER, _M.ROWS, _M.RU_HEADER, _M.RU_ROWS, _M.with_cell
+fixed_zip = _M._fixed_zip_dates
 #: other years' wordings of the same Russian lines (matched by their meaning words)
 RU_2004 = ["region", "tik", "uik", "Число избирателей, внесенных в список", "Число полученных избирательных бюллетеней",
            "Число погашенных избирательных бюллетеней", "Число недействительных избирательных бюллетеней",
@@ -58,28 +58,8 @@ def raw(header, rows, sep=",") -> str:
     return "".join(sep.join(r) + "\n" for r in [header, *rows])
 
 
-def with_cell(rows, i, j, value):
-    out = [list(r) for r in rows]
-    out[i][j] = value
-    return out
-
-
 def put(name: str, data) -> None:
     (HERE / name).write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
-
-
-def fixed_zip(data: bytes) -> bytes:
-    """Rewrite a zip (XLSX) with fixed timestamps and empty core properties so the bytes never change."""
-    src = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            body = src.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                body = (b'<?xml version="1.0" encoding="UTF-8"?><cp:coreProperties '
-                        b'xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties"/>')
-            dst.writestr(zipfile.ZipInfo(info.filename, date_time=(2020, 1, 1, 0, 0, 0)), body)
-    return out.getvalue()
 
 
 def zipped(members: dict) -> bytes:
