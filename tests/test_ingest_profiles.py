@@ -215,3 +215,17 @@ def test_shipped_profiles_carry_election_metadata():
         assert prof.meta["election"]["date"][:4] in ("2015", "2020", "2021", "2024")
         assert prof.meta["language"] and prof.meta["country"]
     assert pd.Series(list(forensics.profiles())).is_unique
+
+
+def test_russian_e_voting_pseudo_station_without_a_pec_number(tmp_path):
+    header = ("region,tik,uik,Число избирателей, включенных в список избирателей,"
+              "Число действительных избирательных бюллетеней,Иванов,Петров\n").replace(
+        "Число избирателей, включенных в список избирателей", '"Число избирателей, включенных в список избирателей"')
+    path = tmp_path / "ru.csv"
+    path.write_text(header + "Москва,ТИК 1,1,1000,500,300,200\nМосква,ТИК по ДЭГ,,90000,60000,40000,20000\n",
+                    encoding="utf-8")
+    e = forensics.load(path)
+    assert e.profile == "ru_cik_2018" and len(e) == 2
+    assert e.table["pec"].tolist() == ["1", "row 3"]
+    assert e.table["marked"].tolist() == ["", "remote electronic voting (no polling station number)"]
+    assert e.totals()["Иванов"] == 40_300  # its votes count
