@@ -23,7 +23,7 @@ from .problems import Problem, raise_problems
 from .profile_toml import load_profile
 from .profiles import CANONICAL, SOURCE_ROW, Profile, norm
 from .read import Source
-from .rows import TEXT, apply_rules, column_text
+from .rows import TEXT, apply_rules, as_numbers, column_text
 
 #: the table column holding the reason a ``mark`` row rule gave ("" for rows not marked)
 MARKED = "marked"
@@ -145,8 +145,9 @@ class _Build:
                 text = column_text(self.cells.columns[spec["header"]])
                 if spec.get("prefix"):
                     text = text.str.slice(0, int(spec["prefix"]))
-                if spec.get("values"):
-                    text = text.map(lambda t: spec["values"].get(t, t)).astype(TEXT)
+                if spec.get("values"):  # codes not in the map stay as they are
+                    named = text.map(spec["values"])
+                    text = named.where(named.notna(), text).astype(TEXT)
                 out[c] = self._no_empty(text, c, spec["header"], fill_ids)
             elif c in self.m.fields:
                 h = self.m.fields[c]
@@ -382,7 +383,7 @@ def _kept(arr, as_text: bool):
     filled = text[text != ""]
     whole = r"-?\d{1,15}"
     if len(filled) and filled.iloc[:100].str.fullmatch(whole).all() and filled.str.fullmatch(whole).all():
-        values = pd.to_numeric(text.where(text != ""), errors="coerce").to_numpy(dtype=float)
+        values = as_numbers(text)
         return values.astype(np.int64) if len(filled) == len(text) else values
     return text.where(text != "")
 

@@ -35,6 +35,14 @@ def column_text(arr) -> pd.Series:
     return pd.Series(pd.array(text, dtype=TEXT))
 
 
+def as_numbers(text: pd.Series) -> np.ndarray:
+    """Decimal numbers written in text cells ('7', '-3', '7.0'), NaN for anything else."""
+    arr = pa.array(text.astype(TEXT)).cast(pa.string())
+    ok = pc.fill_null(pc.match_substring_regex(arr, r"^\s*-?[0-9]+(\.[0-9]+)?\s*$"), False)
+    values = pc.cast(pc.utf8_trim_whitespace(pc.if_else(ok, arr, pa.scalar(None, pa.string()))), pa.float64())
+    return np.asarray(values.to_numpy(zero_copy_only=False), dtype=float)
+
+
 def _column(cond, mapping, cells, file):
     if cond.column == SOURCE_ROW:
         return pd.Series(cells.rows.astype(str), dtype=TEXT)
@@ -56,15 +64,13 @@ def _holds(cond, text: pd.Series) -> np.ndarray:
     if op in ("equals", "not_equals", "in", "not_in"):
         values = [value] if op in ("equals", "not_equals") else list(value)
         hit = np.array(text.isin(values).to_numpy(dtype=bool))
-        numbers = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
-        for v in values:  # numbers compare as numbers: '7' equals '7.0'
-            number = pd.to_numeric(v, errors="coerce")
-            if pd.notna(number):
-                hit |= numbers == float(number)
+        wanted = as_numbers(pd.Series(values, dtype=object))
+        if not np.isnan(wanted).all():  # numbers compare as numbers: '7' equals '7.0'
+            hit |= np.isin(as_numbers(text), wanted[~np.isnan(wanted)])
         return hit if op in ("equals", "in") else ~hit
     if op == "matches":
         return text.str.contains(value, regex=True).to_numpy(dtype=bool)
-    numbers = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
+    numbers = as_numbers(text)
     with np.errstate(invalid="ignore"):
         return (numbers < value) if op == "below" else (numbers > value)
 
