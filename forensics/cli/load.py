@@ -46,7 +46,7 @@ def summary(election) -> str:
     lines.append(f"stations    {len(t):,}  (unpublished: {meta.get('n_unpublished', 0):,}; key: {' + '.join(key)})")
     ids = [c for c in ("region", "tec") if c in t]
     if ids:
-        lines.append(f"ids         " + "   ".join(f"{c}: {t[ids[:i + 1]].drop_duplicates().shape[0]:,}"
+        lines.append("ids         " + "   ".join(f"{c}: {t[ids[:i + 1]].drop_duplicates().shape[0]:,}"
                                                  for i, c in enumerate(ids)))
     for reason, n in meta.get("marked_counts", {}).items():
         lines.append(f"marked      {n:,} rows: {reason} (kept; column 'marked')")

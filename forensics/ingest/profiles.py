@@ -274,7 +274,7 @@ def word_rule(spec, language) -> WordRule:
     return WordRule(spec.get("words", ()), spec.get("without", ()), language)
 
 
-def to_layout(table, profile, parties=None) -> "pd.DataFrame":  # noqa: F821
+def to_layout(table, profile, parties=None):
     """Rename a canonical table's columns to a profile's own header text.
 
     ``table`` is an Election or a canonical DataFrame (then ``parties`` names

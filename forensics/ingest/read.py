@@ -406,14 +406,16 @@ class Source:
     def _parse_csv_slow(self) -> Cells:
         """Record by record (rows that do not fit the header, whitespace-only lines)."""
         try:
-            csv.field_size_limit(max(MAX_CELL * 10, 131072))
-            try:
-                text = self._utf8.decode("utf-8")
-            except UnicodeDecodeError:
-                text = self._decode(self._utf8)
+            text = self._utf8.decode("utf-8")
+        except UnicodeDecodeError:
+            text = self._decode(self._utf8)
+        limit = csv.field_size_limit(MAX_CELL * 10)  # long cells are named below, not a csv.Error
+        try:
             records = list(csv.reader(io.StringIO(text), delimiter=self.delimiter))[self.header_row:]
         except csv.Error as exc:
             raise self._csv_error(exc, None) from None
+        finally:
+            csv.field_size_limit(limit)
         return self._from_records(records, self.first_row)
 
     def _from_records(self, records, first: int) -> Cells:
