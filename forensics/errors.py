@@ -10,12 +10,15 @@ from __future__ import annotations
 class DataError(ValueError):
     """Bad input data: names the file, row, column and the fix."""
 
-    def __init__(self, message: str, *, file=None, row=None, column=None, fix=None):
+    def __init__(self, message: str, *, file=None, row=None, column=None, fix=None, problems=()):
         self.file = None if file is None else str(file)
         self.row = row
         self.column = column
         self.fix = fix
         self.problem = message
+        #: every problem found when several were (each with row, column, message, fix); the
+        #: message above names the first few
+        self.problems = list(problems)
         super().__init__(self._compose())
 
     def _compose(self) -> str:

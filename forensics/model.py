@@ -36,7 +36,8 @@ FIELDS: dict[str, str] = {
     "ballots_found_stationary": N_("ballots found in stationary boxes"),
     "invalid": N_("invalid ballots"),
     "valid": N_("valid ballots"),
-    "against_all": N_("votes against all (where it is a separate line)"),
+    "against_all": N_("votes against all, where the form counts them beside the valid ballots (where 'against "
+                      "all' is an option counted among the valid votes, it is a party column)"),
     "absentee_received": N_("absentee certificates received by the polling station"),
     "absentee_issued": N_("absentee certificates issued by the polling station"),
     "absentee_voted": N_("voters who voted with an absentee certificate"),

@@ -4,7 +4,6 @@ from __future__ import annotations
 import hashlib
 
 import pandas as pd
-import pytest
 
 import forensics
 from forensics.cli import main

@@ -15,15 +15,28 @@ import textwrap
 from ..errors import DataError
 
 #: sub-command modules, in the order ``--help`` lists them
-COMMANDS = ("load", "profiles", "simulate", "reconcile", "audit", "scan", "demo", "entry")
+COMMANDS = ("load", "profiles", "profile", "simulate", "reconcile", "audit", "scan", "demo", "entry")
 
 
 def add_input_options(parser) -> None:
-    """The input file and its profile, as every command that reads results takes them."""
+    """The input file and how to read it, as every command that reads results takes them."""
     parser.add_argument("file", metavar="FILE", help="the results file")
     parser.add_argument("--profile", metavar="P",
                         help="a profile name (see 'forensics profiles') or a TOML file; "
                              "default: detect from the headers")
+    parser.add_argument("--sheet", metavar="NAME",
+                        help="the XLSX sheet to read (name, or 0-based position); default: the first visible one")
+    parser.add_argument("--skip-bad-rows", action="store_true",
+                        help="set rows with bad cells, empty ids or a repeated station aside (each listed with "
+                             "its reason) instead of refusing the file")
+
+
+def load_input(args):
+    """The Election named by the input options of ``add_input_options``."""
+    from ..ingest import load
+
+    return load(args.file, profile=args.profile, sheet=getattr(args, "sheet", None),
+                on_bad_rows="skip" if getattr(args, "skip_bad_rows", False) else "error")
 
 
 def build_parser() -> argparse.ArgumentParser:

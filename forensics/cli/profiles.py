@@ -7,7 +7,7 @@ def register(subparsers) -> None:
         "profiles", help="list the shipped layout profiles",
         description="List the profiles that map national result layouts onto the canonical table. "
                     "Pass one to 'forensics load --profile', or write your own TOML file "
-                    "(see docs/profiles.md).")
+                    "(see docs/profiles.md; 'forensics profile draft FILE' writes a first draft).")
     p.add_argument("--fields", metavar="P", help="also show which header text each canonical field reads in profile P")
     p.set_defaults(func=run)
 
@@ -22,6 +22,8 @@ def run(args) -> int:
     if args.fields:
         prof = load_profile(args.fields)
         print(f"\n{prof.name}: rule set '{prof.ruleset}', key {' + '.join(prof.key)}, parties {prof.parties}")
-        for canon in (*prof.fields, *prof.derived):
+        for canon in dict.fromkeys((*prof.fields, *prof.words, *prof.derived, *prof.computed)):
             print(f"  {canon:<26} {prof.describe_field(canon)}")
+        for rule in prof.rows:
+            print(f"  [{rule.action}] {rule.reason}: where " + " and ".join(c.describe() for c in rule.conditions))
     return 0

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import add_input_options
+from . import add_input_options, load_input
 
 
 def register(subparsers) -> None:
@@ -27,11 +27,10 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from ..ingest import load
     from ..reconcile import compare_totals, reconcile
     from ..reconcile.seats import election_seats
 
-    election = load(args.file, profile=args.profile)
+    election = load_input(args)
     findings = reconcile(election, published=args.published, rules=args.ruleset)
     out = Path(args.out) if args.out else Path("reports") / f"{Path(args.file).name.split('.')[0]}-reconcile"
     out.mkdir(parents=True, exist_ok=True)

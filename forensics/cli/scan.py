@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import add_input_options
+from . import add_input_options, load_input
 
 
 def add_scan_options(parser, out_default=None) -> None:
@@ -34,9 +34,7 @@ def run_scan(election, args) -> int:
 
 
 def _main(args) -> int:
-    from .. import load
-
-    return run_scan(load(args.file, profile=args.profile), args)
+    return run_scan(load_input(args), args)
 
 
 def register(subparsers) -> None:

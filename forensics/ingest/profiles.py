@@ -1,62 +1,93 @@
 """Profiles: TOML files that map a national layout onto the canonical fields.
 
-A profile matches source columns by their header TEXT (ignoring case,
-repeated spaces and ё/е), never by position, so reordered or extra columns
-do not matter.  Each canonical field lists one or more header texts; the
-canonical name itself always matches too.  A field may instead be derived
-from another column (``{column = "ed_number", prefix = 2, values = {...}}``).
-The ``[parties]`` table says which remaining columns are parties.
+A profile matches source columns by their header TEXT, never by position:
+exactly (ignoring case, spaces and ё/е), then by the same words (ignoring
+punctuation, line numbers, plural/singular and filler words), then by a
+field's meaning ``words`` (``[fields.registered] words = ["избиратель
+список"]``), so a new wording of the same protocol line is still found.  A
+field may instead be derived from another column (a prefix, a value map),
+computed (a sum or difference of columns), or numbered by the source row.
+``[[rows]]`` rules drop or mark rows by a simple condition; ``[parties]``
+says which remaining columns are parties.  Parsing the TOML is in
+``profile_toml``; this module holds the model and the matching.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from importlib import resources
-from pathlib import Path
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib
 
 from ..errors import DataError
 from ..model import FIELDS, ID_COLUMNS, UNPUBLISHED
+from .words import WordRule, plain, stems
 
 CANONICAL = (*ID_COLUMNS, *FIELDS)
 RULESETS = ("ru_2018", "ru_2011", "kz", "generic")
 PARTY_RULES = ("columns", "prefix", "pattern", "rest")
+#: the source row number, usable in ``key`` and row rules
+SOURCE_ROW = "source_row"
 
 
 def norm(header) -> str:
-    """Header text as compared: case-folded, single spaces, ё read as е."""
-    text = str(header).replace("ё", "е").replace("Ё", "Е")
-    return " ".join(text.split()).casefold()
+    """Header text as compared exactly: case-folded, single spaces, ё read as е."""
+    return plain(header)
 
 
 @dataclass(frozen=True)
 class Mapping:
     """How one file's headers map onto a profile."""
 
-    fields: dict  # canonical -> source header
-    derived: dict  # canonical -> derivation spec (column, prefix, values)
+    fields: dict  # canonical -> source header (a column read as it is)
+    derived: dict  # canonical id -> spec (column header, prefix, values) or {"row_number": True}
+    computed: dict  # canonical count -> [(sign, source)], source = ("header", h) | ("field", f) | ("parties",)
     parties: dict  # source header -> party name
     unmapped: list  # source headers kept unchanged
     pending: list  # headers that are parties if they hold numbers (the "rest" rule)
-    own: int = 0  # fields found by this profile's own header texts (not the canonical name)
+    own: int = 0  # fields found by this profile's own texts or words (not the canonical name)
+    how: dict = field(default_factory=dict)  # canonical -> "text", "wording", "words", "name", ...
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One test on a row's cell: ``column`` (a header or canonical field) and one operator."""
+
+    column: str
+    op: str  # equals, not_equals, in, not_in, matches, empty, not_empty, below, above
+    value: object = None
+
+    def describe(self) -> str:
+        if self.op in ("empty", "not_empty"):
+            return f"'{self.column}' is {'empty' if self.op == 'empty' else 'not empty'}"
+        return f"'{self.column}' {self.op.replace('_', ' ')} {self.value!r}"
+
+
+@dataclass(frozen=True)
+class RowRule:
+    """Drop (set aside) or mark the rows meeting every condition, with a reason."""
+
+    action: str  # "drop" or "mark"
+    reason: str
+    conditions: tuple
+    id_from_row: bool = False  # empty ids of these rows become "row N" (the source row)
+    missing: tuple = ()  # count fields read as missing in these rows (e.g. no electorate of their own)
 
 
 @dataclass(frozen=True)
 class Profile:
-    """A layout: canonical field -> header texts, a party rule, key and metadata."""
+    """A layout: canonical field -> header texts or rules, a party rule, key, row rules and metadata."""
 
     name: str
     description: str = ""
     fields: dict = field(default_factory=dict)  # canonical -> tuple of header texts
-    derived: dict = field(default_factory=dict)  # canonical -> {column, prefix, values}
+    words: dict = field(default_factory=dict)  # canonical -> WordRule
+    derived: dict = field(default_factory=dict)  # canonical id -> {column, prefix, values} | {row_number}
+    computed: dict = field(default_factory=dict)  # canonical count -> {"sum": [...]} or {"difference": [...]}
     parties: dict = field(default_factory=lambda: {"rest": True})
     key: tuple = ID_COLUMNS
     required: tuple = ("registered",)
     detect: tuple = ()  # fields that must also be present for auto-detection to pick it
+    rows: tuple = ()  # RowRule
+    read: dict = field(default_factory=dict)  # thousands, delimiter, encoding, sheet, header_rows
+    labels: dict = field(default_factory=dict)  # canonical -> protocol line as printed
     meta: dict = field(default_factory=dict)
     path: str | None = None
 
@@ -66,37 +97,122 @@ class Profile:
 
     def header(self, canonical: str) -> str:
         """The header text this layout writes for a canonical field."""
-        return self.fields.get(canonical, (canonical,))[0]
+        return self.fields.get(canonical, (canonical,))[0] if self.fields.get(canonical) else canonical
 
     # -- matching --------------------------------------------------------------
     def match(self, headers) -> Mapping:
-        """Map the file's headers; fields not found are simply absent."""
-        by_norm = {}
+        """Map the file's headers; fields not found are simply absent.
+
+        A header matched by the words of two fields, or a field whose words
+        match two headers, is a DataError: a guess there could be silently wrong.
+        """
+        headers = list(headers)
+        by_plain, by_stems = {}, {}
         for h in headers:
-            by_norm.setdefault(norm(h), h)
-        derived = {c: spec for c, spec in self.derived.items() if spec["column"] in set(headers)}
-        fields, used, own = {}, set(), 0
-        for canon in CANONICAL:
-            if canon in derived:
+            by_plain.setdefault(norm(h), h)
+            by_stems.setdefault(stems(h), h)
+        derived = {}
+        for c, spec in self.derived.items():
+            if spec.get("row_number"):
+                derived[c] = spec
+            else:
+                h = self._find(spec["column"], by_plain, by_stems)
+                if h is not None:
+                    derived[c] = {**spec, "header": h}
+        fields, used, how = {}, set(), {}  # a derived id reads its column without taking it
+
+        def take(canon, h, kind):
+            fields[canon] = h
+            used.add(h)
+            how[canon] = kind
+
+        todo = [c for c in CANONICAL if c not in derived and c not in self.computed]
+        for canon in todo:  # 1. the profile's own texts, exactly
+            h = next((by_plain[norm(t)] for t in self.fields.get(canon, ()) if norm(t) in by_plain
+                      and by_plain[norm(t)] not in used), None)
+            if h is not None:
+                take(canon, h, "text")
+        for canon in todo:  # 2. the same words in another wording (case, punctuation, number, line numbers)
+            if canon in fields:
                 continue
-            texts = self.fields.get(canon, ())
-            for text in (*texts, canon):
-                h = by_norm.get(norm(text))
-                if h is not None and h not in used:
-                    fields[canon] = h
-                    used.add(h)
-                    own += text in texts
-                    break
+            h = next((by_stems[stems(t)] for t in self.fields.get(canon, ()) if stems(t) and stems(t) in by_stems
+                      and by_stems[stems(t)] not in used), None)
+            if h is not None:
+                take(canon, h, "wording")
+        self._match_words(todo, headers, fields, used, how)
+        for canon in todo:  # 4. the canonical name itself
+            if canon not in fields and norm(canon) in by_plain and by_plain[norm(canon)] not in used:
+                take(canon, by_plain[norm(canon)], "name")
+        computed = {}
+        for canon, spec in self.computed.items():
+            resolved = self._resolve_sources(canon, spec, {**fields, **computed}, by_plain, by_stems)
+            if resolved is not None:
+                computed[canon] = resolved
+                used.update(h for _, (kind, *rest) in resolved for h in rest if kind == "header")
         rest = [h for h in headers if h not in used]
         parties, pending = self._parties(rest)
         unmapped = [h for h in rest if h not in parties and h not in pending]
-        return Mapping(fields, derived, parties, unmapped, pending, own + len(derived))
+        own = (sum(k in ("text", "wording", "words") for k in how.values()) + len(derived)
+               + sum(any(src[0] == "header" for _, src in c) for c in computed.values()))
+        return Mapping(fields, derived, computed, parties, unmapped, pending, own, how)
+
+    @staticmethod
+    def _find(texts, by_plain, by_stems):
+        texts = (texts,) if isinstance(texts, str) else tuple(texts)
+        for t in texts:
+            if norm(t) in by_plain:
+                return by_plain[norm(t)]
+        for t in texts:
+            if stems(t) and stems(t) in by_stems:
+                return by_stems[stems(t)]
+        return None
+
+    def _match_words(self, todo, headers, fields, used, how):
+        """3. Fields not found by text: the one header holding their meaning words."""
+        free = [h for h in headers if h not in used]
+        hits = {c: [h for h in free if self.words[c].matches(h)] for c in todo
+                if c not in fields and c in self.words}
+        for canon, found in hits.items():
+            if len(found) > 1:
+                raise DataError(f"profile '{self.name}': the columns {', '.join(repr(h) for h in found[:4])} all "
+                                f"match the words for '{canon}' ({self.words[canon].describe()})", column=found[0],
+                                fix=f"name the column in the profile ([fields] {canon} = \"...\") or rename the others")
+        by_header = {}
+        for canon, found in hits.items():
+            for h in found:
+                by_header.setdefault(h, []).append(canon)
+        for h, canons in by_header.items():
+            if len(canons) > 1:
+                raise DataError(f"profile '{self.name}': the column '{h}' matches the words of several fields "
+                                f"({', '.join(canons)})", column=h,
+                                fix="name the column for one of them in the profile ([fields] FIELD = \"...\")")
+            fields[canons[0]] = h
+            used.add(h)
+            how[canons[0]] = "words"
+
+    def _resolve_sources(self, canon, spec, fields, by_plain, by_stems):
+        """[(sign, source)] for a computed field, or None when a source column is absent."""
+        op = "sum" if "sum" in spec else "difference"
+        out = []
+        for i, item in enumerate(spec[op]):
+            sign = -1 if op == "difference" and i > 0 else 1
+            if item == "parties":
+                out.append((sign, ("parties",)))
+            elif item in FIELDS and item in fields:  # a field read or computed (earlier in the profile)
+                out.append((sign, ("field", item)))
+            else:
+                h = self._find(item, by_plain, by_stems)
+                if h is None:
+                    return None
+                out.append((sign, ("header", h)))
+        return out
 
     def _parties(self, headers):
         rule = self.parties
         exclude = {norm(x) for x in rule.get("exclude", ())}
         pattern = re.compile(rule["exclude_pattern"], re.I) if rule.get("exclude_pattern") else None
-        cand = [h for h in headers if h not in self.key and norm(h) not in exclude
+        key = {norm(k) for k in self.key}
+        cand = [h for h in headers if norm(h) not in key and norm(h) not in exclude
                 and not (pattern and pattern.search(str(h)))]
         parties, pending = {}, []
         if "columns" in rule:
@@ -111,149 +227,68 @@ class Profile:
             parties = {h: str(h) for h in cand if rx.search(str(h))}
         else:  # rest: decided on the values
             pending = cand
+        names = rule.get("names") or {}
+        if names:
+            parties = {h: names.get(p, p) for h, p in parties.items()}
         return parties, pending
+
+    def party_name(self, party: str) -> str:
+        """A party's name after the profile's value map (``[parties] names``)."""
+        return (self.parties.get("names") or {}).get(party, party)
 
     def party_header(self, party: str) -> str:
         """The header text this layout writes for a party column."""
+        codes = {v: k for k, v in (self.parties.get("names") or {}).items()}
+        party = codes.get(party, party)
         if "prefix" in self.parties and self.parties.get("strip_prefix", True):
             return self.parties["prefix"] + party
         return party
 
     def missing(self, mapping: Mapping, headers=()) -> list:
         """Required fields and key columns the mapping (or, for a source key column, the headers) lack."""
-        found = set(mapping.fields) | set(mapping.derived)
+        found = set(mapping.fields) | set(mapping.derived) | set(mapping.computed)
+        plain_headers = {norm(h) for h in headers}
         return [c for c in (*self.key, *self.required)
-                if c not in found and not (c not in CANONICAL and c in headers)]
+                if c not in found and c != SOURCE_ROW and not (c not in CANONICAL and norm(c) in plain_headers)]
 
     def describe_field(self, canonical: str) -> str:
         if canonical in self.derived:
-            return f"derived from '{self.derived[canonical]['column']}'"
+            spec = self.derived[canonical]
+            return "the source row number" if spec.get("row_number") else f"derived from '{_first(spec['column'])}'"
+        if canonical in self.computed:
+            spec = self.computed[canonical]
+            op = "sum" if "sum" in spec else "difference"
+            return f"the {op} of " + ", ".join(f"'{s}'" for s in spec[op])
         texts = (*self.fields.get(canonical, ()), canonical)
-        return " or ".join(f"'{t}'" for t in dict.fromkeys(texts))
+        text = " or ".join(f"'{t}'" for t in dict.fromkeys(texts))
+        if canonical in self.words:
+            text += f", or a header with {self.words[canonical].describe()}"
+        return text
 
 
-# -- loading profiles -------------------------------------------------------------
-def _profile_dir():
-    return resources.files("forensics") / "profiles"
+def _first(texts):
+    return texts if isinstance(texts, str) else texts[0]
 
 
-def available_profiles() -> dict:
-    """Shipped profiles: name -> one-line description."""
-    out = {}
-    for entry in sorted(_profile_dir().iterdir(), key=lambda p: p.name):
-        if entry.name.endswith(".toml"):
-            prof = _parse(entry.read_text(encoding="utf-8"), entry.name)
-            out[prof.name] = prof.description
-    return out
+def word_rule(spec, language) -> WordRule:
+    return WordRule(spec.get("words", ()), spec.get("without", ()), language)
 
 
-def load_profile(name_or_path) -> Profile:
-    """A shipped profile by name, or a user's TOML file by path."""
-    if isinstance(name_or_path, Profile):
-        return name_or_path
-    text = str(name_or_path)
-    path = Path(text)
-    if text.endswith(".toml") or path.exists():
-        if not path.is_file():
-            raise DataError("profile file not found", file=path,
-                            fix="give the path of a TOML profile, or a shipped profile name "
-                                f"({', '.join(available_profiles())})")
-        return _parse(path.read_text(encoding="utf-8"), str(path))
-    entry = _profile_dir() / f"{text}.toml"
-    if not entry.is_file():
-        raise DataError(f"unknown profile '{text}'",
-                        fix=f"use one of {', '.join(available_profiles())}, or the path of your own TOML profile "
-                            "(see 'forensics profiles')")
-    return _parse(entry.read_text(encoding="utf-8"), entry.name)
-
-
-def _parse(text: str, source: str) -> Profile:
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise DataError(f"the profile is not valid TOML ({exc})", file=source,
-                        fix="correct the TOML syntax; see docs/profiles.md for an example") from None
-
-    def bad(msg):
-        return DataError(f"bad profile: {msg}", file=source, fix="see docs/profiles.md for the profile format")
-
-    name = data.get("name") or Path(source).stem
-    fields, derived = {}, {}
-    for canon, spec in data.get("fields", {}).items():
-        if canon not in CANONICAL:
-            raise bad(f"'{canon}' is not a canonical field (known: {', '.join(CANONICAL)})")
-        if isinstance(spec, str):
-            fields[canon] = (spec,)
-        elif isinstance(spec, list) and spec and all(isinstance(s, str) for s in spec):
-            fields[canon] = tuple(spec)
-        elif isinstance(spec, dict) and isinstance(spec.get("column"), str):
-            derived[canon] = {"column": spec["column"], "prefix": spec.get("prefix"),
-                              "values": {str(k): str(v) for k, v in spec.get("values", {}).items()}}
-        else:
-            raise bad(f"field '{canon}' must be a header text, a list of them, or {{column = ...}}")
-    parties = data.get("parties", {"rest": True})
-    if not any(k in parties for k in PARTY_RULES):
-        raise bad(f"[parties] needs one of {', '.join(PARTY_RULES)}")
-    key = tuple(data.get("key", ID_COLUMNS))
-    required = tuple(data.get("required", ("registered",)))
-    if not all(isinstance(c, str) for c in (*key, *required)):
-        raise bad("'key' and 'required' must be lists of column names")
-    ruleset = data.get("reconcile", {}).get("ruleset", "generic")
-    if ruleset not in RULESETS:
-        raise bad(f"[reconcile] ruleset must be one of {', '.join(RULESETS)}")
-    meta = {"ruleset": ruleset, "percent_base": "valid", **data.get("meta", {})}
-    detect = tuple(data.get("detect", {}).get("require", ()))
-    return Profile(name=name, description=data.get("description", ""), fields=fields, derived=derived,
-                   parties=parties, key=key, required=required, detect=detect, meta=meta, path=source)
-
-
-def _shipped() -> list:
-    return [load_profile(n) for n in available_profiles()]
-
-
-def detect_profile(headers, file=None) -> tuple[Profile, str]:
-    """The shipped profile that fits the headers best, and a sentence saying why.
-
-    A profile fits when its key and required fields are all present; among
-    those the one recognising the most columns by its own header texts wins,
-    ``generic`` on a tie.  When none fits, the error names the closest one
-    and the columns it lacks.
-    """
-    headers = list(headers)
-    ranked = []
-    for prof in _shipped():
-        m = prof.match(headers)
-        missing = prof.missing(m, headers) + [f for f in prof.detect if f not in m.fields]
-        ranked.append((not missing, m.own, prof.name == "generic", prof, m, missing))
-    fits, own, _, prof, m, missing = max(ranked, key=lambda r: r[:3])
-    if fits:
-        return prof, (f"profile '{prof.name}' chosen automatically: it recognised "
-                      f"{len(m.fields) + len(m.derived)} of the {len(headers)} columns")
-    shown = ", ".join(f"'{h}'" for h in headers[:8]) + (" ..." if len(headers) > 8 else "")
-    fix = ("pass --profile with a shipped profile (see 'forensics profiles') or your own TOML file mapping "
-           "your headers onto region, tec, pec and registered (docs/profiles.md); or rename the columns to those names")
-    if own == 0:
-        hint = (". Only one column was found: the file may use a delimiter other than , ; tab or |"
-                if len(headers) == 1 else "")
-        raise DataError(f"no shipped profile recognises the header row ({shown}){hint}", file=file, row=1, fix=fix)
-    lacks = "; ".join(f"{c}: {prof.describe_field(c)}" if c in CANONICAL else f"key column '{c}'" for c in missing)
-    raise DataError(f"the header row looks like profile '{prof.name}' but lacks required columns ({lacks})",
-                    file=file, row=1, column=missing[0], fix=fix)
-
-
-def to_layout(table, profile, parties=None) -> "pd.DataFrame":
+def to_layout(table, profile, parties=None):
     """Rename a canonical table's columns to a profile's own header text.
 
     ``table`` is an Election or a canonical DataFrame (then ``parties`` names
     its party columns when the profile writes them with a prefix).  The
-    inverse of loading: derived columns and the ``unpublished`` flag are
-    dropped (loading recreates them), every other column keeps its name.
+    inverse of loading: derived and computed columns and the ``unpublished``
+    flag are dropped (loading recreates them), every other column keeps its name.
     """
+    from .profile_toml import load_profile
+
     prof = load_profile(profile)
     if hasattr(table, "table"):  # an Election
         parties, table = table.parties, table.table
     parties = parties or ()
-    drop = [c for c in (*prof.derived, UNPUBLISHED) if c in table.columns]
+    drop = [c for c in (*prof.derived, *prof.computed, UNPUBLISHED, "marked") if c in table.columns]
     names = {c: prof.header(c) for c in CANONICAL if c in table.columns and c not in prof.derived}
     names.update({p: prof.party_header(p) for p in parties})
     return table.drop(columns=drop).rename(columns=names)
