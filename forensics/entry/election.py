@@ -28,23 +28,22 @@ def read_stations(path, profile) -> pd.DataFrame:
     """The station ids (region, tec, pec as text) of a station list, by the profile's header texts."""
     prof = load_profile(profile)
     source = Source(path)  # the readers of forensics.load: CSV/XLSX/zip, encodings, delimiters
-    raw = source.frame(text_columns=source.headers)
+    raw = source.text_frame()
     mapping = prof.match(list(raw.columns)).fields
     if "pec" not in mapping:
         raise DataError(f"the station list has no polling-station column ({prof.describe_field('pec')})",
                         file=path, row=1, fix="add a column with the station number, headed as the profile names it")
-    out = pd.DataFrame({k: raw[mapping[k]] if k in mapping else "" for k in ID_COLUMNS}).fillna("")
-    out = out.apply(lambda c: c.astype(str).str.strip())
+    out = pd.DataFrame({k: raw[mapping[k]] if k in mapping else "" for k in ID_COLUMNS}, index=raw.index)
     blank = out.index[out["pec"] == ""]
     if len(blank):
-        raise DataError("the polling-station number is empty", file=path, row=int(blank[0]) + source.first_row, column=mapping["pec"],
+        raise DataError("the polling-station number is empty", file=path, row=int(blank[0]), column=mapping["pec"],
                         fix="fill in every station number or delete the row")
     twice = out.duplicated(keep="first")
     if twice.any():
-        row = int(out.index[twice][0]) + source.first_row
+        row = int(out.index[twice][0])
         raise DataError("the same station is listed twice", file=path, row=row, column=mapping["pec"],
                         fix="list each station once; add region and TEC columns if numbers repeat across them")
-    return out
+    return out.reset_index(drop=True)
 
 
 def init_election(directory, profile, stations=None, official=None, database=None, lines=None, parties=None,

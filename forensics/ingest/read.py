@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
@@ -364,6 +365,16 @@ class Source:
                                 fix="split it (e.g. one file per region) and load the parts") from None
             del self._utf8
         return self._cells
+
+    def text_frame(self) -> pd.DataFrame:
+        """Every data record as stripped text ("" for empty), one column per header; the index is the
+        spreadsheet row of the record (for messages that name the row)."""
+        from .rows import column_text
+
+        cells = self.cells()
+        frame = pd.DataFrame({h: column_text(a).to_numpy() for h, a in cells.columns.items()})
+        frame.index = pd.Index(cells.rows, name="row")
+        return frame
 
     def _parse_csv(self) -> Cells:
         ragged = []
