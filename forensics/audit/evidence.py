@@ -9,17 +9,22 @@ resources.  PDF is not produced: print the page from a browser.
 """
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
-import jinja2
 import pandas as pd
 
+from .._version import __version__
+from ..output import OutputFolder
+from ..templating import environment
 from .compare import CLASSES, Comparison
 from .photos import split_names
 
-_ENV = jinja2.Environment(loader=jinja2.PackageLoader("forensics.audit", "templates"),
-                          autoescape=True, undefined=jinja2.StrictUndefined)
+
+@functools.cache
+def _env():
+    return environment("forensics.audit")
 
 _SENTENCE = {
     "moved": "The published figures take votes from one party and give exactly as many to another, "
@@ -73,8 +78,6 @@ def _slug(row, i: int) -> str:
 def render_sheet(comparison: Comparison, label, photos: pd.DataFrame | None = None, entry: str = "",
                  source_file: str = "", official_file: str = "", official_sha: str = "") -> str:
     """The HTML evidence sheet of the station with index label ``label``."""
-    from .. import __version__
-
     row = comparison.stations.loc[label]
     labels = comparison.official.meta.get("mapping", {})
     off, obs = comparison.official.table.loc[label], comparison.observed.loc[label]
@@ -96,7 +99,7 @@ def render_sheet(comparison: Comparison, label, photos: pd.DataFrame | None = No
     diffs = comparison.differences
     mine = diffs[(diffs[[k for k in ("region", "tec", "pec") if k in diffs]] ==
                   row[[k for k in ("region", "tec", "pec") if k in diffs]].to_numpy()).all(axis=1)]
-    return _ENV.get_template("evidence.html.j2").render(
+    return _env().get_template("evidence.html.j2").render(
         station_label=station_label(row), classification=row["classification"],
         meaning=CLASSES[row["classification"]], lines=lines, findings=findings,
         transcriber=row.get("transcriber", ""), taken_at=row.get("taken_at", ""),
@@ -112,19 +115,17 @@ def write_evidence(comparison: Comparison, out_dir, photos: pd.DataFrame | None 
 
     ``entry`` says how the copies were entered (e.g. "agreed by two
     independent transcribers"); ``provenance`` passes ``source_file``,
-    ``official_file``, ``official_sha``.
+    ``official_file``, ``official_sha``.  The folder is written completely
+    or not at all (``forensics.output.OutputFolder``).
     """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    listed, paths = [], []
-    for i, (label, row) in enumerate(comparison.discrepant.iterrows(), start=1):
-        name = _slug(row, i)
-        html = render_sheet(comparison, label, photos, entry, **provenance)
-        (out / name).write_text(html, encoding="utf-8")
-        paths.append(out / name)
-        listed.append({**{k: row.get(k, "") for k in ("region", "tec", "pec", "classification", "detail")}, "href": name})
-    index = _ENV.get_template("index.html.j2").render(
-        stations=listed, n_compared=len(comparison.stations), n_discrepant=len(listed),
-        counts={k: v for k, v in comparison.counts.items() if k != "identical"})
-    (out / "index.html").write_text(index, encoding="utf-8")
+    with OutputFolder(out_dir) as out:
+        listed, paths = [], []
+        for i, (label, row) in enumerate(comparison.discrepant.iterrows(), start=1):
+            name = _slug(row, i)
+            paths.append(out.text(name, render_sheet(comparison, label, photos, entry, **provenance)))
+            listed.append({**{k: row.get(k, "") for k in ("region", "tec", "pec", "classification", "detail")},
+                           "href": name})
+        out.text("index.html", _env().get_template("index.html.j2").render(
+            stations=listed, n_compared=len(comparison.stations), n_discrepant=len(listed),
+            counts={k: v for k, v in comparison.counts.items() if k != "identical"}))
     return paths

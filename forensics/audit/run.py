@@ -7,17 +7,17 @@ differing line), ``excluded.csv``, ``impact_nation.csv`` /
 ``pvt.csv``, ``observer_effect.csv``, with a second entry
 ``entry_status.csv`` and ``disputes.csv``, with photos ``photos.csv`` and
 ``photo_issues.csv``, the evidence sheets in ``evidence/`` and
-``summary.json`` / ``summary.txt``.
+``summary.json`` / ``summary.txt``.  The folder is written completely or not
+at all (``forensics.output.OutputFolder``), after every computation.
 """
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pandas as pd
 
+from .._version import __version__
 from ..errors import DataError
 from ..ingest import load
+from ..output import OutputFolder, check_folder
 from .compare import CLASSES, compare
 from .entry import double_entry
 from .evidence import write_evidence
@@ -29,71 +29,69 @@ from .transcription import read_transcriptions
 
 
 def run_audit(official, observed, out, profile=None, second=None, photos=None, design: str = "convenience",
-              fe: str = "region", cluster: str = "tec") -> dict:
+              fe: str = "region", cluster: str = "tec", raw_csv: bool = False) -> dict:
     """Audit the transcription file ``observed`` against the results file ``official``.
 
     ``profile`` names the layout of both files; ``second`` is a second,
     independent transcription (only agreed stations go forward); ``photos``
     the folder of protocol photos; ``design`` how the observed stations were
-    chosen (see ``pvt``).  Returns the summary it writes to summary.json.
+    chosen (see ``pvt``); ``raw_csv`` leaves formula-like cells as they are
+    (``forensics.output``).  Returns the summary it writes to summary.json.
     """
-    from .. import __version__
-
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    check_folder(out)
     off = load(official, profile=profile)
     first = read_transcriptions(observed, profile or off.profile)
     summary = {"version": __version__, "official": str(official), "observed": str(observed),
                "profile": off.profile, "sources": {**off.sources, **first.sources}, "design": design}
+    tables = {}
     table, entry = first.table, "single entry (not double-checked)"
     if second is not None:
         sec = read_transcriptions(second, profile or off.profile)
         summary["sources"].update(sec.sources)
         summary["second_entry"] = str(second)
         de = double_entry(first, sec, lines=protocol_lines(off))
-        de.status.to_csv(out / "entry_status.csv", index=False)
-        de.disputes.to_csv(out / "disputes.csv", index=False)
+        tables.update({"entry_status.csv": de.status, "disputes.csv": de.disputes})
         summary["double_entry"] = de.counts
         table, entry = de.agreed, "agreed by two independent transcribers"
     hashes, shots = None, None
     if photos is not None:
         shots = manifest(photos)
         hashes, issues = check_photos(table, photos, shots)
-        shots.to_csv(out / "photos.csv", index=False)
-        issues.to_csv(out / "photo_issues.csv", index=False)
+        tables.update({"photos.csv": shots, "photo_issues.csv": issues})
         summary["photos"] = {"files": len(shots), "issues": int(len(issues))}
 
     comp = compare(off, table, photo_hashes=hashes)
-    comp.discrepant.to_csv(out / "discrepancies.csv", index=False)
-    comp.stations.to_csv(out / "stations.csv", index=False)
-    comp.differences.to_csv(out / "differences.csv", index=False)
-    comp.excluded.to_csv(out / "excluded.csv", index=False)
-    for level in LEVELS:
-        impact(comp, level).to_csv(out / f"impact_{level}.csv", index=False)
+    tables.update({"discrepancies.csv": comp.discrepant, "stations.csv": comp.stations,
+                   "differences.csv": comp.differences, "excluded.csv": comp.excluded})
+    tables.update({f"impact_{level}.csv": impact(comp, level) for level in LEVELS})
     rec = recomputed(comp, off)
-    rec.to_csv(out / "recomputed.csv", index=False)
-    sheets = write_evidence(comp, out / "evidence", photos=shots, entry=entry, source_file=str(observed),
-                            official_file=str(official), official_sha=next(iter(off.sources.values()), ""))
+    tables["recomputed.csv"] = rec
     summary.update(compared=len(comp.stations), excluded=comp.excluded["reason"].value_counts().to_dict(),
-                   classifications=comp.counts, evidence_sheets=len(sheets))
+                   classifications=comp.counts, evidence_sheets=len(comp.discrepant))
 
     notes = []
     try:
         est = pvt(off, table, design=design)
-        est.table.to_csv(out / "pvt.csv", index=False)
+        tables["pvt.csv"] = est.table
         summary["pvt"] = est.table.to_dict(orient="records")
         notes += est.warnings
     except DataError as exc:
         notes.append(f"No sample estimate: {exc}")
     try:
-        effects = observer_effect(off, comp.stations, fe=fe, cluster=cluster)
-        pd.DataFrame([r.to_row() for r in effects]).to_csv(out / "observer_effect.csv", index=False)
-        summary["observer_effect"] = [r.to_row() for r in effects]
+        effects = pd.DataFrame([r.to_row() for r in observer_effect(off, comp.stations, fe=fe, cluster=cluster)])
+        tables["observer_effect.csv"] = effects
+        summary["observer_effect"] = effects.to_dict(orient="records")
     except DataError as exc:
         notes.append(f"No observer-effect estimate: {exc}")
     summary["notes"] = notes
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str, ensure_ascii=False), encoding="utf-8")
-    (out / "summary.txt").write_text(_text(summary, rec), encoding="utf-8")
+
+    with OutputFolder(out, raw_csv=raw_csv) as folder:
+        for name, frame in tables.items():
+            folder.csv(name, frame)
+        write_evidence(comp, folder.path("evidence"), photos=shots, entry=entry, source_file=str(observed),
+                       official_file=str(official), official_sha=next(iter(off.sources.values()), ""))
+        folder.json("summary.json", summary)
+        folder.text("summary.txt", _text(summary, rec))
     return summary
 
 

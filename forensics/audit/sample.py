@@ -120,8 +120,8 @@ def _design(frame: pd.DataFrame, sampled: pd.Index, design: str, strata: str, cl
 
 def _quantities(el: Election) -> tuple[np.ndarray, np.ndarray, list]:
     """Numerators and denominators per station: turnout, then each party's share."""
-    base = el.ballots_cast() if el.meta.get("percent_base") == "cast" else el.valid()
-    cast = el.ballots_cast().to_numpy(float)
+    base = el.ballots(el.percent_base)
+    cast = el.ballots("cast").to_numpy(float)
     y = np.column_stack([cast, el.table[list(el.parties)].to_numpy(float)])
     x = np.column_stack([el.table["registered"].to_numpy(float)] + [base.to_numpy(float)] * len(el.parties))
     return y, x, [("turnout", None)] + [("share", p) for p in el.parties]
@@ -225,9 +225,7 @@ def observer_effect(official: Election, observed, fe: str = "region", cluster: s
         observed = pd.Series(official.table.index.isin(target.dropna().values), index=official.table.index)
     mark = pd.Series(observed, index=official.table.index).fillna(False).astype(float)
     leader = official.leader
-    base = official.ballots_cast() if official.meta.get("percent_base") == "cast" else official.valid()
-    outcomes = {"turnout": official.turnout(),
-                "share": official.table[leader].astype(float) / base.astype(float).where(base > 0)}
+    outcomes = {"turnout": official.turnout(), "share": official.share(leader, base="percent_base")}
     results = []
     for what, y in outcomes.items():
         ex = Exclusions.for_election(official)

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from ..errors import DataError
+from . import add_raw_csv_option
 
 
 def register(subparsers) -> None:
@@ -27,6 +28,7 @@ def register(subparsers) -> None:
     p.add_argument("--design", default="convenience", choices=("srs", "stratified", "cluster", "convenience"),
                    help="how the observed stations were chosen (default: convenience, i.e. not at random)")
     p.add_argument("--out", metavar="DIR", help="output folder")
+    add_raw_csv_option(p)
     p.set_defaults(func=_run)
     sub = p.add_subparsers(dest="audit_command", metavar="template")
     t = sub.add_parser("template", help="print the blank transcription template (CSV header)",
@@ -43,16 +45,20 @@ def _template(args) -> int:
     from ..audit import template
     from ..ingest import load
 
+    from ..output import check_file, csv_bytes, write_csv, write_file
+
+    if args.out:
+        check_file(args.out)
     official = load(args.official, profile=args.profile) if args.official else None
     frame = template(args.profile, parties=args.parties, official=official)
     if frame.attrs.get("note"):
         print(f"forensics: note: {frame.attrs['note']}.", file=sys.stderr)
     if args.out and str(args.out).lower().endswith(".xlsx"):
-        frame.to_excel(args.out, index=False)
+        write_file(args.out, lambda tmp: frame.to_excel(tmp, index=False))
     elif args.out:
-        frame.to_csv(args.out, index=False, encoding="utf-8")
+        write_csv(frame, args.out)
     else:
-        frame.to_csv(sys.stdout, index=False)
+        sys.stdout.write(csv_bytes(frame).decode("utf-8"))
     return 0
 
 
@@ -65,7 +71,7 @@ def _run(args) -> int:
                         fix="run 'forensics audit --official F --observed G --profile P --out DIR', "
                             "or 'forensics audit template --profile P' for the blank template")
     summary = run_audit(args.official, args.observed, args.out, profile=args.profile, second=args.second_entry,
-                        photos=args.photos, design=args.design)
+                        photos=args.photos, design=args.design, raw_csv=args.raw_csv)
     print((Path(args.out) / "summary.txt").read_text(encoding="utf-8"), end="")
     print(f"Wrote {summary['evidence_sheets']} evidence sheet(s) and the tables to {args.out}")
     return 0

@@ -43,16 +43,15 @@ def summary(election) -> str:
                      + " (in published stations)")
     if "registered" in t:
         pub = election.published
-        turnout = election.ballots_cast()[pub].sum() / t.loc[pub, "registered"].sum()
+        turnout = election.ballots("cast")[pub].sum() / t.loc[pub, "registered"].sum()
         what = "valid + invalid ballots" if "valid" in t else "party votes"
         lines.append(f"turnout     {turnout:.2%} ({what} / voters on the list, published stations)")
     totals = election.totals()
     fields = [f for f in totals.index if f not in election.parties]
     parties = totals[list(election.parties)].sort_values(ascending=False)
     # party shares on the base the election authority uses (the profile's percent_base)
-    cast = meta.get("percent_base") == "cast"
-    base_name = "of ballots cast" if cast else "of valid"
-    base = float((election.ballots_cast() if cast else election.valid())[election.published].sum())
+    base_name = "of ballots cast" if election.percent_base == "cast" else "of valid"
+    base = float(election.ballots(election.percent_base)[election.published].sum())
     width = max((len(f) for f in totals.index[:40]), default=0)
     lines += ["", "totals (published stations)"]
     lines += [f"  {f:<{width}}  {int(totals[f]):>14,}" for f in fields]

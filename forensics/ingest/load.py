@@ -89,16 +89,8 @@ def load(path, profile=None) -> Election:
 
 
 def source_rows(election: Election) -> pd.Series:
-    """The spreadsheet row (header = row 1) each station was read from, blank rows accounted for.
-
-    Works on a subset too: the loaded table's index labels are the stations' positions.
-    """
-    first = int(election.meta.get("first_data_row", 2))
-    blank = pd.Index(election.meta.get("blank_rows", ()), dtype="int64")
-    labels = election.table.index.to_numpy(dtype="int64")
-    top = int(labels.max()) + 1 if len(labels) else 0
-    rows = pd.RangeIndex(first, first + top + len(blank)).difference(blank)
-    return pd.Series(rows[labels], index=election.table.index, name="source_row")
+    """The spreadsheet row (header = row 1) each station was read from (``Election.source_rows``)."""
+    return election.source_rows()
 
 
 def _blank(raw: pd.DataFrame) -> pd.Series:
