@@ -66,6 +66,7 @@ def check_folder(target) -> Path:
                               target, fix="choose a new or empty folder")
         if not os.access(target, os.W_OK | os.X_OK):
             raise OutputError("the folder is read-only", target, fix="choose a writable folder")
+        _probe(target, target)  # the replaced folder must be writable too (a read-only mount is not)
     _probe(target.parent if target.parent != Path("") else Path("."), target)
     return target
 
@@ -90,8 +91,8 @@ def _probe(folder: Path, target: Path) -> None:
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
-        raise OutputError(f"its folder {folder} is not writable ({_problem(exc)})", target,
-                          fix="choose a writable folder") from None
+        where = "it is not writable" if folder == target else f"its folder {folder} is not writable"
+        raise OutputError(f"{where} ({_problem(exc)})", target, fix="choose a writable folder") from None
 
 
 # -- formats -------------------------------------------------------------------------------
