@@ -176,10 +176,9 @@ def pvt(official: Election, observed: pd.DataFrame, design: str = "srs", strata:
         p = float(2 * stats.t.sf(abs(tstat), df)) if np.isfinite(tstat) else 0.0
         inside = bool(low <= off[j] <= high)
         label = "turnout" if party is None else f"the share of {party}"
-        results.append(TestResult(
-            name=f"pvt_{what}", party=party, statistic=float(off[j]), expected=float(est[j]),
-            ci=(float(low), float(high)), pvalue=p, n_used=ex.n_used, excluded=ex.counts,
-            excluded_rows=ex.rows,
+        results.append(TestResult.from_exclusions(
+            f"pvt_{what}", ex, off[j], party=party, expected=float(est[j]), ci=(float(low), float(high)), pvalue=p,
+            alternative="two-sided", confidence_level=level, method=f"ratio estimator, {design} design",
             details={"quantity": what, "se": float(se[j]), "df": df, "design": design, "inside": inside},
             explanation=(
                 f"From the observers' copies at {ex.n_used} of {len(frame_el)} stations ({design} design), "
@@ -244,10 +243,10 @@ def observer_effect(official: Election, observed, fe: str = "region", cluster: s
         effect, p = float(fit.params["d"]), float(fit.pvalues["d"])
         n_obs = int(mark[keep].sum())
         label = "turnout" if what == "turnout" else f"the share of {leader}"
-        results.append(TestResult(
-            name=f"observer_effect_{what}", party=None if what == "turnout" else leader, statistic=effect,
-            pvalue=p, ci=(float(low), float(high)), expected=0.0, n_used=ex.n_used, excluded=ex.counts,
-            excluded_rows=ex.rows,
+        results.append(TestResult.from_exclusions(
+            f"observer_effect_{what}", ex, effect, party=None if what == "turnout" else leader, pvalue=p,
+            ci=(float(low), float(high)), expected=0.0, alternative="two-sided", confidence_level=level,
+            method=f"OLS within {fe}, errors clustered by {cluster}",
             details={"n_observed": n_obs, "n_unobserved": ex.n_used - n_obs, "fixed_effects": fe,
                      "cluster": cluster, "mean_observed": float(y[keep][mark[keep] == 1].mean()),
                      "mean_unobserved": float(y[keep][mark[keep] == 0].mean())},

@@ -27,7 +27,9 @@ most clean elections.
 """
 from __future__ import annotations
 
+import threading
 import warnings
+import weakref
 
 import numpy as np
 import pandas as pd
@@ -78,7 +80,7 @@ def _design(e, index, fixed_effects, cov, cluster):
     if fixed_effects is not None and fixed_effects not in cols:
         raise DataError(f"there is no column '{fixed_effects}' for fixed effects", column=fixed_effects,
                         fix="use 'region', 'tec' or another column of the table, or fixed_effects=None")
-    fe = _key(e, index, fixed_effects) if fixed_effects else None
+    fe = pd.Series(pd.factorize(_key(e, index, fixed_effects))[0], index=index) if fixed_effects else None
     info = {"fixed_effects": fixed_effects, "n_groups": int(fe.nunique()) if fe is not None else 0, "cov": cov,
             "cluster": None, "n_clusters": None}
     if cov == "HC1":
@@ -122,6 +124,26 @@ def _slope(y: pd.Series, x: pd.Series, fe, fit_kw, n_fe: int):
     return model, slope, se, stats.t(max(n_clusters - 1, 1)) if clustered else stats.norm
 
 
+_LAST = threading.local()
+
+
+def _prepared(e, min_registered, fixed_effects, cov, cluster):
+    """``_stations`` and ``_design`` of one table, reused while the same table is tested party by party.
+
+    The scan runs the regression once per party on the same group; the
+    exclusions and the design (fixed-effect groups, clusters) depend on the
+    table only, so they are computed once (one entry per thread).
+    """
+    key = (id(e.table), min_registered, fixed_effects, cov, cluster)
+    last = getattr(_LAST, "value", None)
+    if last is not None and last[0] == key and last[1]() is e.table:
+        return last[2]
+    ex, frame = _stations(e, min_registered)
+    prepared = (ex, frame, *_design(e, frame.index, fixed_effects, cov, cluster))
+    _LAST.value = (key, weakref.ref(e.table), prepared)
+    return prepared
+
+
 # -- Sobyanin-Sukhovolsky / MOS regression -----------------------------------------------------
 
 @register_test("turnout_regression", renamed={"parties": ("party", one_party)})
@@ -158,8 +180,7 @@ def turnout_regression(election, party=None, fixed_effects: str | None = "auto",
     e = election
     party = party_column(e, party)
     leader = e.leader
-    ex, frame = _stations(e, min_registered)
-    fe, fit_kw, info = _design(e, frame.index, fixed_effects, cov, cluster)
+    ex, frame, fe, fit_kw, info = _prepared(e, min_registered, fixed_effects, cov, cluster)
     x = frame["turnout"]
     c = _within(x, fe) * x  # a station's weight in the within slope: sum(c * share) / sum(c)
 
@@ -261,13 +282,12 @@ def turnout_share_correlation(election, party=None, method: str = "pearson", min
     party = party_column(e, party)
     if method not in ("pearson", "spearman"):
         raise ValueError("method must be 'pearson' or 'spearman'")
-    ex, frame = _stations(e, min_registered)
+    ex, frame, fe, fit_kw, info = _prepared(e, min_registered, fixed_effects, cov, cluster)
     share = e.table.loc[frame.index, party].astype(float) / frame["valid"]
     n = len(frame)
     if n < 4:
         return TestResult.from_exclusions("turnout_share_correlation", ex, party=party,
                                           explanation="Too few polling stations for a correlation.")
-    fe, fit_kw, info = _design(e, frame.index, fixed_effects, cov, cluster)
     x, y = frame["turnout"], share
     if method == "spearman":
         x, y = x.rank(), y.rank()
