@@ -208,6 +208,14 @@ def test_a_table_without_tec_scans(election):
     assert set(flagged["code"]) <= {c for codes in s.stations["flag_codes"] for c in codes.split(";")}
 
 
+def test_a_table_without_region_scans_nationally_and_says_so(election):
+    e = Election(election.table.drop(columns=["region", "tec"]), election.parties)
+    s = forensics.scan(e, tests=["fingerprint", "integer_percentages"], rng=1, progress=False, n_sim=20)
+    assert set(s.tests["level"]) == {"nation"} and "no region column" in s.summary()
+    with pytest.raises(forensics.DataError, match="'region'"):
+        forensics.scan(e, levels=("nation", "region"), tests=["fingerprint"], progress=False)
+
+
 def test_a_missing_component_is_never_counted_as_zero():
     table = pd.DataFrame({"region": "r", "tec": "t", "pec": ["1", "2"], "registered": [100, 100],
                           "ballots_issued_inside": [50, 50], "ballots_issued_outside": [5, np.nan],

@@ -119,3 +119,16 @@ def test_stations_csv_names_its_flag_column_flag_codes(election, tmp_path):
     summary = json.loads((tmp_path / "t" / "summary.json").read_text(encoding="utf-8"))
     assert sum(summary["flag_counts"].values()) >= summary["n_stations_flagged"] > 0
     assert "section" not in " ".join(summary["summary"]).lower()  # the summary never names report sections
+
+
+def test_one_jinja_environment_with_optional_translations():
+    import gettext
+
+    from forensics.templating import environment
+
+    plain = environment("forensics.report")
+    assert plain.autoescape and "num" in plain.filters and "jinja2.ext.InternationalizationExtension" not in str(
+        plain.extensions)
+    translated = environment("forensics.audit", translations=gettext.NullTranslations())
+    page = translated.from_string("{% trans %}Evidence for {{ name }}{% endtrans %} {{ 1234567 | num }}")
+    assert page.render(name="<b>x</b>") == "Evidence for &lt;b&gt;x&lt;/b&gt; 1,234,567"

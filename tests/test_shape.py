@@ -204,3 +204,15 @@ def test_old_parameter_names_keep_working_with_a_warning(clean_runs):
         assert turnout_regression(e, parties=[e.leader]).statistic == turnout_regression(e).statistic
     with pytest.raises(TypeError, match="one party"), pytest.warns(DeprecationWarning):
         turnout_regression(e, parties=list(e.parties))
+
+
+def test_a_party_without_votes_gives_no_warning(clean_runs):
+    import warnings
+
+    e = clean_runs[0]
+    table = e.table.assign(Nobody=0)
+    e = Election(table=table, parties=(*e.parties, "Nobody"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = turnout_regression(e, party="Nobody")
+    assert r.statistic == 0 and np.isnan(r.details["r2"])

@@ -93,9 +93,12 @@ def main(argv=None) -> int:
     except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
         _say(f"{exc.strerror}: {exc.filename}. Check the path and try again.")
         return 2
-    except OSError as exc:  # writing to stdout failed (e.g. redirected to a full disk)
-        _silence_stdout()
-        _say(f"cannot write the output: {exc.strerror or exc}. Check that the disk has room and try again.")
+    except OSError as exc:
+        if exc.filename:  # a file the command read or wrote
+            _say(f"{exc.strerror or exc}: {exc.filename}. Check the path, the permissions and the free space.")
+        else:  # writing to stdout failed (e.g. redirected to a full disk)
+            _silence_stdout()
+            _say(f"cannot write the output: {exc.strerror or exc}. Check that the disk has room and try again.")
         return 2
     except KeyboardInterrupt:
         print("forensics: interrupted; no output folder was left half-written", file=sys.stderr)

@@ -13,8 +13,9 @@ def add_scan_options(parser, out_default=None) -> None:
                         help="directory for report.html, the CSV/JSON tables and figures/"
                         + (f" (default {out_default})" if out_default else ""))
     parser.add_argument("--seed", type=int, default=2021, help="seed for all randomness (default 2021)")
-    parser.add_argument("--levels", default="nation,region",
-                        help="comma-separated levels: nation, region, tec or any id column (default nation,region)")
+    parser.add_argument("--levels", default=None,
+                        help="comma-separated levels: nation, region, tec or any id column (default nation,region; "
+                             "nation alone when the table has no region)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     add_raw_csv_option(parser)
 
@@ -32,7 +33,7 @@ def run_scan(election, args) -> int:
     from ..report.html import report_notes
     from ..scan import scan
 
-    levels = tuple(level.strip() for level in args.levels.split(",") if level.strip())
+    levels = tuple(level.strip() for level in args.levels.split(",") if level.strip()) if args.levels else None
     result = scan(election, levels=levels, rng=args.seed, progress=not args.quiet)
     path = write_report(result, args.out, progress=not args.quiet, raw_csv=args.raw_csv)
     if not args.quiet:

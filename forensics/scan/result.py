@@ -75,6 +75,8 @@ class Scan:
         paras = [f"We checked {len(st):,} polling stations ({n_ex:,} could not be analysed, each listed with its "
                  f"reason) with the protocol arithmetic rules and {t['test'].nunique()} statistical tests, "
                  f"at these levels: {', '.join(self.provenance['levels'])}."]
+        if self.notes.get("levels"):
+            paras[0] += f" Note: {self.notes['levels']}."
         if self.notes.get("reconcile"):
             paras.append(f"Protocol arithmetic {self.notes['reconcile']}.")
         elif "code" in f and len(f):

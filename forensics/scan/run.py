@@ -37,11 +37,16 @@ FINDING_COLUMNS = ["station", "region", "tec", "pec", "code", "severity", "obser
                    "message"]
 
 
-def scan(election: Election, levels=("nation", "region"), tests=None, rng=None, progress: bool = True,
+DEFAULT_LEVELS = ("nation", "region")
+
+
+def scan(election: Election, levels=None, tests=None, rng=None, progress: bool = True,
          alpha: float = 0.01, z: float = 3.5, time: str | None = None, **params) -> Scan:
     """Run reconciliation and the battery at each level; return a ``Scan``.
 
-    ``tests`` is a sequence of ``Check`` (default ``DEFAULT_BATTERY``) or of
+    ``levels`` defaults to nation and region (region only when the table
+    has that column, else a note says the regional tests were not run); a
+    level given explicitly must be "nation" or a column.  ``tests`` is a sequence of ``Check`` (default ``DEFAULT_BATTERY``) or of
     test names.  ``rng`` (None, an int seed, a SeedSequence or a Generator)
     fixes all randomness; the seed is recorded in the provenance.
     ``alpha`` is the level for adjusted p-values called significant; ``z``
@@ -57,6 +62,11 @@ def scan(election: Election, levels=("nation", "region"), tests=None, rng=None, 
         from tqdm import tqdm
 
     checks = battery(tests)
+    notes = {}
+    if levels is None:
+        levels = tuple(lv for lv in DEFAULT_LEVELS if lv == "nation" or lv in election.table.columns)
+        if len(levels) < len(DEFAULT_LEVELS):
+            notes["levels"] = "the table has no region column, so the tests ran nationally only"
     levels = tuple(levels)
     _check_levels(election, levels)
     seed, seed_note = base_seed(rng)
@@ -65,7 +75,8 @@ def scan(election: Election, levels=("nation", "region"), tests=None, rng=None, 
     steps = [(c, lv) for lv in levels for c in checks if c.runs_at(lv)]
     bar = tqdm(total=len(steps) + 2, desc="scan", disable=not progress, unit="step", leave=False)
     bar.set_postfix_str("reconciliation")
-    findings, notes = _reconcile(election)
+    findings, reconcile_note = _reconcile(election)
+    notes.update(reconcile_note)
     bar.update(1)
 
     results, tables, timings = {}, [], {}

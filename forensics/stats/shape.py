@@ -203,7 +203,8 @@ def turnout_regression(election, party=None, fixed_effects: str | None = "auto",
         "pvalue_above_one": float(dist.sf((slope - 1) / se)) if se > 0 else np.nan,
         "pvalue_negative": float(dist.cdf(slope / se)) if se > 0 else np.nan,
         "intercept": float(model.params[0]), "slope_above_one": slope > 1, "negative_slope": slope < 0,
-        "is_leader": party == leader, **within, **info, "r2": float(model.rsquared),
+        "is_leader": party == leader, **within, **info,
+        "r2": float(model.rsquared) if model.centered_tss > 0 else float("nan"),  # a constant share has no R²
         "histogram": histogram2d(x.clip(0, 1).to_numpy(), y.clip(0, 1).to_numpy(), np.ones(len(y)), 0.005,
                                  names=("turnout", "votes")),
     }
