@@ -107,14 +107,18 @@ def _within(values: pd.Series, fe):
     return values - values.groupby(fe).transform("mean") if fe is not None else values
 
 
-def _slope(y: pd.Series, x: pd.Series, fe, fit_kw, n_fe: int):
+def _slope(y: pd.Series, x: pd.Series, fe, fit_kw, n_fe: int, x_within=None):
     """OLS slope of y on x (with absorbed group means, else a constant): (fit, slope, se, reference dist).
 
-    With clustered errors and a single cluster there is no standard error: se is NaN.
+    ``x_within`` is ``_within(x, fe)`` when the caller already has it.  With
+    clustered errors and a single cluster there is no standard error: se is NaN.
     """
     import statsmodels.api as sm  # on first use: importing statsmodels takes a second
 
-    design = _within(x, fe).to_numpy(float)[:, None] if fe is not None else sm.add_constant(x.to_numpy(float))
+    if fe is not None:
+        design = (_within(x, fe) if x_within is None else x_within).to_numpy(float)[:, None]
+    else:
+        design = sm.add_constant(x.to_numpy(float))
     clustered = fit_kw["cov_type"] == "cluster"
     n_clusters = int(fit_kw["cov_kwds"]["groups"].max()) + 1 if clustered else 0
     model = sm.OLS(_within(y, fe).to_numpy(float), design).fit(**(fit_kw if n_clusters != 1 else {}))
@@ -131,15 +135,16 @@ def _prepared(e, min_registered, fixed_effects, cov, cluster):
     """``_stations`` and ``_design`` of one table, reused while the same table is tested party by party.
 
     The scan runs the regression once per party on the same group; the
-    exclusions and the design (fixed-effect groups, clusters) depend on the
-    table only, so they are computed once (one entry per thread).
+    exclusions, the design (fixed-effect groups, clusters) and the demeaned
+    regressors (the last item, filled on first use) depend on the table only,
+    so they are computed once (one entry per thread).
     """
     key = (id(e.table), min_registered, fixed_effects, cov, cluster)
     last = getattr(_LAST, "value", None)
     if last is not None and last[0] == key and last[1]() is e.table:
         return last[2]
     ex, frame = _stations(e, min_registered)
-    prepared = (ex, frame, *_design(e, frame.index, fixed_effects, cov, cluster))
+    prepared = (ex, frame, *_design(e, frame.index, fixed_effects, cov, cluster), {})
     _LAST.value = (key, weakref.ref(e.table), prepared)
     return prepared
 
@@ -180,9 +185,12 @@ def turnout_regression(election, party=None, fixed_effects: str | None = "auto",
     e = election
     party = party_column(e, party)
     leader = e.leader
-    ex, frame, fe, fit_kw, info = _prepared(e, min_registered, fixed_effects, cov, cluster)
+    ex, frame, fe, fit_kw, info, within_x = _prepared(e, min_registered, fixed_effects, cov, cluster)
     x = frame["turnout"]
-    c = _within(x, fe) * x  # a station's weight in the within slope: sum(c * share) / sum(c)
+    if fe is not None and not within_x:
+        within_x["x"] = _within(x, fe)
+        within_x["c"] = within_x["x"] * x  # a station's weight in the within slope: sum(c * share) / sum(c)
+        within_x["c_within"] = _within(within_x["c"], fe)
 
     votes = e.table.loc[frame.index, party].astype(float)
     y = votes / frame["N"]
@@ -191,9 +199,10 @@ def turnout_regression(election, party=None, fixed_effects: str | None = "auto",
     expected = float(share.mean())
     within = {"within_slope": None, "within_expected": None}
     if fe is not None:
-        within = {"within_slope": _slope(y, x, fe, fit_kw, info["n_groups"])[1],
+        c = within_x["c"]
+        within = {"within_slope": _slope(y, x, fe, fit_kw, info["n_groups"], within_x["x"])[1],
                   "within_expected": float((c * share.groupby(fe).transform("mean")).sum() / c.sum())}
-        _, g, g_se, _ = _slope(share, c, fe, fit_kw, info["n_groups"])
+        _, g, g_se, _ = _slope(share, c, fe, fit_kw, info["n_groups"], within_x["c_within"])
         t = g / g_se if g_se > 0 else np.nan
     else:
         t = (slope - expected) / se if se > 0 else np.nan
@@ -205,8 +214,8 @@ def turnout_regression(election, party=None, fixed_effects: str | None = "auto",
         "intercept": float(model.params[0]), "slope_above_one": slope > 1, "negative_slope": slope < 0,
         "is_leader": party == leader, **within, **info,
         "r2": float(model.rsquared) if model.centered_tss > 0 else float("nan"),  # a constant share has no R²
-        "histogram": histogram2d(x.clip(0, 1).to_numpy(), y.clip(0, 1).to_numpy(), np.ones(len(y)), 0.005,
-                                 names=("turnout", "votes")),
+        "histogram": histogram2d(np.clip(x.to_numpy(float), 0, 1), np.clip(y.to_numpy(float), 0, 1),
+                                 np.ones(len(y)), 0.005, names=("turnout", "votes")),
     }
     q = float(dist.ppf(0.5 + confidence_level / 2))
     return TestResult.from_exclusions(
@@ -283,7 +292,7 @@ def turnout_share_correlation(election, party=None, method: str = "pearson", min
     party = party_column(e, party)
     if method not in ("pearson", "spearman"):
         raise ValueError("method must be 'pearson' or 'spearman'")
-    ex, frame, fe, fit_kw, info = _prepared(e, min_registered, fixed_effects, cov, cluster)
+    ex, frame, fe, fit_kw, info, _ = _prepared(e, min_registered, fixed_effects, cov, cluster)
     share = e.table.loc[frame.index, party].astype(float) / frame["valid"]
     n = len(frame)
     if n < 4:
