@@ -48,13 +48,13 @@ def pvalues(e, rng) -> dict:
     row = {}
     for null in ("smoothed", "uniform"):
         row[f"last digit X² ({null})"] = D.last_digit_test(e, null=null, n_sim=2000, rng=rng).pvalue
-        row[f"LastC mean ({null})"] = D.last_digit_mean(e, null=null, n_boot=200, rng=rng).pvalue
-        row[f"C05s ({null})"] = D.zero_five_share(e, null=null, n_boot=200, rng=rng).pvalue
-        row[f"P05s ({null})"] = D.percent_zero_five(e, null=null, n_boot=200, rng=rng).pvalue
-        for r in D.digit_pairs_test(e, null=null):
+        row[f"LastC mean ({null})"] = D.last_digit_mean(e, null=null, n_sim=200, rng=rng).pvalue
+        row[f"C05s ({null})"] = D.zero_five_share(e, null=null, n_sim=200, rng=rng).pvalue
+        row[f"P05s ({null})"] = D.percent_zero_five(e, null=null, n_sim=200, rng=rng).pvalue
+        for r in (D.digit_pairs_test(e, kind=kind, null=null) for kind in D.DIGIT_PAIRS):
             row[f"{r.name} ({null})"] = r.pvalue
     row["2BL X² (Benford)"] = D.second_digit_test(e, rng=rng).pvalue
-    row["2BL mean (Benford)"] = D.second_digit_mean(e, n_boot=200, rng=rng).pvalue
+    row["2BL mean (Benford)"] = D.second_digit_mean(e, n_sim=200, rng=rng).pvalue
     row["first digit X² (Benford)"] = D.first_digit_test(e, rng=rng).pvalue
     return row
 
@@ -77,7 +77,7 @@ def calibrate(runs, n_pec, rng):
 def battery_flags(runs, n_pec, rng):
     flags = []
     for _ in range(runs):
-        t = basic_battery(forensics.simulate(n_pec=n_pec, rng=rng), rng=rng)
+        t = basic_battery(forensics.simulate(n_pec=n_pec, rng=rng), rng=rng).table
         flags.append(t.assign(key=t.subject.where(t.subject == "turnout", "party") + " " + t.test)
                      .groupby("key").flagged.mean())
     return pd.DataFrame(flags).mean().rename("flag rate").to_frame()
@@ -95,8 +95,8 @@ def power(fractions, runs, n_pec, rng):
 def speed(n_pec, n_regions, parties, seed):
     """Wall-clock and CPU seconds (all threads) of the battery and of every digit test."""
     e = forensics.simulate(n_pec=n_pec, n_regions=n_regions, parties=parties, rng=seed)
-    jobs = {"basic_battery": lambda level: basic_battery(e, level=level, n_boot=1000, rng=seed),
-            "digit_tests": lambda level: D.digit_tests(e, level, rng=seed, n_boot=1000)}
+    jobs = {"basic_battery": lambda level: basic_battery(e, level=level, n_sim=1000, rng=seed),
+            "digit_tests": lambda level: D.digit_tests(e, level, rng=seed, n_sim=1000)}
     rows = []
     for name, job in jobs.items():
         for level in ("nation", "region"):

@@ -47,7 +47,7 @@ def objectives(reps: int, n: int) -> pd.DataFrame:
             for objective in ("share", "fingerprint"):
                 for distance in ("klimek", "chisq"):
                     t0 = time.perf_counter()
-                    r = klimek_fit(e, "A", rng=rep, objective=objective, distance=distance, n_boot=0, n_null=0)
+                    r = klimek_fit(e, "A", rng=rep, objective=objective, distance=distance, n_sim_ci=0, n_sim=0)
                     rows.append({"objective": objective, "distance": distance, "truth": str(truth[:2]),
                                  "err_f_i": abs(r.details["f_i"] - truth[0]),
                                  "err_f_e": abs(r.details["f_e"] - truth[1]),
@@ -65,8 +65,8 @@ def simulated(fraction, model, seed, n_pec):
 
 
 def one_run(e: Election, seed: int) -> dict:
-    k = klimek_fit(e, rng=seed, n_boot=5, n_null=39)
-    x = excess_votes(e, n_boot=0)
+    k = klimek_fit(e, rng=seed, n_sim_ci=5, n_sim=39)
+    x = excess_votes(e, n_sim=0)
     truth = float(e.table["true_stuffed"].sum() + e.table["true_moved"].sum())
     return {"klimek_total": k.statistic, "klimek_p": k.pvalue, "klimek_ci_low": k.ci[0],
             "excess_share": x.statistic / x.details["leader_votes"],

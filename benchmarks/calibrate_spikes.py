@@ -34,10 +34,10 @@ OUT = Path(__file__).parent / "results" / "spikes.md"
 
 def rejections(e, seed, coarse: bool) -> dict:
     """Did each test reject at ALPHA on this election?"""
-    regs = turnout_regression(e)
+    regs = [turnout_regression(e, party=p) for p in e.parties]
     leader = next(r for r in regs if r.details["is_leader"])
     rivals = [r for r in regs if not r.details["is_leader"]]
-    collapse = vote_rate_collapse(e, n_resamples=200, rng=seed)
+    collapse = vote_rate_collapse(e, n_sim=200, rng=seed)
     out = {
         "integer_percentages": integer_percentages(e, n_sim=200, rng=seed, breakdown=None).pvalue <= ALPHA,
         "turnout_regression: leader support independent of turnout (default: within TEC, TEC clusters)":
@@ -46,15 +46,15 @@ def rejections(e, seed, coarse: bool) -> dict:
         "turnout_regression: some rival slope < 0 (Bonferroni)":
             min(r.details["pvalue_negative"] for r in rivals) * len(rivals) <= ALPHA,
         "turnout_regression, stations independent (fixed_effects=None, cov='HC1'): z-test":
-            turnout_regression(e, parties=[e.leader], **IID)[0].pvalue <= ALPHA,
+            turnout_regression(e, **IID).pvalue <= ALPHA,
         "turnout_share_correlation (default: within TEC, TEC clusters)": turnout_share_correlation(e).pvalue <= ALPHA,
         "turnout_share_correlation, stations independent": turnout_share_correlation(e, **IID).pvalue <= ALPHA,
         "vote_rate_collapse (95% CI excludes kurtosis 3)": not (collapse.ci[0] <= 3 <= collapse.ci[1]),
         "dip_test turnout": dip_test(e, rng=seed).pvalue <= ALPHA,
-        "dip_test leader share": dip_test(e, subject=e.leader, rng=seed).pvalue <= ALPHA,
+        "dip_test leader share": dip_test(e, party=e.leader, rng=seed).pvalue <= ALPHA,
     }
     if coarse:
-        out["coarse_shares (100 resamples)"] = coarse_shares(e, resamples=100, rng=seed).pvalue <= ALPHA
+        out["coarse_shares (100 resamples)"] = coarse_shares(e, n_sim=100, rng=seed).pvalue <= ALPHA
     return out
 
 

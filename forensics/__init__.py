@@ -1,30 +1,27 @@
 """forensics: election results-integrity forensics on polling-station data.
 
-The public API.  Names are loaded on first use so that ``import forensics``
-and the command line start quickly.
+The public API.  Every name but ``DataError`` and ``__version__`` is loaded
+on first use, so that ``import forensics`` and the command line start
+quickly (no pandas, numpy or statsmodels until they are needed).
+``forensics.simulate``, ``forensics.reconcile`` and ``forensics.scan`` are
+callable whether the function or its module was loaded first.
 """
 from __future__ import annotations
 
 import importlib
 
-__version__ = "0.1.0"
+from ._version import __version__
+from .errors import DataError
 
-from .errors import DataError  # noqa: E402
-from .model import Election  # noqa: E402
-
-# Functions that share their name with a submodule are bound here, eagerly: the
-# import system sets ``forensics.<name>`` to the submodule only when it first loads
-# it, so binding the function afterwards keeps ``forensics.simulate(...)``,
-# ``forensics.reconcile(...)`` and ``forensics.scan(...)`` callable, while
-# ``from forensics.simulate import X`` still reaches the module.
-from .reconcile import reconcile  # noqa: E402
-from .scan import Scan, scan  # noqa: E402
-from .simulate import simulate  # noqa: E402
-
-#: public name -> "module:attribute"
+#: public name -> "module:attribute" (a module alone for sub-packages)
 _LAZY = {
+    "Election": "forensics.model:Election",
     "load": "forensics.ingest:load",
     "profiles": "forensics.ingest:available_profiles",
+    "simulate": "forensics.simulate:simulate",
+    "reconcile": "forensics.reconcile:reconcile",
+    "scan": "forensics.scan:scan",
+    "Scan": "forensics.scan:Scan",
     "Findings": "forensics.reconcile:Findings",
     "tabulate": "forensics.reconcile:tabulate",
     "compare_totals": "forensics.reconcile:compare_totals",
@@ -35,7 +32,7 @@ _LAZY = {
     "TestResult": "forensics.stats.result:TestResult",
 }
 
-__all__ = ["DataError", "Election", "__version__", "reconcile", "simulate", "scan", "Scan", *_LAZY]
+__all__ = ["DataError", "__version__", *_LAZY]
 
 
 def __getattr__(name):
@@ -47,3 +44,7 @@ def __getattr__(name):
         value = getattr(value, attr)
     globals()[name] = value
     return value
+
+
+def __dir__():
+    return sorted(__all__)

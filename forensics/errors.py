@@ -33,3 +33,22 @@ class DataError(ValueError):
         if self.fix:
             text += " Fix: " + self.fix.rstrip(".") + "."
         return text
+
+
+class OutputError(OSError):
+    """An output could not be written: a full disk, a file size limit, a permission, a file in the way.
+
+    Raised by ``forensics.output`` with the path and a fix; the CLI prints
+    it as one paragraph and exits with status 2.
+    """
+
+    def __init__(self, problem: str, path=None, fix: str | None = None):
+        self.path = None if path is None else str(path)
+        self.problem = problem
+        self.fix = fix or ("check that the folder exists and is writable, that the disk has room and that no file "
+                           "size limit applies, then run the command again")
+        where = f"cannot write {self.path}: " if self.path else "cannot write the output: "
+        super().__init__(where + problem.rstrip(".") + ". Fix: " + self.fix.rstrip(".") + ".")
+
+    def __str__(self) -> str:
+        return self.args[0]

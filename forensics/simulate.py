@@ -66,6 +66,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, logit
 
+from ._callable import make_callable
 from .errors import DataError
 from .ingest import available_profiles, load_profile, to_layout
 from .model import FOUND_PARTS, ID_COLUMNS, ISSUED_PARTS, UNPUBLISHED, Election
@@ -566,19 +567,29 @@ def truth_frame(election: Election) -> pd.DataFrame:
     return election.table[[*ID_COLUMNS, *TRUTH_COLUMNS]].copy()
 
 
-def write_table(frame: pd.DataFrame, path) -> None:
-    """Write a frame as CSV (UTF-8, "\\n" line ends), Parquet or XLSX, by the file's extension."""
+def write_table(frame: pd.DataFrame, path, raw_csv: bool = False) -> None:
+    """Write a frame as CSV, Parquet or XLSX, by the file's extension, through ``forensics.output``.
+
+    The file is written beside its target and renamed into place when
+    complete; CSV cells that a spreadsheet would run as formulas are
+    neutralised unless ``raw_csv``.
+    """
+    from .output import write_csv, write_file
+
     path = Path(path)
     suffix = path.suffix.lower()
     if not path.parent.is_dir():
         raise DataError("the output folder does not exist", file=path, fix="create the folder or choose another path")
     if suffix == ".csv":
-        frame.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
+        write_csv(frame, path, raw_csv=raw_csv)
     elif suffix == ".parquet":
-        frame.to_parquet(path, index=False)
+        write_file(path, lambda tmp: frame.to_parquet(tmp, index=False))
     elif suffix == ".xlsx":
-        frame.to_excel(path, index=False)
+        write_file(path, lambda tmp: frame.to_excel(tmp, index=False))
     else:
         raise DataError(f"cannot write '{suffix}' files", file=path,
                         fix="name the output file .csv, .parquet or .xlsx")
 
+
+# ``forensics.simulate(...)`` calls ``simulate`` even once this module is imported (see ``forensics._callable``).
+make_callable(__name__, "simulate")

@@ -1,4 +1,4 @@
-"""The battery's shared core: digit extraction, bootstrap, intervals, flags, bad input."""
+"""EFToolkit's battery and the shared core of the digit tests: digit extraction, bootstrap, intervals, flags, bad input."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,7 +7,9 @@ import pytest
 from scipy import stats
 
 from forensics import DataError, Election
-from forensics.stats import battery as B
+from forensics.stats import eftoolkit as B
+from forensics.stats._core import bootstrap as boot
+from forensics.stats._core import digitize as D
 
 
 def _election(n=400, seed=0, parties=("A", "B")):
@@ -23,22 +25,22 @@ def _election(n=400, seed=0, parties=("A", "B")):
 
 def test_digit_extraction():
     x = np.array([0, 7, 10, 19, 100, 123, 4567, 100000, 999999999, np.nan])
-    np.testing.assert_array_equal(B.last_digit(x)[:-1], [0, 7, 0, 9, 0, 3, 7, 0, 9])
-    np.testing.assert_array_equal(B.second_digit(x)[2:-1], [0, 9, 0, 2, 5, 0, 9])
-    assert np.isnan(B.second_digit(x)[[0, 1, 9]]).all()
-    np.testing.assert_array_equal(B.first_digit(x)[1:-1], [7, 1, 1, 1, 1, 4, 1, 9])
-    np.testing.assert_array_equal(B.last_two_digits(x)[2:-1], [10, 19, 0, 23, 67, 0, 99])
+    np.testing.assert_array_equal(D.last_digit(x)[:-1], [0, 7, 0, 9, 0, 3, 7, 0, 9])
+    np.testing.assert_array_equal(D.second_digit(x)[2:-1], [0, 9, 0, 2, 5, 0, 9])
+    assert np.isnan(D.second_digit(x)[[0, 1, 9]]).all()
+    np.testing.assert_array_equal(D.first_digit(x)[1:-1], [7, 1, 1, 1, 1, 4, 1, 9])
+    np.testing.assert_array_equal(D.last_two_digits(x)[2:-1], [10, 19, 0, 23, 67, 0, 99])
 
 
 def test_percent_rounding_half_to_even_and_100():
     # 0.125 -> 12.5 -> 12 (even), 0.135 -> 13.5 -> 14, 1 -> 100 ends in 0, 0.05 -> 5
-    np.testing.assert_array_equal(B.percent_ends_05([0.125, 1.0, 0.05, 0.31]), [0, 1, 1, 0])
-    assert np.isnan(B.percent_ends_05([np.nan]))[0]
+    np.testing.assert_array_equal(D.percent_ends_05([0.125, 1.0, 0.05, 0.31]), [0, 1, 1, 0])
+    assert np.isnan(D.percent_ends_05([np.nan]))[0]
 
 
 def test_basic_interval_matches_boots_order_statistic_interpolation():
     reps = np.arange(1.0, 1001.0)[:, None]
-    low, high = B.basic_interval(600.0, reps)
+    low, high = boot.basic_interval(600.0, reps)
     # (R + 1) * 0.975 = 975.975: between order statistics 975 and 976 on the normal scale
     z = stats.norm.ppf
     q975 = 975 + (z(0.975) - z(975 / 1001)) / (z(976 / 1001) - z(975 / 1001))
@@ -46,18 +48,19 @@ def test_basic_interval_matches_boots_order_statistic_interpolation():
     assert low[0] == pytest.approx(1200 - q975) and high[0] == pytest.approx(1200 - q025)
     # non-finite replicates are dropped; constant replicates give no interval (as boot.ci)
     with_nan = np.concatenate([reps, [[np.nan], [np.inf]]])
-    assert B.basic_interval(600.0, with_nan)[0][0] == pytest.approx(low[0])
-    assert np.isnan(B.basic_interval(1.0, np.ones((100, 1)))[0][0])
+    assert boot.basic_interval(600.0, with_nan)[0][0] == pytest.approx(low[0])
+    assert np.isnan(boot.basic_interval(1.0, np.ones((100, 1)))[0][0])
 
 
 def test_category_resampling_equals_station_resampling_in_distribution():
     rng = np.random.default_rng(1)
     digits = rng.integers(0, 10, 300).astype(float)
     digits[:20] = np.nan
-    counts = np.append(B.digit_counts(digits), 20)
-    by_category = B.digit_mean(B.resample_categories(counts, 4000, rng)[..., :10])
+    counts = np.append(D.digit_counts(digits), 20)
+    resampled = boot.resample_categories(counts, 4000, rng)[..., :10]
+    by_category = resampled @ np.arange(10.0) / resampled.sum(axis=-1)
     ok = np.isfinite(digits)
-    sums = B.resample_sums(np.column_stack([np.where(ok, digits, 0), ok]), 4000, rng)
+    sums = boot.resample_sums(np.column_stack([np.where(ok, digits, 0), ok]), 4000, rng)
     by_station = sums[:, 0] / sums[:, 1]
     assert by_category.mean() == pytest.approx(by_station.mean(), abs=0.01)
     assert by_category.std() == pytest.approx(by_station.std(), rel=0.06)
@@ -65,15 +68,15 @@ def test_category_resampling_equals_station_resampling_in_distribution():
 
 def test_resample_sums_float32_close_to_float64():
     x = np.random.default_rng(2).random((5000, 4))
-    a = B.resample_sums(x, 50, 3)
-    b = B.resample_sums(x, 50, 3, dtype=np.float32)
+    a = boot.resample_sums(x, 50, 3)
+    b = boot.resample_sums(x, 50, 3, dtype=np.float32)
     np.testing.assert_allclose(a, b, rtol=1e-5)
     assert a[:, 0].mean() == pytest.approx(x[:, 0].sum(), rel=0.01)
 
 
 def test_battery_columns_and_national_level():
     e = _election()
-    t = B.basic_battery(e, n_boot=200, rng=1)
+    t = B.basic_battery(e, n_sim=200, rng=1).table
     assert list(t.columns[:8]) == ["group", "subject", "test", "estimate", "ci_low", "ci_high", "n", "flagged"]
     assert set(t.group) == {"National"} and set(t.subject) == {"turnout", "A", "B"}
     assert (t.n == 400).all()
@@ -96,11 +99,15 @@ def test_any_column_as_level_and_unpublished_listed():
     table.loc[[3, 4], "unpublished"] = True
     table.loc[[3, 4], ["registered", "ballots_found", "A", "B"]] = np.nan
     table.loc[7, "region"] = None
-    t = B.basic_battery(e.with_table(table), level="region", n_boot=100, rng=1)
+    result = B.basic_battery(e.with_table(table), level="region", n_sim=100, rng=1)
+    t = result.table
     assert t.group.unique().tolist() == ["East", "North", "South"]
     assert t.groupby("group").n.first().sum() == 397
-    assert t.attrs["excluded"] == {"no region": 1, "figures not published": 2}
-    assert sorted(t.attrs["excluded_rows"].index) == [3, 4, 7]
+    assert result.excluded == {"no region": 1, "figures not published": 2}
+    assert sorted(result.excluded_rows.index) == [3, 4, 7]
+    assert "excluded (no region): 1" in result.summary()
+    rows = result.results  # the same rows as TestResults, as the scan runs them
+    assert len(rows) == len(t) and {r.party for r in rows} == set(t.subject)
 
 
 def test_bad_counts_raise_data_error():
@@ -108,37 +115,37 @@ def test_bad_counts_raise_data_error():
     table = e.table.copy()
     table.loc[5, "A"] = -3
     with pytest.raises(DataError, match="column 'A'"):
-        B.basic_battery(e.with_table(table), n_boot=10)
+        B.basic_battery(e.with_table(table), n_sim=10)
     with pytest.raises(DataError, match="registered"):
-        B.basic_battery(e.with_table(e.table.drop(columns="registered")), n_boot=10)
+        B.basic_battery(e.with_table(e.table.drop(columns="registered")), n_sim=10)
 
 
 def test_group_resampling_stays_within_each_group():
     codes = np.repeat([0, 1, 2], [5, 40, 300])
     onehot = (codes[:, None] == np.arange(3)).astype(float)
-    sums = B._resample_group_sums(onehot, codes, 3, 50, rng=4, max_cells=1000)  # several chunks
+    sums = boot.resample_group_sums(onehot, codes, 3, 50, rng=4, max_cells=1000)  # several chunks
     np.testing.assert_array_equal(sums, np.broadcast_to(np.diag([5.0, 40, 300]), (50, 3, 3)))
     values = np.arange(len(codes), dtype=float)[:, None]
-    means = B._resample_group_sums(values, codes, 3, 4000, rng=5)[..., 0].mean(axis=0)
+    means = boot.resample_group_sums(values, codes, 3, 4000, rng=5)[..., 0].mean(axis=0)
     expected = [values[codes == g].sum() for g in range(3)]
     np.testing.assert_allclose(means, expected, rtol=0.01)
 
 
 @pytest.mark.parametrize("n", [1, 7, 1200])
 def test_multiplicities_do_not_depend_on_the_block_size(n):
-    whole = B._multiplicities(9, n, 101, cells=10 ** 9)
+    whole = boot.multiplicities(9, n, 101, cells=10 ** 9)
     np.testing.assert_array_equal(whole.sum(axis=1), n)  # each replicate draws n stations
     for cells in (1, 64, 5000):  # drawn block by block: the same random stream, the same draws
-        np.testing.assert_array_equal(B._multiplicities(9, n, 101, cells=cells), whole)
-    assert not np.array_equal(B._multiplicities(10, n, 101), whole) or n == 1
+        np.testing.assert_array_equal(boot.multiplicities(9, n, 101, cells=cells), whole)
+    assert not np.array_equal(boot.multiplicities(10, n, 101), whole) or n == 1
 
 
 def test_all_groups_at_once_equals_each_group_on_its_own():
     e = _election(n=900, seed=3)
-    fast = B.basic_battery(e, level="region", n_boot=2000, rng=7)
+    fast = B.basic_battery(e, level="region", n_sim=2000, rng=7).table
     cols = ["subject", "test", "estimate", "n"]
     for name, sub in e.table.groupby("region"):
-        alone = B.basic_battery(e.with_table(sub), n_boot=2000, rng=8)
+        alone = B.basic_battery(e.with_table(sub), n_sim=2000, rng=8).table
         here = fast[fast.group == name].reset_index(drop=True)
         pd.testing.assert_frame_equal(here[cols], alone[cols])
         np.testing.assert_array_equal(here.flagged[here.ci_low.isna()], alone.flagged[alone.ci_low.isna()])
@@ -154,13 +161,14 @@ def test_digit_tests_shared_reading_equals_each_test_on_its_own():
     from forensics.stats import digits as D
 
     e = _election(n=900, seed=4)
-    fast = D.digit_tests(e, "region", n_boot=500, rng=1)
+    fast = D.digit_tests(e, "region", n_sim=500, rng=1)
     for name, sub in e.table.groupby("region"):
         sub = e.with_table(sub)
-        boot = dict(n_boot=500, rng=2)
-        alone = results_table({name: [D.last_digit_mean(sub, **boot), D.zero_five_share(sub, **boot),
-                                      *D.digit_pairs_test(sub), D.second_digit_mean(sub, **boot),
-                                      D.first_digit_test(sub), D.percent_zero_five(sub, **boot)]})
+        replicates = dict(n_sim=500, rng=2)
+        alone = results_table({name: [D.last_digit_mean(sub, **replicates), D.zero_five_share(sub, **replicates),
+                                      *(D.digit_pairs_test(sub, kind=k) for k in D.DIGIT_PAIRS),
+                                      D.second_digit_mean(sub, **replicates), D.first_digit_test(sub),
+                                      D.percent_zero_five(sub, **replicates)]})
         here = fast[fast.group == name].set_index("test").loc[alone.test]
         np.testing.assert_array_equal(here.statistic, alone.statistic)
         np.testing.assert_array_equal(here.n_used, alone.n_used)
@@ -171,3 +179,14 @@ def test_digit_tests_shared_reading_equals_each_test_on_its_own():
         assert ok.sum() == 4  # the four interval tests: the shared resamples give intervals as wide
         assert (np.abs(here.ci_low.to_numpy() - alone.ci_low.to_numpy())[ok] <= 0.25 * width[ok]).all()
         assert (np.abs(here.ci_high.to_numpy() - alone.ci_high.to_numpy())[ok] <= 0.25 * width[ok]).all()
+
+
+def test_deprecated_names_still_work_with_a_warning():
+    e = _election(n=200)
+    with pytest.warns(DeprecationWarning) as caught:
+        old = B.basic_battery(e, parties=["A"], n_boot=50, rng=3).table
+    assert {str(w.message).split("(")[1].split("=")[0] for w in caught} == {"parties", "n_boot"}
+    new = B.basic_battery(e, party=["A"], n_sim=50, rng=3).table
+    pd.testing.assert_frame_equal(old, new)
+    with pytest.raises(TypeError, match="n_bootstrap"):
+        B.basic_battery(e, n_bootstrap=50)

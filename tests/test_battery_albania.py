@@ -23,7 +23,7 @@ REFERENCE = pd.DataFrame(
 
 @pytest.fixture(scope="module")
 def table(albania):
-    return basic_battery(albania, parties=["C035", "C050"], level="region", rng=2013)
+    return basic_battery(albania, party=["C035", "C050"], level="region", rng=2013).table
 
 
 def test_turnout_rows_match_the_published_table(table):
@@ -73,6 +73,6 @@ def test_party_rows_run_for_both_example_parties(table):
 
 def test_same_seed_same_table(albania):
     sub = albania.subset(albania.table["region"].isin(["BERAT", "KUKES"]))
-    a = basic_battery(sub, parties=["C035"], level="region", n_boot=200, rng=7)
-    b = basic_battery(sub, parties=["C035"], level="region", n_boot=200, rng=7)
+    a = basic_battery(sub, party=["C035"], level="region", n_sim=200, rng=7).table
+    b = basic_battery(sub, party=["C035"], level="region", n_sim=200, rng=7).table
     pd.testing.assert_frame_equal(a, b)

@@ -67,7 +67,7 @@ def test_density_matches_r_style_binning():
 def test_calibration_on_clean_simulations():
     """Share of clean elections with p <= 0.05 within the 99.9% binomial band."""
     n_runs = 16
-    pvals = [coarse_shares(simulate(n_pec=500, rng=300 + s), resamples=60, rng=s).pvalue for s in range(n_runs)]
+    pvals = [coarse_shares(simulate(n_pec=500, rng=300 + s), n_sim=60, rng=s).pvalue for s in range(n_runs)]
     low, high = stats.binom.interval(0.999, n_runs, 0.05)
     assert low <= np.sum(np.array(pvals) <= 0.05) <= high
 
@@ -81,12 +81,12 @@ def test_detects_injected_coarse_shares_and_names_them():
     chosen = (np.random.default_rng(0).random(len(t)) < 0.08) & (t[other] - move >= 0) & (t[other] + t[leader] > 0)
     t.loc[chosen, other] -= move[chosen]
     t.loc[chosen, leader] = target[chosen]
-    res = coarse_shares(e.with_table(t), party=leader, resamples=100, rng=1)
+    res = coarse_shares(e.with_table(t), party=leader, n_sim=100, rng=1)
     assert res.pvalue <= 0.05
     assert res.statistic > 1.0  # percent of stations in excess spikes
     assert np.any(np.abs(res.details["flagged"]["share"] - 0.6) < 0.0015)
     assert res.excluded == {} or sum(res.excluded.values()) < 10
-    again = coarse_shares(e.with_table(t), party=leader, resamples=100, rng=1)
+    again = coarse_shares(e.with_table(t), party=leader, n_sim=100, rng=1)
     assert again.statistic == res.statistic and again.pvalue == res.pvalue
 
 
@@ -96,7 +96,7 @@ def test_canada_coarse_shares_not_significant(canada):
     polls = canada.table
     keep = (polls["poll_type"].isin(["ordinary", "multi_residence", "mobile"]) & (polls["void_poll"] == 0)
             & (polls["registered"] > 0))
-    res = coarse_shares(canada.subset(keep), party="Conservative", resamples=100, rng=2011)
+    res = coarse_shares(canada.subset(keep), party="Conservative", n_sim=100, rng=2011)
     assert res.n_used > 65_000
     assert res.excluded["no valid votes"] == 764
     # honest band: F of the observed shares is within the spread of F over the resamples

@@ -45,12 +45,13 @@ def test_iran_2009_non_adjacent_pairs():
     # 62% non-adjacent pairs (72 of 116) against 70% expected: p < 0.042
     pairs = [13] * 72 + [11] * 12 + [12] * 32  # non-adjacent, repeated, adjacent last-two digits
     e = _counts_election(np.array(pairs) + 1000)
-    rep, adj, non = D.digit_pairs_test(e, null="uniform")
+    rep, adj, non = (D.digit_pairs_test(e, kind=k, null="uniform") for k in ("repeated", "adjacent", "non-adjacent"))
     assert non.statistic == pytest.approx(72 / 116) and non.expected == pytest.approx(0.70)
     assert 0.035 < non.pvalue < 0.042
     assert adj.expected == pytest.approx(0.20) and rep.expected == pytest.approx(0.10)
-    linear = D.digit_pairs_test(e, null="uniform", wrap_adjacent=False)
+    linear = [D.digit_pairs_test(e, kind=k, null="uniform", wrap_adjacent=False) for k in D.DIGIT_PAIRS]
     assert linear[1].expected == pytest.approx(0.18) and linear[2].expected == pytest.approx(0.72)
+    assert non.alternative == "less" and adj.alternative == "greater"
 
 
 # -- machinery under an exactly true null ----------------------------------------------------------
@@ -94,10 +95,10 @@ def _pvalues(elections, rng):
     for e in elections:
         rows.append({
             "last digit": D.last_digit_test(e, rng=rng).pvalue,
-            "LastC": D.last_digit_mean(e, n_boot=2, rng=rng).pvalue,
-            "C05s": D.zero_five_share(e, n_boot=2, rng=rng).pvalue,
-            "P05s": D.percent_zero_five(e, n_boot=2, rng=rng).pvalue,
-            **{r.name: r.pvalue for r in D.digit_pairs_test(e)},
+            "LastC": D.last_digit_mean(e, n_sim=2, rng=rng).pvalue,
+            "C05s": D.zero_five_share(e, n_sim=2, rng=rng).pvalue,
+            "P05s": D.percent_zero_five(e, n_sim=2, rng=rng).pvalue,
+            **{r.name: r.pvalue for r in (D.digit_pairs_test(e, kind=k) for k in D.DIGIT_PAIRS)},
         })
     return pd.DataFrame(rows)
 
@@ -134,8 +135,8 @@ def test_unpublished_counts_are_excluded_and_listed():
 
 def test_results_read_for_a_journalist_and_first_digit_caveat():
     e = forensics.simulate(n_pec=500, rng=3)
-    for r in (D.last_digit_test(e, rng=1), D.zero_five_share(e, n_boot=50, rng=1),
-              D.second_digit_mean(e, n_boot=50, rng=1), D.percent_zero_five(e, n_boot=50, rng=1)):
+    for r in (D.last_digit_test(e, rng=1), D.zero_five_share(e, n_sim=50, rng=1),
+              D.second_digit_mean(e, n_sim=50, rng=1), D.percent_zero_five(e, n_sim=50, rng=1)):
         assert "not proof" in r.explanation and r.n_used > 0
     assert "NOT follow Benford" in D.first_digit_test(e, rng=1).explanation
     reg = D.last_digit_test(e, columns=["registered", *e.parties], rng=1)
@@ -147,12 +148,23 @@ def test_per_region_through_by_level_with_correction():
     table = results_table(by_level(e, D.last_digit_test, "region", rng=1), "region")
     assert len(table) == 4 and table.pvalue_adj.notna().all()
     assert (table.pvalue_adj >= table.pvalue - 1e-12).all()
-    all_tests = D.digit_tests(e, "region", rng=1, n_boot=50)
+    all_tests = D.digit_tests(e, "region", rng=1, n_sim=50)
     assert all_tests.test.nunique() == 10 and set(all_tests.group) == set(e.table.region)
 
 
 def test_same_seed_same_result():
     e = forensics.simulate(n_pec=300, rng=5)
-    a = D.last_digit_mean(e, n_boot=100, rng=9)
-    b = D.last_digit_mean(e, n_boot=100, rng=9)
+    a = D.last_digit_mean(e, n_sim=100, rng=9)
+    b = D.last_digit_mean(e, n_sim=100, rng=9)
     assert a.ci == b.ci and a.statistic == b.statistic
+
+
+def test_a_bad_count_names_the_spreadsheet_row():
+    # position 20 of the table is spreadsheet row 22 (header = row 1), whatever subset a test reads
+    values = np.arange(100, 140).astype(float)
+    values[20] = 7.5
+    e = _counts_election(values)
+    with pytest.raises(forensics.DataError, match=r"row 22 \(station 20\)"):
+        D.last_digit_test(e)
+    with pytest.raises(forensics.DataError, match=r"row 22 \(station 20\)"):
+        D.last_digit_test(e.subset(e.table.index >= 10))

@@ -27,11 +27,11 @@ def test_exact_arithmetic_on_a_constructed_election():
     rng = np.random.default_rng(0)
     t = np.clip(rng.normal(0.5, 0.05, 3000), 0.3, 0.7)
     clean = _stations(t, np.full(3000, 0.4))
-    assert excess_votes(clean, "A", n_boot=0).statistic < 0.002 * clean.table["A"].sum()
+    assert excess_votes(clean, "A", n_sim=0).statistic < 0.002 * clean.table["A"].sum()
     # stuff: each of 100 stations at 500 ballots (200 leader) gets 400 extra leader ballots
     stuffed = pd.concat([clean.table, _stations(np.full(100, 0.9), np.full(100, 600 / 900)).table],
                         ignore_index=True)
-    r = excess_votes(Election(stuffed, ("A", "B")), "A", n_boot=0)
+    r = excess_votes(Election(stuffed, ("A", "B")), "A", n_sim=0)
     assert r.statistic == pytest.approx(100 * 400, rel=0.02)
     assert r.details["ratio"] == pytest.approx(0.4 / 0.6, rel=0.01)
     assert r.details["turnout_clean"] == pytest.approx(t.mean() * 3000 / 3100 + 0.5 * 100 / 3100, abs=0.002)
@@ -43,7 +43,7 @@ def test_negative_contributions_are_reported_not_subtracted():
     t = np.clip(rng.normal(0.5, 0.05, 3000), 0.3, 0.7)
     # high-turnout stations vote *less* for the leader: negative anomaly only
     e = _stations(np.r_[t, np.full(200, 0.8)], np.r_[np.full(3000, 0.4), np.full(200, 0.2)])
-    r = excess_votes(e, "A", n_boot=0)
+    r = excess_votes(e, "A", n_sim=0)
     assert r.statistic < 1000
     assert r.details["negative"] < -20000
     assert r.details["net"] == pytest.approx(r.statistic + r.details["negative"])
@@ -54,7 +54,7 @@ def test_negative_contributions_are_reported_not_subtracted():
 @pytest.mark.parametrize("seed", range(3))
 def test_clean_simulations_give_little(seed):
     e = forensics.simulate(n_pec=3000, rng=seed)
-    r = excess_votes(e, n_boot=0)
+    r = excess_votes(e, n_sim=0)
     # clipping negative bins at zero leaves a small positive floor: at most 2.5% of the leader's votes
     assert r.statistic < 0.025 * r.details["leader_votes"]
     assert r.details["share_clean"] == pytest.approx(r.details["share_official"], abs=0.01)
@@ -64,7 +64,7 @@ def test_extreme_stuffing_recovered_in_simulation():
     fraud = {"stuffing": {"fraction": 0.05, "model": "extreme"}}
     e = forensics.simulate(n_pec=4000, fraud=fraud, rng=3)
     truth = e.table["true_stuffed"].sum()
-    r = excess_votes(e, rng=3, n_boot=50)
+    r = excess_votes(e, rng=3, n_sim=50)
     assert 0.8 * truth <= r.statistic <= 1.6 * truth
     assert r.ci[0] > 0.5 * truth
 
@@ -74,20 +74,20 @@ def test_incremental_stuffing_is_underestimated_but_found():
     fraud = {"stuffing": {"fraction": 0.3, "intensity": 0.3}}
     e = forensics.simulate(n_pec=4000, fraud=fraud, rng=4)
     truth = e.table["true_stuffed"].sum()
-    clean = excess_votes(forensics.simulate(n_pec=4000, rng=4), n_boot=0).statistic
-    r = excess_votes(e, n_boot=0)
+    clean = excess_votes(forensics.simulate(n_pec=4000, rng=4), n_sim=0).statistic
+    r = excess_votes(e, n_sim=0)
     assert 0.3 * truth <= r.statistic <= 1.3 * truth
     assert r.statistic > 2 * clean
 
 
 def test_same_seed_same_interval():
     e = forensics.simulate(n_pec=1500, fraud={"stuffing": {"fraction": 0.1}}, rng=5)
-    assert excess_votes(e, rng=7, n_boot=20).ci == excess_votes(e, rng=7, n_boot=20).ci
+    assert excess_votes(e, rng=7, n_sim=20).ci == excess_votes(e, rng=7, n_sim=20).ci
 
 
 def test_per_region_through_by_level():
     e = forensics.simulate(n_pec=3000, fraud={"stuffing": {"fraction": 0.05, "model": "extreme"}}, rng=6)
-    results = by_level(e, excess_votes, "region", n_boot=0)
+    results = by_level(e, excess_votes, "region", n_sim=0)
     table = results_table(results, "region")
     assert len(table) == e.table["region"].nunique()
     assert table["statistic"].sum() > 0.5 * e.table["true_stuffed"].sum()
@@ -97,7 +97,7 @@ def test_per_region_through_by_level():
 
 def test_russia_2011_matches_shpilkin(ru2011):
     """Shpilkin: United Russia 49.3% -> 34.4%, turnout 60.1% -> 44.8%. We get about 34.2% and 46.4%."""
-    r = excess_votes(ru2011, n_boot=0)
+    r = excess_votes(ru2011, n_sim=0)
     d = r.details
     assert d["share_official"] == pytest.approx(0.493, abs=0.001)
     assert d["turnout_official"] == pytest.approx(0.602, abs=0.002)
@@ -108,5 +108,5 @@ def test_russia_2011_matches_shpilkin(ru2011):
 
 
 def test_canada_2011_small(canada):
-    r = excess_votes(canada, n_boot=0)
+    r = excess_votes(canada, n_sim=0)
     assert r.statistic < 0.03 * r.details["leader_votes"]

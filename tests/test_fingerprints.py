@@ -9,8 +9,8 @@ from matplotlib.figure import Figure
 
 import forensics
 from forensics.model import Election
-from forensics.stats.fingerprints import (bin_index, cumulative_votes, find_peak, fingerprint,
-                                          station_values)
+from forensics.stats._core.plane import bin_index, find_peak, station_values
+from forensics.stats.fingerprints import cumulative_votes, fingerprint
 
 
 @pytest.fixture(scope="module")
@@ -112,18 +112,21 @@ def test_fingerprint_runs_per_region(clean):
 
 
 def test_figures_are_figures(clean, extreme):
+    from forensics.levels import by_level
     from forensics.plots.fingerprints import (comet, cumulative_plot, excess_plot, histograms_plot, klimek_plot,
                                               regional_fingerprints)
     from forensics.stats.excess import excess_votes
     from forensics.stats.klimek import klimek_fit
 
     grid = {"f_i": [0, 0.5], "f_e": [0, 0.05], "alpha": [1.0]}
-    figures = [comet(clean), cumulative_plot(cumulative_votes(extreme)),
-               histograms_plot(fingerprint(clean, bin_width=0.001)),
-               klimek_plot(klimek_fit(extreme, rng=1, grid=grid, iterations=1, n_boot=0, n_null=0)),
-               regional_fingerprints(clean, max_panels=4), excess_plot(excess_votes(extreme, n_boot=0))]
+    regions = by_level(clean, fingerprint, "region", party=clean.leader)
+    figures = [comet([fingerprint(clean), fingerprint(clean, weights="voters")]),
+               cumulative_plot(cumulative_votes(extreme)), histograms_plot(fingerprint(clean, bin_width=0.001)),
+               klimek_plot(klimek_fit(extreme, rng=1, grid=grid, iterations=1, n_sim_ci=0, n_sim=0)),
+               regional_fingerprints(regions, max_panels=4), excess_plot(excess_votes(extreme, n_sim=0)),
+               regional_fingerprints(regions, ncols=10, compact=True)]
     assert all(isinstance(f, Figure) for f in figures)
-    assert [len([a for a in f.axes if a.get_visible()]) for f in figures] == [4, 1, 2, 4, 4, 1]
+    assert [len([a for a in f.axes if a.get_visible()]) for f in figures][:6] == [4, 1, 2, 4, 4, 1]
 
 
 # -- real elections -----------------------------------------------------------------------------

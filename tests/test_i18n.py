@@ -11,7 +11,8 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
-from forensics.i18n import LANGUAGES, LOCALE_DIR, Formats, Message, environment, plural_message, say, translations
+from forensics.i18n import LANGUAGES, LOCALE_DIR, Formats, Message, plural_message, say, translations
+from forensics.templating import environment
 
 ROOT = Path(__file__).resolve().parents[1]
 #: the keywords `make messages` extracts (Babel's defaults plus these)
@@ -122,10 +123,10 @@ def test_message_is_english_text_that_can_be_translated():
 
 
 def test_environment_translates_and_escapes():
-    env = environment("ru", jinja2.DictLoader({"t.html": '<p lang="{{ lang }}">{{ _("Region") }}: {{ name }} · '
-                                                         '{{ n | number }} · {{ x | percent }} · '
-                                                         '{{ _("row %(row)s", row=evil) }}</p>'}))
-    html = env.get_template("t.html").render(name="<b>", n=1000, x=0.5, evil="<i>")
+    env = environment("forensics.audit", lang="ru")
+    html = env.from_string('<p lang="{{ lang }}">{{ _("Region") }}: {{ name }} · {{ n | number }} · '
+                           '{{ x | percent }} · {{ _("row %(row)s", row=evil) }}</p>').render(name="<b>", n=1000,
+                                                                                            x=0.5, evil="<i>")
     assert html == '<p lang="ru">Регион: &lt;b&gt; · 1\xa0000 · 50,00\xa0% · строка &lt;i&gt;</p>'
     with pytest.raises(jinja2.UndefinedError):
         env.from_string("{{ missing }}").render()

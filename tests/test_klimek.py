@@ -62,15 +62,15 @@ def test_fit_recovers_known_fractions(truth, f_i_band):
     """f_e is recovered closely; f_i is biased low when the fraud is strong, because Klimek's
     sigma_x estimate (from the shares above the mode) is smaller than the true intensity spread."""
     e, _ = _model_election(*truth, seed=3)
-    r = klimek_fit(e, "A", rng=5, grid=GRID, iterations=3, n_boot=0, n_null=0)
+    r = klimek_fit(e, "A", rng=5, grid=GRID, iterations=3, n_sim_ci=0, n_sim=0)
     assert f_i_band[0] <= r.details["f_i"] <= f_i_band[1]
     assert r.details["f_e"] == pytest.approx(truth[1], abs=0.015)
 
 
 def test_same_seed_same_fit():
     e, _ = _model_election(0.3, 0.02, 1.0, n=5000)
-    a = klimek_fit(e, "A", rng=9, grid=GRID, iterations=1, n_boot=3, n_null=3)
-    b = klimek_fit(e, "A", rng=9, grid=GRID, iterations=1, n_boot=3, n_null=3)
+    a = klimek_fit(e, "A", rng=9, grid=GRID, iterations=1, n_sim_ci=3, n_sim=3)
+    b = klimek_fit(e, "A", rng=9, grid=GRID, iterations=1, n_sim_ci=3, n_sim=3)
     assert (a.statistic, a.pvalue, a.ci) == (b.statistic, b.pvalue, b.ci)
     assert a.details["replicates"].equals(b.details["replicates"])
 
@@ -78,7 +78,7 @@ def test_same_seed_same_fit():
 def test_extreme_stuffing_in_simulated_election_is_recovered():
     fraud = {"stuffing": {"fraction": 0.05, "model": "extreme", "alpha": 1.5}}
     e = forensics.simulate(n_pec=4000, fraud=fraud, rng=2)
-    r = klimek_fit(e, rng=2, grid=GRID, iterations=2, n_boot=10, n_null=9)
+    r = klimek_fit(e, rng=2, grid=GRID, iterations=2, n_sim_ci=10, n_sim=9)
     stuffed = (e.table["true_stuffed"] > 0).mean()
     assert r.details["f_e"] == pytest.approx(stuffed, abs=0.02)
     assert r.details["f_e_ci"][0] > 0.02
@@ -90,14 +90,14 @@ def test_false_positive_rate_on_clean_simulations():
     pvalues = []
     for seed in range(40):
         e = forensics.simulate(n_pec=1000, rng=100 + seed)
-        pvalues.append(klimek_fit(e, rng=seed, grid=GRID, iterations=1, n_boot=0, n_null=19).pvalue)
+        pvalues.append(klimek_fit(e, rng=seed, grid=GRID, iterations=1, n_sim_ci=0, n_sim=19).pvalue)
     rejections = int((np.array(pvalues) <= 0.05).sum())
     # P(Binomial(40, 0.05) >= 7) = 0.014: 7 or more would say the test is anti-conservative.
     assert stats.binom.sf(rejections - 1, 40, 0.05) > 0.01, pvalues
 
 
 def test_exclusions_follow_klimek(ru2011):
-    r = klimek_fit(ru2011, rng=1, grid=GRID, iterations=1, n_boot=0, n_null=0)
+    r = klimek_fit(ru2011, rng=1, grid=GRID, iterations=1, n_sim_ci=0, n_sim=0)
     assert r.excluded["fewer than 100 voters on the list"] > 4000
     assert r.n_used + r.n_excluded == len(ru2011)
 
@@ -106,7 +106,7 @@ def test_exclusions_follow_klimek(ru2011):
 
 def test_russia_2011_near_published_values(ru2011):
     """Klimek et al. report f_i = 0.64, f_e = 0.033, alpha = 2.3; we get f_i 0.64-0.66, f_e 0.045, alpha 1."""
-    r = klimek_fit(ru2011, rng=1, iterations=2, n_boot=5, n_null=0)
+    r = klimek_fit(ru2011, rng=1, iterations=2, n_sim_ci=5, n_sim=0)
     assert 0.5 <= r.details["f_i"] <= 0.8
     assert 0.02 <= r.details["f_e"] <= 0.06
     assert r.ci[0] > 0.4
@@ -117,13 +117,13 @@ def test_russia_2011_near_published_values(ru2011):
 @pytest.mark.parametrize("name", ["ru2012", "ru2018"])
 def test_russia_2012_2018_clearly_nonzero(name, request):
     e = request.getfixturevalue(name)
-    r = klimek_fit(e, rng=1, grid=GRID, iterations=2, n_boot=5, n_null=4)
+    r = klimek_fit(e, rng=1, grid=GRID, iterations=2, n_sim_ci=5, n_sim=4)
     assert r.ci[0] > 0.2
     assert r.details["f_e"] >= 0.01
     assert r.pvalue == pytest.approx(0.2)  # the smallest possible with 4 null fits
 
 
 def test_canada_2011_fits_no_fraud(canada):
-    r = klimek_fit(canada, rng=1, grid=GRID, iterations=2, n_boot=5, n_null=0)
+    r = klimek_fit(canada, rng=1, grid=GRID, iterations=2, n_sim_ci=5, n_sim=0)
     assert r.statistic <= 0.05
     assert r.ci[1] <= 0.1

@@ -138,6 +138,7 @@ def test_canada_2011_end_to_end(canada, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.filterwarnings("error")  # our own code raises no warning on the demo: every one would be an error
 def test_demo_prints_where_the_report_is(tmp_path, capsys):
     out = tmp_path / "demo"
     assert main(["demo", "--out", str(out), "--quiet"]) == 0

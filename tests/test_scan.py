@@ -11,7 +11,7 @@ from forensics.report import write_tables
 from forensics.scan import DEFAULT_BATTERY, STATION_COLUMNS, TEST_COLUMNS, Check, scan
 
 #: cheaper settings of the slow tests, so the whole area stays within its time budget
-FAST = {"klimek_fit": {"n_boot": 3, "n_null": 3, "iterations": 2}}
+FAST = {"klimek_fit": {"n_sim_ci": 3, "n_sim": 3, "iterations": 2}}
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +52,7 @@ def test_flags_find_injected_fraud(fraud_election, fraud_scan):
     fraud = _truth(fraud_election, "true_fraud")
     published = ~_truth(fraud_election, "unpublished")
     tier = st["review_tier"].fillna(9).to_numpy()
-    flags = st["flags"]
+    flags = st["flag_codes"]
 
     stuffed = published & (fraud == "stuffing")
     drawn = published & pd.Series(fraud).str.contains("drawn").to_numpy()

@@ -39,13 +39,13 @@ def test_integer_figures_show_observed_and_null():
 
 def test_coarse_and_regression_figures():
     e = simulate(n_pec=500, rng=5)
-    res = coarse_shares(e, resamples=30, rng=1)
+    res = coarse_shares(e, n_sim=30, rng=1)
     fig = coarse_density(res)
     ax = fig.axes[0]
     assert len(ax.patches) == len(res.details["flagged"])  # one shaded span per flagged share
     assert "F =" in ax.get_title(loc="left")
-    regs = turnout_regression(e)
-    fig = regression_hexbin(e, regs, parties=[e.leader])
+    regs = [turnout_regression(e, party=p) for p in e.parties]
+    fig = regression_hexbin(regs, parties=[e.leader])
     line = fig.axes[0].lines[0]
     slope = np.diff(line.get_ydata())[0] / np.diff(line.get_xdata())[0]
     assert np.isclose(slope, next(r for r in regs if r.party == e.leader).statistic)

@@ -105,10 +105,8 @@ def station_findings(election: Election) -> pd.DataFrame:
     """Reconciliation findings (``forensics.reconcile``) with ``_row``: the station's index label."""
     from ..reconcile import reconcile
 
-    findings = reconcile(election).table
-    keys = [k for k in ("region", "tec", "pec") if k in findings.columns and k in election.table.columns]
-    left = election.table[keys].astype(str).reset_index(names="_row")
-    return left.merge(findings.astype({k: str for k in keys}), on=keys, how="inner")
+    findings = reconcile(election).table  # indexed by the station's row label (-1: a published total)
+    return findings[findings.index >= 0].reset_index(names="_row")
 
 
 def _codes(findings: pd.DataFrame, index) -> pd.Series:

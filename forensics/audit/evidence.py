@@ -17,20 +17,21 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import io
-import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import jinja2
 import pandas as pd
 from PIL import Image, ImageOps
 
+from .._version import __version__
 from ..errors import DataError
-from ..i18n import N_, Formats, environment, translations
+from ..i18n import N_, Formats, translations
 from ..model import FIELDS
+from ..output import OutputFolder
 from ..reconcile import RULES
+from ..templating import environment
 from .compare import CLASSES, Comparison, digit_slip
 from .photos import manifest as photo_manifest
 from .photos import safe_path, split_names
@@ -90,8 +91,8 @@ def parse_date(value, what: str = "the date") -> dt.date | None:
 
 
 @lru_cache(maxsize=None)
-def _env(lang: str) -> jinja2.Environment:
-    return environment(lang, jinja2.PackageLoader("forensics.audit", "templates"))
+def _env(lang: str):
+    return environment("forensics.audit", lang)
 
 
 def line_labels(election) -> dict:
@@ -305,13 +306,6 @@ def complaint_paragraph(row, differences: pd.DataFrame, labels: dict, parties=()
 
 
 # -- pages -----------------------------------------------------------------------------
-def _write(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically (a reader never sees half a page)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def _slug(row, i: int) -> str:
     raw = "_".join(str(row[k]) for k in ("region", "tec", "pec") if k in row)
     return f"{i:04d}_" + (re.sub(r"[^A-Za-z0-9]+", "-", raw).strip("-")[:60] or "station") + ".html"
@@ -351,8 +345,6 @@ def render_sheet(comparison: Comparison, label, photos: pd.DataFrame | None = No
 def _render(comparison, label, photos, entry=ENTRY_SINGLE, source_file="", official_file="", official_sha="",
             lang="en", photo_dir=None, election=None) -> tuple[str, list]:
     """The sheet's HTML and the status of its photos."""
-    from .. import __version__
-
     t = translations(lang)
     row = comparison.stations.loc[label]
     labels = line_labels(comparison.official)
@@ -394,30 +386,28 @@ def write_evidence(comparison: Comparison, out_dir, photos: pd.DataFrame | None 
     ``ENTRY_DOUBLE``, or your own words); ``photo_dir`` is the folder of
     protocol photos (its ``manifest`` is computed unless ``photos`` gives
     it); ``election`` names the election; ``provenance`` passes
-    ``source_file``, ``official_file``, ``official_sha``.
+    ``source_file``, ``official_file``, ``official_sha``.  The folder is written
+    completely or not at all (``forensics.output.OutputFolder``).
     """
     if photo_dir is not None and photos is None:
         photos = photo_manifest(photo_dir)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     t = translations(lang)
     labels, parties = line_labels(comparison.official), comparison.official.parties
     listed, paths = [], Sheets()
-    for i, (label, row) in enumerate(comparison.discrepant.iterrows(), start=1):
-        name = _slug(row, i)
-        html, cited = _render(comparison, label, photos, entry, lang=lang, photo_dir=photo_dir, election=election,
-                              **provenance)
-        _write(out / name, html)
-        paths.append(out / name)
-        has_photo = any(p["status"] == "available" for p in cited)
-        paths.without_photo += not has_photo
-        listed.append({**{k: row.get(k, "") for k in ("region", "tec", "pec")},
-                       "class_name": t.gettext(CLASS_NAMES[row["classification"]]), "photo": has_photo,
-                       "detail": describe(row, _station_differences(comparison, row), labels, parties, lang),
-                       "href": name})
-    counts = {t.gettext(CLASS_NAMES[k]): v for k, v in comparison.counts.items() if k != "identical"}
-    index = _env(lang).get_template("index.html.j2").render(
-        stations=listed, n_compared=len(comparison.stations), n_discrepant=len(listed), counts=counts,
-        election=election or ElectionInfo())
-    _write(out / "index.html", index)
+    with OutputFolder(out_dir) as out:
+        for i, (label, row) in enumerate(comparison.discrepant.iterrows(), start=1):
+            name = _slug(row, i)
+            html, cited = _render(comparison, label, photos, entry, lang=lang, photo_dir=photo_dir,
+                                  election=election, **provenance)
+            paths.append(out.text(name, html))
+            has_photo = any(p["status"] == "available" for p in cited)
+            paths.without_photo += not has_photo
+            listed.append({**{k: row.get(k, "") for k in ("region", "tec", "pec")},
+                           "class_name": t.gettext(CLASS_NAMES[row["classification"]]), "photo": has_photo,
+                           "detail": describe(row, _station_differences(comparison, row), labels, parties, lang),
+                           "href": name})
+        counts = {t.gettext(CLASS_NAMES[k]): v for k, v in comparison.counts.items() if k != "identical"}
+        out.text("index.html", _env(lang).get_template("index.html.j2").render(
+            stations=listed, n_compared=len(comparison.stations), n_discrepant=len(listed), counts=counts,
+            election=election or ElectionInfo()))
     return paths

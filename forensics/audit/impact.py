@@ -55,11 +55,12 @@ def recomputed(comparison: Comparison, official=None) -> pd.DataFrame:
 
     def result(t):
         el = full.with_table(t)
-        base = el.ballots_cast() if full.meta.get("percent_base") == "cast" else el.valid()
+        base = el.ballots(el.percent_base)
+        cast = el.ballots("cast").sum()
         votes = t[parties].sum()
         shares = votes / base.sum()
-        turnout = el.ballots_cast().sum() / t["registered"].sum()
-        return (pd.concat([votes, pd.Series({"turnout": el.ballots_cast().sum()})]),
+        turnout = cast / t["registered"].sum()
+        return (pd.concat([votes, pd.Series({"turnout": cast})]),
                 pd.concat([shares, pd.Series({"turnout": turnout})]))
 
     ov, osh = result(table)

@@ -8,18 +8,19 @@ differing line), ``excluded.csv``, ``impact_nation.csv`` /
 ``entry_status.csv`` and ``disputes.csv``, with photos ``photos.csv`` and
 ``photo_issues.csv``, the evidence sheets in ``evidence/`` and
 ``summary.json`` / ``summary.txt``.  Sheets and ``summary.txt`` are written
-in ``lang`` (en, ru, kk); ``summary.json`` holds the same facts as data.
+in ``lang`` (en, ru, kk); ``summary.json`` holds the same facts as data.  The
+folder is written completely or not at all (``forensics.output.OutputFolder``),
+after every computation.
 """
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pandas as pd
 
+from .._version import __version__
 from ..errors import DataError
 from ..i18n import N_, Formats, Message, check_lang, say, translations
 from ..ingest import load
+from ..output import OutputFolder, check_folder
 from .compare import CLASSES, compare
 from .entry import double_entry
 from .evidence import CLASS_NAMES, ENTRY_DOUBLE, ENTRY_SINGLE, ElectionInfo, write_evidence
@@ -32,7 +33,7 @@ from .transcription import read_transcriptions
 
 def run_audit(official, observed, out, profile=None, second=None, photos=None, design: str = "convenience",
               fe: str = "region", cluster: str = "tec", lang: str = "en", title: str | None = None,
-              date=None) -> dict:
+              date=None, raw_csv: bool = False) -> dict:
     """Audit the transcription file ``observed`` against the results file ``official``.
 
     ``profile`` names the layout of both files; ``second`` is a second,
@@ -40,14 +41,12 @@ def run_audit(official, observed, out, profile=None, second=None, photos=None, d
     the folder of protocol photos; ``design`` how the observed stations were
     chosen (see ``pvt``); ``lang`` the language of the sheets and summary;
     ``title`` and ``date`` (YYYY-MM-DD) name the election (default: the
-    profile's ``meta["election"]``).  Returns the summary it writes to
+    profile's ``meta["election"]``); ``raw_csv`` leaves formula-like cells as
+    they are (``forensics.output``).  Returns the summary it writes to
     summary.json.
     """
-    from .. import __version__
-
     check_lang(lang)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    check_folder(out)
     off = load(official, profile=profile)
     election = ElectionInfo.of(off, title, date)
     first = read_transcriptions(observed, profile or off.profile)
@@ -55,59 +54,59 @@ def run_audit(official, observed, out, profile=None, second=None, photos=None, d
                "profile": off.profile, "sources": {**off.sources, **first.sources}, "design": design,
                "lang": lang, "election": {"title": election.title,
                                           "date": election.date.isoformat() if election.date else None}}
+    tables = {}
     table, entry = first.table, ENTRY_SINGLE
     if second is not None:
         sec = read_transcriptions(second, profile or off.profile)
         summary["sources"].update(sec.sources)
         summary["second_entry"] = str(second)
         de = double_entry(first, sec, lines=protocol_lines(off))
-        de.status.to_csv(out / "entry_status.csv", index=False)
-        de.disputes.to_csv(out / "disputes.csv", index=False)
+        tables.update({"entry_status.csv": de.status, "disputes.csv": de.disputes})
         summary["double_entry"] = de.counts
         table, entry = de.agreed, ENTRY_DOUBLE
     hashes, shots = None, None
     if photos is not None:
         shots = manifest(photos)
         hashes, issues = check_photos(table, photos, shots)
-        shots.to_csv(out / "photos.csv", index=False)
-        issues.to_csv(out / "photo_issues.csv", index=False)
+        tables.update({"photos.csv": shots, "photo_issues.csv": issues})
         odd = shots[shots["note"].ne("") & ~shots["note"].eq("same content as another file")]
         summary["photos"] = {"files": len(shots), "issues": int(len(issues)),
                              "oddities": dict(zip(odd["file"], odd["note"]))}
 
     comp = compare(off, table, photo_hashes=hashes)
-    comp.discrepant.to_csv(out / "discrepancies.csv", index=False)
-    comp.stations.to_csv(out / "stations.csv", index=False)
-    comp.differences.to_csv(out / "differences.csv", index=False)
-    comp.excluded.to_csv(out / "excluded.csv", index=False)
-    for level in LEVELS:
-        impact(comp, level).to_csv(out / f"impact_{level}.csv", index=False)
+    tables.update({"discrepancies.csv": comp.discrepant, "stations.csv": comp.stations,
+                   "differences.csv": comp.differences, "excluded.csv": comp.excluded})
+    tables.update({f"impact_{level}.csv": impact(comp, level) for level in LEVELS})
     rec = recomputed(comp, off)
-    rec.to_csv(out / "recomputed.csv", index=False)
-    sheets = write_evidence(comp, out / "evidence", photos=shots, photo_dir=photos, entry=entry, lang=lang,
-                            election=election, source_file=str(observed), official_file=str(official),
-                            official_sha=next(iter(off.sources.values()), ""))
+    tables["recomputed.csv"] = rec
     summary.update(compared=len(comp.stations), excluded=comp.excluded["reason"].value_counts().to_dict(),
-                   classifications=comp.counts, evidence_sheets=len(sheets),
-                   sheets_without_photo=sheets.without_photo)
+                   classifications=comp.counts)
 
     notes = []
     try:
         est = pvt(off, table, design=design)
-        est.table.to_csv(out / "pvt.csv", index=False)
+        tables["pvt.csv"] = est.table
         summary["pvt"] = est.table.to_dict(orient="records")
         notes += est.warnings
     except DataError as exc:
         notes.append(_no_estimate(N_NO_PVT, exc))
     try:
-        effects = observer_effect(off, comp.stations, fe=fe, cluster=cluster)
-        pd.DataFrame([r.to_row() for r in effects]).to_csv(out / "observer_effect.csv", index=False)
-        summary["observer_effect"] = [r.to_row() for r in effects]
+        effects = pd.DataFrame([r.to_row() for r in observer_effect(off, comp.stations, fe=fe, cluster=cluster)])
+        tables["observer_effect.csv"] = effects
+        summary["observer_effect"] = effects.to_dict(orient="records")
     except DataError as exc:
         notes.append(_no_estimate(N_NO_EFFECT, exc))
     summary["notes"] = notes
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str, ensure_ascii=False), encoding="utf-8")
-    (out / "summary.txt").write_text(summary_text(summary, rec, lang), encoding="utf-8")
+
+    with OutputFolder(out, raw_csv=raw_csv) as folder:
+        for name, frame in tables.items():
+            folder.csv(name, frame)
+        sheets = write_evidence(comp, folder.path("evidence"), photos=shots, photo_dir=photos, entry=entry,
+                                lang=lang, election=election, source_file=str(observed), official_file=str(official),
+                                official_sha=next(iter(off.sources.values()), ""))
+        summary.update(evidence_sheets=len(sheets), sheets_without_photo=sheets.without_photo)
+        folder.json("summary.json", summary)
+        folder.text("summary.txt", summary_text(summary, rec, lang))
     return summary
 
 

@@ -166,8 +166,8 @@ def _too_few(design: str, n: int, strata: np.ndarray, psu: np.ndarray) -> list:
 
 def _quantities(el: Election) -> tuple[np.ndarray, np.ndarray, list]:
     """Numerators and denominators per station: turnout, then each party's share."""
-    base = el.ballots_cast() if el.meta.get("percent_base") == "cast" else el.valid()
-    cast = el.ballots_cast().to_numpy(float)
+    base = el.ballots(el.percent_base)
+    cast = el.ballots("cast").to_numpy(float)
     y = np.column_stack([cast, el.table[list(el.parties)].to_numpy(float)])
     x = np.column_stack([el.table["registered"].to_numpy(float)] + [base.to_numpy(float)] * len(el.parties))
     return y, x, [("turnout", None)] + [("share", p) for p in el.parties]
@@ -233,10 +233,9 @@ def pvt(official: Election, observed: pd.DataFrame, design: str = "srs", strata:
                        + ("A figure outside the interval means the official count and the signed protocols of a "
                           "random sample disagree more than chance allows: a reason to look, not proof. "
                           if not inside else ""))
-        results.append(TestResult(
-            name=f"pvt_{what}", party=party, statistic=float(off[j]), expected=float(est[j]),
-            ci=(float(low), float(high)), pvalue=p, n_used=ex.n_used, excluded=ex.counts,
-            excluded_rows=ex.rows,
+        results.append(TestResult.from_exclusions(
+            f"pvt_{what}", ex, off[j], party=party, expected=float(est[j]), ci=(float(low), float(high)), pvalue=p,
+            alternative="two-sided", confidence_level=level, method=f"ratio estimator, {design} design",
             details={"quantity": what, "se": float(se[j]), "df": df, "design": design, "inside": inside,
                      "informative": not too_few},
             explanation=(
@@ -280,9 +279,7 @@ def observer_effect(official: Election, observed, fe: str = "region", cluster: s
         observed = pd.Series(official.table.index.isin(target.dropna().values), index=official.table.index)
     mark = pd.Series(observed, index=official.table.index).fillna(False).astype(float)
     leader = official.leader
-    base = official.ballots_cast() if official.meta.get("percent_base") == "cast" else official.valid()
-    outcomes = {"turnout": official.turnout(),
-                "share": official.table[leader].astype(float) / base.astype(float).where(base > 0)}
+    outcomes = {"turnout": official.turnout(), "share": official.share(leader, base="percent_base")}
     results = []
     for what, y in outcomes.items():
         ex = Exclusions.for_election(official)
@@ -302,10 +299,10 @@ def observer_effect(official: Election, observed, fe: str = "region", cluster: s
         effect, p = float(fit.params["d"]), float(fit.pvalues["d"])
         n_obs = int(mark[keep].sum())
         label = "turnout" if what == "turnout" else f"the share of {leader}"
-        results.append(TestResult(
-            name=f"observer_effect_{what}", party=None if what == "turnout" else leader, statistic=effect,
-            pvalue=p, ci=(float(low), float(high)), expected=0.0, n_used=ex.n_used, excluded=ex.counts,
-            excluded_rows=ex.rows,
+        results.append(TestResult.from_exclusions(
+            f"observer_effect_{what}", ex, effect, party=None if what == "turnout" else leader, pvalue=p,
+            ci=(float(low), float(high)), expected=0.0, alternative="two-sided", confidence_level=level,
+            method=f"OLS within {fe}, errors clustered by {cluster}",
             details={"n_observed": n_obs, "n_unobserved": ex.n_used - n_obs, "fixed_effects": fe,
                      "cluster": cluster, "mean_observed": float(y[keep][mark[keep] == 1].mean()),
                      "mean_unobserved": float(y[keep][mark[keep] == 0].mean())},

@@ -46,10 +46,16 @@ def group_key(table: pd.DataFrame, level: str) -> pd.Series:
 
 
 def id_columns(official: Election, observed: pd.DataFrame) -> list[str]:
-    """The id columns used for matching: those both tables have, ``pec`` required."""
-    keys = [k for k in ID_COLUMNS if k in observed.columns and k in official.table.columns]
-    if "pec" not in keys:
-        raise DataError("the transcription has no polling-station column 'pec'", column="pec",
+    """The id columns used for matching: the columns of the official key (``Election.key``) the transcription has.
+
+    The key's last column (the station's own id, ``pec`` in the shipped
+    profiles) is required; the others narrow the match when present.
+    """
+    key = list(official.key)
+    keys = [k for k in key if k in observed.columns]
+    if not key or key[-1] not in keys:
+        last = key[-1] if key else "pec"
+        raise DataError(f"the transcription has no polling-station column '{last}'", column=last,
                         fix="add the station number in a column named as in the template")
     return keys
 

@@ -2,17 +2,20 @@
 
 Each sub-command lives in its own module of this package and exposes
 ``register(subparsers)``, which adds its parser and sets ``func``.  Bad
-input (``DataError``) is printed as one paragraph and exits with status 2,
-without a traceback.
+input (``DataError``) and outputs that cannot be written (``OutputError``, a
+full disk or stdout, a size limit, a read-only folder) are printed as one
+paragraph and exit with status 2, without a traceback; an interrupt (Ctrl-C)
+exits with 130 and leaves no half-written output folder.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import textwrap
 
-from ..errors import DataError
+from ..errors import DataError, OutputError
 
 #: sub-command modules, in the order ``--help`` lists them
 COMMANDS = ("load", "profiles", "profile", "simulate", "reconcile", "audit", "scan", "demo", "entry")
@@ -39,8 +42,29 @@ def load_input(args):
                 on_bad_rows="skip" if getattr(args, "skip_bad_rows", False) else "error")
 
 
+def add_raw_csv_option(parser) -> None:
+    """``--raw-csv``: leave formula-like CSV cells as they are (see ``forensics.output``)."""
+    parser.add_argument("--raw-csv", action="store_true",
+                        help="write CSV cells exactly as they are; by default a cell starting with =, +, -, @, "
+                             "tab or CR that is not a number gets a leading apostrophe, so a spreadsheet does "
+                             "not run it as a formula")
+
+
+def _say(message: str) -> None:
+    print(textwrap.fill(f"forensics: error: {message}", 100), file=sys.stderr)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that Python's final flush of what could not be written raises nothing."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout already closed or not a file
+        pass
+
+
 def build_parser() -> argparse.ArgumentParser:
-    from .. import __version__
+    from .._version import __version__
 
     parser = argparse.ArgumentParser(
         prog="forensics",
@@ -67,18 +91,30 @@ def main(argv=None) -> int:
         parser.print_help()
         return 0
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a full disk or a closed pipe surfaces here, not after main returns
+        return code
     except DataError as exc:
-        print(textwrap.fill(f"forensics: error: {exc}", 100), file=sys.stderr)
+        _say(str(exc))
         return 2
-    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
-        print(f"forensics: error: {exc.strerror}: {exc.filename}. Check the path and try again.", file=sys.stderr)
+    except OutputError as exc:
+        _say(str(exc))
         return 2
     except BrokenPipeError:  # output piped into e.g. `head`, which closed early
-        sys.stderr.close()
+        _silence_stdout()
         return 0
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        _say(f"{exc.strerror}: {exc.filename}. Check the path and try again.")
+        return 2
+    except OSError as exc:
+        if exc.filename:  # a file the command read or wrote
+            _say(f"{exc.strerror or exc}: {exc.filename}. Check the path, the permissions and the free space.")
+        else:  # writing to stdout failed (e.g. redirected to a full disk)
+            _silence_stdout()
+            _say(f"cannot write the output: {exc.strerror or exc}. Check that the disk has room and try again.")
+        return 2
     except KeyboardInterrupt:
-        print("forensics: interrupted", file=sys.stderr)
+        print("forensics: interrupted; no output folder was left half-written", file=sys.stderr)
         return 130
 
 

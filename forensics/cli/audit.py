@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ..errors import DataError
 from ..i18n import LANGUAGES, Formats, translations
+from . import add_raw_csv_option
 
 
 def register(subparsers) -> None:
@@ -33,6 +34,7 @@ def register(subparsers) -> None:
     p.add_argument("--title", metavar="TEXT", help="the election's name, as the sheets should print it "
                                                     "(default: the profile's metadata, if any)")
     p.add_argument("--date", metavar="YYYY-MM-DD", help="the election day (default: the profile's metadata)")
+    add_raw_csv_option(p)
     p.set_defaults(func=_run)
     sub = p.add_subparsers(dest="audit_command", metavar="template")
     t = sub.add_parser("template", help="print the blank transcription template (CSV header)",
@@ -49,16 +51,20 @@ def _template(args) -> int:
     from ..audit import template
     from ..ingest import load
 
+    from ..output import check_file, csv_bytes, write_csv, write_file
+
+    if args.out:
+        check_file(args.out)
     official = load(args.official, profile=args.profile) if args.official else None
     frame = template(args.profile, parties=args.parties, official=official)
     if frame.attrs.get("note"):
         print(f"forensics: note: {frame.attrs['note']}.", file=sys.stderr)
     if args.out and str(args.out).lower().endswith(".xlsx"):
-        frame.to_excel(args.out, index=False)
+        write_file(args.out, lambda tmp: frame.to_excel(tmp, index=False))
     elif args.out:
-        frame.to_csv(args.out, index=False, encoding="utf-8")
+        write_csv(frame, args.out)
     else:
-        frame.to_csv(sys.stdout, index=False)
+        sys.stdout.write(csv_bytes(frame).decode("utf-8"))
     return 0
 
 
@@ -71,7 +77,8 @@ def _run(args) -> int:
                         fix="run 'forensics audit --official F --observed G --profile P --out DIR', "
                             "or 'forensics audit template --profile P' for the blank template")
     summary = run_audit(args.official, args.observed, args.out, profile=args.profile, second=args.second_entry,
-                        photos=args.photos, design=args.design, lang=args.lang, title=args.title, date=args.date)
+                        photos=args.photos, design=args.design, lang=args.lang, title=args.title, date=args.date,
+                        raw_csv=args.raw_csv)
     print((Path(args.out) / "summary.txt").read_text(encoding="utf-8"), end="")
     n = summary["evidence_sheets"]
     print(translations(args.lang).ngettext(

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .scan import add_scan_options, run_scan
+from .scan import add_scan_options, check_out, run_scan
 
 #: The demo data ships at the repository root (data/), beside the package directory.
 DEMO_FILE = Path(__file__).resolve().parents[2] / "data" / "demo_kz.csv"
@@ -13,7 +13,7 @@ DEMO_PROFILE = "kz_cec"
 def demo_election(path: Path = DEMO_FILE):
     """The demo election: data/demo_kz.csv, or the same simulation regenerated when the file is absent."""
     if path.exists():
-        from .. import load
+        from ..ingest import load
 
         return load(path, profile=DEMO_PROFILE)
     from ..simulate import simulate_preset
@@ -23,6 +23,7 @@ def demo_election(path: Path = DEMO_FILE):
 
 
 def _main(args) -> int:
+    check_out(args)
     return run_scan(demo_election(), args)
 
 

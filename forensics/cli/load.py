@@ -78,52 +78,41 @@ def _set_aside(meta) -> list:
     return out
 
 
-def _complete(election, columns):
-    """Published stations where every one of ``columns`` is filled (a missing part is never read as 0)."""
-    t = election.table
-    return election.published & t[[c for c in columns if c in t]].notna().all(axis=1)
-
-
 def _turnout(election) -> list:
-    t = election.table
-    if "registered" not in t:
+    """National turnout over the published stations whose count and list are both filled."""
+    if "registered" not in election.table:
         return []
-    parts = [c for c in ("valid", "invalid", "against_all") if c in t] if "valid" in t else list(election.parties)
-    ok = _complete(election, ["registered", *parts])
-    reg = t.loc[ok, "registered"].sum()
-    if not ok.any() or reg <= 0:
+    cast, reg = election.ballots("cast"), election.table["registered"]
+    ok = election.published & cast.notna() & reg.notna()
+    if not ok.any() or reg[ok].sum() <= 0:
         return []
-    cast = t.loc[ok, parts].sum(axis=1).sum()
-    what = "valid + invalid ballots" if "valid" in t else "party votes"
+    what = "valid + invalid ballots" if "valid" in election.table else "party votes"
     left = int(election.published.sum() - ok.sum())
     note = f"; {left:,} stations lacking a figure left out" if left else ""
-    return [f"turnout     {cast / reg:.2%} ({what} / voters on the list, published stations{note})"]
+    return [f"turnout     {cast[ok].sum() / reg[ok].sum():.2%} ({what} / voters on the list, published stations{note})"]
 
 
 def _totals(election) -> list:
-    meta, t = election.meta, election.table
+    """Totals of every field and party; party shares on the authority's percent base."""
     totals = election.totals()
     fields = [f for f in totals.index if f not in election.parties]
     parties = totals[list(election.parties)].sort_values(ascending=False)
-    # party shares on the base the election authority uses (the profile's percent_base), over the
-    # stations where the base and every party are filled
-    cast = meta.get("percent_base") == "cast" and "valid" in t
-    base_cols = [c for c in ("valid", "invalid", "against_all") if c in t] if cast else \
-        (["valid"] if "valid" in t else list(election.parties))
-    ok = _complete(election, [*base_cols, *election.parties])
-    base = float(t.loc[ok, base_cols].sum(axis=1).sum())
-    votes = t.loc[ok, list(election.parties)].sum()
-    base_name = "of ballots cast" if cast else "of valid"
+    # shares over the stations where the base and every party are filled
+    base = election.ballots(election.percent_base)
+    votes = election.table[list(election.parties)]
+    ok = election.published & base.notna() & votes.notna().all(axis=1)
+    base_total = float(base[ok].sum())
+    base_name = "of ballots cast" if election.percent_base == "cast" else "of valid"
     width = max((len(str(f)) for f in totals.index[:40]), default=0)
     lines = ["", "totals (published stations)"]
     lines += [f"  {f:<{width}}  {_int(totals[f]):>14}" for f in fields]
     for name, value in parties.head(TOP).items():
-        share = f"  {votes[name] / base:7.2%} {base_name}" if base > 0 else ""
+        share = f"  {votes.loc[ok, name].sum() / base_total:7.2%} {base_name}" if base_total > 0 else ""
         lines.append(f"  {name:<{width}}  {_int(value):>14}{share}")
     if len(parties) > TOP:
         lines.append(f"  ... and {len(parties) - TOP} more parties with {_int(parties.iloc[TOP:].sum())} votes")
     left = int(election.published.sum() - ok.sum())
-    if left and base > 0:
+    if left and base_total > 0:
         lines.append(f"  (shares over the {int(ok.sum()):,} stations where the base and every party are filled)")
     return lines
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import add_input_options, load_input
+from . import add_input_options, add_raw_csv_option, load_input
 
 
 def register(subparsers) -> None:
@@ -23,25 +23,27 @@ def register(subparsers) -> None:
                    help="rule set to apply (default: the profile's)")
     p.add_argument("--out", metavar="DIR",
                    help="output directory (default: reports/<file name>-reconcile)")
+    add_raw_csv_option(p)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
+    from ..output import OutputFolder, check_folder
     from ..reconcile import compare_totals, reconcile
     from ..reconcile.seats import election_seats
 
+    out = Path(args.out) if args.out else Path("reports") / f"{Path(args.file).name.split('.')[0]}-reconcile"
+    if not args.out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    check_folder(out)
     election = load_input(args)
     findings = reconcile(election, published=args.published, rules=args.ruleset)
-    out = Path(args.out) if args.out else Path("reports") / f"{Path(args.file).name.split('.')[0]}-reconcile"
-    out.mkdir(parents=True, exist_ok=True)
-    findings.table.to_csv(out / "findings.csv")
-    findings.not_checkable.to_csv(out / "not_checkable.csv")
-    findings.by_rule().to_csv(out / "rules.csv")
-    findings.by_area("region").to_csv(out / "by_region.csv", index=False)
+    tables = {"findings.csv": findings.table.reset_index(), "not_checkable.csv": findings.not_checkable.reset_index(),
+              "rules.csv": findings.by_rule().reset_index(), "by_region.csv": findings.by_area("region")}
     text = findings.summary()
     if args.published:
         totals = compare_totals(election, args.published)
-        totals.to_csv(out / "totals.csv", index=False)
+        tables["totals.csv"] = totals
         differ = int((totals["status"] == "differs").sum())
         text += (f"\nPublished totals: {len(totals):,} figures compared, {differ:,} differ from the sum of the "
                  "polling-station protocols (totals.csv).")
@@ -49,7 +51,10 @@ def run(args) -> int:
     if seats is not None:
         text += "\nSeats from these protocols (" + election.meta.get("seat_method", "hare") + "): " + ", ".join(
             f"{party} {n}" for party, n in seats.items() if n) + "."
-    (out / "summary.txt").write_text(text + "\n", encoding="utf-8")
+    with OutputFolder(out, raw_csv=args.raw_csv) as folder:
+        for name, frame in tables.items():
+            folder.csv(name, frame)
+        folder.text("summary.txt", text + "\n")
     print(text)
     print(f"\nWritten to {out}/: findings.csv ({len(findings.table):,} findings), not_checkable.csv, rules.csv, "
           "by_region.csv, summary.txt" + (", totals.csv" if args.published else ""))

@@ -1,9 +1,10 @@
 """``forensics scan FILE --out DIR``: run the anomaly scan and write the report."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
-from . import add_input_options, load_input
+from . import add_input_options, add_raw_csv_option, load_input
 
 
 def add_scan_options(parser, out_default=None) -> None:
@@ -12,28 +13,41 @@ def add_scan_options(parser, out_default=None) -> None:
                         help="directory for report.html, the CSV/JSON tables and figures/"
                         + (f" (default {out_default})" if out_default else ""))
     parser.add_argument("--seed", type=int, default=2021, help="seed for all randomness (default 2021)")
-    parser.add_argument("--levels", default="nation,region",
-                        help="comma-separated levels: nation, region, tec or any id column (default nation,region)")
+    parser.add_argument("--levels", default=None,
+                        help="comma-separated levels: nation, region, tec or any id column (default nation,region; "
+                             "nation alone when the table has no region)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_raw_csv_option(parser)
+
+
+def check_out(args) -> None:
+    """Test the output folder before any computation (a file in the way, a read-only folder)."""
+    from ..output import check_folder
+
+    check_folder(args.out)
 
 
 def run_scan(election, args) -> int:
     """Scan ``election`` with the CLI options, write the report, print where it is."""
     from ..report import write_report
+    from ..report.html import report_notes
     from ..scan import scan
 
-    levels = tuple(level.strip() for level in args.levels.split(",") if level.strip())
+    levels = tuple(level.strip() for level in args.levels.split(",") if level.strip()) if args.levels else None
     result = scan(election, levels=levels, rng=args.seed, progress=not args.quiet)
-    path = write_report(result, args.out, progress=not args.quiet)
+    path = write_report(result, args.out, progress=not args.quiet, raw_csv=args.raw_csv)
     if not args.quiet:
         print(result.summary())
         print()
+    for note in report_notes(path):
+        print(f"forensics: note: a figure could not be drawn ({note})", file=sys.stderr)
     print(f"Report: {path.resolve()}")
     print(f"Tables: {', '.join(str((args.out / n).resolve()) for n in ('tests.csv', 'findings.csv', 'stations.csv', 'summary.json'))}")
     return 0
 
 
 def _main(args) -> int:
+    check_out(args)
     return run_scan(load_input(args), args)
 
 

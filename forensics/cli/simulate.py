@@ -71,6 +71,7 @@ def _value(key, text):
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..output import check_file
     from ..simulate import PRESET_FILES, PRESETS, protocol_frame, simulate, truth_frame, write_table
 
     if args.preset is not None and args.preset not in PRESETS:
@@ -86,13 +87,16 @@ def run(args: argparse.Namespace) -> int:
             params.pop(k, None)
     if args.fraud:
         params["fraud"] = parse_fraud(args.fraud)
+    out = Path(args.out)
+    truth = Path(args.truth) if args.truth else out.with_name(f"{out.stem}_truth{out.suffix}")
+    if out.parent.is_dir():  # a missing folder is a DataError of write_table, with its fix
+        check_file(out)
+        check_file(truth)
     try:
         election = simulate(**params, rng=args.seed)
     except ValueError as exc:
         raise DataError(str(exc), fix="check the --stations/--regions/--tecs/--fraud values") from None
 
-    out = Path(args.out)
-    truth = Path(args.truth) if args.truth else out.with_name(f"{out.stem}_truth{out.suffix}")
     form = PRESET_FILES.get(args.preset, {})
     layout = args.layout or form.get("layout")
     fields = form.get("fields") if layout == form.get("layout") else None

@@ -10,14 +10,13 @@ percentages and dates are written the locale's way by ``Formats``.
 * ``N_(text)`` — marks a module-level string for extraction, translated later;
 * ``Message`` / ``plural_message`` — an English text that can be said again in
   another language (its msgid and parameters are kept);
-* ``Formats(lang)`` — ``number``, ``signed``, ``percent``, ``points``, ``date``;
-* ``environment(lang, loader)`` — a Jinja environment with ``jinja2.ext.i18n``
-  installed for the language and the formats as filters.
+* ``Formats(lang)`` — ``number``, ``signed``, ``percent``, ``points``, ``date``.
+
+Templates get a language from ``forensics.templating.environment(package, lang)``.
 """
 from .catalog import DOMAIN, LANGUAGES, LOCALE_DIR, N_, check_lang, translations
 from .formats import Formats
 from .message import Message, plural_message, say
-from .templates import environment
 
 __all__ = ["DOMAIN", "LANGUAGES", "LOCALE_DIR", "N_", "check_lang", "translations", "Formats", "Message",
-           "plural_message", "say", "environment"]
+           "plural_message", "say"]

@@ -325,17 +325,8 @@ def _runs(rows) -> list:
 
 
 def source_rows(election: Election) -> pd.Series:
-    """The spreadsheet row (header = row 1) each station was read from.
-
-    Works on a subset too: the loaded table's index labels are the stations' positions.
-    """
-    runs = election.meta.get("source_rows")
-    labels = election.table.index.to_numpy(dtype="int64")
-    if runs is None:  # an election not made by load: rows follow the header
-        first = int(election.meta.get("first_data_row", 2))
-        return pd.Series(labels + first, index=election.table.index, name="source_row")
-    rows = np.concatenate([np.arange(a, a + n) for a, n in runs]) if runs else np.zeros(0, np.int64)
-    return pd.Series(rows[labels], index=election.table.index, name="source_row")
+    """The spreadsheet row (header = row 1) each station was read from (``Election.source_rows``)."""
+    return election.source_rows()
 
 
 def excluded_rows(election: Election) -> pd.DataFrame:

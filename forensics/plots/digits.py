@@ -1,33 +1,22 @@
 """Figures for the digit tests: observed against expected digit shares, with intervals.
 
-They draw what ``forensics.stats`` returned (a digit test's
-``details["digits"]`` table) and recompute nothing but the 95% intervals of
-the observed shares (Clopper-Pearson).
+They draw what ``forensics.stats`` returned: a digit test's
+``details["digits"]`` table, with each share's exact interval.
 """
 from __future__ import annotations
 
 import math
 
-import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from scipy import stats
 
 from ..stats.result import TestResult
+from . import label
 
 __all__ = ["digit_frame", "plot_digits", "plot_digit_grid"]
 
 
-def _clopper_pearson(k, n, conf=0.95):
-    k, n = np.asarray(k, dtype=float), np.asarray(n, dtype=float)
-    a = (1 - conf) / 2
-    with np.errstate(invalid="ignore"):
-        low = np.where(k > 0, stats.beta.ppf(a, k, n - k + 1), 0.0)
-        high = np.where(k < n, stats.beta.ppf(1 - a, k + 1, n - k), 1.0)
-    return low, high
-
-
-def digit_frame(results, conf: float = 0.95) -> pd.DataFrame:
+def digit_frame(results) -> pd.DataFrame:
     """Tidy frame of one digit TestResult or {group: TestResult}.
 
     Columns: group, test, digit, observed, n, share, ci_low, ci_high,
@@ -40,10 +29,8 @@ def digit_frame(results, conf: float = 0.95) -> pd.DataFrame:
         table = res.details.get("digits") if isinstance(res, TestResult) else None
         if table is None or table.empty:
             continue
-        n = int(table["observed"].sum())
-        low, high = _clopper_pearson(table["observed"], n, conf)
-        frames.append(table[["digit", "observed", "share", "expected_share"]].assign(
-            group=str(group), test=res.name, n=n, ci_low=low, ci_high=high))
+        frames.append(table[["digit", "observed", "share", "ci_low", "ci_high", "expected_share"]].assign(
+            group=str(group), test=res.name, n=int(table["observed"].sum())))
     cols = ["group", "test", "digit", "observed", "n", "share", "ci_low", "ci_high", "expected_share"]
     return pd.concat(frames, ignore_index=True)[cols] if frames else pd.DataFrame(columns=cols)
 
@@ -52,7 +39,7 @@ def _draw(ax, frame: pd.DataFrame, color="C0"):
     x = frame["digit"].to_numpy()
     ax.bar(x, frame["share"], color=color, alpha=0.7, label="observed")
     ax.errorbar(x, frame["share"], yerr=[frame["share"] - frame["ci_low"], frame["ci_high"] - frame["share"]],
-                fmt="none", ecolor="black", elinewidth=1, capsize=2, label="95% interval")
+                fmt="none", ecolor="black", elinewidth=1, capsize=2, label="exact interval")
     ax.plot(x, frame["expected_share"], "o--", color="C3", markersize=4, label="expected")
     ax.set_xticks(x)
     ax.set_xlabel("digit")
@@ -68,7 +55,7 @@ def plot_digits(result, ax=None, title=None):
         return fig
     _draw(ax, frame)
     ax.set_ylabel("share of counts")
-    ax.set_title(title or f"{frame['test'].iloc[0]} (n = {frame['n'].iloc[0]:,})")
+    ax.set_title(label(title) if title else f"{frame['test'].iloc[0]} (n = {frame['n'].iloc[0]:,})")
     ax.legend(fontsize="small", frameon=False)
     fig.tight_layout()
     return fig
@@ -92,7 +79,7 @@ def plot_digit_grid(results, col_wrap: int = 4, height: float = 2.2, aspect: flo
         ax.set_axis_off()
     for ax, (group, sub) in zip(axes.flat, groups):
         _draw(ax, sub)
-        ax.set_title(f"{group} (n = {sub['n'].iloc[0]:,})", fontsize="small")
+        ax.set_title(f"{label(group)} (n = {sub['n'].iloc[0]:,})", fontsize="small")
         ax.set_xlabel("digit")
     for ax in axes[:, 0]:
         ax.set_ylabel("share")

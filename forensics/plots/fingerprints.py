@@ -1,8 +1,8 @@
 """Figures of election fingerprints: the "comet", Klimek fits, cumulative curve, margins.
 
-Each function takes a TestResult from ``forensics.stats`` (or an Election,
-for the ones that compute several) and returns a matplotlib Figure; nothing
-is recomputed from the data that the result already holds.
+Each function takes TestResults from ``forensics.stats`` (one, or one per
+weighting or group) and returns a matplotlib Figure drawn from what they
+hold; nothing is computed from the data.
 """
 from __future__ import annotations
 
@@ -12,9 +12,8 @@ from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from matplotlib.ticker import MultipleLocator, PercentFormatter
 
-from ..levels import by_level
-from ..stats.fingerprints import fingerprint
 from ..stats.result import TestResult
+from . import label
 
 __all__ = ["fingerprint_plot", "comet", "klimek_plot", "cumulative_plot", "histograms_plot", "excess_plot",
            "regional_fingerprints"]
@@ -60,17 +59,21 @@ def fingerprint_plot(result: TestResult, ax=None, title: str | None = None) -> F
     ax = ax or fig.add_subplot()
     d = result.details
     image = _draw_fingerprint(ax, d["histogram"], d["bin_width"],
-                              title or f"{result.party}: {result.n_used:,} stations, weights = {d['weights']}")
+                              title or f"{label(result.party)}: {result.n_used:,} stations, weights = {d['weights']}")
     fig.colorbar(image, ax=ax, label=d["weights"].replace("_", " "))
     return fig
 
 
-def comet(election, party=None, bin_width: float = 0.01, weights=("stations", "voters"), **params) -> Figure:
-    """Side-by-side fingerprints, unweighted and weighted (Klimek's and Kobak's "comet")."""
-    fig = Figure(figsize=(5.2 * len(weights), 4.5), layout="constrained")
-    for ax, w in zip(fig.subplots(1, len(weights), squeeze=False)[0], weights):
-        fingerprint_plot(fingerprint(election, party, bin_width=bin_width, weights=w, **params), ax=ax,
-                         title=f"weighted by {w.replace('_', ' ')}")
+def comet(results) -> Figure:
+    """Fingerprints side by side, e.g. unweighted and weighted by voters (Klimek's and Kobak's "comet").
+
+    ``results``: ``fingerprint`` results of one election with different
+    ``weights`` (``[fingerprint(e), fingerprint(e, weights="voters")]``).
+    """
+    results = list(results)
+    fig = Figure(figsize=(5.2 * len(results), 4.5), layout="constrained")
+    for ax, r in zip(fig.subplots(1, len(results), squeeze=False)[0], results):
+        fingerprint_plot(r, ax=ax, title=f"weighted by {r.details['weights'].replace('_', ' ')}")
     return fig
 
 
@@ -86,7 +89,7 @@ def klimek_plot(result: TestResult) -> Figure:
     for ax, (title, hist) in zip(axes, panels):
         image = _draw_fingerprint(ax, hist, 0.01, title, vmax=vmax)
     fig.colorbar(image, ax=list(axes), label="stations")
-    fig.suptitle(f"Klimek model, {result.party}: turnout = valid / registered, share = leader / valid")
+    fig.suptitle(f"Klimek model, {label(result.party)}: turnout = valid / registered, share = leader / valid")
     return fig
 
 
@@ -97,7 +100,7 @@ def cumulative_plot(result: TestResult) -> Figure:
     x = curve["turnout_bin"] + d["bin_width"]  # the curve counts stations up to each bin's upper edge
     fig = Figure(figsize=(6.5, 4.5), layout="constrained")
     ax = fig.add_subplot()
-    ax.plot(x, curve["leader_cumulative"], label=str(result.party), color="C3")
+    ax.plot(x, curve["leader_cumulative"], label=label(result.party), color="C3")
     ax.plot(x, curve["other_cumulative"], label="other parties", color="C0")
     ax.axvline(d["peak"], color="grey", lw=0.8, ls=":", label=f"turnout peak {d['peak']:.1%}")
     if d["cut"] > d["peak"]:
@@ -125,7 +128,7 @@ def histograms_plot(result: TestResult) -> Figure:
         ax.stairs(hist["weight"].to_numpy(), edges, fill=True, color="C0")
         _percent_axes(ax, y=False, minor=0.01)
         ax.tick_params(axis="x", which="minor", length=3)
-        ax.set_xlabel("turnout" if name == "turnout" else f"{result.party}'s share")
+        ax.set_xlabel("turnout" if name == "turnout" else f"{label(result.party)}'s share")
         ax.set_ylabel(d["weights"].replace("_", " "))
     return fig
 
@@ -139,9 +142,9 @@ def excess_plot(result: TestResult) -> Figure:
     fig = Figure(figsize=(7.5, 4.5), layout="constrained")
     ax = fig.add_subplot()
     ax.stairs(full["others"].to_numpy(), edges, color="C0", label="other parties")
-    ax.stairs(full["leader"].to_numpy(), edges, color="C3", label=f"{result.party} (official)")
+    ax.stairs(full["leader"].to_numpy(), edges, color="C3", label=f"{label(result.party)} (official)")
     ax.stairs(full["honest_leader"].to_numpy(), edges, color="C3", ls="--",
-              label=f"{result.party} at the clean ratio {d['ratio']:.2f}")
+              label=f"{label(result.party)} at the clean ratio {d['ratio']:.2f}")
     ax.axvline(d["peak"], color="grey", lw=0.8, ls=":", label=f"turnout peak {d['peak']:.1%}")
     ax.set_xlabel("turnout")
     ax.set_ylabel("votes per turnout bin")
@@ -153,26 +156,41 @@ def excess_plot(result: TestResult) -> Figure:
     return fig
 
 
-def regional_fingerprints(election, level: str = "region", max_panels: int = 12, party=None,
-                          bin_width: float = 0.01, ncols: int = 4, **params) -> Figure:
-    """Small multiples: the fingerprints of the ``max_panels`` groups of ``level`` with most stations.
+def regional_fingerprints(results: dict, max_panels: int = 12, ncols: int = 4, compact: bool = False) -> Figure:
+    """Small multiples: the fingerprints of the ``max_panels`` groups with most stations used.
 
-    The leader is the national one unless ``party`` is given, so every panel shows the same party.
+    ``results`` is {group: fingerprint TestResult} (e.g. the scan's
+    ``results[("fingerprint", "region")]``, or ``by_level(e, fingerprint,
+    "region", party=e.leader)`` for the national leader in every panel);
+    other entries (notes) are skipped.  ``compact`` draws many small panels
+    without axes (the report's overview).
     """
-    party = party or election.leader
-    top = election.table.loc[election.published, level].value_counts().index[:max_panels]
-    results = by_level(election.subset(election.table[level].isin(top)), fingerprint, level, party=party,
-                       bin_width=bin_width, **params)
-    largest = sorted(((r.n_used, name) for name, r in results.items()), reverse=True)
-    nrows = int(np.ceil(len(largest) / ncols)) or 1
-    fig = Figure(figsize=(3.2 * ncols, 3.0 * nrows), layout="constrained")
+    panels = sorted(((r.n_used, str(g), r) for g, r in results.items()
+                     if isinstance(r, TestResult) and "histogram" in r.details), key=lambda p: (-p[0], p[1]))
+    panels = panels[:max_panels]
+    if not panels:
+        raise LookupError("no regional fingerprint results to draw")
+    nrows = int(np.ceil(len(panels) / ncols))
+    size = (1.3, 1.45) if compact else (3.2, 3.0)
+    fig = Figure(figsize=(size[0] * ncols, size[1] * nrows), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
-    for ax, (n, name) in zip(axes, largest):
-        _draw_fingerprint(ax, results[name].details["histogram"], bin_width, f"{name[:30]} ({n:,})", step=0.5)
-        ax.set_xlabel("")
-        ax.set_ylabel("")
-    for ax in axes[len(largest):]:
+    for ax, (n, name, res) in zip(axes, panels):
+        width = float(res.details.get("bin_width", 0.01))
+        if compact:
+            ax.imshow(np.log1p(np.nan_to_num(_grid(res.details["histogram"], width))), origin="lower",
+                      extent=(0, 1, 0, 1), cmap="viridis", aspect="equal", interpolation="nearest")
+            ax.set_title(label(name[:22]), fontsize=6)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        else:
+            _draw_fingerprint(ax, res.details["histogram"], width, f"{label(name[:30])} ({n:,})", step=0.5)
+            ax.set_xlabel("")
+            ax.set_ylabel("")
+    for ax in axes[len(panels):]:
         ax.set_visible(False)
-    fig.supxlabel("turnout")
-    fig.supylabel("leader's share")
+    if compact:
+        fig.suptitle("Regional fingerprints (x: turnout, y: leader share; largest regions first)", fontsize=9)
+    else:
+        fig.supxlabel("turnout")
+        fig.supylabel("leader's share")
     return fig

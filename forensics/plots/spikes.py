@@ -1,8 +1,8 @@
 """Figures for integer percentages, coarse vote shares and turnout regressions.
 
-Each function takes what the analysis returned (a TestResult, or an
-Election with its regression results) and returns a matplotlib Figure; no
-statistic is recomputed here.
+Each function takes what the analysis returned (TestResults) and returns a
+matplotlib Figure drawn from the results' details; no statistic is
+computed here.
 """
 from __future__ import annotations
 
@@ -10,6 +10,10 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
+
+from ..stats.result import TestResult
+
+from . import label as text
 
 __all__ = ["integer_histograms", "integer_excess", "coarse_density", "regression_hexbin"]
 
@@ -28,7 +32,7 @@ def integer_histograms(result, low: float = 30.0, high: float = 100.0, width: fl
     edges = np.arange(low - width / 2, high + width, width)
     fig = Figure(figsize=(11, 6.5))
     axes = fig.subplots(2, 1, sharex=True)
-    for ax, column, label in zip(axes, ("turnout", "result"), ("Turnout", f"Result of {result.party}")):
+    for ax, column, label in zip(axes, ("turnout", "result"), ("Turnout", f"Result of {text(result.party)}")):
         sns.histplot(x=100 * stations[column], bins=edges, element="step", fill=True, color="tab:blue",
                      linewidth=0.5, ax=ax, label="observed")
         rows = integers[(integers["percent"] >= low) & (integers["percent"] <= high)]
@@ -64,7 +68,7 @@ def integer_excess(result, top: int | None = None):
         label.set_visible(top is not None or int(float(label.get_text())) % 5 == 0)
     ax.set_xlabel("whole percentage")
     ax.set_ylabel("stations above expected")
-    ax.set_title(f"Excess stations at each whole percentage ({result.party})", loc="left", fontsize=10)
+    ax.set_title(f"Excess stations at each whole percentage ({text(result.party)})", loc="left", fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -76,7 +80,7 @@ def coarse_density(result, window: tuple[float, float] = (0.0, 1.0)):
     sel = (x >= window[0]) & (x <= window[1])
     fig = Figure(figsize=(11, 4))
     ax = fig.subplots()
-    ax.plot(x[sel], d["envelope"][sel], color=NULL_COLOUR, lw=0.8, label=f"max of {d['resamples']} honest re-counts")
+    ax.plot(x[sel], d["envelope"][sel], color=NULL_COLOUR, lw=0.8, label=f"max of {d['n_sim']} honest re-counts")
     ax.plot(x[sel], d["density"][sel], color="tab:blue", lw=0.6, label="observed")
     flagged = d["flagged"]
     flagged = flagged[(flagged["share"] >= window[0]) & (flagged["share"] <= window[1])]
@@ -84,7 +88,7 @@ def coarse_density(result, window: tuple[float, float] = (0.0, 1.0)):
         ax.axvspan(share - 0.0005, share + 0.0005, color="tab:red", alpha=0.35, lw=0)
     ax.scatter(flagged["share"], np.interp(flagged["share"], x, d["density"]), color="tab:red", s=12,
                zorder=3, label="flagged share")
-    ax.set_xlabel(f"share of the vote ({result.party})")
+    ax.set_xlabel(f"share of the vote ({text(result.party)})")
     ax.set_ylabel("density")
     ax.set_title(f"Coarse vote shares: F = {result.statistic:.4f}% of stations (p = {result.pvalue:.2g})",
                  loc="left", fontsize=10)
@@ -93,27 +97,25 @@ def coarse_density(result, window: tuple[float, float] = (0.0, 1.0)):
     return fig
 
 
-def regression_hexbin(election, results, parties=None, gridsize: int = 60):
-    """Hexbin of each party's votes / voters on the list against turnout, with the fitted slope.
+def regression_hexbin(results, parties=None, gridsize: int = 60):
+    """Each party's votes / voters on the list against turnout (hexbins of the stations), with the fitted slope.
 
-    ``results`` is the list returned by ``turnout_regression`` on the same
-    election; ``parties`` chooses which to draw (default: the two largest).
+    ``results`` are ``turnout_regression`` results (one per party, as the
+    scan runs it); each holds the 2-D histogram of its stations
+    (``details["histogram"]``).  ``parties`` chooses which to draw
+    (default: the two with the largest share).
     """
+    results = [results] if isinstance(results, TestResult) else list(results)
     by_party = {r.party: r for r in results}
     if parties is None:
-        totals = election.table[[p for p in by_party]].sum()
-        parties = list(totals.nlargest(2).index)
-    table = election.table
-    turnout = election.ballots_cast().astype(float) / table["registered"].astype(float)
+        parties = [r.party for r in sorted(results, key=lambda r: -r.details["overall_share"])[:2]]
     fig = Figure(figsize=(5.2 * len(parties), 4.4))
     axes = fig.subplots(1, len(parties), squeeze=False)
     for ax, party in zip(axes[0], parties):
         res = by_party[party]
-        used = res.excluded_rows.index if res.excluded_rows is not None else []
-        mask = ~table.index.isin(used)
-        x = turnout[mask]
-        y = table.loc[mask, party].astype(float) / table.loc[mask, "registered"].astype(float)
-        ax.hexbin(x, y, gridsize=gridsize, bins="log", cmap="viridis", mincnt=1, extent=(0, 1, 0, 1))
+        h = res.details["histogram"]
+        ax.hexbin(h["turnout_bin"] + 0.0025, h["votes_bin"] + 0.0025, C=h["weight"], reduce_C_function=np.sum,
+                  gridsize=gridsize, bins="log", cmap="viridis", mincnt=1, extent=(0, 1, 0, 1))
         grid = np.linspace(0, 1, 50)
         ax.plot(grid, res.details["intercept"] + res.statistic * grid, color="tab:red", lw=1.5,
                 label=f"slope {res.statistic:.2f} (share {res.expected:.2f})")
@@ -122,7 +124,7 @@ def regression_hexbin(election, results, parties=None, gridsize: int = 60):
         ax.set_ylim(0, 1)
         ax.set_xlabel("turnout")
         ax.set_ylabel("votes / voters on the list")
-        ax.set_title(str(party)[:40], loc="left", fontsize=10)
+        ax.set_title(text(str(party)[:40]), loc="left", fontsize=10)
         ax.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
     return fig

@@ -120,7 +120,7 @@ def election_seats(election) -> dict | None:
         return None
     pub = election.published
     votes = election.table.loc[pub, list(election.parties)].sum()
-    total = float(election.ballots_cast()[pub].sum()) if meta.get("threshold_base") == "cast" else None
+    total = float(election.ballots("cast")[pub].sum()) if meta.get("threshold_base") == "cast" else None
     runner = meta.get("runner_up_min")
     return allocate_seats(votes, int(meta["seats"]), float(meta.get("threshold", 0.0)),
                           meta.get("seat_method", "hare"), runner_up_min=runner, total=total)

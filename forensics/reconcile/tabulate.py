@@ -157,12 +157,12 @@ def percentages(election, base=None, decimals=2) -> pd.DataFrame:
     "valid".  Percentages are rounded to ``decimals`` places, as published.
     """
     e = as_election(election)
-    base = base or e.meta.get("percent_base", "valid")
+    base = base or e.percent_base
     if base not in ("valid", "cast"):
         raise ValueError("base must be 'valid' or 'cast'")
     pub = e.published
     votes = e.table.loc[pub, list(e.parties)].sum()
-    denom = float((e.valid() if base == "valid" else e.ballots_cast())[pub].sum())
+    denom = float(e.ballots(base)[pub].sum())
     out = pd.DataFrame({"party": votes.index, "votes": votes.to_numpy().astype("int64"),
                         "percent": (100 * votes.to_numpy() / denom).round(decimals)})
     out.attrs["base"] = base

@@ -3,21 +3,16 @@
 ``FIGURES`` is data: which plotting function draws which test's national
 result, in which report section, with which caption.  A plotting function
 missing from this build, or one that fails, gives a visible "figure not
-available" note instead of a figure.  The small multiples of regional
-fingerprints are drawn here from the regional fingerprint results.
+available" note instead of a figure (and ``write_report`` says which).
 """
 from __future__ import annotations
 
 import base64
 import importlib
 import io
-import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import matplotlib
-import numpy as np
-from matplotlib.figure import Figure
 
 from ..stats.result import TestResult
 
@@ -26,7 +21,8 @@ from ..stats.result import TestResult
 class FigureSpec:
     """One figure: ``func`` ("module:attribute") called with the national result of ``test``.
 
-    ``with_election``: the function takes the election first, then the result.
+    ``all_results``: the function takes every national result of the test
+    (a list: one per party or variant), not the first.
     """
 
     id: str
@@ -34,12 +30,12 @@ class FigureSpec:
     caption: str
     func: str
     test: str
-    with_election: bool = False
+    all_results: bool = False
 
     def draw(self, scan):
         func = _resolve(self.func)
         result = _national(scan, self.test)
-        return func(scan.election, result) if self.with_election else func(result)
+        return func(result if self.all_results else (result[0] if isinstance(result, list) else result))
 
 
 FIGURES: tuple[FigureSpec, ...] = (
@@ -65,7 +61,7 @@ FIGURES: tuple[FigureSpec, ...] = (
                "forensics.plots.spikes:coarse_density", "coarse_shares"),
     FigureSpec("regression", "fingerprints", "Each party's votes (per voter on the list) against turnout, with "
                "the fitted slope.", "forensics.plots.spikes:regression_hexbin", "turnout_regression",
-               with_election=True),
+               all_results=True),
     FigureSpec("last_digit", "digits", "Last digits of the counts: observed shares (with intervals) against "
                "the 10% each expected of real counts.", "forensics.plots.digits:plot_digits", "last_digit_test"),
     FigureSpec("second_digit", "digits", "Second digits of the counts: observed against Benford's law.",
@@ -84,20 +80,18 @@ def _resolve(target: str):
     return getattr(module, attr)
 
 
-def _save(fig, out_dir: Path, name: str, formats) -> tuple[str, list]:
-    """Write the figure in each format; return the base64 PNG for embedding and the file names."""
-    files = []
-    png = io.BytesIO()
-    fig.savefig(png, format="png", dpi=100, metadata={"Software": None})
-    for fmt in formats:
-        path = out_dir / f"{name}.{fmt}"
+def _render(fig, formats) -> dict:
+    """The figure's bytes per format (PNG always, for embedding); drawing errors surface here, not while writing."""
+    out = {}
+    for fmt in ("png", *[f for f in formats if f != "png"]):
+        buffer = io.BytesIO()
         if fmt == "png":
-            path.write_bytes(png.getvalue())
+            fig.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
         else:
             with matplotlib.rc_context({"svg.hashsalt": "forensics"}):  # stable ids inside SVG files
-                fig.savefig(path, format=fmt, metadata={"Date": None} if fmt == "svg" else None)
-        files.append(path.name)
-    return base64.b64encode(png.getvalue()).decode("ascii"), files
+                fig.savefig(buffer, format=fmt, metadata={"Date": None} if fmt == "svg" else None)
+        out[fmt] = buffer.getvalue()
+    return out
 
 
 def _national(scan, test: str):
@@ -112,46 +106,20 @@ def _national(scan, test: str):
     return items if isinstance(res, (list, tuple)) else items[0]
 
 
-def regional_fingerprints(results: dict, max_panels: int = 100, columns: int = 10):
-    """Small multiples of the regional fingerprints (2-D histograms from each region's result)."""
-    panels = [(g, r) for g, r in results.items() if isinstance(r, TestResult) and "histogram" in r.details]
-    panels = sorted(panels, key=lambda gr: -gr[1].n_used)[:max_panels]
-    if not panels:
-        raise LookupError("no regional fingerprint results to draw")
-    rows = math.ceil(len(panels) / columns)
-    fig = Figure(figsize=(columns * 1.3, rows * 1.45))
-    axes = fig.subplots(rows, columns, squeeze=False)
-    for ax in axes.flat:
-        ax.set_axis_off()
-    for ax, (group, res) in zip(axes.flat, panels):
-        h = res.details["histogram"]
-        width = float(res.details.get("bin_width", 0.01))
-        n = int(round(1 / width)) + 1
-        grid = np.zeros((n, n))
-        ti = np.clip(np.round(h["turnout_bin"].to_numpy() / width).astype(int), 0, n - 1)
-        si = np.clip(np.round(h["share_bin"].to_numpy() / width).astype(int), 0, n - 1)
-        np.add.at(grid, (si, ti), h["weight"].to_numpy(float))
-        ax.imshow(np.log1p(grid), origin="lower", extent=(0, 1, 0, 1), cmap="viridis", aspect="equal",
-                  interpolation="nearest")
-        ax.set_title(str(group)[:22], fontsize=6)
-        ax.set_axis_on()
-        ax.set_xticks([])
-        ax.set_yticks([])
-    fig.suptitle("Regional fingerprints (x: turnout, y: leader share; largest regions first)", fontsize=9)
-    fig.tight_layout()
-    return fig
+def _regional(scan):
+    """The compact small multiples of every regional fingerprint the scan holds."""
+    from ..plots.fingerprints import regional_fingerprints
+
+    results = {g: r for (name, level), res in scan.results.items() if name == "fingerprint" and level != "nation"
+               for g, r in res.items()}
+    return regional_fingerprints(results, max_panels=100, ncols=10, compact=True)
 
 
-def make_figures(scan, out_dir, formats=("png", "svg"), progress: bool = True) -> list:
-    """Draw every figure; return dicts (id, section, caption, png base64 or error, files)."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+def make_figures(scan, folder, formats=("png", "svg"), progress: bool = True) -> list:
+    """Draw every figure into ``folder`` (an ``OutputFolder``); return dicts (id, section, caption, png or error, files)."""
     jobs = [(s.id, s.section, s.caption, lambda s=s: s.draw(scan)) for s in FIGURES]
-    regional = {g: r for (name, level), res in scan.results.items() if name == "fingerprint" and level != "nation"
-                for g, r in res.items()}
     jobs.append(("regional_fingerprints", "regions", "Fingerprints of the regions, side by side: a region whose "
-                 "cloud has a tail towards the top right drives the national pattern.",
-                 lambda: regional_fingerprints(regional)))
+                 "cloud has a tail towards the top right drives the national pattern.", lambda: _regional(scan)))
     figures = []
     if progress:  # tqdm only when asked: tqdm.auto warns in notebooks without ipywidgets
         from tqdm.auto import tqdm
@@ -160,9 +128,11 @@ def make_figures(scan, out_dir, formats=("png", "svg"), progress: bool = True) -
     for fid, section, caption, draw in jobs:
         entry = {"id": fid, "section": section, "caption": caption, "png": None, "files": [], "error": ""}
         try:
-            fig = draw()
-            entry["png"], entry["files"] = _save(fig, out_dir, fid, formats)
+            rendered = _render(draw(), formats)
         except Exception as exc:  # noqa: BLE001 - a missing figure is reported, never fatal
             entry["error"] = f"figure not available: {exc}"
+        else:  # writing errors are output errors: they stop the report
+            entry["files"] = [folder.bytes(f"figures/{fid}.{fmt}", rendered[fmt]).name for fmt in formats]
+            entry["png"] = base64.b64encode(rendered["png"]).decode("ascii")
         figures.append(entry)
     return figures

@@ -7,66 +7,38 @@ the page loads nothing from the network.
 """
 from __future__ import annotations
 
+import functools
 import math
 import os
 from datetime import datetime, timezone
 from pathlib import Path
 
-import jinja2
-import numpy as np
 import pandas as pd
 
-from ..scan import n_stations_named
+from ..output import OutputFolder
 from ..stats.result import TestResult
+from ..templating import environment
 from .figures import make_figures
 from .methods import METHODS, REFERENCES, SECTIONS
 from .tables import write_tables
 
-TEMPLATES = Path(__file__).parent / "templates"
 
-
-def _num(value, digits: int = 4) -> str:
-    """A number for people: thousands separators for counts, significant digits otherwise."""
-    if value is None or value is pd.NA:
-        return ""
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        return str(value)
-    if math.isnan(x):
-        return ""
-    if x == int(x) and abs(x) < 1e15:
-        return f"{int(x):,}"
-    return f"{x:.{digits}g}"
-
-
-def _pval(value) -> str:
-    if value is None or value is pd.NA:
-        return ""
-    x = float(value)
-    if math.isnan(x):
-        return ""
-    return "< 1e-300" if x == 0 else f"{x:.2g}"
-
-
-def _env() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
-                             trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
-    env.filters["num"] = _num
-    env.filters["pval"] = _pval
-    return env
+@functools.cache
+def _env():
+    return environment("forensics.report")
 
 
 def _records(frame: pd.DataFrame) -> list:
     return frame.astype(object).where(frame.notna(), None).to_dict("records")
 
 
-def _verdict(row, alpha) -> str:
+def _verdict(row) -> str:
+    """The words for a row's verdict, from what the scan decided (``significant``)."""
     if row["note"]:
         return row["note"]
     if row["pvalue"] is None or (isinstance(row["pvalue"], float) and math.isnan(row["pvalue"])):
         return "descriptive (no p-value)"
-    return "stands out" if row["pvalue_adj"] < alpha else "does not stand out"
+    return "stands out" if row["significant"] else "does not stand out"
 
 
 def _cards(scan, area: str) -> list:
@@ -83,7 +55,7 @@ def _cards(scan, area: str) -> list:
         levels = sorted(set(scan.tests.loc[scan.tests["test"] == check.name, "level"]))
         cards.append({
             "name": check.name, "title": check.title,
-            "rows": [dict(r, verdict=_verdict(r, scan.provenance["alpha"])) for r in _records(rows)],
+            "rows": [dict(r, verdict=_verdict(r)) for r in _records(rows)],
             "explanations": explanations,
             "levels": levels,
             "n_significant_groups": int(scan.tests[(scan.tests["test"] == check.name)
@@ -94,11 +66,9 @@ def _cards(scan, area: str) -> list:
 
 def _region_table(scan) -> tuple[list, list]:
     """Rows = groups below the nation; per test the smallest corrected p-value and its effect."""
-    sub = scan.tests[(scan.tests["level"] != "nation") & (scan.tests["note"] == "")].copy()
+    sub = scan.tests[(scan.tests["level"] != "nation") & (scan.tests["note"] == "")]
     if sub.empty:
         return [], []
-    sub["effect"] = np.where(sub["expected"].notna(), sub["statistic"].astype(float) - sub["expected"].astype(float),
-                             sub["statistic"].astype(float))
     sub = sub.sort_values(["pvalue_adj", "test", "party"], na_position="last", kind="mergesort")
     best = sub.drop_duplicates(["level", "group", "test"])
     tests = [c.name for c in scan.battery if c.name in set(best["test"])]
@@ -108,16 +78,6 @@ def _region_table(scan) -> tuple[list, list]:
         rows.append({"level": level, "group": group, "n_significant": int(g["significant"].sum()),
                      "cells": [cells.get(t) for t in tests]})
     return tests, rows
-
-
-def _rule_counts(findings: pd.DataFrame) -> list:
-    if findings.empty or "code" not in findings:
-        return []
-    rows = []
-    for (code, severity), g in findings.groupby(["code", "severity"], sort=True, dropna=False):
-        rows.append({"code": code, "severity": severity, "n_findings": len(g), "n_stations": n_stations_named(g),
-                     "example": g["message"].iloc[0]})
-    return rows
 
 
 def _exclusion_counts(scan) -> list:
@@ -135,17 +95,17 @@ def _exclusion_counts(scan) -> list:
 
 
 def write_report(scan, out_dir, title: str | None = None, max_rows: int = 2000, formats=("png", "svg"),
-                 time: str | None = None, progress: bool = True) -> Path:
+                 time: str | None = None, progress: bool = True, raw_csv: bool = False) -> Path:
     """Write report.html, the CSV/JSON tables and figures/ into ``out_dir``; return the HTML path.
 
-    ``max_rows`` caps the long HTML tables (the CSV files always hold every
-    row).  ``time`` overrides the report's timestamp (default: the scan's
-    provenance time, or ``SOURCE_DATE_EPOCH`` when set).
+    The folder is written completely or not at all
+    (``forensics.output.OutputFolder``).  ``max_rows`` caps the long HTML
+    tables (the CSV files always hold every row).  ``time`` overrides the
+    report's timestamp (default: the scan's provenance time, or
+    ``SOURCE_DATE_EPOCH`` when set).  ``raw_csv`` leaves formula-like cells
+    of the CSV files as they are.  Figures that could not be drawn are shown
+    as notes in the page and listed in ``report_notes(path)``.
     """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = write_tables(scan, out)
-    figures = make_figures(scan, out / "figures", formats=formats, progress=progress)
     if time is None and os.environ.get("SOURCE_DATE_EPOCH"):
         time = datetime.fromtimestamp(int(os.environ["SOURCE_DATE_EPOCH"]), timezone.utc).isoformat()
     provenance = dict(scan.provenance, time=time or scan.provenance.get("time"))
@@ -154,40 +114,51 @@ def write_report(scan, out_dir, title: str | None = None, max_rows: int = 2000, 
     flagged = stations[stations["n_flags"] > 0].sort_values("review_order", kind="mergesort")
     excluded_stations = stations[stations["excluded"] != ""]
     tests, region_rows = _region_table(scan)
-    by_section = {}
-    for fig in figures:
-        by_section.setdefault(fig["section"], []).append(fig)
-    context = {
-        "title": title or f"Election forensics report: {scan.election.profile}",
-        "summary": scan.summary_dict()["summary"],
-        "headlines": scan.headlines,
-        "alpha": scan.provenance["alpha"],
-        "n_stations": len(stations),
-        "n_flagged": len(flagged),
-        "findings": _records(scan.findings.head(max_rows)),
-        "n_findings": len(scan.findings),
-        "findings_columns": list(scan.findings.columns),
-        "numeric_findings": [c for c in scan.findings.columns if pd.api.types.is_numeric_dtype(scan.findings[c])],
-        "reconcile_note": scan.notes.get("reconcile", ""),
-        "rule_counts": _rule_counts(scan.findings),
-        "cards": {area: _cards(scan, area) for area in ("fingerprints", "spikes", "shape", "digits", "other")},
-        "figures": by_section,
-        "region_tests": tests,
-        "region_rows": region_rows,
-        "flagged": _records(flagged.head(max_rows)),
-        "flag_meanings": scan.flag_meanings(),
-        "excluded_counts": _exclusion_counts(scan),
-        "excluded_stations": _records(excluded_stations.head(max_rows)),
-        "n_excluded_stations": len(excluded_stations),
-        "max_rows": max_rows,
-        "methods": [dict(METHODS.get(c.name, {"text": c.title}), name=c.name, title=c.title,
-                         levels=", ".join(c.levels), params=c.params) for c in scan.battery],
-        "references": REFERENCES,
-        "sections": SECTIONS,
-        "provenance": provenance,
-        "files": sorted(p.name for p in paths.values()),
-    }
-    html = _env().get_template("report.html.j2").render(**context)
-    path = out / "report.html"
-    path.write_text(html, encoding="utf-8")
-    return path
+    with OutputFolder(out_dir, raw_csv=raw_csv) as folder:
+        paths = write_tables(scan, folder)
+        figures = make_figures(scan, folder, formats=formats, progress=progress)
+        by_section = {}
+        for fig in figures:
+            by_section.setdefault(fig["section"], []).append(fig)
+        context = {
+            "title": title or f"Election forensics report: {scan.election.profile}",
+            "summary": scan.summary_paragraphs(),
+            "headlines": scan.headlines,
+            "alpha": scan.provenance["alpha"],
+            "n_stations": len(stations),
+            "n_flagged": len(flagged),
+            "findings": _records(scan.findings.head(max_rows)),
+            "n_findings": len(scan.findings),
+            "findings_columns": list(scan.findings.columns),
+            "numeric_findings": [c for c in scan.findings.columns
+                                 if pd.api.types.is_numeric_dtype(scan.findings[c])],
+            "reconcile_note": scan.notes.get("reconcile", ""),
+            "rule_counts": scan.rule_counts(),
+            "cards": {area: _cards(scan, area) for area in ("fingerprints", "spikes", "shape", "digits", "other")},
+            "figures": by_section,
+            "figure_errors": [f"{f['id']}: {f['error']}" for f in figures if f["error"]],
+            "region_tests": tests,
+            "region_rows": region_rows,
+            "flagged": _records(flagged.head(max_rows)),
+            "flag_meanings": scan.flag_meanings(),
+            "excluded_counts": _exclusion_counts(scan),
+            "excluded_stations": _records(excluded_stations.head(max_rows)),
+            "n_excluded_stations": len(excluded_stations),
+            "max_rows": max_rows,
+            "methods": [dict(METHODS.get(c.name, {"text": c.title}), name=c.name, title=c.title,
+                             levels=", ".join(c.levels), params=c.params) for c in scan.battery],
+            "references": REFERENCES,
+            "sections": SECTIONS,
+            "provenance": provenance,
+            "files": sorted(p.name for p in paths.values()),
+        }
+        folder.text("report.html", _env().get_template("report.html.j2").render(**context))
+        if context["figure_errors"]:
+            folder.text("figure_errors.txt", "\n".join(context["figure_errors"]) + "\n")
+    return folder.target / "report.html"
+
+
+def report_notes(path) -> list[str]:
+    """The figures a written report could not draw (empty when all were drawn)."""
+    notes = Path(path).with_name("figure_errors.txt")
+    return notes.read_text(encoding="utf-8").splitlines() if notes.exists() else []

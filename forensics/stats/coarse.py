@@ -40,12 +40,12 @@ import pandas as pd
 from scipy import optimize, special, stats
 
 from ..exclusions import Exclusions
-from ..model import as_election
 from ..random import ensure_rng
+from ._core.plane import party_column, require_registered
+from .registry import register_test
 from .result import TestResult
-from .spikes import _party_column
 
-__all__ = ["coarse_shares", "fit_betabinom_mixture", "share_density"]
+__all__ = ["coarse_shares"]
 
 #: box for log alpha and log beta (alpha, beta in [0.050, 403])
 LOG_BOUNDS = (-3.0, 6.0)
@@ -201,24 +201,25 @@ def _F(dens, envelope, share, mean_share):
 
 # -- the test -----------------------------------------------------------------------------------
 
-def coarse_shares(election, party=None, resamples: int = 1000, bw: float = 1e-4, grid: int = 1001,
+@register_test("coarse_shares", renamed={"resamples": "n_sim"})
+def coarse_shares(election, party=None, n_sim: int = 1000, bw: float = 1e-4, grid: int = 1001,
                   rng=None, max_components: int = 5, fit_sample: int = 5_000,
                   chunk: int = 2_000_000) -> TestResult:
     """Rozenas' RKD estimate of the percentage of stations with excess coarse vote shares.
 
     Uses t = valid votes and v = the party's votes (the leader by default) at
     stations with 0 < t <= voters on the list.  ``statistic`` is F (percent of
-    stations); ``pvalue`` the share of resamples with F at least as large;
+    stations); ``pvalue`` the share of the ``n_sim`` resamples with F at least as large;
     ``details``: ``flagged`` (share, excess in percent of stations),
     ``fits`` (turnout and vote mixtures), ``x``, ``density``, ``envelope``
     and ``null_F`` for figures.
     """
-    if resamples < 2:
-        raise ValueError("resamples must be at least 2")
-    e = as_election(election)
-    party = _party_column(e, party)
-    rng = ensure_rng(rng)
-    N, t, v = (e.table["registered"].astype(float), e.valid().astype(float), e.table[party].astype(float))
+    if n_sim < 2:
+        raise ValueError("n_sim must be at least 2")
+    e = election
+    require_registered(e)
+    party = party_column(e, party)
+    N, t, v = (e.table["registered"].astype(float), e.ballots("valid").astype(float), e.table[party].astype(float))
     ex = Exclusions.for_election(e)
     ex.require(N.notna() & t.notna() & v.notna(), "missing counts")
     ex.require((N >= 0) & (v >= 0), "negative counts")
@@ -227,9 +228,9 @@ def coarse_shares(election, party=None, resamples: int = 1000, bw: float = 1e-4,
     ex.require(v <= t, "party votes exceed valid votes")
     N, t, v = (s[ex.keep].to_numpy(np.int64) for s in (N, t, v))
     if N.size < 10:
-        return TestResult(name="coarse_shares", statistic=float("nan"), n_used=int(N.size), excluded=ex.counts,
-                          excluded_rows=ex.rows, party=party, details={"party": party},
-                          explanation="Too few polling stations with valid votes to fit the honest-count model.")
+        return TestResult.from_exclusions("coarse_shares", ex, party=party, details={"party": party},
+                                          explanation="Too few polling stations with valid votes to fit the "
+                                                      "honest-count model.")
 
     fit_t = fit_betabinom_mixture(N, t, max_components, rng, fit_sample)
     fit_v = fit_betabinom_mixture(t, v, max_components, rng, fit_sample)
@@ -240,9 +241,9 @@ def coarse_shares(election, party=None, resamples: int = 1000, bw: float = 1e-4,
     dens_obs = share_density(observed, bw, grid)[0]
     share_obs = _bin_shares(observed, grid)[0]
     dens_sim, share_sim = [], []
-    size = max(1, min(resamples, chunk // N.size))
-    for start in range(0, resamples, size):
-        m = min(size, resamples - start)
+    size = max(1, min(n_sim, chunk // N.size))
+    for start in range(0, n_sim, size):
+        m = min(size, n_sim - start)
         t_star = rng.binomial(N[None, :], _draw_posterior(rng, fit_t, resp_t, N, t, m))
         v_star = rng.binomial(t_star, _draw_posterior(rng, fit_v, resp_v, t, v, m))
         y = np.divide(v_star, t_star, out=np.zeros(t_star.shape), where=t_star > 0)
@@ -253,7 +254,7 @@ def coarse_shares(election, party=None, resamples: int = 1000, bw: float = 1e-4,
     envelope = dens_sim.max(axis=0)
     F, flagged, excess = _F(dens_obs, envelope, share_obs, share_sim.mean(axis=0))
     null_F = _leave_one_out_F(dens_sim, share_sim)
-    pvalue = (1 + np.sum(null_F >= F - 1e-12)) / (1 + resamples)
+    pvalue = (1 + np.sum(null_F >= F - 1e-12)) / (1 + n_sim)
 
     x = np.linspace(0, 1, grid)
     hits = flagged & (excess > 0)
@@ -263,12 +264,12 @@ def coarse_shares(election, party=None, resamples: int = 1000, bw: float = 1e-4,
     details = {
         "party": party, "flagged": flagged_table, "fits": {"turnout": _fit_table(fit_t), "votes": _fit_table(fit_v)},
         "x": x, "density": dens_obs, "envelope": envelope, "null_F": null_F,
-        "resamples": resamples, "bw": bw, "grid": grid,
+        "n_sim": n_sim, "bw": bw, "grid": grid,
     }
-    return TestResult(
-        name="coarse_shares", statistic=float(F), pvalue=float(pvalue),
-        expected=float(np.mean(null_F)), n_used=int(N.size), excluded=ex.counts, excluded_rows=ex.rows,
-        details=details, explanation=_explain(F, pvalue, flagged_table, N.size, party, resamples), party=party,
+    return TestResult.from_exclusions(
+        "coarse_shares", ex, F, pvalue=float(pvalue), expected=float(np.mean(null_F)), details=details,
+        explanation=_explain(F, pvalue, flagged_table, N.size, party, n_sim), party=party, alternative="greater",
+        method=f"resampled kernel density ({n_sim} honest re-counts)",
     )
 
 
@@ -287,10 +288,10 @@ def _fit_table(fit) -> pd.DataFrame:
                          "beta": fit["beta"], "weight": fit["w"]})
 
 
-def _explain(F, pvalue, flagged, n, party, resamples) -> str:
+def _explain(F, pvalue, flagged, n, party, n_sim) -> str:
     where = ", ".join(f"{s:.3f}" for s in flagged["share"].head(5)) or "none"
     return (
-        f"We compared the distribution of {party}'s vote share at {n:,} polling stations with {resamples} "
+        f"We compared the distribution of {party}'s vote share at {n:,} polling stations with {n_sim} "
         f"re-counts simulated from a smooth model of honest voting that keeps each station's size (so shares "
         f"such as 1/2 or 2/3 that small stations produce naturally are expected). The observed shares pile up "
         f"above every simulated re-count at: {where}; the stations in those spikes beyond what honest counting "

@@ -16,9 +16,10 @@ are those of a local-linear smooth of the counts' own histogram
 (``smoothed_residues``); ``null="uniform"`` gives the textbook tests.
 
 Digits are extracted by the same functions the EFToolkit battery uses
-(``battery.py``), and intervals come from its station bootstrap: stations,
-not single counts, are resampled, because counts on one protocol belong
-together.
+(``_core/digitize.py``), and intervals come from the station bootstrap
+(``_core/bootstrap.py``): stations, not single counts, are resampled,
+because counts on one protocol belong together.  Inside ``digit_tests`` the
+tests share one reading of the counts and one set of resamples per group.
 """
 from __future__ import annotations
 
@@ -30,14 +31,19 @@ from ..exclusions import Exclusions
 from ..levels import by_level, results_table
 from ..model import as_election
 from ..random import ensure_rng
-from .battery import (_multiplicities, _one_blas_thread, basic_interval, count_values, digit_counts, first_digit,
-                      last_digit, last_two_digits, percent_ends_05, resample_categories, resample_sums, second_digit)
+from ._core.binomial import binom_pvalue, clopper_pearson
+from ._core.bootstrap import (basic_interval, multiplicities, one_blas_thread, resample_categories,
+                              resample_sums)
+from ._core.counts import count_values
+from ._core.digitize import digit_counts, first_digit, last_digit, last_two_digits, percent_ends_05, second_digit
+from .registry import register_test
 from .result import TestResult
 
 __all__ = [
     "BENFORD_FIRST",
     "BENFORD_SECOND",
     "SECOND_DIGIT_MEAN",
+    "DIGIT_PAIRS",
     "last_digit_test",
     "last_digit_mean",
     "zero_five_share",
@@ -46,8 +52,6 @@ __all__ = [
     "second_digit_mean",
     "first_digit_test",
     "percent_zero_five",
-    "spike_dip_pvalue",
-    "smoothed_residues",
     "digit_tests",
 ]
 
@@ -60,6 +64,12 @@ SECOND_DIGIT_MEAN = float(BENFORD_SECOND @ np.arange(10))
 _UNIFORM = np.full(10, 0.1)
 _SHARED_CELLS = 5_000_000  # largest stations x replicates matrix of resamples a group's tests share
 _NULLS = ("smoothed", "uniform")
+#: the three digit-pair tests of Beber & Scacco: kind -> (name, direction people err, word)
+DIGIT_PAIRS = {
+    "repeated": ("repeated last-two digits", "less", "fewer"),
+    "adjacent": ("adjacent last-two digits", "greater", "more"),
+    "non-adjacent": ("non-adjacent last-two digits", "less", "fewer"),
+}
 
 
 def smoothed_residues(values, lowest: int, period: int = 10, highest=None) -> np.ndarray:
@@ -144,13 +154,13 @@ class _Counts:
             np.empty((len(kept), 0))
         self._resamples = None
 
-    def resamples(self, n_boot: int, rng):
-        """Station multiplicities of ``n_boot`` resamples (drawn on first use), or None when too many to hold."""
+    def resamples(self, n_sim: int, rng):
+        """Station multiplicities of ``n_sim`` resamples (drawn on first use), or None when too many to hold."""
         n = len(self.raw)
-        if n * n_boot > _SHARED_CELLS:
+        if n * n_sim > _SHARED_CELLS:
             return None
-        if self._resamples is None or len(self._resamples) != n_boot:
-            self._resamples = _multiplicities(rng, n, n_boot, np.float32)  # sums of whole numbers < 2**24: exact
+        if self._resamples is None or len(self._resamples) != n_sim:
+            self._resamples = multiplicities(rng, n, n_sim, np.float32)  # sums of whole numbers < 2**24: exact
         return self._resamples
 
 
@@ -192,10 +202,14 @@ class _Pool:
                 "deviate without any manipulation of the votes.")
 
 
+def _label(names) -> str:
+    """The ``party`` label of a result pooling several columns."""
+    return ", ".join(names) if len(names) <= 3 else f"{len(names)} columns"
+
+
 def _result(name, pool, statistic, **kw) -> TestResult:
     return TestResult(name=name, statistic=float(statistic), n_used=kw.pop("n_used", pool.n),
-                      excluded=dict(pool.excluded), excluded_rows=pool.excluded_rows,
-                      party=", ".join(pool.columns) if len(pool.columns) <= 3 else f"{len(pool.columns)} columns",
+                      excluded=dict(pool.excluded), excluded_rows=pool.excluded_rows, party=_label(pool.columns),
                       **kw)
 
 
@@ -203,7 +217,7 @@ def _empty(name, pool, what) -> TestResult:
     return _result(name, pool, np.nan, explanation=f"No {what} were left to test after the exclusions listed.")
 
 
-def _station_ci(numerator, denominator, n_boot, rng, conf=0.95, shared=None):
+def _station_ci(numerator, denominator, n_sim, rng, confidence_level=0.95, shared=None):
     """Basic bootstrap interval of sum(numerator)/sum(denominator), resampling stations.
 
     With ``shared`` (the group's ``_Counts``), the resamples its tests share
@@ -214,31 +228,20 @@ def _station_ci(numerator, denominator, n_boot, rng, conf=0.95, shared=None):
     otherwise one by one (``resample_sums``).
     """
     x = np.column_stack([numerator, denominator])
-    weights = shared.resamples(n_boot, rng) if shared is not None else None
+    weights = shared.resamples(n_sim, rng) if shared is not None else None
     if weights is not None:
-        with _one_blas_thread():
+        with one_blas_thread():
             reps = (weights @ x.astype(np.float32)).astype(float)
     else:
         pairs, counts = np.unique(x, axis=0, return_counts=True)
         if 5 * len(pairs) < len(x):
-            reps = resample_categories(counts, n_boot, rng) @ pairs
+            reps = resample_categories(counts, n_sim, rng) @ pairs
         else:
-            reps = resample_sums(x, n_boot, rng)
+            reps = resample_sums(x, n_sim, rng)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = reps[:, 0] / reps[:, 1]
-    low, high = basic_interval(x[:, 0].sum() / x[:, 1].sum(), ratio[:, None], conf)
+    low, high = basic_interval(x[:, 0].sum() / x[:, 1].sum(), ratio[:, None], confidence_level)
     return float(low[0]), float(high[0])
-
-
-def _binom_pvalue(k, n, p, alternative: str = "two-sided"):
-    """Exact binomial p-value(s); two-sided is twice the smaller tail (vectorised, unlike binomtest)."""
-    k = np.asarray(k, dtype=float)
-    less, greater = stats.binom.cdf(k, n, p), stats.binom.sf(k - 1, n, p)
-    if alternative == "less":
-        return less
-    if alternative == "greater":
-        return greater
-    return np.minimum(1.0, 2 * np.minimum(less, greater))
 
 
 def _chisquare(observed, probs, n_sim, rng, exact_below):
@@ -249,20 +252,24 @@ def _chisquare(observed, probs, n_sim, rng, exact_below):
     x2 = float(((observed - expected) ** 2 / expected).sum())
     if n >= exact_below:
         return x2, float(stats.chi2.sf(x2, len(probs) - 1)), "chi-square approximation"
-    sims = ensure_rng(rng).multinomial(int(n), probs, size=n_sim)
+    sims = rng.multinomial(int(n), probs, size=n_sim)
     sim_x2 = ((sims - expected) ** 2 / expected).sum(axis=1)
     p = (1 + np.count_nonzero(sim_x2 >= x2 - 1e-9)) / (n_sim + 1)
     return x2, float(p), f"Monte Carlo ({n_sim} multinomial draws; n < {exact_below})"
 
 
-def _digit_table(observed, probs, digits) -> pd.DataFrame:
+def _digit_table(observed, probs, digits, confidence_level: float = 0.95) -> pd.DataFrame:
+    """Each digit's count and share with its exact interval, the expected share and a binomial p-value."""
     n = int(observed.sum())
+    low, high = clopper_pearson(observed, n, confidence_level) if n else (np.nan, np.nan)
     return pd.DataFrame({
         "digit": digits,
         "observed": observed.astype(int),
         "share": observed / n if n else np.nan,
+        "ci_low": low,
+        "ci_high": high,
         "expected_share": probs,
-        "pvalue": _binom_pvalue(observed, n, probs) if n else np.nan,
+        "pvalue": binom_pvalue(observed, n, probs) if n else np.nan,
     })
 
 
@@ -281,15 +288,17 @@ def spike_dip_pvalue(n: int, spike: int, dip: int, n_sim: int = 100_000, rng=Non
     """Monte Carlo P(some digit occurs >= spike times and some digit <= dip times) in n uniform last digits.
 
     The check Beber and Scacco used for Iran 2009 (a 17% spike and a 4% dip
-    in 116 counts: P < 0.04).
+    in 116 counts: P < 0.04); ``last_digit_test`` reports it in its details.
     """
     sims = ensure_rng(rng).multinomial(int(n), _UNIFORM, size=n_sim)
     hit = (sims.max(axis=1) >= spike) & (sims.min(axis=1) <= dip)
     return float((1 + hit.sum()) / (n_sim + 1))
 
 
+@register_test("last_digit_test")
 def last_digit_test(election, *, columns=None, min_count: int = 10, null: str = "smoothed",
-                    exact_below: int = 50, n_sim: int = 10_000, rng=None) -> TestResult:
+                    exact_below: int = 50, n_sim: int = 10_000, confidence_level: float = 0.95,
+                    rng=None) -> TestResult:
     """Chi-square test of the counts' last digits (9 df; Beber & Scacco).
 
     ``null="uniform"`` is the textbook test against 10% per digit;
@@ -298,12 +307,12 @@ def last_digit_test(election, *, columns=None, min_count: int = 10, null: str = 
     simulated clean elections many counts sit where the distribution slopes
     and the uniform rule then rejects honest data (see the README, "Digit tests").
     Counts below ``min_count`` are left out.  Below ``exact_below`` counts the
-    p-value is Monte Carlo.  ``details["digits"]`` gives each digit's share
-    with a two-sided binomial p-value; ``details["spike_dip_pvalue"]`` is
-    the Monte Carlo chance, under uniform digits, of a spike and a dip as
-    extreme as observed.
+    p-value is Monte Carlo (``n_sim`` draws).  ``details["digits"]`` gives
+    each digit's share with its exact interval at ``confidence_level`` and a
+    two-sided binomial p-value; ``details["spike_dip_pvalue"]`` is the Monte
+    Carlo chance, under uniform digits, of a spike and a dip as extreme as
+    observed.
     """
-    rng = ensure_rng(rng)
     pool = _Pool(election, columns, min_count)
     name = "last digit uniformity"
     if pool.n == 0:
@@ -311,14 +320,14 @@ def last_digit_test(election, *, columns=None, min_count: int = 10, null: str = 
     probs = _null_probs(pool, null)
     observed = digit_counts(last_digit(pool.values.ravel()))
     x2, p, method = _chisquare(observed, probs, n_sim, rng, exact_below)
-    table = _digit_table(observed, probs, np.arange(10))
+    table = _digit_table(observed, probs, np.arange(10), confidence_level)
     spike_dip = spike_dip_pvalue(pool.n, observed.max(), observed.min(), n_sim, rng)
     top, low = int(observed.argmax()), int(observed.argmin())
     text = (f"Checked the last digit of {pool.n} vote counts of at least {min_count} against "
             f"{_null_text(null)}. Digit {top} ends {observed[top] / pool.n:.1%} of them (expected "
             f"{probs[top]:.1%}) and {low} ends {observed[low] / pool.n:.1%} (expected {probs[low]:.1%}); the "
             f"overall departure {_verdict(p)}. {_CAVEAT}" + pool.note())
-    return _result(name, pool, x2, pvalue=p, expected=9.0, explanation=text,
+    return _result(name, pool, x2, pvalue=p, expected=9.0, explanation=text, alternative="greater", method=method,
                    details={"digits": table, "method": method, "df": 9, "null": null,
                             "spike_dip_pvalue": spike_dip})
 
@@ -329,8 +338,14 @@ def _station_digits(pool, extract):
     return np.nansum(d, axis=1), np.isfinite(d).sum(axis=1)
 
 
+def _interval_text(ci, confidence_level, percent=False) -> str:
+    fmt = "{:.1%}" if percent else "{:.3f}"
+    return f"{confidence_level:.0%} interval {fmt.format(ci[0])} to {fmt.format(ci[1])}"
+
+
+@register_test("last_digit_mean")
 def last_digit_mean(election, *, columns=None, min_count: int = 10, null: str = "smoothed",
-                    n_boot: int = 1000, rng=None) -> TestResult:
+                    n_sim: int = 1000, confidence_level: float = 0.95, rng=None) -> TestResult:
     """Mean last digit (EFToolkit's LastC) against 4.5 or the smoothed null, with a station-bootstrap interval.
 
     The p-value is a z-test with the null's digit variance (8.25 when uniform).
@@ -345,15 +360,18 @@ def last_digit_mean(election, *, columns=None, min_count: int = 10, null: str = 
     total, used = _station_digits(pool, last_digit)
     mean = total.sum() / used.sum()
     p = float(2 * stats.norm.sf(abs(mean - mu) / (sd / np.sqrt(pool.n))))
-    ci = _station_ci(total, used, n_boot, rng, shared=pool.shared)
-    text = (f"The average last digit of {pool.n} counts of at least {min_count} is {mean:.3f} (95% interval "
-            f"{ci[0]:.3f} to {ci[1]:.3f}); {_null_text(null)} gives {mu:.3f}. The difference {_verdict(p)}. "
-            f"{_CAVEAT}" + pool.note())
-    return _result(name, pool, mean, pvalue=p, ci=ci, expected=mu, explanation=text, details={"null": null})
+    ci = _station_ci(total, used, n_sim, rng, confidence_level, shared=pool.shared)
+    text = (f"The average last digit of {pool.n} counts of at least {min_count} is {mean:.3f} "
+            f"({_interval_text(ci, confidence_level)}); {_null_text(null)} gives {mu:.3f}. The difference "
+            f"{_verdict(p)}. {_CAVEAT}" + pool.note())
+    return _result(name, pool, mean, pvalue=p, ci=ci, expected=mu, explanation=text, details={"null": null},
+                   alternative="two-sided", confidence_level=confidence_level,
+                   method="z-test; station-bootstrap basic interval")
 
 
+@register_test("zero_five_share")
 def zero_five_share(election, *, columns=None, min_count: int = 10, null: str = "smoothed",
-                    n_boot: int = 1000, rng=None) -> TestResult:
+                    n_sim: int = 1000, confidence_level: float = 0.95, rng=None) -> TestResult:
     """Share of counts ending in 0 or 5 (EFToolkit's C05s) against 0.2 or the smoothed null; binomial p-value."""
     pool = _Pool(election, columns, min_count)
     name = "counts ending in 0 or 5 (C05s)"
@@ -364,80 +382,83 @@ def zero_five_share(election, *, columns=None, min_count: int = 10, null: str = 
     ends = np.where(np.isfinite(pool.values), np.isin(last_digit(pool.values), (0, 5)), np.nan)
     hits, used = np.nansum(ends, axis=1), np.isfinite(ends).sum(axis=1)
     share = hits.sum() / used.sum()
-    p = float(_binom_pvalue(hits.sum(), pool.n, expected))
-    ci = _station_ci(hits, used, n_boot, rng, shared=pool.shared)
-    text = (f"{share:.1%} of {pool.n} counts of at least {min_count} end in 0 or 5 (95% interval {ci[0]:.1%} "
-            f"to {ci[1]:.1%}), against {expected:.1%} expected from {_null_text(null)}. Rounding invented "
-            f"figures to 'nice' numbers raises this share. The difference {_verdict(p)}. {_CAVEAT}" + pool.note())
-    return _result(name, pool, share, pvalue=p, ci=ci, expected=expected, explanation=text, details={"null": null})
+    p = float(binom_pvalue(hits.sum(), pool.n, expected))
+    ci = _station_ci(hits, used, n_sim, rng, confidence_level, shared=pool.shared)
+    text = (f"{share:.1%} of {pool.n} counts of at least {min_count} end in 0 or 5 "
+            f"({_interval_text(ci, confidence_level, True)}), against {expected:.1%} expected from "
+            f"{_null_text(null)}. Rounding invented figures to 'nice' numbers raises this share. The difference "
+            f"{_verdict(p)}. {_CAVEAT}" + pool.note())
+    return _result(name, pool, share, pvalue=p, ci=ci, expected=expected, explanation=text, details={"null": null},
+                   alternative="two-sided", confidence_level=confidence_level,
+                   method="exact binomial; station-bootstrap basic interval")
 
 
-def digit_pairs_test(election, *, columns=None, min_count: int = 100, wrap_adjacent: bool = True,
-                     null: str = "smoothed") -> list:
-    """Beber & Scacco's tests on the last two digits: three one-sided binomial TestResults.
+@register_test("digit_pairs_test")
+def digit_pairs_test(election, *, kind: str = "adjacent", columns=None, min_count: int = 100,
+                     wrap_adjacent: bool = True, null: str = "smoothed") -> TestResult:
+    """One of Beber & Scacco's tests on the last two digits: a one-sided binomial TestResult.
 
-    Repeated pairs (11, 22, ...; expected 10%, people under-produce them),
-    adjacent pairs (digits differing by one; expected 20% when 0 and 9 count
-    as adjacent, ``wrap_adjacent=True`` as the Iran op-ed's 70% implies, 18%
-    otherwise; people over-produce them) and the remaining non-adjacent
-    distinct pairs (70% or 72%; under-produced).  Counts below ``min_count``
-    (default 100, as for Senegal) are left out.  With ``null="smoothed"``
-    the expected shares come from the count distribution smoothed over
-    windows of 100 (``smoothed_residues``), otherwise from uniform pairs.
+    ``kind`` (``DIGIT_PAIRS``): "repeated" pairs (11, 22, ...; expected 10%,
+    people under-produce them), "adjacent" pairs (digits differing by one;
+    expected 20% when 0 and 9 count as adjacent, ``wrap_adjacent=True`` as
+    the Iran op-ed's 70% implies, 18% otherwise; people over-produce them)
+    or the remaining "non-adjacent" distinct pairs (70% or 72%;
+    under-produced).  Counts below ``min_count`` (default 100, as for
+    Senegal) are left out.  With ``null="smoothed"`` the expected shares
+    come from the count distribution smoothed over windows of 100
+    (``smoothed_residues``), otherwise from uniform pairs.
     """
+    if kind not in DIGIT_PAIRS:
+        raise ValueError(f"kind must be one of {', '.join(DIGIT_PAIRS)}, not {kind!r}")
     pool = _Pool(election, columns, min_count)
+    name, alternative, direction = DIGIT_PAIRS[kind]
     pairs = last_two_digits(pool.values.ravel())
     pairs = pairs[np.isfinite(pairs)].astype(int)
+    n = pairs.size
+    if n == 0:
+        return _empty(name, pool, "counts")
     grid = np.arange(100)
     gap = np.abs(grid // 10 - grid % 10)
     is_rep = gap == 0
     is_adj = (gap == 1) | ((gap == 9) if wrap_adjacent else False)
-    probs = _null_probs(pool, null, period=100) if pairs.size else np.full(100, 0.01)
-    kinds = [
-        ("repeated last-two digits", is_rep, "less", "fewer"),
-        ("adjacent last-two digits", is_adj, "greater", "more"),
-        ("non-adjacent last-two digits", ~is_rep & ~is_adj, "less", "fewer"),
-    ]
-    out = []
-    n = pairs.size
-    for name, member, alternative, direction in kinds:
-        if n == 0:
-            out.append(_empty(name, pool, "counts"))
-            continue
-        expected = float(probs[member].sum())
-        k = int(member[pairs].sum())
-        p = float(_binom_pvalue(k, n, expected, alternative))
-        text = (f"Of {n} counts of at least {min_count}, {k / n:.1%} end in {name.replace(' last-two digits', '')} "
-                f"pairs of digits, against {expected:.1%} expected in honest counts; people inventing numbers "
-                f"tend to write {direction}. Finding {'this few' if alternative == 'less' else 'this many'} "
-                f"{_verdict(p)}. {_CAVEAT}" + pool.note())
-        out.append(_result(name, pool, k / n, pvalue=p, expected=expected, n_used=n, explanation=text,
-                           details={"count": k, "alternative": alternative, "wrap_adjacent": wrap_adjacent,
-                                    "null": null}))
-    return out
+    member = {"repeated": is_rep, "adjacent": is_adj, "non-adjacent": ~is_rep & ~is_adj}[kind]
+    expected = float(_null_probs(pool, null, period=100)[member].sum())
+    k = int(member[pairs].sum())
+    p = float(binom_pvalue(k, n, expected, alternative))
+    text = (f"Of {n} counts of at least {min_count}, {k / n:.1%} end in {name.replace(' last-two digits', '')} "
+            f"pairs of digits, against {expected:.1%} expected in honest counts; people inventing numbers "
+            f"tend to write {direction}. Finding {'this few' if alternative == 'less' else 'this many'} "
+            f"{_verdict(p)}. {_CAVEAT}" + pool.note())
+    return _result(name, pool, k / n, pvalue=p, expected=expected, n_used=n, explanation=text,
+                   alternative=alternative, method="exact binomial, one-sided",
+                   details={"count": k, "kind": kind, "alternative": alternative, "wrap_adjacent": wrap_adjacent,
+                            "null": null})
 
 
 # -- Benford ---------------------------------------------------------------------------------
+@register_test("second_digit_test")
 def second_digit_test(election, *, columns=None, min_count: int = 10, exact_below: int = 50,
-                      n_sim: int = 10_000, rng=None) -> TestResult:
+                      n_sim: int = 10_000, confidence_level: float = 0.95, rng=None) -> TestResult:
     """Mebane's 2BL: chi-square of second digits (counts >= 10) against Benford's law, 9 df."""
     pool = _Pool(election, columns, max(min_count, 10))
     name = "second digit Benford (2BL)"
     if pool.n == 0:
         return _empty(name, pool, "counts")
     observed = digit_counts(second_digit(pool.values.ravel()))
-    x2, p, method = _chisquare(observed, BENFORD_SECOND, n_sim, ensure_rng(rng), exact_below)
+    x2, p, method = _chisquare(observed, BENFORD_SECOND, n_sim, rng, exact_below)
     mean = float(observed @ np.arange(10) / pool.n)
     text = (f"Checked the second digit of {pool.n} counts of at least 10 against Benford's law, which "
             f"predicts slightly more low than high second digits (mean 4.187; here {mean:.3f}). The "
             f"departure {_verdict(p)}. Benford's law for vote counts is a rough benchmark: strategic voting "
             f"and the size of stations also move it. {_CAVEAT}" + pool.note())
-    return _result(name, pool, x2, pvalue=p, expected=9.0, explanation=text,
-                   details={"digits": _digit_table(observed, BENFORD_SECOND, np.arange(10)), "mean": mean,
-                            "method": method, "df": 9})
+    return _result(name, pool, x2, pvalue=p, expected=9.0, explanation=text, alternative="greater", method=method,
+                   details={"digits": _digit_table(observed, BENFORD_SECOND, np.arange(10), confidence_level),
+                            "mean": mean, "method": method, "df": 9})
 
 
-def second_digit_mean(election, *, columns=None, min_count: int = 10, n_boot: int = 1000, rng=None) -> TestResult:
+@register_test("second_digit_mean")
+def second_digit_mean(election, *, columns=None, min_count: int = 10, n_sim: int = 1000,
+                      confidence_level: float = 0.95, rng=None) -> TestResult:
     """Mean second digit against 4.187 (EFToolkit's _2BL), with a station-bootstrap interval.
 
     The p-value is a z-test with Benford's second-digit sd 2.873.
@@ -450,47 +471,49 @@ def second_digit_mean(election, *, columns=None, min_count: int = 10, n_boot: in
     mean = total.sum() / used.sum()
     sd = np.sqrt(BENFORD_SECOND @ np.arange(10) ** 2 - SECOND_DIGIT_MEAN ** 2)
     p = float(2 * stats.norm.sf(abs(mean - SECOND_DIGIT_MEAN) / (sd / np.sqrt(pool.n))))
-    ci = _station_ci(total, used, n_boot, rng, shared=pool.shared)
-    text = (f"The average second digit of {pool.n} counts is {mean:.3f}; Benford's law gives 4.187 (95% "
-            f"interval {ci[0]:.3f} to {ci[1]:.3f}). The difference {_verdict(p)}. This is a weak benchmark "
+    ci = _station_ci(total, used, n_sim, rng, confidence_level, shared=pool.shared)
+    text = (f"The average second digit of {pool.n} counts is {mean:.3f}; Benford's law gives 4.187 "
+            f"({_interval_text(ci, confidence_level)}). The difference {_verdict(p)}. This is a weak benchmark "
             f"for vote counts. {_CAVEAT}" + pool.note())
-    return _result(name, pool, mean, pvalue=p, ci=ci, expected=SECOND_DIGIT_MEAN, explanation=text)
+    return _result(name, pool, mean, pvalue=p, ci=ci, expected=SECOND_DIGIT_MEAN, explanation=text,
+                   alternative="two-sided", confidence_level=confidence_level,
+                   method="z-test; station-bootstrap basic interval")
 
 
+@register_test("first_digit_test")
 def first_digit_test(election, *, columns=None, min_count: int = 1, exact_below: int = 50,
-                     n_sim: int = 10_000, rng=None) -> TestResult:
+                     n_sim: int = 10_000, confidence_level: float = 0.95, rng=None) -> TestResult:
     """Chi-square of first digits against Benford's law (8 df); a weak test for vote counts."""
     pool = _Pool(election, columns, max(min_count, 1))
     name = "first digit Benford"
     if pool.n == 0:
         return _empty(name, pool, "counts")
     observed = digit_counts(first_digit(pool.values.ravel()))[1:]
-    x2, p, method = _chisquare(observed, BENFORD_FIRST, n_sim, ensure_rng(rng), exact_below)
+    x2, p, method = _chisquare(observed, BENFORD_FIRST, n_sim, rng, exact_below)
     text = (f"Checked the first digit of {pool.n} counts against Benford's law (30% ones, 18% twos, ...). The "
             f"departure {_verdict(p)}. Caution: polling stations are drawn up to similar sizes, so honest vote "
             f"counts usually do NOT follow Benford's first-digit law; a departure here says little on its own. "
             f"{_CAVEAT}" + pool.note())
-    return _result(name, pool, x2, pvalue=p, expected=8.0, explanation=text,
-                   details={"digits": _digit_table(observed, BENFORD_FIRST, np.arange(1, 10)), "method": method,
-                            "df": 8})
+    return _result(name, pool, x2, pvalue=p, expected=8.0, explanation=text, alternative="greater", method=method,
+                   details={"digits": _digit_table(observed, BENFORD_FIRST, np.arange(1, 10), confidence_level),
+                            "method": method, "df": 8})
 
 
 # -- percentages -----------------------------------------------------------------------------
 def _percent_base(e):
-    base = e.meta.get("percent_base")
-    if base == "valid":
-        return e.valid(), "valid votes"
-    if base == "cast":
-        return e.ballots_cast(), "ballots cast"
-    return e.ballots_found(), "ballots found"
+    """The base of the vote percentages: the authority's (``meta["percent_base"]``), else EFToolkit's ballots found."""
+    which = e.meta.get("percent_base") if e.meta.get("percent_base") in ("valid", "cast") else "found"
+    return e.ballots(which), {"valid": "valid votes", "cast": "ballots cast", "found": "ballots found"}[which]
 
 
+@register_test("percent_zero_five")
 def percent_zero_five(election, *, columns=None, turnout: bool = True, min_base: int = 100,
                       min_percent: int = 10, max_percent: int = 90, null: str = "smoothed",
-                      n_boot: int = 1000, rng=None) -> TestResult:
+                      n_sim: int = 1000, confidence_level: float = 0.95, rng=None) -> TestResult:
     """Share of turnout and vote percentages whose whole-number value ends in 0 or 5 (EFToolkit's P05s).
 
-    Percentages are capped at 100 and rounded half to even.  Left out:
+    Percentages are capped at 100 and rounded half to even.  Turnout is
+    ballots found / voters on the list, as in EFToolkit.  Left out:
     stations whose base (registered voters for turnout, ballots for votes,
     following ``meta["percent_base"]``) is below ``min_base`` (a percentage
     of a few ballots moves in steps of several points), and percentages
@@ -505,7 +528,7 @@ def percent_zero_five(election, *, columns=None, turnout: bool = True, min_base:
     if null not in _NULLS:
         raise ValueError(f"null must be one of {_NULLS}, not {null!r}")
     shared = election if isinstance(election, _Counts) else None
-    e = shared.election if shared else as_election(election)
+    e = shared.election if shared else election
     parties = list(e.parties if columns is None else ([columns] if isinstance(columns, str) else columns))
     if shared:
         keep, ex_counts, ex_rows = shared.keep, shared.excluded, shared.excluded_rows
@@ -519,7 +542,7 @@ def percent_zero_five(election, *, columns=None, turnout: bool = True, min_base:
     with np.errstate(divide="ignore", invalid="ignore"):
         if turnout and kept.has("registered"):
             reg = count_values(kept, "registered")
-            subjects["turnout"] = (count_values(kept, "ballots_found", kept.ballots_found()) / reg, reg)
+            subjects["turnout"] = (count_values(kept, "ballots_found", kept.ballots("found")) / reg, reg)
         for party in parties:
             subjects[party] = (count_values(kept, party) / base, base)
     small = []
@@ -551,41 +574,46 @@ def percent_zero_five(election, *, columns=None, turnout: bool = True, min_base:
     hits, used = np.nansum(ends, axis=1), np.isfinite(ends).sum(axis=1)
     n = int(used.sum())
     name = "percentages ending in 0 or 5 (P05s)"
-    common = dict(excluded=excluded, excluded_rows=ex_rows, party=", ".join(subjects) if len(subjects) <= 3
-                  else f"{len(subjects)} percentages")
+    common = dict(excluded=excluded, excluded_rows=ex_rows, party=_label(list(subjects)))
     if n == 0:
         return TestResult(name=name, statistic=float("nan"), n_used=0, **common,
                           explanation="No percentages were left to test after the exclusions listed.")
     share, expected = hits.sum() / n, expected_hits / n
-    p = float(_binom_pvalue(hits.sum(), n, expected))
-    ci = _station_ci(hits, used, n_boot, rng, shared=shared)
+    p = float(binom_pvalue(hits.sum(), n, expected))
+    ci = _station_ci(hits, used, n_sim, rng, confidence_level, shared=shared)
     text = (f"{share:.1%} of {n} percentages (turnout and vote shares of {base_name}, rounded to whole "
-            f"numbers) end in 0 or 5 (95% interval {ci[0]:.1%} to {ci[1]:.1%}), against {expected:.1%} "
+            f"numbers) end in 0 or 5 ({_interval_text(ci, confidence_level, True)}), against {expected:.1%} "
             f"expected from {_null_text(null, 'percentages')}. Figures written to hit a target percentage "
             f"raise this share. The difference {_verdict(p)}. {_CAVEAT}"
             + (f" Left out: {len(small)} parties whose typical percentage is below {min_percent + 10}%." if small
                else ""))
     return TestResult(name=name, statistic=float(share), pvalue=p, ci=ci, expected=float(expected), n_used=n,
                       details={"subjects": pd.DataFrame(rows), "null": null, "parties_left_out": small},
-                      explanation=text, **common)
+                      explanation=text, alternative="two-sided", confidence_level=confidence_level,
+                      method="exact binomial; station-bootstrap basic interval", **common)
 
 
 # -- all of them, per level ----------------------------------------------------------------------
-def digit_tests(election, level: str = "nation", *, columns=None, rng=None, n_boot: int = 1000) -> pd.DataFrame:
-    """Every digit test at one level, p-values corrected across groups (Benjamini-Hochberg)."""
-    rng = ensure_rng(rng)
+def digit_tests(election, level: str = "nation", *, columns=None, rng=None, n_sim: int = 1000) -> pd.DataFrame:
+    """Every digit test at one level, p-values corrected across groups (Benjamini-Hochberg).
 
-    def battery(sub):
+    In each group the count columns are read once and the interval tests
+    share one set of station resamples; each group draws from its own
+    stream (``forensics.levels.by_level``), so a group's rows do not depend
+    on the other groups.
+    """
+    def battery(sub, rng):
         counts = _Counts(sub, columns)  # read once, shared by the count-based tests
+        boot = dict(n_sim=n_sim, rng=rng)
         return [
-            last_digit_test(counts, rng=rng),
-            last_digit_mean(counts, n_boot=n_boot, rng=rng),
-            zero_five_share(counts, n_boot=n_boot, rng=rng),
-            *digit_pairs_test(counts),
-            second_digit_test(counts, rng=rng),
-            second_digit_mean(counts, n_boot=n_boot, rng=rng),
-            first_digit_test(counts, rng=rng),
-            percent_zero_five(counts, columns=columns, n_boot=n_boot, rng=rng),
+            last_digit_test.__wrapped__(counts, rng=rng),
+            last_digit_mean.__wrapped__(counts, **boot),
+            zero_five_share.__wrapped__(counts, **boot),
+            *(digit_pairs_test.__wrapped__(counts, kind=kind) for kind in DIGIT_PAIRS),
+            second_digit_test.__wrapped__(counts, rng=rng),
+            second_digit_mean.__wrapped__(counts, **boot),
+            first_digit_test.__wrapped__(counts, rng=rng),
+            percent_zero_five.__wrapped__(counts, columns=columns, **boot),
         ]
 
-    return results_table(by_level(as_election(election), battery, level), level)
+    return results_table(by_level(as_election(election), battery, level, rng=rng), level)

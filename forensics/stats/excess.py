@@ -21,8 +21,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..random import ensure_rng
-from .fingerprints import bin_edges, bin_index, find_peak, station_values, too_few
+from ._core.bootstrap import percentile_interval, resample_indices
+from ._core.plane import bin_edges, bin_index, find_peak, station_values, too_few_text
+from .registry import register_test
 from .result import TestResult
 
 __all__ = ["ASSUMPTIONS", "excess_votes"]
@@ -64,9 +65,10 @@ def _estimate(kept: pd.DataFrame, bin_width: float, peak_weights: str, peak_meth
             "positive": positive, "negative": negative, "table": table[table["stations"] > 0].reset_index(drop=True)}
 
 
+@register_test("excess_votes", renamed={"n_boot": "n_sim"})
 def excess_votes(election, party=None, bin_width: float = 0.01, turnout: str = "issued", share=None,
-                 peak_weights: str = "stations", peak_method: str = "kde", n_boot: int = 100,
-                 rng=None) -> TestResult:
+                 peak_weights: str = "stations", peak_method: str = "kde", n_sim: int = 100,
+                 confidence_level: float = 0.95, rng=None) -> TestResult:
     """Estimated anomalous votes for the leader (Shpilkin's method).
 
     ``turnout`` is the numerator of turnout ('issued' ballots by default,
@@ -77,18 +79,18 @@ def excess_votes(election, party=None, bin_width: float = 0.01, turnout: str = "
     / others ratio is pooled over all bins at or below T0.
 
     ``statistic``: anomalous leader votes, summing positive bin
-    contributions only; ``expected`` 0.  ``ci``: 95 % percentile interval
-    from ``n_boot`` bootstrap resamples of the stations (peak re-found each
-    time).  ``details``: ``peak``, ``ratio``, ``negative`` (the sum of the
+    contributions only; ``expected`` 0.  ``ci``: percentile interval at
+    ``confidence_level`` from ``n_sim`` bootstrap resamples of the stations
+    (peak re-found each time; ``n_sim=0``: no interval).  ``details``: ``peak``, ``ratio``, ``negative`` (the sum of the
     negative contributions, which the statistic leaves out), ``net``,
     ``turnout_official``/``turnout_clean``, ``share_official``/``share_clean``,
     ``bins`` (per-bin table) and ``assumptions``.  Descriptive: no p-value.
     """
-    election_meta = getattr(election, "meta", {}) or {}
-    share = share or election_meta.get("percent_base", "valid")
+    share = share or election.percent_base
     kept, ex, party = station_values(election, party, turnout=turnout, share=share)
     if len(kept) < MIN_STATIONS:
-        return too_few("excess_votes", ex, party, MIN_STATIONS)
+        return TestResult.from_exclusions("excess_votes", ex, party=party,
+                                          explanation=too_few_text(ex.n_used, MIN_STATIONS))
     est = _estimate(kept, bin_width, peak_weights, peak_method)
     anomaly = est["positive"]
     reg, ballots, base, leader = (kept[c].sum() for c in ("registered", "ballots", "base", "leader"))
@@ -101,12 +103,11 @@ def excess_votes(election, party=None, bin_width: float = 0.01, turnout: str = "
         "turnout": turnout, "share": share, "assumptions": ASSUMPTIONS,
     }
     ci = None
-    if n_boot:
-        rng = ensure_rng(rng)
-        boot = [_estimate(kept.iloc[rng.integers(0, len(kept), len(kept))], bin_width, peak_weights,
-                          peak_method)["positive"] for _ in range(n_boot)]
-        ci = tuple(float(q) for q in np.percentile(boot, [2.5, 97.5]))
-    ci_text = f" (95% bootstrap interval {ci[0]:,.0f} to {ci[1]:,.0f})" if ci else ""
+    if n_sim:
+        boot = [_estimate(kept.iloc[resample_indices(rng, len(kept))], bin_width, peak_weights,
+                          peak_method)["positive"] for _ in range(n_sim)]
+        ci = percentile_interval(boot, confidence_level)
+    ci_text = f" ({confidence_level:.0%} bootstrap interval {ci[0]:,.0f} to {ci[1]:,.0f})" if ci else ""
     explanation = (
         f"Shpilkin's estimate: {anomaly:,.0f} of {party}'s {leader:,.0f} votes ({anomaly / leader:.1%}) look "
         f"anomalous{ci_text}. Turnout peaks at {est['peak']:.1%}; at or below it {party} got "
@@ -121,6 +122,7 @@ def excess_votes(election, party=None, bin_width: float = 0.01, turnout: str = "
         f"stations that stay near the peak is missed; it is an order of magnitude and a reason to look, "
         f"not proof. Estimates region by region (by_level) depend less on mixing different places."
     )
-    return TestResult(name="excess_votes", statistic=anomaly, pvalue=None, ci=ci, expected=0.0,
-                      n_used=ex.n_used, excluded=ex.counts, excluded_rows=ex.rows, details=details,
-                      explanation=explanation, party=party)
+    return TestResult.from_exclusions("excess_votes", ex, anomaly, ci=ci, expected=0.0, details=details,
+                                      explanation=explanation, party=party, confidence_level=confidence_level,
+                                      method="Shpilkin's clean-ratio estimate; station-bootstrap percentile "
+                                             "interval" if ci else "Shpilkin's clean-ratio estimate")

@@ -24,7 +24,9 @@ import pandas as pd
 from scipy import special
 
 from ..random import ensure_rng
-from .fingerprints import bin_index, find_peak, histogram2d, station_values, too_few
+from ._core.bootstrap import percentile_interval, resample_indices
+from ._core.plane import bin_index, find_peak, histogram2d, station_values, too_few_text
+from .registry import register_test
 from .result import TestResult
 
 __all__ = ["QUIRKS", "DEFAULT_GRID", "fair_part", "klimek_simulate", "klimek_fit"]
@@ -224,10 +226,11 @@ def _fit_once(N, turnout, share, points, binner, iterations, peak, quirks, rng):
     return fair, best, score
 
 
+@register_test("klimek_fit", renamed={"n_boot": "n_sim_ci", "n_null": "n_sim"})
 def klimek_fit(election, party=None, rng=None, grid: dict | None = None, iterations: int | None = None,
-               n_boot: int = 20, n_null: int = 39, quirks=False, peak: str = "kde",
+               n_sim_ci: int = 20, n_sim: int = 39, quirks=False, peak: str = "kde",
                objective: str = "share", distance: str = "chisq", bin_width: float = 0.01,
-               min_registered: int = 100) -> TestResult:
+               min_registered: int = 100, confidence_level: float = 0.95) -> TestResult:
     """Fit Klimek's fraud model: fractions of incremental (f_i) and extreme (f_e) fraud, and alpha.
 
     Conventions are Klimek's: turnout = valid / registered, share = leader /
@@ -252,12 +255,12 @@ def klimek_fit(election, party=None, rng=None, grid: dict | None = None, iterati
     no more accurate (0.12 / 0.004) and twenty times slower, which would rule
     out the bootstrap and the null fits.
 
-    Interval (``ci``, ``*_ci``): ``n_boot`` bootstrap replicates resample
+    Interval (``ci``, ``*_ci``): ``n_sim_ci`` bootstrap replicates resample
     the stations, re-estimate the fair part and refit with fresh
-    simulations; 2.5 and 97.5 percentiles.  It shows the precision of the
+    simulations; percentile interval at ``confidence_level``.  It shows the precision of the
     fit, not a test: f_i is weakly identified when the fraud intensity is
     small, so the interval can exclude 0 on clean data.  p-value: a
-    parametric bootstrap of f_i = f_e = 0: ``n_null`` clean elections
+    parametric bootstrap of f_i = f_e = 0: ``n_sim`` clean elections
     simulated from the fitted fair part with the real station sizes, each
     fitted the same way, and the observed (f_i, f_e) ranked among them by
     its smaller tail rank (``_null_pvalue``); with the default 39 the
@@ -265,7 +268,7 @@ def klimek_fit(election, party=None, rng=None, grid: dict | None = None, iterati
     equals the observed one's rank).  It is calibrated on clean simulated
     elections (section 2 of the benchmark), but it tests against Klimek's
     clean model (one normal turnout, one normal share), so strongly
-    heterogeneous honest elections can reject too.  ``n_null=0`` skips it
+    heterogeneous honest elections can reject too.  ``n_sim=0`` skips it
     (pvalue None).
 
     ``details``: ``f_i``, ``f_e``, ``alpha`` with ``*_ci`` and ``*_sd``,
@@ -273,11 +276,11 @@ def klimek_fit(election, party=None, rng=None, grid: dict | None = None, iterati
     (bootstrap fits), ``null`` (fits to clean simulations), ``observed``,
     ``fitted`` and ``fair_fingerprint`` (tidy 2-D histograms, 1-pp cells).
     """
-    rng = ensure_rng(rng)
     kept, ex, party = station_values(election, party, turnout="valid", share="valid",
                                      min_registered=min_registered, require_leader_votes=True)
     if len(kept) < MIN_STATIONS:
-        return too_few("klimek_fit", ex, party, MIN_STATIONS)
+        return TestResult.from_exclusions("klimek_fit", ex, party=party,
+                                          explanation=too_few_text(ex.n_used, MIN_STATIONS))
     N = kept["registered"].to_numpy()
     a, v = kept["turnout"].to_numpy(), kept["share"].to_numpy()
     iterations = iterations or int(np.clip(round(SIMULATED_STATIONS / N.size), 1, 4))
@@ -288,24 +291,24 @@ def klimek_fit(election, party=None, rng=None, grid: dict | None = None, iterati
 
     fair, best, score = fit(N, a, v)
     replicates = []
-    for _ in range(n_boot):
-        idx = rng.integers(0, N.size, N.size)
+    for _ in range(n_sim_ci):
+        idx = resample_indices(rng, N.size)
         replicates.append(fit(N[idx], a[idx], v[idx])[1])
     replicates = pd.DataFrame(replicates, columns=["f_i", "f_e", "alpha"])
     null = []
-    for _ in range(n_null):
+    for _ in range(n_sim):
         sim = klimek_simulate(N, fair, rng=rng)
         sim = sim[(sim["valid"] > 0) & (sim["leader"] > 0)]
         null.append(fit(sim["registered"].to_numpy(), sim["turnout"].to_numpy(), sim["share"].to_numpy())[1])
     null = pd.DataFrame(null, columns=["f_i", "f_e", "alpha"])
     total = float(best["f_i"] + best["f_e"])
-    pvalue = _null_pvalue(best, null) if n_null else None
+    pvalue = _null_pvalue(best, null) if n_sim else None
 
     details = {name: float(best[name]) for name in ("f_i", "f_e", "alpha")}
     replicates["total"] = replicates["f_i"] + replicates["f_e"]
     for name in ("f_i", "f_e", "alpha", "total"):
-        details[f"{name}_ci"] = _interval(replicates[name]) if n_boot else None
-        details[f"{name}_sd"] = float(replicates[name].std(ddof=1)) if n_boot > 1 else None
+        details[f"{name}_ci"] = percentile_interval(replicates[name], confidence_level) if n_sim_ci else None
+        details[f"{name}_sd"] = float(replicates[name].std(ddof=1)) if n_sim_ci > 1 else None
     ci_total = details.pop("total_ci")
     fitted = klimek_simulate(N, fair, best["f_i"], best["f_e"], best["alpha"], rng=rng)
     clean = klimek_simulate(N, fair, rng=rng)
@@ -315,8 +318,8 @@ def klimek_fit(election, party=None, rng=None, grid: dict | None = None, iterati
         observed=histogram2d(a, v, np.ones_like(a), 0.01),
         fitted=_fingerprint_of(fitted), fair_fingerprint=_fingerprint_of(clean),
     )
-    ci_text = f" (95% interval {ci_total[0]:.3f} to {ci_total[1]:.3f})" if ci_total else ""
-    p_text = (f" Compared with fits to {n_null} clean elections simulated from the same model, p = {pvalue:.3g}."
+    ci_text = f" ({confidence_level:.0%} interval {ci_total[0]:.3f} to {ci_total[1]:.3f})" if ci_total else ""
+    p_text = (f" Compared with fits to {n_sim} clean elections simulated from the same model, p = {pvalue:.3g}."
               if pvalue is not None else "")
     explanation = (
         f"Klimek's model asks which mix of honest and manipulated stations best reproduces the observed "
@@ -327,10 +330,11 @@ def klimek_fit(election, party=None, rng=None, grid: dict | None = None, iterati
         f"share one normal turnout and one normal leader share, so strongly different regions can look like "
         f"fraud; a large fraction is a reason to look at where the tail comes from, not proof."
     )
-    return TestResult(name="klimek_fit", statistic=total, pvalue=pvalue, ci=ci_total,
-                      expected=float((null["f_i"] + null["f_e"]).mean()) if n_null else 0.0, n_used=ex.n_used,
-                      excluded=ex.counts, excluded_rows=ex.rows, details=details,
-                      explanation=explanation, party=party)
+    return TestResult.from_exclusions(
+        "klimek_fit", ex, total, pvalue=pvalue, ci=ci_total, party=party, details=details, explanation=explanation,
+        expected=float((null["f_i"] + null["f_e"]).mean()) if n_sim else 0.0, confidence_level=confidence_level,
+        alternative="greater" if n_sim else None,
+        method=f"grid fit; parametric bootstrap of no fraud ({n_sim} clean fits)" if n_sim else "grid fit")
 
 
 def _null_pvalue(best: pd.Series, null: pd.DataFrame) -> float:
@@ -347,11 +351,6 @@ def _null_pvalue(best: pd.Series, null: pd.DataFrame) -> float:
     tails = (fits[None, :, :] >= fits[:, None, :] - 1e-12).mean(axis=1)
     rank = tails.min(axis=1)
     return float((rank <= rank[0] + 1e-12).mean())
-
-
-def _interval(values) -> tuple[float, float]:
-    low, high = np.percentile(values, [2.5, 97.5])
-    return float(low), float(high)
 
 
 def _fingerprint_of(sim: pd.DataFrame) -> pd.DataFrame:

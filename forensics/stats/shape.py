@@ -27,20 +27,21 @@ most clean elections.
 """
 from __future__ import annotations
 
+import threading
 import warnings
+import weakref
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import stats
 
 from ..errors import DataError
 from ..exclusions import Exclusions
-from ..model import as_election
-from ..random import ensure_rng
+from ._core.moments import skew_kurtosis
+from ._core.plane import histogram2d, party_column, require_registered
 from .dip import dip
+from .registry import one_party, register_test
 from .result import TestResult
-from .spikes import _party_column, _require_registered
 
 __all__ = ["turnout_regression", "turnout_share_correlation", "vote_rate_collapse", "dip_test"]
 
@@ -50,8 +51,9 @@ CAVEAT = ("Turnout and party support also move together for social reasons (town
 
 def _stations(e, min_registered: int):
     """Exclusions and the used stations' voters on the list, ballots cast, valid votes and turnout."""
-    _require_registered(e)
-    frame = pd.DataFrame({"N": e.table["registered"], "cast": e.ballots_cast(), "valid": e.valid()}).astype(float)
+    require_registered(e)
+    frame = pd.DataFrame({"N": e.table["registered"], "cast": e.ballots("cast"),
+                          "valid": e.ballots("valid")}).astype(float)
     ex = Exclusions.for_election(e)
     ex.require(frame.notna().all(axis=1), "missing counts")
     ex.require(frame["N"] >= max(min_registered, 1), f"fewer than {max(min_registered, 1)} voters on the list")
@@ -78,7 +80,7 @@ def _design(e, index, fixed_effects, cov, cluster):
     if fixed_effects is not None and fixed_effects not in cols:
         raise DataError(f"there is no column '{fixed_effects}' for fixed effects", column=fixed_effects,
                         fix="use 'region', 'tec' or another column of the table, or fixed_effects=None")
-    fe = _key(e, index, fixed_effects) if fixed_effects else None
+    fe = pd.Series(pd.factorize(_key(e, index, fixed_effects))[0], index=index) if fixed_effects else None
     info = {"fixed_effects": fixed_effects, "n_groups": int(fe.nunique()) if fe is not None else 0, "cov": cov,
             "cluster": None, "n_clusters": None}
     if cov == "HC1":
@@ -105,12 +107,18 @@ def _within(values: pd.Series, fe):
     return values - values.groupby(fe).transform("mean") if fe is not None else values
 
 
-def _slope(y: pd.Series, x: pd.Series, fe, fit_kw, n_fe: int):
+def _slope(y: pd.Series, x: pd.Series, fe, fit_kw, n_fe: int, x_within=None):
     """OLS slope of y on x (with absorbed group means, else a constant): (fit, slope, se, reference dist).
 
-    With clustered errors and a single cluster there is no standard error: se is NaN.
+    ``x_within`` is ``_within(x, fe)`` when the caller already has it.  With
+    clustered errors and a single cluster there is no standard error: se is NaN.
     """
-    design = _within(x, fe).to_numpy(float)[:, None] if fe is not None else sm.add_constant(x.to_numpy(float))
+    import statsmodels.api as sm  # on first use: importing statsmodels takes a second
+
+    if fe is not None:
+        design = (_within(x, fe) if x_within is None else x_within).to_numpy(float)[:, None]
+    else:
+        design = sm.add_constant(x.to_numpy(float))
     clustered = fit_kw["cov_type"] == "cluster"
     n_clusters = int(fit_kw["cov_kwds"]["groups"].max()) + 1 if clustered else 0
     model = sm.OLS(_within(y, fe).to_numpy(float), design).fit(**(fit_kw if n_clusters != 1 else {}))
@@ -120,72 +128,110 @@ def _slope(y: pd.Series, x: pd.Series, fe, fit_kw, n_fe: int):
     return model, slope, se, stats.t(max(n_clusters - 1, 1)) if clustered else stats.norm
 
 
+_LAST = threading.local()
+
+
+def _prepared(e, min_registered, fixed_effects, cov, cluster):
+    """``_stations`` and ``_design`` of one table, reused while the same table is tested party by party.
+
+    The scan runs the regression once per party on the same group; the
+    exclusions, the design (fixed-effect groups, clusters) and the demeaned
+    regressors (the last item, filled on first use) depend on the table only,
+    so they are computed once (one entry per thread).
+    """
+    key = (id(e.table), min_registered, fixed_effects, cov, cluster)
+    last = getattr(_LAST, "value", None)
+    if last is not None and last[0] == key and last[1]() is e.table:
+        return last[2]
+    ex, frame = _stations(e, min_registered)
+    prepared = (ex, frame, *_design(e, frame.index, fixed_effects, cov, cluster), {})
+    _LAST.value = (key, weakref.ref(e.table), prepared)
+    return prepared
+
+
 # -- Sobyanin-Sukhovolsky / MOS regression -----------------------------------------------------
 
-def turnout_regression(election, parties=None, fixed_effects: str | None = "auto", cov: str = "cluster",
-                       cluster: str | None = "auto", min_registered: int = 100) -> list[TestResult]:
-    """Slope of each party's votes / voters on the list on turnout, one TestResult per party.
+@register_test("turnout_regression", renamed={"parties": ("party", one_party)})
+def turnout_regression(election, party=None, fixed_effects: str | None = "auto", cov: str = "cluster",
+                       cluster: str | None = "auto", min_registered: int = 100,
+                       confidence_level: float = 0.95) -> TestResult:
+    """Slope of a party's votes / voters on the list on turnout (the leader by default).
 
     ``statistic`` is the slope over all used stations (pooled OLS, the
-    classic Sobyanin-Sukhovolsky number), ``ci`` its 95% interval and
-    ``expected`` the mean station share of the votes cast (the slope when
-    support does not depend on turnout).  Standard errors are clustered by
-    ``cluster`` ("auto": TEC, keyed by region + TEC) with t(clusters - 1)
-    references, or heteroskedasticity-robust with ``cov="HC1"``.
-    ``pvalue`` tests that support does not depend on turnout.  Pooled, that
-    test also picks up districts that differ in both turnout and support, so
-    by default it is made within ``fixed_effects`` groups ("auto": TEC):
-    the within slope minus its null value (group mean shares weighted as the
-    within estimator weights them) is, up to a positive factor, the within
-    slope of the station share on (turnout - group mean) * turnout, whose
-    clustered t-test gives the p-value.  ``fixed_effects=None, cov="HC1"`` is
-    the older z-test (slope - expected) / se treating stations as
-    independent, which rejects most clean elections.  ``details``: se, z (the
-    test statistic), intercept, overall share, ``slope_above_one``,
+    classic Sobyanin-Sukhovolsky number), ``ci`` its interval at
+    ``confidence_level`` and ``expected`` the mean station share of the
+    votes cast (the slope when support does not depend on turnout).
+    Standard errors are clustered by ``cluster`` ("auto": TEC, keyed by
+    region + TEC) with t(clusters - 1) references, or
+    heteroskedasticity-robust with ``cov="HC1"``.  ``pvalue`` tests that
+    support does not depend on turnout.  Pooled, that test also picks up
+    districts that differ in both turnout and support, so by default it is
+    made within ``fixed_effects`` groups ("auto": TEC): the within slope
+    minus its null value (group mean shares weighted as the within
+    estimator weights them) is, up to a positive factor, the within slope
+    of the station share on (turnout - group mean) * turnout, whose
+    clustered t-test gives the p-value.  ``fixed_effects=None, cov="HC1"``
+    is the older z-test (slope - expected) / se treating stations as
+    independent, which rejects most clean elections.  ``details``: se, z
+    (the test statistic), intercept, overall share, ``slope_above_one``,
     ``negative_slope``, the one-sided p-values of slope > 1
-    (``pvalue_above_one``) and slope < 0 (``pvalue_negative``), which honest
-    voting cannot produce, ``within_slope`` / ``within_expected``, the design
-    and whether the party is the leader.
+    (``pvalue_above_one``) and slope < 0 (``pvalue_negative``), which
+    honest voting cannot produce, ``within_slope`` / ``within_expected``,
+    the design, whether the party is the leader, and ``histogram`` (tidy
+    2-D histogram of the stations over turnout and votes / voters on the
+    list, 0.005 cells) for figures.  Run it once per party for every
+    party's slope (the scan does).
     """
-    e = as_election(election)
-    parties = [_party_column(e, p) for p in parties] if parties is not None else list(e.parties)
+    e = election
+    party = party_column(e, party)
     leader = e.leader
-    ex, frame = _stations(e, min_registered)
-    fe, fit_kw, info = _design(e, frame.index, fixed_effects, cov, cluster)
+    ex, frame, fe, fit_kw, info, within_x = _prepared(e, min_registered, fixed_effects, cov, cluster)
     x = frame["turnout"]
-    c = _within(x, fe) * x  # a station's weight in the within slope: sum(c * share) / sum(c)
+    if fe is not None and not within_x:
+        within_x["x"] = _within(x, fe)
+        within_x["c"] = within_x["x"] * x  # a station's weight in the within slope: sum(c * share) / sum(c)
+        within_x["c_within"] = _within(within_x["c"], fe)
 
-    results = []
-    for party in parties:
-        votes = e.table.loc[frame.index, party].astype(float)
-        y = votes / frame["N"]
-        model, slope, se, dist = _slope(y, x, None, fit_kw, 0)
-        share = votes / frame["cast"]
-        expected = float(share.mean())
-        within = {"within_slope": None, "within_expected": None}
-        if fe is not None:
-            within = {"within_slope": _slope(y, x, fe, fit_kw, info["n_groups"])[1],
-                      "within_expected": float((c * share.groupby(fe).transform("mean")).sum() / c.sum())}
-            _, g, g_se, _ = _slope(share, c, fe, fit_kw, info["n_groups"])
-            t = g / g_se if g_se > 0 else np.nan
-        else:
-            t = (slope - expected) / se if se > 0 else np.nan
-        pvalue = float(2 * dist.sf(abs(t))) if np.isfinite(t) else np.nan
-        details = {
-            "se": se, "z": float(t), "overall_share": float(votes.sum() / frame["cast"].sum()),
-            "pvalue_above_one": float(dist.sf((slope - 1) / se)) if se > 0 else np.nan,
-            "pvalue_negative": float(dist.cdf(slope / se)) if se > 0 else np.nan,
-            "intercept": float(model.params[0]), "slope_above_one": slope > 1, "negative_slope": slope < 0,
-            "is_leader": party == leader, **within, **info, "r2": float(model.rsquared),
-        }
-        q = float(dist.ppf(0.975))
-        results.append(TestResult(
-            name="turnout_regression", statistic=slope, pvalue=pvalue,
-            ci=(slope - q * se, slope + q * se), expected=expected, n_used=len(y),
-            excluded=ex.counts, excluded_rows=ex.rows, details=details, party=party,
-            explanation=_explain_regression(party, slope, se, expected, pvalue, len(y), party == leader, info),
-        ))
-    return results
+    votes = e.table.loc[frame.index, party].astype(float)
+    y = votes / frame["N"]
+    model, slope, se, dist = _slope(y, x, None, fit_kw, 0)
+    share = votes / frame["cast"]
+    expected = float(share.mean())
+    within = {"within_slope": None, "within_expected": None}
+    if fe is not None:
+        c = within_x["c"]
+        within = {"within_slope": _slope(y, x, fe, fit_kw, info["n_groups"], within_x["x"])[1],
+                  "within_expected": float((c * share.groupby(fe).transform("mean")).sum() / c.sum())}
+        _, g, g_se, _ = _slope(share, c, fe, fit_kw, info["n_groups"], within_x["c_within"])
+        t = g / g_se if g_se > 0 else np.nan
+    else:
+        t = (slope - expected) / se if se > 0 else np.nan
+    pvalue = float(2 * dist.sf(abs(t))) if np.isfinite(t) else np.nan
+    details = {
+        "se": se, "z": float(t), "overall_share": float(votes.sum() / frame["cast"].sum()),
+        "pvalue_above_one": float(dist.sf((slope - 1) / se)) if se > 0 else np.nan,
+        "pvalue_negative": float(dist.cdf(slope / se)) if se > 0 else np.nan,
+        "intercept": float(model.params[0]), "slope_above_one": slope > 1, "negative_slope": slope < 0,
+        "is_leader": party == leader, **within, **info,
+        "r2": float(model.rsquared) if model.centered_tss > 0 else float("nan"),  # a constant share has no R²
+        "histogram": histogram2d(np.clip(x.to_numpy(float), 0, 1), np.clip(y.to_numpy(float), 0, 1),
+                                 np.ones(len(y)), 0.005, names=("turnout", "votes")),
+    }
+    q = float(dist.ppf(0.5 + confidence_level / 2))
+    return TestResult.from_exclusions(
+        "turnout_regression", ex, slope, pvalue=pvalue, ci=(slope - q * se, slope + q * se), expected=expected,
+        details=details, party=party, alternative="two-sided", confidence_level=confidence_level,
+        method=_method(info), explanation=_explain_regression(party, slope, se, expected, pvalue, len(y),
+                                                              party == leader, info),
+    )
+
+
+def _method(info) -> str:
+    """How the p-value was computed, in a few words."""
+    where = f"within {_label(info['fixed_effects'])}" if info["fixed_effects"] else "pooled"
+    if info["cov"] == "cluster":
+        return f"OLS {where}; errors clustered by {_label(info['cluster'])}, t({info['n_clusters']} - 1)"
+    return f"OLS {where}; HC1 errors, normal reference"
 
 
 def _label(column: str) -> str:
@@ -225,9 +271,10 @@ def _explain_regression(party, slope, se, expected, pvalue, n, is_leader, info) 
 
 # -- correlation of share with turnout ------------------------------------------------------------
 
+@register_test("turnout_share_correlation")
 def turnout_share_correlation(election, party=None, method: str = "pearson", min_registered: int = 100,
                               fixed_effects: str | None = "auto", cov: str = "cluster",
-                              cluster: str | None = "auto") -> TestResult:
+                              cluster: str | None = "auto", confidence_level: float = 0.95) -> TestResult:
     """Correlation across stations between turnout and a party's share of valid votes.
 
     ``statistic`` is Pearson's r (or Spearman's rho) over all used stations,
@@ -237,21 +284,20 @@ def turnout_share_correlation(election, party=None, method: str = "pearson", min
     turnout, standard errors clustered by TEC (region + TEC), t(clusters - 1).
     ``fixed_effects=None, cov="HC1"`` gives the test that treats stations as
     independent (Pearson's exact test of r = 0, on ranks for Spearman); only
-    then is ``ci`` (Fisher's z) reported, as with clustered stations that
+    then is ``ci`` (Fisher's z, at ``confidence_level``) reported, as with clustered stations that
     interval is too narrow.  ``details``: the
     within-group correlation, the slope, its se, t and the design.
     """
-    e = as_election(election)
-    party = _party_column(e, party)
+    e = election
+    party = party_column(e, party)
     if method not in ("pearson", "spearman"):
         raise ValueError("method must be 'pearson' or 'spearman'")
-    ex, frame = _stations(e, min_registered)
+    ex, frame, fe, fit_kw, info, _ = _prepared(e, min_registered, fixed_effects, cov, cluster)
     share = e.table.loc[frame.index, party].astype(float) / frame["valid"]
     n = len(frame)
     if n < 4:
-        return TestResult(name="turnout_share_correlation", statistic=float("nan"), n_used=n, excluded=ex.counts,
-                          excluded_rows=ex.rows, party=party, explanation="Too few polling stations for a correlation.")
-    fe, fit_kw, info = _design(e, frame.index, fixed_effects, cov, cluster)
+        return TestResult.from_exclusions("turnout_share_correlation", ex, party=party,
+                                          explanation="Too few polling stations for a correlation.")
     x, y = frame["turnout"], share
     if method == "spearman":
         x, y = x.rank(), y.rank()
@@ -263,13 +309,14 @@ def turnout_share_correlation(election, party=None, method: str = "pearson", min
     ci = None
     if fe is None and cov == "HC1":  # stations as independent: the exact test of r = 0 and Fisher's interval
         pvalue = float(stats.pearsonr(x, y).pvalue)
-        half = 1.959964 / np.sqrt(n - 3)
+        half = stats.norm.ppf(0.5 + confidence_level / 2) / np.sqrt(n - 3)
         ci = (float(np.tanh(np.arctanh(r) - half)), float(np.tanh(np.arctanh(r) + half)))
-    interval = f" (95% interval {ci[0]:.2f} to {ci[1]:.2f})" if ci else ""
+    interval = f" ({confidence_level:.0%} interval {ci[0]:.2f} to {ci[1]:.2f})" if ci else ""
     within = f" Within each {_label(info['fixed_effects'])} it is {within_r:.2f}." if fe is not None else ""
-    return TestResult(
-        name="turnout_share_correlation", statistic=r, pvalue=pvalue, ci=ci, expected=0.0, n_used=n,
-        excluded=ex.counts, excluded_rows=ex.rows, party=party,
+    return TestResult.from_exclusions(
+        "turnout_share_correlation", ex, r, pvalue=pvalue, ci=ci, expected=0.0, party=party,
+        alternative="two-sided", confidence_level=confidence_level if ci else None,
+        method=("Pearson's exact test, stations independent" if ci else _method(info)),
         details={"method": method, "within_r": within_r, "slope": slope, "se": se, "t": float(t), **info},
         explanation=(
             f"Across {n:,} polling stations the correlation between turnout and {party}'s share of the valid votes "
@@ -282,64 +329,56 @@ def turnout_share_correlation(election, party=None, method: str = "pearson", min
 
 # -- Klimek's data collapse -------------------------------------------------------------------------
 
-def vote_rate_collapse(election, party=None, min_registered: int = 100, n_resamples: int = 1000,
+@register_test("vote_rate_collapse")
+def vote_rate_collapse(election, party=None, min_registered: int = 100, n_sim: int = 1000,
                        rng=None, confidence_level: float = 0.95) -> TestResult:
     """Skewness and kurtosis of the standardised log vote rate ln((V - W) / W) (Klimek et al. 2012).
 
     Clean elections collapse onto a roughly normal curve (skewness 0,
     kurtosis 3); ballot stuffing for the party gives a long tail.
     ``statistic`` is the (non-excess) kurtosis, ``expected`` 3, ``ci`` its
-    bootstrap interval (``scipy.stats.bootstrap``, percentile); ``details`` has the
+    bootstrap interval (``scipy.stats.bootstrap``, percentile, ``n_sim`` resamples); ``details`` has the
     skewness and its interval.  Descriptive: no p-value, compare elections
     and levels.  Stations where the party got all or none of the valid
     votes are excluded (the log is undefined).
     """
-    e = as_election(election)
-    party = _party_column(e, party)
-    rng = ensure_rng(rng)
+    e = election
+    party = party_column(e, party)
     ex, _ = _stations(e, min_registered)
+    valid = e.ballots("valid")
     ex.require(e.table[party] > 0, "party got no votes")
-    ex.require(e.table[party] < e.valid(), "party got every valid vote")
-    v = e.valid()[ex.keep].astype(float)
+    ex.require(e.table[party] < valid, "party got every valid vote")
+    v = valid[ex.keep].astype(float)
     w = e.table.loc[ex.keep, party].astype(float)
     nu = np.log((v - w) / w).to_numpy()
     n = nu.size
     if n < 10:
-        return TestResult(name="vote_rate_collapse", statistic=float("nan"), n_used=n, excluded=ex.counts,
-                          excluded_rows=ex.rows, party=party,
-                          explanation="Too few polling stations for a data collapse.")
+        return TestResult.from_exclusions("vote_rate_collapse", ex, party=party,
+                                          explanation="Too few polling stations for a data collapse.")
     z = (nu - nu.mean()) / nu.std()
-    skew, kurt = (float(v) for v in _skew_kurtosis(z))
-    boot = stats.bootstrap((z,), _skew_kurtosis, n_resamples=n_resamples, confidence_level=confidence_level,
+    skew, kurt = (float(v) for v in skew_kurtosis(z))
+    boot = stats.bootstrap((z,), skew_kurtosis, n_resamples=n_sim, confidence_level=confidence_level,
                            method="percentile", vectorized=True, batch=max(1, 5_000_000 // n), rng=rng)
     low, high = boot.confidence_interval
-    return TestResult(
-        name="vote_rate_collapse", statistic=kurt, ci=(float(low[1]), float(high[1])), expected=3.0, n_used=n,
-        excluded=ex.counts, excluded_rows=ex.rows, party=party,
+    return TestResult.from_exclusions(
+        "vote_rate_collapse", ex, kurt, ci=(float(low[1]), float(high[1])), expected=3.0, party=party,
+        confidence_level=confidence_level, method=f"descriptive; percentile bootstrap interval ({n_sim} resamples)",
         details={"skewness": skew, "skewness_ci": (float(low[0]), float(high[0])), "mean_log_rate": float(nu.mean()),
                  "sd_log_rate": float(nu.std()), "z": z},
         explanation=(
             f"For {n:,} polling stations we took the log-ratio of votes for the others to votes for {party} and "
             f"standardised it. Honest elections give a bell curve: skewness near 0 and kurtosis near 3. Here the "
-            f"skewness is {skew:.2f} and the kurtosis {kurt:.2f} (95% bootstrap interval {low[1]:.2f} to "
+            f"skewness is {skew:.2f} and the kurtosis {kurt:.2f} ({confidence_level:.0%} bootstrap interval {low[1]:.2f} to "
             f"{high[1]:.2f}). Ballot stuffing for {party} stretches the curve into a long tail and raises both; "
             f"regional differences can too, so compare with other elections and look region by region."),
     )
 
 
-def _skew_kurtosis(sample, axis=-1):
-    """(skewness, non-excess kurtosis) along ``axis``: moment ratios, as scipy.stats.skew/kurtosis."""
-    d = sample - sample.mean(axis=axis, keepdims=True)
-    d2 = d * d
-    m2 = d2.mean(axis=axis)
-    return np.stack([(d2 * d).mean(axis=axis) / m2 ** 1.5, (d2 * d2).mean(axis=axis) / m2 ** 2])
-
-
 # -- Hartigan's dip test -------------------------------------------------------------------------
 
-def dip_test(election, subject: str = "turnout", min_registered: int = 100, jitter: bool = True,
-             rng=None) -> TestResult:
-    """Hartigan's dip test of unimodality of turnout (``subject="turnout"``) or a party's share.
+@register_test("dip_test", renamed={"subject": ("party", lambda v: None if v == "turnout" else v)})
+def dip_test(election, party=None, min_registered: int = 100, jitter: bool = True, rng=None) -> TestResult:
+    """Hartigan's dip test of unimodality of turnout (``party=None``) or of ``party``'s share of the vote.
 
     Counts are jittered by U(-0.5, 0.5) before dividing (``jitter``) so the
     lattice of small stations does not create artificial modes.
@@ -349,14 +388,12 @@ def dip_test(election, subject: str = "turnout", min_registered: int = 100, jitt
     distribution and the closest unimodal one, which unlike the p-value does
     not grow with the number of stations.
     """
-    e = as_election(election)
-    rng = ensure_rng(rng)
+    e = election
     ex, frame = _stations(e, min_registered)
-    if subject == "turnout":
+    if party is None:
         num, den, label = frame["cast"], frame["N"], "turnout"
-        party = None
     else:
-        party = _party_column(e, subject)
+        party = party_column(e, party)
         num, den, label = e.table.loc[frame.index, party].astype(float), frame["valid"], f"{party}'s share of the vote"
     num = num.to_numpy(float)
     if jitter:
@@ -366,9 +403,10 @@ def dip_test(election, subject: str = "turnout", min_registered: int = 100, jitt
         warnings.simplefilter("always")
         d, p = dip(values)
     n = values.size
-    return TestResult(
-        name="dip_test", statistic=d, pvalue=p, n_used=n, excluded=ex.counts, excluded_rows=ex.rows, party=party,
-        details={"subject": subject, "effect_percent": 100 * d, "sqrt_n_dip": float(np.sqrt(n) * d), "jitter": jitter,
+    return TestResult.from_exclusions(
+        "dip_test", ex, d, pvalue=p, party=party, alternative="greater",
+        method="Hartigan's dip, table-interpolated p-value (diptest)",
+        details={"subject": party or "turnout", "effect_percent": 100 * d, "sqrt_n_dip": float(np.sqrt(n) * d), "jitter": jitter,
                  "note": "; ".join(str(w.message) for w in caught)},
         explanation=(
             f"Hartigan's dip test asks whether the distribution of {label} over {n:,} polling stations has a single "

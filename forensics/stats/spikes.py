@@ -22,21 +22,19 @@ does the literal binomial draws for checking.
 """
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 import pandas as pd
-from scipy import sparse, special, stats
+from scipy import sparse, stats
 
-from ..errors import DataError
 from ..exclusions import Exclusions
-from ..levels import adjust
 from ..model import as_election
-from ..random import ensure_rng
+from ..multitest import adjust
+from ._core.binomial import binom_cdf
+from ._core.plane import party_column, require_registered
+from .registry import register_test
 from .result import TestResult
 
-__all__ = ["integer_percentages", "kobak_counts", "is_integer_percent"]
+__all__ = ["integer_percentages"]
 
 #: integers a percentage can sit on
 PERCENTS = np.arange(101)
@@ -44,27 +42,6 @@ PERCENTS = np.arange(101)
 WEIGHTS = {"stations": None, "voters": "N", "ballots": "B", "leader_votes": "W"}
 #: the three counts: which percentages make a station "integer"
 STATISTICS = ("either", "result", "turnout")
-#: threads for the exact binomial probabilities
-THREADS = min(4, os.cpu_count() or 1)
-
-
-def _require_registered(e) -> None:
-    """DataError unless the table has voters on the list, which every test here divides by."""
-    if "registered" not in e.table.columns:
-        raise DataError("the table has no 'registered' column (voters on the list), which this test needs",
-                        column="registered", fix="load the file with a profile that maps the voters-on-the-list line")
-
-
-def _party_column(e, party=None) -> str:
-    """The party column to test (the leader by default); DataError if it or ``registered`` is missing."""
-    _require_registered(e)
-    party = party or e.leader
-    if party not in e.table.columns:
-        raise DataError(f"there is no party column '{party}'", column=party,
-                        fix=f"pass one of the election's parties: {', '.join(map(str, e.parties))}")
-    return party
-
-
 def kobak_counts(election, party=None, min_registered: int = 100, max_value: float = 0.99):
     """Per-station N, B, R, W under the paper's definitions, with the inclusion rules applied.
 
@@ -74,9 +51,10 @@ def kobak_counts(election, party=None, min_registered: int = 100, max_value: flo
     ``turnout`` = B/N and ``result`` = W/R.
     """
     e = as_election(election)
-    party = _party_column(e, party)
+    require_registered(e)
+    party = party_column(e, party)
     raw = pd.DataFrame({
-        "N": e.table["registered"], "B": e.ballots_issued(), "R": e.ballots_cast(), "W": e.table[party],
+        "N": e.table["registered"], "B": e.ballots("issued"), "R": e.ballots("cast"), "W": e.table[party],
     }).astype(float)
     ex = Exclusions.for_election(e)
     ex.require(raw.notna().all(axis=1), "missing counts")
@@ -143,25 +121,8 @@ def _bin_probabilities(total, p, tolerance: float, width_sd: float = 5.5):
         q = np.broadcast_to(p[sel, None], k.shape)[keep]
         rows.append(np.broadcast_to(sel[:, None], k.shape)[keep])
         ints.append(k[keep])
-        probs.append(_binom_cdf(hi[keep], n[keep], q) - _binom_cdf(lo[keep] - 1, n[keep], q))
+        probs.append(binom_cdf(hi[keep], n[keep], q) - binom_cdf(lo[keep] - 1, n[keep], q))
     return np.concatenate(rows), np.concatenate(ints), np.clip(np.concatenate(probs), 0.0, 1.0)
-
-
-def _binom_cdf(x, n, p):
-    """P(Bin(n, p) <= x) for integer arrays, through the regularised incomplete beta.
-
-    Large inputs are split over up to ``THREADS`` threads: ``scipy.special``
-    releases the GIL, and the result does not depend on the split.
-    """
-    x, n, p = np.broadcast_arrays(x, n, p)
-    out = np.where(x >= n, 1.0, 0.0)
-    mid = np.flatnonzero((x >= 0) & (x < n))
-    a, b, q = (n - x)[mid], (x + 1)[mid], (1 - p)[mid]
-    parts = np.array_split(np.arange(mid.size), THREADS if mid.size > 100_000 else 1)
-    with ThreadPoolExecutor(len(parts)) as pool:
-        values = list(pool.map(lambda i: special.betainc(a[i], b[i], q[i]), parts))
-    out[mid] = np.concatenate(values)
-    return out
 
 
 def _draw_indicators(rng, prob, frame, tolerance, null, size):
@@ -174,6 +135,7 @@ def _draw_indicators(rng, prob, frame, tolerance, null, size):
             is_integer_percent(w, frame["R"].to_numpy()[None, :], tolerance)[0])
 
 
+@register_test("integer_percentages")
 def integer_percentages(election, party=None, n_sim: int = 1000, rng=None, tolerance: float = 0.05,
                         min_registered: int = 100, max_value: float = 0.99, breakdown: str | None = "region",
                         null: str = "exact", chunk: int = 2_000_000) -> TestResult:
@@ -195,10 +157,9 @@ def integer_percentages(election, party=None, n_sim: int = 1000, rng=None, toler
         raise ValueError("null must be 'exact' or 'draws'")
     if n_sim < 1:
         raise ValueError("n_sim must be at least 1")
-    e = as_election(election)
-    party = _party_column(e, party)
-    rng = ensure_rng(rng)
+    e = election
     frame, ex = kobak_counts(e, party, min_registered, max_value)
+    party = party_column(e, party)
     n = len(frame)
     if n == 0:
         return _empty_result(party, ex)
@@ -232,17 +193,10 @@ def integer_percentages(election, party=None, n_sim: int = 1000, rng=None, toler
     }
     if groups is not None:
         details["regions"] = _regions_table(groups, observed["either"], p_null["either"], sims["groups"])
-    return TestResult(
-        name="integer_percentages",
-        statistic=float(main["observed"]),
-        pvalue=float(main["pvalue"]),
-        expected=float(main["expected"]),
-        n_used=n,
-        excluded=ex.counts,
-        excluded_rows=ex.rows,
-        details=details,
-        explanation=_explain(main, counts, details, n, party),
-        party=party,
+    return TestResult.from_exclusions(
+        "integer_percentages", ex, main["observed"], pvalue=float(main["pvalue"]), expected=float(main["expected"]),
+        details=details, explanation=_explain(main, counts, details, n, party), party=party, alternative="greater",
+        method=f"Monte Carlo ({n_sim} binomial re-counts of every station)",
     )
 
 
@@ -331,9 +285,8 @@ def _regions_table(groups, observed, p_null, sims):
 
 
 def _empty_result(party, ex):
-    return TestResult(
-        name="integer_percentages", statistic=float("nan"), n_used=0, excluded=ex.counts,
-        excluded_rows=ex.rows, party=party, details={"party": party},
+    return TestResult.from_exclusions(
+        "integer_percentages", ex, party=party, details={"party": party},
         explanation="No polling station met the inclusion rules (ballots found, at least the minimum "
                     "number of voters on the list, turnout and result at most 99%), so the "
                     "integer-percentage test could not be run.",

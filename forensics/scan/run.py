@@ -1,0 +1,302 @@
+"""Running the scan: reconciliation, every check at every level, corrections, flags and exclusions.
+
+``scan(election)`` runs the protocol-arithmetic rules and every check of
+the battery nationally and per region, corrects the p-values for multiple
+testing (Benjamini-Hochberg, each family stated in a column), builds one
+row per polling station with the checks it trips, and lists every row an
+analysis left out.  A test that is missing from this build or fails on the
+data appears as "could not run: <reason>", never vanishes; a parameter a
+test does not take is an error before anything runs.
+
+Randomness: each (test, level, group) draws from its own stream,
+``forensics.random.seed_sequence(seed, test, level[, group])`` (the
+national group's stream is keyed by test and level only), so a group's
+result is the same whichever other tests and groups run, in any order.
+"""
+from __future__ import annotations
+
+from time import perf_counter
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError
+from ..levels import NATIONAL, group_labels, groups, tidy_rows
+from ..model import Election
+from ..multitest import adjust
+from ..random import base_seed, seed_sequence
+from ..stats.registry import check_parameters, registered_tests
+from ..stats.result import TestResult
+from .battery import Check, battery, known_test, parameters
+from .flags import station_flags, station_positions
+from .provenance import provenance
+from .result import EXCLUDED_COLUMNS, TEST_COLUMNS, Scan
+from .verdicts import headlines
+
+FINDING_COLUMNS = ["station", "region", "tec", "pec", "code", "severity", "observed", "expected", "difference",
+                   "message"]
+
+
+DEFAULT_LEVELS = ("nation", "region")
+
+
+def scan(election: Election, levels=None, tests=None, rng=None, progress: bool = True,
+         alpha: float = 0.01, z: float = 3.5, time: str | None = None, **params) -> Scan:
+    """Run reconciliation and the battery at each level; return a ``Scan``.
+
+    ``levels`` defaults to nation and region (region only when the table
+    has that column, else a note says the regional tests were not run); a
+    level given explicitly must be "nation" or a column.  ``tests`` is a sequence of ``Check`` (default ``DEFAULT_BATTERY``) or of
+    test names.  ``rng`` (None, an int seed, a SeedSequence or a Generator)
+    fixes all randomness; the seed is recorded in the provenance.
+    ``alpha`` is the level for adjusted p-values called significant; ``z``
+    the robust-z threshold of the station flags.  ``params[<test name>] =
+    {...}`` sets one test's parameters; any other keyword goes to every test
+    of the battery that takes it.  A keyword that its test (or, for a
+    shared one, every test) does not take is a ``TypeError`` naming it.
+    ``time`` (ISO text) overrides the timestamp recorded in the provenance.
+    """
+    if progress:  # tqdm.auto only for a visible bar: in notebooks without ipywidgets it warns on import
+        from tqdm.auto import tqdm
+    else:
+        from tqdm import tqdm
+
+    checks = battery(tests)
+    notes = {}
+    if levels is None:
+        levels = tuple(lv for lv in DEFAULT_LEVELS if lv == "nation" or lv in election.table.columns)
+        if len(levels) < len(DEFAULT_LEVELS):
+            notes["levels"] = "the table has no region column, so the tests ran nationally only"
+    levels = tuple(levels)
+    _check_levels(election, levels)
+    seed, seed_note = base_seed(rng)
+    plan = _plan(checks, params)
+
+    steps = [(c, lv) for lv in levels for c in checks if c.runs_at(lv)]
+    bar = tqdm(total=len(steps) + 2, desc="scan", disable=not progress, unit="step", leave=False)
+    bar.set_postfix_str("reconciliation")
+    findings, reconcile_note = _reconcile(election)
+    notes.update(reconcile_note)
+    bar.update(1)
+
+    results, tables, timings = {}, [], {}
+    for check, level in steps:
+        started = perf_counter()
+        bar.set_postfix_str(f"{check.name} @ {level}")
+        func, kwargs = plan[check.name]
+        res = _run(check, func, _for_level(election, level), level, kwargs(level), seed)
+        results[(check.name, level)] = res
+        tables.append(_table(check, res, level))
+        timings[f"{check.name} @ {level}"] = perf_counter() - started
+        bar.update(1)
+
+    bar.set_postfix_str("station flags")
+    test_table = _correct(pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=TEST_COLUMNS),
+                          alpha)
+    stations = station_flags(election, findings, z=z)
+    bar.update(1)
+    bar.close()
+
+    return Scan(election=election, tests=test_table, findings=findings, stations=stations,
+                excluded=excluded_table(election, results, stations), results=results,
+                provenance=provenance(election, checks, levels, params, alpha, z, seed, seed_note, time),
+                battery=checks, headlines=headlines(test_table, alpha), notes=notes, timings=timings)
+
+
+def _check_levels(election: Election, levels) -> None:
+    unknown = [lv for lv in levels if lv != "nation" and lv not in election.table.columns]
+    if unknown:
+        ids = [c for c in election.table.columns if election.table[c].dtype == object][:12]
+        raise DataError(f"the level(s) {', '.join(map(repr, unknown))} are not columns of the table",
+                        fix=f"use nation or a column such as {', '.join(ids) or 'region'}")
+
+
+def _plan(checks, params: dict) -> dict:
+    """check name -> (callable or the reason it is unavailable, kwargs(level)); every keyword checked first."""
+    registered_tests()  # load every test module, so that names resolve
+    names = {c.name for c in checks}
+    per_test = {k: v for k, v in params.items() if isinstance(v, dict) and known_test(k)}
+    common = {k: v for k, v in params.items() if k not in per_test}
+    for name in per_test:
+        if name not in names:
+            raise TypeError(f"scan() got {name}={{...}}, but {name} is not in this scan's battery")
+    plan, takers = {}, {k: 0 for k in common}
+    for check in checks:
+        try:
+            func = check.resolve()
+        except Exception as exc:  # noqa: BLE001 - reported as "could not run" in the tables
+            plan[check.name] = (exc, lambda level: {})
+            continue
+        accepted, renamed = parameters(func)
+        own = {**check.params, **check.sub_params, **per_test.get(check.name, {}),
+               **({"party": None} if check.each_party else {}), **{k: v for var in check.variants for k, v in var.items()}}
+        if accepted is not None:
+            check_parameters(check.name, accepted, own, renamed)
+        shared = {k: v for k, v in common.items() if accepted is None or k in accepted or k in renamed}
+        for k in shared:
+            takers[k] += 1
+
+        def kwargs(level, check=check, shared=shared):
+            sub = check.sub_params if level != "nation" else {}
+            return {**check.params, **sub, **shared, **per_test.get(check.name, {})}
+
+        plan[check.name] = (func, kwargs)
+    unused = [k for k, n in takers.items() if n == 0]
+    if unused:
+        raise TypeError(f"scan() got {', '.join(repr(k) for k in unused)}, which no test of the battery takes")
+    return plan
+
+
+def _for_level(election: Election, level: str) -> Election:
+    """TEC names repeat across regions, so the "tec" level groups by "region / tec"."""
+    t = election.table
+    if level == "tec" and {"region", "tec"} <= set(t.columns):
+        return election.with_table(t.assign(tec=t["region"].astype(str) + " / " + t["tec"].astype(str)))
+    return election
+
+
+def _reconcile(election: Election) -> tuple[pd.DataFrame, dict]:
+    """The reconciliation findings with each station's position, or an empty table and why it could not run."""
+    try:
+        from ..reconcile import reconcile
+
+        table = reconcile(election).table.reset_index()
+    except Exception as exc:  # noqa: BLE001 - reported in the summary and the report
+        return pd.DataFrame(columns=FINDING_COLUMNS), {"reconcile": f"could not run: {type(exc).__name__}: {exc}"}
+    table["station"] = np.where(table["station"] >= 0, station_positions(election, table["station"]), -1)
+    return table, {}
+
+
+def _stream(seed, check: Check, level: str, group: str, variant: dict, n_variants: int) -> np.random.Generator:
+    """The stream of one run: keyed by test and level, plus the group below the nation, plus the variant."""
+    names = [check.name, level] + ([group] if level != "nation" else [])
+    if n_variants > 1:
+        names.append(";".join(f"{k}={v}" for k, v in variant.items()))
+    return np.random.default_rng(seed_sequence(seed, *names))
+
+
+def _as_results(res, name: str):
+    """TestResult(s) from what a test returned; a battery result gives its rows (``.results``)."""
+    if hasattr(res, "results") and not isinstance(res, TestResult):
+        res = res.results
+    items = res if isinstance(res, (list, tuple)) else [res]
+    if not all(isinstance(r, TestResult) for r in items):
+        return f"could not run: {name} returned {type(res).__name__}, not TestResult"
+    return res
+
+
+def _run(check: Check, func, election: Election, level: str, kwargs: dict, seed) -> dict:
+    """{group: TestResult | [TestResult | note] | note} for one check at one level."""
+    if isinstance(func, Exception):
+        return {g: f"could not run: {func}" for g in group_labels(election, level)}
+    missing = check.missing(election)
+    if missing:
+        return {g: f"could not run: the data has no {', '.join(missing)}" for g in group_labels(election, level)}
+    accepted, _ = parameters(func)
+    takes_rng = accepted is None or "rng" in accepted
+    runs = check.runs(election)
+    out = {}
+    for group, sub in groups(election, level):
+        if len(sub) < check.min_stations:
+            out[group] = f"too few stations ({len(sub)} < {check.min_stations})"
+            continue
+        items = []
+        for variant in runs:
+            call = {**kwargs, **variant}
+            if takes_rng:
+                call["rng"] = _stream(seed, check, level, group, variant, len(runs))
+            try:
+                items.append(_as_results(func(sub, **call), check.name))
+            except Exception as exc:  # noqa: BLE001 - reported in the tables, not raised
+                items.append(f"could not run: {type(exc).__name__}: {exc}")
+        out[group] = items[0] if len(items) == 1 else [r for item in items
+                                                       for r in (item if isinstance(item, list) else [item])]
+    return out
+
+
+def _table(check: Check, res: dict, level: str) -> pd.DataFrame:
+    """Tidy rows of one check at one level; ``test`` is the battery name, ``measure`` the result's own name.
+
+    ``pvalue_adj_test`` corrects one measure (and party) across the groups of
+    the level, the family stated in ``family_test``.
+    """
+    table = tidy_rows(res, level)
+    if table.empty:
+        return table
+    table["measure"] = table["test"].fillna(check.name)
+    table["test"] = check.name
+    table["party"] = table["party"].astype(object).where(table["party"].notna(), "")
+    table["pvalue_adj_test"] = np.nan
+    table["family_test"] = ""
+    for (measure, party), idx in table.groupby(["measure", "party"], sort=False).groups.items():
+        table.loc[idx, "pvalue_adj_test"] = adjust(table.loc[idx, "pvalue"])
+        table.loc[idx, "family_test"] = f"{measure}" + (f" / {party}" if party else "") + f" across the {level} groups"
+    return table
+
+
+def _correct(table: pd.DataFrame, alpha: float) -> pd.DataFrame:
+    """BH across every test, party and group of one level; the family is stated per row; the effect and verdict."""
+    table = table.reindex(columns=list(dict.fromkeys([*table.columns, *TEST_COLUMNS])))
+    table["note"] = table["note"].fillna("").astype(str)
+    table["party"] = table["party"].astype(object).where(table["party"].notna(), "")
+    table["pvalue"] = pd.to_numeric(table["pvalue"], errors="coerce")
+    statistic, expected = (pd.to_numeric(table[c], errors="coerce") for c in ("statistic", "expected"))
+    table["effect"] = statistic - expected.fillna(0)
+    table["pvalue_adj"] = np.nan
+    table["family"] = ""
+    for level, idx in table.groupby("level", sort=False).groups.items():
+        p = table.loc[idx, "pvalue"]
+        table.loc[idx, "pvalue_adj"] = adjust(p)
+        table.loc[idx, "family"] = (f"all {int(p.notna().sum())} p-values at the {level} level "
+                                    "(every test, party and group)")
+    table["significant"] = table["pvalue_adj"] < alpha
+    return table[TEST_COLUMNS].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- exclusions
+def _result_rows(base: dict, r: TestResult, pos: pd.Series) -> list[pd.DataFrame]:
+    """Rows of one result: each station it left out whole, then the units of each reason not listed by station."""
+    frames, listed = [], {}
+    rows = r.excluded_rows
+    if rows is not None and len(rows):
+        rows = rows[rows.index.isin(pos.index)]
+        frames.append(pd.DataFrame({**base, "station": pos.loc[rows.index].to_numpy(),
+                                    "reason": rows.astype(str).to_numpy(), "n": 1}))
+        listed = rows.astype(str).value_counts().to_dict()
+    rest = [{**base, "station": -1, "reason": reason, "n": int(count) - listed.get(reason, 0)}
+            for reason, count in r.excluded.items() if int(count) > listed.get(reason, 0)]
+    if rest:
+        frames.append(pd.DataFrame(rest))
+    return frames
+
+
+def excluded_table(election: Election, results: dict, stations: pd.DataFrame) -> pd.DataFrame:
+    """Every unit left out by any analysis, with the reason (``EXCLUDED_COLUMNS``).
+
+    One row per (analysis, level, group, party, station) for stations left
+    out whole, and one row per reason (``station`` = -1) for units a test
+    only counted (e.g. counts below 10 in a digit test); the ``n`` of one
+    result's rows add up to its ``n_excluded``.  Results of one call that
+    share their exclusions (the three digit-pair tests) are listed once.
+    """
+    pos = pd.Series(np.arange(len(election.table)), index=election.table.index)
+    st = stations[stations["excluded"] != ""]
+    frames = [pd.DataFrame({"analysis": "station flags", "level": "nation", "group": NATIONAL, "party": "",
+                            "station": st["station"], "reason": st["excluded"], "n": 1})]
+    for (name, level), res in results.items():
+        for group, items in res.items():
+            seen = set()
+            for r in items if isinstance(items, (list, tuple)) else [items]:
+                if not isinstance(r, TestResult) or not r.excluded:
+                    continue
+                key = (r.party or "", tuple(sorted(r.excluded.items())))
+                if key in seen:
+                    continue
+                seen.add(key)
+                frames += _result_rows({"analysis": name, "level": level, "group": group, "party": r.party or ""},
+                                       r, pos)
+    table = pd.concat(frames, ignore_index=True)
+    ids = stations.set_index("station")[["region", "tec", "pec"]]
+    table = table.join(ids, on="station")
+    table["station"] = table["station"].astype("int64")
+    return table[EXCLUDED_COLUMNS].reset_index(drop=True)
