@@ -99,6 +99,7 @@ def test_cli_scan_writes_the_report(tmp_path, capsys):
     assert main(["scan", str(path), "--out", str(out), "--seed", "5", "--levels", "nation", "--quiet"]) == 0
     printed = capsys.readouterr().out
     assert "report.html" in printed
+    assert "not proof of fraud" in printed  # --quiet hides the progress bars, not the summary
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["provenance"]["seed"] == 5
     assert summary["provenance"]["sources"] and len(next(iter(summary["provenance"]["sources"].values()))) == 64
