@@ -107,6 +107,7 @@ def test_observer_effect_recovers_injected_effect():
     assert again[0].statistic == pytest.approx(turnout.statistic)
 
 
+@pytest.mark.slow
 def test_observer_effect_false_positive_rate():
     rng = np.random.default_rng(13)
     runs, rejected = 60, 0

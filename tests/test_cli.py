@@ -42,6 +42,19 @@ def test_unknown_level_stops_before_any_computation(results_csv, tmp_path, capsy
         assert "available levels: nation, region, tec, pec" in err
 
 
+def test_quiet_hides_the_progress_bars_only(results_csv, tmp_path, capsys, monkeypatch):
+    from forensics.scan import scan
+
+    def quick(election, **kwargs):  # one cheap test of the battery: what is checked here is the printing
+        return scan(election, tests=("fingerprint",), **kwargs)
+
+    monkeypatch.setattr(sys.modules["forensics.scan"], "scan", quick)
+    assert main(["scan", str(results_csv), "--out", str(tmp_path / "out"), "--levels", "nation", "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert "not proof of fraud" in captured.out and "report.html" in captured.out  # the summary is printed
+    assert "scan:" not in captured.err  # and no progress bar
+
+
 @pytest.mark.parametrize("command", [*COMMANDS, "audit template"])
 def test_help_texts_are_clean(command, capsys):
     text = _help(command.split(), capsys)

@@ -56,6 +56,7 @@ def test_iran_2009_non_adjacent_pairs():
 
 
 # -- machinery under an exactly true null ----------------------------------------------------------
+@pytest.mark.slow
 def test_chi_square_and_monte_carlo_are_calibrated_when_digits_are_uniform():
     rng = np.random.default_rng(5)
     runs = 150
@@ -70,6 +71,7 @@ def test_chi_square_and_monte_carlo_are_calibrated_when_digits_are_uniform():
         assert 1 <= rejections <= _band(runs)
 
 
+@pytest.mark.slow
 def test_second_digit_test_is_calibrated_on_benford_counts():
     rng = np.random.default_rng(6)
     pvalues = [D.second_digit_test(_counts_election(np.floor(10 ** rng.uniform(1, 5, 400))), rng=rng).pvalue
@@ -105,6 +107,7 @@ def _pvalues(elections, rng):
     return pd.DataFrame(rows)
 
 
+@pytest.mark.slow
 def test_false_positive_rates_on_clean_simulations():
     rng = np.random.default_rng(11)
     runs = 60

@@ -80,6 +80,7 @@ def test_stable_columns_and_json(report_dir):
     assert any("no_such_test" in x for x in summary["tests_could_not_run"])
 
 
+@pytest.mark.slow
 def test_same_input_and_seed_give_byte_identical_files(tmp_path):
     e = _evil_election(seed=9)
     outs = []
@@ -91,6 +92,7 @@ def test_same_input_and_seed_give_byte_identical_files(tmp_path):
         assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
 
 
+@pytest.mark.slow
 def test_cli_scan_writes_the_report(tmp_path, capsys):
     e = forensics.simulate(n_pec=400, n_regions=2, rng=3)
     path = tmp_path / "results.csv"
