@@ -58,7 +58,7 @@ def test_stuffing_pushes_the_leader_slope_up_and_rivals_down():
     leader = next(r for r in res if r.details["is_leader"])
     # Over 12 elections (seeds 7-18) the leader's slope is 1.32 on average with sd 0.055 (here 1.34):
     # 1 is 5.8 sd below; p above one at most 1e-5.  The rivals' slopes add up to -0.33 (sd 0.055, at
-    # most -0.20).  (With stuffing at 30% and intensity 0.6 the slope was 1.0-1.24 and the smallest
+    # most -0.19).  (With stuffing at 30% and intensity 0.6 the slope was 1.0-1.24 and the smallest
     # rival's slope crossed zero: too close to test one election.)
     assert leader.statistic > 1 and leader.details["pvalue_above_one"] < 0.05 and leader.details["slope_above_one"]
     assert leader.pvalue < 1e-6
