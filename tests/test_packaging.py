@@ -99,7 +99,8 @@ def test_sdist_holds_every_tracked_file(dists):
         members = [m.name.split("/", 1)[1] for m in tar.getmembers() if m.isfile()]
     shipped = {name for name in members if not GENERATED.match(name)}
     expected = set(dists["tracked"]) - LEFT_OUT
-    assert not expected - shipped, f"tracked but not in the sdist (add them to MANIFEST.in): {sorted(expected - shipped)}"
+    missing = sorted(expected - shipped)
+    assert not missing, f"tracked but not in the sdist (add them to MANIFEST.in): {missing}"
     assert not shipped - expected, f"in the sdist but not tracked: {sorted(shipped - expected)}"
     for name in ("tests/conftest.py", "tests/malformed/make_corpus.py", "notebooks/01_quickstart.ipynb",
                  "docs/profiles.md", "data/README.md", "Makefile", "constraints.txt", "CITATION.cff", ".ci/run",
@@ -150,13 +151,16 @@ def test_installed_demo_equals_the_checkouts(dists, tmp_path):
     python = venv / "bin" / "python"
     # with the dip extra, as the checkout's development install has it (without it the dip test
     # reports "not available" and the tables say so)
-    _run([str(python), "-m", "pip", "install", "--quiet", "-c", str(ROOT / "constraints.txt"), f"{dists['wheel']}[dip]"])
+    _run([str(python), "-m", "pip", "install", "--quiet", "-c", str(ROOT / "constraints.txt"),
+          f"{dists['wheel']}[dip]"])
     outside = tmp_path / "elsewhere"  # run away from the checkout, as a user would
     outside.mkdir()
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
     _run([str(venv / "bin" / "forensics"), "demo", "--out", "installed", "--quiet"], cwd=outside, env=env)
-    _run([sys.executable, "-m", "forensics", "demo", "--out", str(tmp_path / "checkout"), "--quiet"], cwd=ROOT, env=env)
+    _run([sys.executable, "-m", "forensics", "demo", "--out", str(tmp_path / "checkout"), "--quiet"],
+         cwd=ROOT, env=env)
     for name in DEMO_TABLES:
         assert _comparable(outside / "installed", name) == _comparable(tmp_path / "checkout", name), name
     summary = _comparable(outside / "installed", "summary.json")
-    assert summary["n_stations"] == 10_000 and summary["provenance"]["sources"] == {"demo_kz.csv": hashlib.sha256(DEMO_FILE.read_bytes()).hexdigest()}
+    assert summary["n_stations"] == 10_000
+    assert summary["provenance"]["sources"] == {"demo_kz.csv": hashlib.sha256(DEMO_FILE.read_bytes()).hexdigest()}
