@@ -1,13 +1,16 @@
-# Two entry points that work on a fresh machine with only Python 3.11:
-#   make demo   scan the embedded demo election and write reports/demo/report.html
-#   make test   run the whole test suite (notebooks and the browser test included)
+# Entry points that work on a fresh machine with only Python 3.11:
+#   make demo        scan the embedded demo election and write reports/demo/report.html
+#   make test        run the default test suite (everything not marked slow; minutes)
+#   make test-slow   run the tests marked slow: calibrations on many simulated elections,
+#                    real-data reproductions, notebooks, the browser check, packaging and
+#                    other end-to-end runs
 # `make messages` re-extracts the translatable strings and updates the en/ru/kk catalogs.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test benchmarks clean lock messages
+.PHONY: demo test test-slow benchmarks clean lock messages
 
 # Versions are pinned by constraints.txt so a fresh clone gets what CI had; `make lock`
 # refreshes it from the newest releases that pyproject.toml allows.
@@ -21,7 +24,10 @@ demo: $(STAMP)
 	$(BIN)/forensics demo --out reports/demo
 
 test: $(STAMP)
-	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest -m "not slow"
+
+test-slow: $(STAMP)
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest -m slow
 
 benchmarks: $(STAMP)
 	for script in benchmarks/*.py; do $(BIN)/python $$script || exit 1; done

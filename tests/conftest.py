@@ -9,6 +9,12 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests draw the same examples on every run, so the suite cannot pass once and fail the
+# next time; search further on purpose with `pytest --hypothesis-seed=N`.
+settings.register_profile("forensics", derandomize=True)
+settings.load_profile("forensics")
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"

@@ -64,11 +64,12 @@ def test_density_matches_r_style_binning():
     assert two[[100, 300, 600]].max() == 0
 
 
+@pytest.mark.slow
 def test_calibration_on_clean_simulations():
     """Share of clean elections with p <= 0.05 within the 99.9% binomial band."""
     n_runs = 16
     pvals = [coarse_shares(simulate(n_pec=500, rng=300 + s), n_sim=60, rng=s).pvalue for s in range(n_runs)]
-    low, high = stats.binom.interval(0.999, n_runs, 0.05)
+    low, high = stats.binom.interval(0.999, n_runs, 0.05)  # 0 to 5 of 16; here 1
     assert low <= np.sum(np.array(pvals) <= 0.05) <= high
 
 
@@ -82,7 +83,10 @@ def test_detects_injected_coarse_shares_and_names_them():
     t.loc[chosen, other] -= move[chosen]
     t.loc[chosen, leader] = target[chosen]
     res = coarse_shares(e.with_table(t), party=leader, n_sim=100, rng=1)
-    assert res.pvalue <= 0.05
+    # F is far beyond every resample (7.9 against a null mean of 1.6, sd 0.6, largest 3.5): the
+    # standardised distance is checked, not the p-value, which sits on its floor 1/101
+    null_F = res.details["null_F"]
+    assert (res.statistic - null_F.mean()) / null_F.std() > 5
     assert res.statistic > 1.0  # percent of stations in excess spikes
     assert np.any(np.abs(res.details["flagged"]["share"] - 0.6) < 0.0015)
     assert res.excluded == {} or sum(res.excluded.values()) < 10

@@ -76,6 +76,8 @@ def test_one_station_lands_in_the_right_cell():
 
 
 def test_corner_is_empty_when_clean_and_filled_by_extreme_stuffing(clean, extreme):
+    # over 30 elections (seeds 11-40) the clean corner held at most 0.0003 of the stations and the
+    # stuffed one differed from the stuffed share by at most 0.0013
     assert fingerprint(clean).statistic < 0.002
     stuffed = (extreme.table["true_stuffed"] > 0).mean()
     assert fingerprint(extreme).statistic == pytest.approx(stuffed, abs=0.015)
@@ -83,12 +85,16 @@ def test_corner_is_empty_when_clean_and_filled_by_extreme_stuffing(clean, extrem
 
 def test_cumulative_curve_plateaus_when_clean_and_boosts_with_stuffing(clean, extreme):
     c = cumulative_votes(clean)
-    assert abs(c.statistic - c.expected) < 0.01
+    # the clean boost varies from election to election: mean 0.000, sd 0.014 over 40 clean
+    # elections of 3,000 stations (seeds 11-50); 0.07 is 5 sd (here 0.0001)
+    assert abs(c.statistic - c.expected) < 0.07
     curve = c.details["curve"]
     assert curve["leader_cumulative"].iloc[-1] == pytest.approx(1.0)
     assert curve["leader_cumulative"].is_monotonic_increasing
     s = cumulative_votes(extreme)
-    assert s.statistic - s.expected > 0.05
+    # the same election stuffed: 0.124 more boost on average (sd 0.016, smallest 0.092 over the
+    # 40); 0.05 is 4.5 sd below (here 0.121)
+    assert (s.statistic - s.expected) - (c.statistic - c.expected) > 0.05
 
 
 def test_peak_finder_finds_the_main_peak_not_a_small_bump():

@@ -56,11 +56,17 @@ def test_fair_part_recovers_peaks_and_spreads_and_quirks_switch():
         fair_part(s["turnout"], s["share"], quirks=["no_such_quirk"])
 
 
-@pytest.mark.parametrize("truth, f_i_band", [((0.0, 0.0, 1.0), (0.0, 0.1)), ((0.3, 0.02, 1.0), (0.15, 0.45)),
-                                              ((0.6, 0.04, 2.0), (0.3, 0.8))])
+@pytest.mark.parametrize("truth, f_i_band", [((0.0, 0.0, 1.0), (0.0, 0.5)), ((0.3, 0.02, 1.0), (0.15, 0.45)),
+                                              ((0.6, 0.04, 2.0), (0.2, 0.8))])
 def test_fit_recovers_known_fractions(truth, f_i_band):
     """f_e is recovered closely; f_i is biased low when the fraud is strong, because Klimek's
-    sigma_x estimate (from the shares above the mode) is smaller than the true intensity spread."""
+    sigma_x estimate (from the shares above the mode) is smaller than the true intensity spread.
+
+    Bands from fits to other draws of the same model (grid steps 0.05 in f_i, 0.01 in f_e): clean,
+    80 elections: f_e 0 in all, f_i weakly identified (0 in 59%, above 0.1 in 20%, at most 0.45);
+    (0.3, 0.02), 20 elections: f_i 0.25-0.35, f_e 0.02-0.03; (0.6, 0.04), 20 elections: f_i
+    0.3-0.4, f_e 0.03-0.04.
+    """
     e, _ = _model_election(*truth, seed=3)
     r = klimek_fit(e, "A", rng=5, grid=GRID, iterations=3, n_sim_ci=0, n_sim=0)
     assert f_i_band[0] <= r.details["f_i"] <= f_i_band[1]
@@ -80,11 +86,15 @@ def test_extreme_stuffing_in_simulated_election_is_recovered():
     e = forensics.simulate(n_pec=4000, fraud=fraud, rng=2)
     r = klimek_fit(e, rng=2, grid=GRID, iterations=2, n_sim_ci=10, n_sim=9)
     stuffed = (e.table["true_stuffed"] > 0).mean()
+    # over seeds 2, 12 and 22: f_e within 0.007 of the stuffed share, interval from 0.04 up
     assert r.details["f_e"] == pytest.approx(stuffed, abs=0.02)
     assert r.details["f_e_ci"][0] > 0.02
-    assert r.pvalue <= 0.2  # 0.1 is the smallest possible with 9 null fits; f_i's noise may tie once
+    # The p-value can only be 0.1 or 0.2 here (its floor with 9 null fits, or one null fit's f_i
+    # tying on rank), so the margin is checked instead: observed f_e 0.05-0.06, null fits 0.
+    assert r.details["f_e"] >= r.details["null"]["f_e"].max() + 0.03
 
 
+@pytest.mark.slow
 def test_false_positive_rate_on_clean_simulations():
     """Parametric-bootstrap p-value at 5%: rejections in 40 clean elections stay binomially plausible."""
     pvalues = []
@@ -92,7 +102,8 @@ def test_false_positive_rate_on_clean_simulations():
         e = forensics.simulate(n_pec=1000, rng=100 + seed)
         pvalues.append(klimek_fit(e, rng=seed, grid=GRID, iterations=1, n_sim_ci=0, n_sim=19).pvalue)
     rejections = int((np.array(pvalues) <= 0.05).sum())
-    # P(Binomial(40, 0.05) >= 7) = 0.014: 7 or more would say the test is anti-conservative.
+    # Passes up to 6 rejections (P(Binomial(40, 0.05) >= 6) = 0.014); 7 or more (probability 0.0034
+    # for a test at its nominal level) would say the test is anti-conservative.
     assert stats.binom.sf(rejections - 1, 40, 0.05) > 0.01, pvalues
 
 
@@ -120,7 +131,9 @@ def test_russia_2012_2018_clearly_nonzero(name, request):
     r = klimek_fit(e, rng=1, grid=GRID, iterations=2, n_sim_ci=5, n_sim=4)
     assert r.ci[0] > 0.2
     assert r.details["f_e"] >= 0.01
-    assert r.pvalue == pytest.approx(0.2)  # the smallest possible with 4 null fits
+    # p = 0.2 is the floor of 4 null fits, so the margin is checked: f_e 0.04 (2012) and 0.03
+    # (2018) against 0 in every null fit
+    assert r.details["f_e"] >= r.details["null"]["f_e"].max() + 0.02
 
 
 def test_canada_2011_fits_no_fraud(canada):

@@ -80,6 +80,7 @@ def test_stable_columns_and_json(report_dir):
     assert any("no_such_test" in x for x in summary["tests_could_not_run"])
 
 
+@pytest.mark.slow
 def test_same_input_and_seed_give_byte_identical_files(tmp_path):
     e = _evil_election(seed=9)
     outs = []
@@ -91,6 +92,7 @@ def test_same_input_and_seed_give_byte_identical_files(tmp_path):
         assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
 
 
+@pytest.mark.slow
 def test_cli_scan_writes_the_report(tmp_path, capsys):
     e = forensics.simulate(n_pec=400, n_regions=2, rng=3)
     path = tmp_path / "results.csv"
@@ -99,6 +101,7 @@ def test_cli_scan_writes_the_report(tmp_path, capsys):
     assert main(["scan", str(path), "--out", str(out), "--seed", "5", "--levels", "nation", "--quiet"]) == 0
     printed = capsys.readouterr().out
     assert "report.html" in printed
+    assert "not proof of fraud" in printed  # --quiet hides the progress bars, not the summary
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["provenance"]["seed"] == 5
     assert summary["provenance"]["sources"] and len(next(iter(summary["provenance"]["sources"].values()))) == 64

@@ -8,10 +8,9 @@ import pytest
 
 from forensics.cli import main
 from forensics.cli.simulate import parse_fraud
+from forensics.data import DEMO_FILE, DEMO_TRUTH_FILE
 from forensics.errors import DataError
 from forensics.simulate import PRESETS, protocol_frame, simulate, simulate_preset, truth_frame, write_table
-
-DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 @pytest.fixture(scope="module")
@@ -22,16 +21,16 @@ def regenerated(tmp_path_factory):
 
 
 def test_demo_data_regenerate_byte_identically(regenerated):
-    assert regenerated.read_bytes() == (DATA / "demo_kz.csv").read_bytes()
+    assert regenerated.read_bytes() == DEMO_FILE.read_bytes()
     truth = regenerated.with_name("demo_kz_truth.csv")
-    assert truth.read_bytes() == (DATA / "demo_kz_truth.csv").read_bytes()
-    assert (DATA / "demo_kz.csv").stat().st_size < 2_000_000
+    assert truth.read_bytes() == DEMO_TRUTH_FILE.read_bytes()
+    assert DEMO_FILE.stat().st_size < 2_000_000
 
 
 def test_demo_data_load_with_the_kz_profile_and_match_the_simulation():
     import forensics
 
-    e = forensics.load(DATA / "demo_kz.csv")
+    e = forensics.load(DEMO_FILE)
     sim = simulate_preset("kz-demo", rng=2021)
     assert e.profile == "kz_cec" and len(e.table) == 10_000
     assert e.table["region"].nunique() == 17
@@ -45,7 +44,7 @@ def test_demo_data_load_with_the_kz_profile_and_match_the_simulation():
 
 
 def test_demo_truth_is_keyed_and_describes_the_injected_fraud():
-    truth = pd.read_csv(DATA / "demo_kz_truth.csv", dtype={"pec": str}, keep_default_na=False)
+    truth = pd.read_csv(DEMO_TRUTH_FILE, dtype={"pec": str}, keep_default_na=False)
     assert not truth[["region", "tec", "pec"]].duplicated().any() and len(truth) == 10_000
     kinds = truth["true_fraud"].str.split("+").explode()
     counts = kinds[kinds != ""].value_counts()

@@ -6,6 +6,7 @@ runs the audit and writes its tables, evidence sheets and summary.
 """
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -14,9 +15,16 @@ from ..i18n import LANGUAGES, Formats, translations
 from . import add_raw_csv_option
 
 
+#: Two ways to call it; neither needs a positional argument, so ``template`` is not shown as one.
+USAGE = """forensics audit --official F --observed G --out DIR [--profile P] [--second-entry H]
+                       [--photos DIR] [--design {srs,stratified,cluster,convenience}]
+       forensics audit template --profile P [--official F] [--parties NAME [NAME ...]]
+                                [--out FILE]"""
+
+
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "audit", help="compare observers' protocol copies with the official results",
+        "audit", help="compare observers' protocol copies with the official results", usage=USAGE,
         description="Compare observers' transcriptions of PEC protocols with the official results: "
                     "classify each difference, add up its impact, write evidence sheets, estimate the "
                     "result from the sample. 'forensics audit template --profile P' prints the blank "
@@ -36,7 +44,7 @@ def register(subparsers) -> None:
     p.add_argument("--date", metavar="YYYY-MM-DD", help="the election day (default: the profile's metadata)")
     add_raw_csv_option(p)
     p.set_defaults(func=_run)
-    sub = p.add_subparsers(dest="audit_command", metavar="template")
+    sub = p.add_subparsers(dest="audit_command", help=argparse.SUPPRESS, prog=p.prog)
     t = sub.add_parser("template", help="print the blank transcription template (CSV header)",
                        description="Print the transcription template: the profile's own column names for the "
                                    "station ids, protocol lines and parties, then transcriber, photos, taken_at.")

@@ -3,15 +3,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..data import DEMO_FILE
 from .scan import add_scan_options, check_out, run_scan
 
-#: The demo data ships at the repository root (data/), beside the package directory.
-DEMO_FILE = Path(__file__).resolve().parents[2] / "data" / "demo_kz.csv"
 DEMO_PROFILE = "kz_cec"
 
 
 def demo_election(path: Path = DEMO_FILE):
-    """The demo election: data/demo_kz.csv, or the same simulation regenerated when the file is absent."""
+    """The packaged demo election, or the same simulation regenerated when the file is absent."""
     if path.exists():
         from ..ingest import load
 
@@ -29,7 +28,8 @@ def _main(args) -> int:
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("demo", help="scan the bundled demo election and write its report",
-                              description="Scan the simulated demo election shipped in data/demo_kz.csv (with "
-                              "known, injected anomalies) and write the report; prints where it is.")
+                              description="Scan the simulated demo election shipped with the package (forensics/data/"
+                              "demo_kz.csv, with known, injected anomalies) and write the report; prints "
+                              "where it is.")
     add_scan_options(p, out_default=Path("reports/demo"))
     p.set_defaults(func=_main)

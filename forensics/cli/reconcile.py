@@ -11,7 +11,7 @@ def register(subparsers) -> None:
         "reconcile", help="check each polling station's protocol arithmetic (control relations)",
         description="Check every polling station's protocol against the control relations of its form "
                     "(errors: the protocol cannot be right) and the observers' warning checks (more "
-                    "ballots in the boxes than issued, lost ballots, exactly 100%% turnout, copied "
+                    "ballots in the boxes than issued, lost ballots, exactly 100% turnout, copied "
                     "protocols, ...). Writes findings.csv, not_checkable.csv, rules.csv, by_region.csv "
                     "and summary.txt into DIR and prints the summary. With --published, also compares "
                     "published higher-level totals with the sum of the protocols (totals.csv).")

@@ -4,19 +4,21 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from ..errors import DataError
 from . import add_input_options, add_raw_csv_option, load_input
 
 
 def add_scan_options(parser, out_default=None) -> None:
     """Options shared by ``scan`` and ``demo``."""
-    parser.add_argument("--out", required=out_default is None, default=out_default, type=Path,
+    parser.add_argument("--out", metavar="DIR", required=out_default is None, default=out_default, type=Path,
                         help="directory for report.html, the CSV/JSON tables and figures/"
                         + (f" (default {out_default})" if out_default else ""))
     parser.add_argument("--seed", type=int, default=2021, help="seed for all randomness (default 2021)")
     parser.add_argument("--levels", default=None,
                         help="comma-separated levels: nation, region, tec or any id column (default nation,region; "
                              "nation alone when the table has no region)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no progress bars (the summary and where the report is are still printed)")
     add_raw_csv_option(parser)
 
 
@@ -27,18 +29,38 @@ def check_out(args) -> None:
     check_folder(args.out)
 
 
+def parse_levels(text: str | None, election) -> tuple[str, ...] | None:
+    """The ``--levels`` list, checked against the election's columns before anything is computed.
+
+    None (no ``--levels``) lets the scan choose: nation and region, or nation
+    alone when the table has no region.
+    """
+    if text is None:
+        return None
+    levels = tuple(dict.fromkeys(level.strip() for level in text.split(",") if level.strip()))
+    table = election.table
+    counts = {*election.fields, *election.parties, "unpublished"}
+    available = ["nation", *(str(c) for c in table.columns
+                             if c not in counts and table[c].dtype.kind not in "biufc")]
+    unknown = [level for level in levels if level != "nation" and level not in table.columns]
+    if levels and not unknown:
+        return levels
+    problem = f"no such column in this election: {', '.join(map(repr, unknown))}" if unknown else "no level given"
+    raise DataError(f"--levels {text!r}: {problem}",
+                    fix=f"pass a comma-separated list of the available levels: {', '.join(available)}")
+
+
 def run_scan(election, args) -> int:
     """Scan ``election`` with the CLI options, write the report, print where it is."""
     from ..report import write_report
     from ..report.html import report_notes
     from ..scan import scan
 
-    levels = tuple(level.strip() for level in args.levels.split(",") if level.strip()) if args.levels else None
+    levels = parse_levels(args.levels, election)
     result = scan(election, levels=levels, rng=args.seed, progress=not args.quiet)
     path = write_report(result, args.out, progress=not args.quiet, raw_csv=args.raw_csv)
-    if not args.quiet:
-        print(result.summary())
-        print()
+    print(result.summary())
+    print()
     for note in report_notes(path):
         print(f"forensics: note: a figure could not be drawn ({note})", file=sys.stderr)
     print(f"Report: {path.resolve()}")

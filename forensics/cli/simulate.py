@@ -15,7 +15,7 @@ def register(subparsers) -> None:
         description="Simulate an election polling station by polling station, optionally with injected "
                     "fraud, and write the protocols to FILE and the per-station ground truth to "
                     "FILE_truth (same format). The demo data are made with "
-                    "'forensics simulate --preset kz-demo --seed 2021 --out data/demo_kz.csv'.")
+                    "'forensics simulate --preset kz-demo --seed 2021 --out forensics/data/demo_kz.csv'.")
     p.add_argument("--preset", metavar="NAME", help="a named parameter set (kz-demo: the shipped demo data)")
     p.add_argument("--stations", type=int, help="number of polling stations (default 2000)")
     p.add_argument("--regions", type=int, help="number of regions (default 10)")
