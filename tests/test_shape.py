@@ -135,17 +135,17 @@ def test_correlation_and_collapse_separate_clean_from_stuffed(clean_runs):
     for s, clean in enumerate(clean_runs[:5]):
         stuffed = simulate(n_pec=800, rng=500 + s, fraud={"stuffing": {"fraction": 0.15, "model": "extreme"}})
         gains.append(turnout_share_correlation(stuffed).statistic - turnout_share_correlation(clean).statistic)
-        c = vote_rate_collapse(clean, n_n_sim=300, rng=1)
-        shifts.append(vote_rate_collapse(stuffed, n_n_sim=300, rng=1).details["skewness"] - c.details["skewness"])
+        c = vote_rate_collapse(clean, n_sim=300, rng=1)
+        shifts.append(vote_rate_collapse(stuffed, n_sim=300, rng=1).details["skewness"] - c.details["skewness"])
         kurtosis.append(c.statistic)
         skewness.append(abs(c.details["skewness"]))
     assert np.median(gains) > 0.15
     # extreme stuffing for the leader gives a long tail of low log-odds: the skewness falls
     assert np.median(shifts) < 0
     assert 2.3 < np.median(kurtosis) < 3.7 and np.median(skewness) < 0.5
-    c = vote_rate_collapse(clean_runs[0], n_n_sim=300, rng=1)
+    c = vote_rate_collapse(clean_runs[0], n_sim=300, rng=1)
     assert c.ci[0] < c.statistic < c.ci[1]
-    assert vote_rate_collapse(clean_runs[0], n_n_sim=300, rng=1).ci == c.ci
+    assert vote_rate_collapse(clean_runs[0], n_sim=300, rng=1).ci == c.ci
 
 
 def test_dip_r_compatibility():

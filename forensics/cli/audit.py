@@ -18,6 +18,7 @@ from . import add_raw_csv_option
 #: Two ways to call it; neither needs a positional argument, so ``template`` is not shown as one.
 USAGE = """forensics audit --official F --observed G --out DIR [--profile P] [--second-entry H]
                        [--photos DIR] [--design {srs,stratified,cluster,convenience}]
+                       [--lang {en,ru,kk}] [--title TEXT] [--date YYYY-MM-DD] [--raw-csv]
        forensics audit template --profile P [--official F] [--parties NAME [NAME ...]]
                                 [--out FILE]"""
 
