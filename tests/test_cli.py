@@ -1,6 +1,7 @@
 """The command line's rough edges: option checking before any work, help texts that agree with the README."""
 from __future__ import annotations
 
+import importlib
 import re
 import sys
 from pathlib import Path
@@ -33,6 +34,7 @@ def test_unknown_level_stops_before_any_computation(results_csv, tmp_path, capsy
     def never(*args, **kwargs):
         raise AssertionError("the scan ran although --levels was wrong")
 
+    importlib.import_module("forensics.scan")  # the package forensics.scan, not the function of that name
     monkeypatch.setattr(sys.modules["forensics.scan"], "scan", never)
     for levels, problem in (("nation,province", "no such column in this election: 'province'"),
                             (" , ", "no level given")):
@@ -48,6 +50,7 @@ def test_quiet_hides_the_progress_bars_only(results_csv, tmp_path, capsys, monke
     def quick(election, **kwargs):  # one cheap test of the battery: what is checked here is the printing
         return scan(election, tests=("fingerprint",), **kwargs)
 
+    importlib.import_module("forensics.scan")
     monkeypatch.setattr(sys.modules["forensics.scan"], "scan", quick)
     assert main(["scan", str(results_csv), "--out", str(tmp_path / "out"), "--levels", "nation", "--quiet"]) == 0
     captured = capsys.readouterr()

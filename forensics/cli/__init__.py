@@ -13,7 +13,6 @@ import argparse
 import importlib
 import os
 import sys
-import textwrap
 
 from ..errors import DataError, OutputError
 
@@ -51,7 +50,8 @@ def add_raw_csv_option(parser) -> None:
 
 
 def _say(message: str) -> None:
-    print(textwrap.fill(f"forensics: error: {message}", 100), file=sys.stderr)
+    """One line per message: a file path or "row 2" is never split, so it can be copied or searched."""
+    print(f"forensics: error: {message}", file=sys.stderr)
 
 
 def _silence_stdout() -> None:
