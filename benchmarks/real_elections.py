@@ -42,10 +42,11 @@ _RU_LINES = (
 
 
 def available(name: str) -> bool:
-    return _path(name).exists()
+    return path(name).exists()
 
 
-def _path(name: str) -> Path:
+def path(name: str) -> Path:
+    """The file of one election in ../shared/data."""
     files = {"canada_2011": "canada_2011_polls.csv.zip", "poland_2015": "pl_2015_pres_r2.csv.zip",
              "germany_2024": "de_2024_ep_wbz.csv.zip", "bulgaria_2021": "bg_2021_07_parl.csv.zip"}
     if name.startswith("russia_"):
@@ -58,12 +59,12 @@ def _path(name: str) -> Path:
 
 def load(name: str) -> forensics.Election:
     """One real election by name (see ``CLEAN`` and ``DOCUMENTED``)."""
-    path = _path(name)
+    file = path(name)
     if name == "canada_2011":
-        return forensics.load(path, profile="canada_2011")
+        return forensics.load(file, profile="canada_2011")
     if name.startswith("russia_"):
-        return _russia(path)
-    return {"poland_2015": _poland, "germany_2024": _germany, "bulgaria_2021": _bulgaria}[name](path)
+        return _russia(file)
+    return {"poland_2015": _poland, "germany_2024": _germany, "bulgaria_2021": _bulgaria}[name](file)
 
 
 def _election(table: pd.DataFrame, parties, path, **meta) -> forensics.Election:

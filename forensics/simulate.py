@@ -432,12 +432,14 @@ def _carousel(s, i, spec, truth, rng):
 def _stuffing(s, i, spec, truth, rng):
     if spec["model"] == "extreme":
         x = 1 - np.abs(rng.normal(0, 0.075, len(i)))
+    elif spec["model"] == "complete":  # every non-voter's ballot: the station reports 100% turnout
+        x = np.ones(len(i))
     elif spec["model"] == "incremental":
         x = np.abs(rng.normal(0, spec["intensity"], len(i)))
         while (bad := (x <= 0) | (x >= 1)).any():
             x[bad] = np.abs(rng.normal(0, spec["intensity"], bad.sum()))
     else:
-        raise ValueError(f"stuffing model must be 'incremental' or 'extreme', not {spec['model']!r}")
+        raise ValueError(f"stuffing model must be 'incremental', 'extreme' or 'complete', not {spec['model']!r}")
     issued = s["signatures"][i]
     k = np.floor(x * np.maximum(s["registered"][i] - issued, 0)).astype(np.int64)  # no list: nobody to add
     if spec["signatures"]:
@@ -584,7 +586,7 @@ PRESETS = {
     # stations without a voter list.  The verdicts are calibrated on it.
     "clean-confounded": {
         "n_pec": 20_000, "n_regions": 30,
-        "parties": 16, "turnout": 0.6,
+        "parties": 16, "turnout": 0.6, "turnout_sd": (0.35, 0.15, 0.18),
         "shares": [0.42, 0.20, 0.12, 0.07, 0.045, 0.03, 0.022, 0.018, 0.015, 0.012, 0.01, 0.009, 0.008, 0.007,
                    0.006, 0.005],
         "urban_share": [0.97] * 4 + [0.5] * 26,
@@ -597,14 +599,23 @@ PRESETS = {
     },
 }
 
-#: fraud on top of ``clean-confounded`` at a chosen intensity (0 < level <= 1), with ground truth:
-#: stuffing concentrated in some regions and TECs (incremental, or extreme near 100% / 100%),
-#: rounding to whole percentages, and vote transfer (no change of turnout)
+#: fraud on top of ``clean-confounded`` at a chosen intensity (0 < level <= 1, the share of stations
+#: in the regions chosen), with ground truth: stuffing in some regions (incremental; with the other
+#: parties' votes also taken, Klimek's alpha; in half the TECs only; extreme near 100% / 100%, or
+#: complete, every non-voter), rounding to whole percentages, and vote transfer (no change of turnout)
 SCENARIOS = {
-    "stuffing": lambda level: {"stuffing": {"fraction": level, "intensity": 0.35, "tecs": 0.5,
+    "stuffing": lambda level: {"stuffing": {"fraction": level, "intensity": 0.35,
                                             "regions": ["Region 05", "Region 09", "Region 12", "Region 20"]}},
+    "stuffing and stealing": lambda level: {"stuffing": {"fraction": level, "intensity": 0.35, "alpha": 1.5,
+                                                         "regions": ["Region 05", "Region 09", "Region 12",
+                                                                     "Region 20"]}},
+    "stuffing in half the TECs": lambda level: {"stuffing": {
+        "fraction": level, "intensity": 0.35, "tecs": 0.5, "regions": ["Region 05", "Region 09", "Region 12",
+                                                                      "Region 20"]}},
     "extreme stuffing": lambda level: {"stuffing": {"fraction": level, "model": "extreme", "alpha": 1.0,
                                                     "tecs": 0.5, "regions": ["Region 05", "Region 09"]}},
+    "100% stuffing": lambda level: {"stuffing": {"fraction": level, "model": "complete", "alpha": 1.0,
+                                                 "tecs": 0.5, "regions": ["Region 05", "Region 09"]}},
     "rounding": lambda level: {"rounding": {"fraction": level, "regions": ["Region 05", "Region 12", "Region 20"]}},
     "transfer": lambda level: {"transfer": {"fraction": level, "intensity": 0.3,
                                             "regions": ["Region 05", "Region 09", "Region 12", "Region 20"]}},

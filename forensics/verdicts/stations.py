@@ -29,9 +29,11 @@ chance, so they never flag a station.  ``evidence`` is the strength of the
 strongest flag, -log10 of its chance under honest counting (300 for an
 arithmetic error, which chance cannot produce); the review order follows it.
 ``expected`` in the summary is the number of stations flagged without any
-manipulation: the 1-in-1,000 rate of ``LEADER_EXCESS`` on the stations it
-judges, none for arithmetic and for the cluster (as measured on clean
-simulated elections: ``forensics.verdicts.calibration.flag_rate``).
+manipulation: for ``LEADER_EXCESS`` the larger of its 1-in-1,000 rate and
+the rate measured on clean simulated elections (where closed institutions
+and stations abroad, which do vote unlike their neighbours, raise it), for
+the cluster its measured rate, none for arithmetic
+(``forensics.verdicts.calibration.flag_rate``).
 """
 from __future__ import annotations
 
@@ -213,16 +215,17 @@ def _summary(out, flags, judged) -> dict:
     n = len(out)
     flagged = int((out["n_flags"] > 0).sum())
     counts = {c: int(flags[c].sum()) for c in FLAGS}
+    measured = flag_rate("LEADER_EXCESS")
     expected = {"ARITHMETIC": 0.0, "CLUSTER_100": judged["CLUSTER_100"] * (flag_rate("CLUSTER_100") or 0.0),
-                "LEADER_EXCESS": judged["LEADER_EXCESS"] * RATE}
+                "LEADER_EXCESS": judged["LEADER_EXCESS"] * max(RATE, measured or 0.0)}
     total_expected = float(sum(expected.values()))
     share, share_exp = flagged / n if n else 0.0, total_expected / n if n else 0.0
-    measured = flag_rate("LEADER_EXCESS")
     words = (f"{flagged:,} of {n:,} stations ({share:.2%}) are flagged on their own evidence, against about "
              f"{total_expected:,.0f} ({share_exp:.2%}) expected without any manipulation: "
              + ", ".join(f"{c} {counts[c]:,}" for c in FLAGS) + ". "
-             f"LEADER_EXCESS is set to flag 1 honest station in {1 / RATE:,.0f}"
-             + (f" (measured on clean simulated elections: {1000 * measured:.2f} in 1,000)" if measured is not None
+             f"LEADER_EXCESS is set to flag 1 ordinary honest station in {1 / RATE:,.0f}"
+             + (f"; on clean simulated elections it flagged {1000 * measured:.2f} in 1,000, most of them closed "
+                f"institutions and stations abroad, which do vote unlike their neighbours" if measured is not None
                 else "")
              + "; arithmetic errors and the 100% cluster do not occur on clean simulated protocols. Whole-number "
                "percentages are listed per station but flag nothing (about 1 station in 10 has one by chance). "
