@@ -44,7 +44,7 @@ def test_documented_cases_fire_integer_and_stuffing_and_name_regions(name):
     integer, stuffing, cluster = (v.verdicts[c] for c in ("integer", "stuffing", "turnout_100"))
     assert integer.fired and integer.scope == "national" and integer.driving_regions
     assert stuffing.fired and stuffing.driving_regions
-    assert stuffing.pvalue < 1e-4  # far below alpha over 80+ regions
+    assert stuffing.pvalue < 1e-3  # after Holm over the nation and 80+ regions
     assert cluster.fired and cluster.scope == "national"
     assert "not proof" in stuffing.words()
 

@@ -156,7 +156,8 @@ def station_evidence(election, findings=None, party=None) -> tuple[pd.DataFrame,
     evidence.loc[corner, "CLUSTER_100"] = np.minimum(CERTAIN, -np.log10(np.maximum(honest[corner], 1e-300)))
     reasons["CLUSTER_100"].loc[corner] = ("100% turnout with " + (100 * frame.loc[corner, "share"]).round(1).astype(str)
                                          + "% for the party at " + frame.loc[corner, "N"].astype(int).astype(str)
-                                         + " voters on the list")
+                                         + " voters on the list (a closed institution such as a military unit can "
+                                           "vote like this honestly; an ordinary station hardly can)")
 
     z, limit, p, excess_ex = _leader_excess(e, party, t)
     hit = (z > limit) & ~corner
@@ -166,7 +167,8 @@ def station_evidence(election, findings=None, party=None) -> tuple[pd.DataFrame,
     reasons["LEADER_EXCESS"].loc[flags["LEADER_EXCESS"]] = (
         "the party's votes against the others' are " + z[flags["LEADER_EXCESS"]].round(1).astype(str)
         + " standard errors above its neighbourhood's (flag point " + limit[flags["LEADER_EXCESS"]].round(1).astype(str)
-        + ")")
+        + "; stuffing or moved votes do this, and so does a closed institution or a station abroad that votes unlike "
+          "its neighbours)")
 
     codes = list(FLAGS)
     out["flags"] = [";".join(c for c, f in zip(codes, row) if f) for row in flags.to_numpy()]
