@@ -193,3 +193,12 @@ def test_station_evidence_flags_own_evidence_once():
     assert flagged.iloc[0]["flags"].startswith("ARITHMETIC")
     assert summary["n_flagged"] == len(flagged) and summary["expected"] < summary["n_flagged"]
     assert "expected without any manipulation" in summary["words"]
+
+
+def test_a_headline_that_cannot_run_says_why():
+    e = simulate(n_pec=400, rng=3)
+    v = verdicts(e.with_table(e.table.drop(columns=["registered"])), context=())
+    assert not v.verdicts["integer"].fired and v.verdicts["integer"].note.startswith("could not run")
+    assert "registered" in v.verdicts["stuffing"].words()
+    assert v.verdicts["digits"].national is not None  # digits need only the party counts
+    assert v.stations is None and "could not run" in v.stations_summary["words"]

@@ -3,13 +3,13 @@
 ``verdicts(election)`` runs every headline check nationally and per region
 and returns a ``Verdicts`` object (``table``, ``summary()``, ``to_dict()``):
 
-========== ================================================================
-integer    whole-number turnouts or results beyond honest counting (exact tail)
-stuffing   inside neighbourhoods, extra ballots that go to one party only
+=========== ================================================================
+integer     whole-number turnouts or results beyond honest counting (exact tail)
+stuffing    inside neighbourhoods, extra ballots that go to one party only
 turnout_100 a cluster of regular-size stations at 100% turnout, near-unanimous
-digits     last digits of the party counts against the smoothed null
-arithmetic protocols that break a control relation (a fact, not a test)
-========== ================================================================
+digits      last digits of the party counts against the smoothed null
+arithmetic  protocols that break a control relation (a fact, not a test)
+=========== ================================================================
 
 Each is a ``Verdict``: the statistic, the null that accounts for the benign
 explanations (``CHECKS``: what it rules out and what it does not), the
@@ -24,6 +24,7 @@ without manipulation.
 """
 from __future__ import annotations
 
+from ..errors import DataError
 from ..model import as_election
 from ..random import ensure_rng
 from .arithmetic import arithmetic_verdict
@@ -31,6 +32,7 @@ from .catalogue import CHECKS
 from .cluster import cluster_verdict
 from .context import CONTEXT, DEFAULT_CONTEXT, context_table, context_values
 from .digits import digits_verdict
+from .family import decide
 from .integer import integer_verdict
 from .result import Check, Verdict, Verdicts
 from .stations import FLAGS, STATION_COLUMNS, station_evidence
@@ -59,7 +61,7 @@ def verdicts(election, party=None, alpha: float = 0.01, levels=("nation", "regio
     """
     e = as_election(election)
     rng = ensure_rng(rng)
-    party = party or e.leader
+    party = party or (e.leader if e.parties else None)
     unknown = set(checks) - set(HEADLINES)
     if unknown:
         raise ValueError(f"unknown checks {sorted(unknown)}; choose from {', '.join(HEADLINES)}")
@@ -74,8 +76,22 @@ def verdicts(election, party=None, alpha: float = 0.01, levels=("nation", "regio
         "digits": lambda: digits_verdict(e, alpha, levels, rng=rng),
         "arithmetic": lambda: arithmetic_verdict(e, findings, alpha, levels),
     }
-    decided = {code: runners[code]() for code in HEADLINES if code in checks}
-    table = context_table(context_values(e, party, context, rng)) if context else context_table({})
-    evidence, summary = station_evidence(e, findings, party) if stations else (None, {})
+    decided = {code: _run(code, runners[code], party, alpha) for code in HEADLINES if code in checks}
+    table = context_table(context_values(e, party, context, rng)) if context and party else context_table({})
+    evidence, summary = None, {}
+    if stations and party:
+        try:
+            evidence, summary = station_evidence(e, findings, party)
+        except (DataError, KeyError) as exc:
+            summary = {"words": f"Station evidence could not run: {exc}"}
     return Verdicts(verdicts=decided, context=table, stations=evidence, stations_summary=summary, alpha=alpha,
                     party=party, n_stations=len(e))
+
+
+def _run(code, runner, party, alpha) -> Verdict:
+    """One headline, or a verdict that says why it could not run (missing columns, no parties): never lost."""
+    try:
+        return runner()
+    except (DataError, KeyError, ValueError) as exc:
+        return Verdict(check=CHECKS[code], party=party, alpha=alpha, groups=decide([], alpha),
+                       note=f"could not run: {exc}")

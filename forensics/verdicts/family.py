@@ -28,7 +28,7 @@ def regions_of(election, index) -> pd.Series | None:
 
 def decide(rows: list, alpha: float) -> pd.DataFrame:
     """Groups table of a headline: Holm-adjusted p-values over all rows with a p-value, and significance."""
-    table = pd.DataFrame(rows)
+    table = pd.DataFrame(rows, columns=None if rows else GROUP_COLUMNS)
     for c in GROUP_COLUMNS:
         if c not in table:
             table[c] = "" if c == "note" else np.nan

@@ -64,6 +64,8 @@ def _calibration(v) -> str:
 
 def verdict_words(v) -> str:
     check = v.check
+    if v.note.startswith("could not run"):
+        return f"{check.title}: {v.note}."
     if v.fired:
         where = ("nationally" if v.scope == "national" else "in some regions, not in the nation as a whole")
         how = f"This stands out {where}: corrected p = {p_words(v.pvalue)} ({v.family})."
