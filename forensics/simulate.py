@@ -66,6 +66,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, logit
 
+from . import confounding
 from ._callable import make_callable
 from .errors import DataError
 from .ingest import available_profiles, load_profile, to_layout
@@ -99,6 +100,12 @@ OPTIONS = {
     "invalid_rate": 0.012,     # invalid ballots
     "spare_rate": 0.03,        # extra ballots a station receives above its electorate, at most
     "unpublished": 0.0,        # share of stations whose figures were never published (counts empty)
+    # benign structure that fools naive tests (forensics.confounding; all off by default)
+    "latent": None,            # shared latent local factor of turnout and shares (True or a dict, see LATENT)
+    "special": None,           # {kind: share of stations}: hospital, military, abroad, ship (see SPECIAL)
+    "postal_share": 0.0,       # advance-poll / postal stations: votes without a voter list (registered 0)
+    "size_tail": 0.0,          # share of urban stations with electorates from a Pareto tail (3,000-20,000)
+    "regional_shares": None,   # {region name: national shares}: regions with a party system of their own
     "meta": None,              # extra metadata (seats, threshold, ...)
     "profile": "simulated",
 }
@@ -148,7 +155,7 @@ def simulate(n_pec=2000, n_regions=10, n_tec=None, parties=5, shares=None, turno
     truth_totals = {**{f: int(s[f].sum()) for f in PROTOCOL},
                     **{p: int(v) for p, v in zip(names, s["votes"].sum(axis=0))}}
 
-    truth = _inject(s, fraud or {}, ids["region"].to_numpy(), rng)
+    truth = _inject(s, fraud or {}, ids["region"].to_numpy(), tec_of, rng)
     table = ids.assign(**{f: s[f] for f in PROTOCOL})
     table = pd.concat([table, pd.DataFrame(s["votes"], columns=names)], axis=1)
     table[UNPUBLISHED] = rng.random(n_pec) < opts["unpublished"]
@@ -156,13 +163,22 @@ def simulate(n_pec=2000, n_regions=10, n_tec=None, parties=5, shares=None, turno
         counts = [*PROTOCOL, *names]
         table[counts] = table[counts].astype(float).mask(table[UNPUBLISHED])
     table = pd.concat([table, truth], axis=1)
+    if opts["latent"] is not None or opts["special"] is not None or opts["postal_share"] > 0:
+        table["true_kind"] = np.array(list(confounding.KIND_CODES))[kind]
     meta = {"ruleset": "generic", "percent_base": "valid", **_profile_meta(opts["profile"]), "truth": truth_totals,
             "simulation": {"n_pec": n_pec, "n_regions": n_regions, "n_tec": n_tec,
                            "parties": list(names), "shares": [float(x) for x in shares],
                            "turnout": turnout, "fraud": fraud or {},
-                           **{k: opts[k] for k in OPTIONS if k not in ("meta", "region_names")}},
+                           **{k: _plain(opts[k]) for k in OPTIONS if k not in ("meta", "region_names")}},
             **(opts["meta"] or {})}
     return Election(table=table, parties=tuple(names), profile=opts["profile"], meta=meta)
+
+
+def _plain(value):
+    """Option values as plain Python (lists, not arrays) for the metadata."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value.tolist() if isinstance(value, np.ndarray) else value
 
 
 def _profile_meta(name) -> dict:
@@ -233,6 +249,13 @@ def _electorate(tec_of, region_of_tec, opts, rng):
     rural = _lognormal(420, 0.85, (20, 3000), n, rng)
     special = rng.integers(5, 121, n)
     registered = np.select([kind == 0, kind == 1], [urban, rural], special)
+    if opts["size_tail"] > 0:
+        registered = confounding.size_tail(registered, kind, opts["size_tail"], rng)
+    if opts["special"] is not None:
+        kind = confounding.special_kinds(kind, opts["special"], rng)
+        registered = confounding.special_sizes(kind, registered, rng)
+    if opts["postal_share"] > 0:
+        kind = np.where((rng.random(n) < opts["postal_share"]) & (kind <= 1), confounding.KIND_CODES["postal"], kind)
     return kind, np.rint(registered).astype(np.int64)
 
 
@@ -242,6 +265,20 @@ def _lognormal(median, sigma, bounds, n, rng) -> np.ndarray:
     while (bad := (x < bounds[0]) | (x > bounds[1])).any():
         x[bad] = rng.lognormal(np.log(median), sigma, bad.sum())
     return x
+
+
+def _regional_shares(shares, opts, n_regions) -> np.ndarray:
+    """National shares per region, replaced where a region has a party system of its own."""
+    base = np.tile(shares, (n_regions, 1))
+    names = list(opts["region_names"] or [f"Region {i + 1:02d}" for i in range(n_regions)])
+    for region, own in (opts["regional_shares"] or {}).items():
+        if region not in names:
+            raise ValueError(f"regional_shares names a region that is not in the election: {region!r}")
+        own = np.asarray(own, dtype=float)
+        if own.shape != shares.shape or (own <= 0).any():
+            raise ValueError(f"regional_shares for {region!r} must be {len(shares)} positive numbers")
+        base[names.index(region)] = own / own.sum()
+    return base
 
 
 def _dirichlet_rows(alpha, rng) -> np.ndarray:
@@ -254,20 +291,30 @@ def _clean_protocol(registered, kind, tec_of, region_of_tec, shares, turnout, op
     region_of = region_of_tec[tec_of]
     # turnout: logit-scale region + TEC + station effects; rural and special stations vote more
     sd_region, sd_tec, sd_station = opts["turnout_sd"]
+    kind_effect = np.r_[0.0, 0.25, 0.8, np.zeros(len(confounding.KIND_CODES) - 3)]
     effect = (rng.normal(0, sd_region, n_regions)[region_of] + rng.normal(0, sd_tec, n_tec)[tec_of]
-              + np.array([0.0, 0.25, 0.8])[kind] + rng.normal(0, sd_station, n))
+              + kind_effect[kind] + rng.normal(0, sd_station, n))
+    latent = confounding.latent_spec(opts["latent"], len(shares), n_regions)
+    if latent is not None:
+        u = confounding.latent_factor(latent, kind, tec_of, region_of_tec, rng)
+        effect = effect + latent["turnout"] * u
     intercept = logit(turnout)
     for _ in range(5):  # centre the national turnout on the target
         achieved = np.average(expit(intercept + effect), weights=registered)
         intercept += logit(turnout) - logit(achieved)
     rate = expit(intercept + effect)
+    postal = kind == confounding.KIND_CODES["postal"]
+    if opts["special"] is not None:
+        rate = confounding.special_turnout(rate, kind, rng)
     voters = rng.binomial(registered, rate)
+    if opts["special"] is not None:
+        registered = confounding.lists_on_the_day(registered, voters, kind, rng)
     added = rng.binomial(registered, opts["added_rate"])
 
     early = rng.binomial(voters, np.clip(opts["early_rate"] * rng.gamma(2.0, 0.5, n), 0, 1))
     # mobile voting: much more common in the countryside, with a long tail (Russia 2018:
     # median 5.8% of ballots, 90th percentile 21%)
-    outside_rate = opts["outside_rate"] * np.array([0.6, 1.8, 0.3])[kind] * rng.gamma(1.2, 1 / 1.2, n)
+    outside_rate = opts["outside_rate"] * confounding.outside_factor(kind) * rng.gamma(1.2, 1 / 1.2, n)
     outside = rng.binomial(voters - early, np.clip(outside_rate, 0, 1))
     inside = voters - early - outside
 
@@ -276,14 +323,20 @@ def _clean_protocol(registered, kind, tec_of, region_of_tec, shares, turnout, op
     invalid = rng.binomial(voters, invalid_rate)
     valid = voters - invalid
     c_region, c_tec, c_station = opts["share_concentration"]
-    p_region = _dirichlet_rows(c_region * np.tile(shares, (n_regions, 1)), rng)
+    p_region = _dirichlet_rows(c_region * _regional_shares(shares, opts, n_regions), rng)
     p_tec = _dirichlet_rows(c_tec * p_region[region_of_tec], rng)
     p_station = _dirichlet_rows(c_station * p_tec[tec_of], rng)
+    if latent is not None:
+        p_station = confounding.tilt(p_station, u * latent["region_scale"][region_of], latent["shares"])
+    if opts["special"] is not None:
+        p_station = confounding.special_shares(p_station, kind, rng)
     votes = rng.multinomial(valid, p_station).astype(np.int64)
+    registered = np.where(postal, 0, registered)  # no voter list: the votes come from advance or postal voters
 
-    # ballots come in packs of 50 (small stations) or 100, a little above the electorate
-    pack = np.where(registered < 500, 50, 100)
-    wanted = registered * (1 + opts["spare_rate"] * rng.random(n))
+    # ballots come in packs of 50 (small stations) or 100, a little above the electorate (or the voters)
+    electorate = np.maximum(registered, voters)
+    pack = np.where(electorate < 500, 50, 100)
+    wanted = electorate * (1 + opts["spare_rate"] * rng.random(n))
     received = (np.ceil(wanted / pack) * pack).astype(np.int64)
     spoiled = np.minimum(rng.poisson(0.2 + voters / 2000), received - voters)
     zeros = np.zeros(n, dtype=np.int64)
@@ -299,7 +352,7 @@ def _clean_protocol(registered, kind, tec_of, region_of_tec, shares, turnout, op
 
 
 # -- fraud ------------------------------------------------------------------------
-def _inject(s, fraud, region, rng) -> pd.DataFrame:
+def _inject(s, fraud, region, tec_of, rng) -> pd.DataFrame:
     """Apply every fraud spec to the protocol ``s`` in place; return the truth columns."""
     n = len(region)
     truth = {"true_stuffed": np.zeros(n, np.int64), "true_moved": np.zeros(n, np.int64),
@@ -314,6 +367,10 @@ def _inject(s, fraud, region, rng) -> pd.DataFrame:
             if missing:
                 raise ValueError(f"fraud regions not in the election: {', '.join(map(str, sorted(missing)))}")
             chosen &= np.isin(region, list(spec["regions"]))
+        if spec.get("tecs") is not None:  # concentrated in a share of the TECs (of the chosen regions)
+            scope = np.isin(region, list(spec["regions"])) if spec.get("regions") is not None else np.ones(n, bool)
+            in_scope = np.unique(tec_of[scope])
+            chosen &= np.isin(tec_of, in_scope[rng.random(in_scope.size) < spec["tecs"]])
         _APPLY[kind](s, np.flatnonzero(chosen), spec, truth, rng)
         fresh = chosen & np.array([kind not in lab.split("+") for lab in labels])
         labels[fresh] = np.where(labels[fresh] == "", kind, labels[fresh] + "+" + kind)
@@ -326,7 +383,7 @@ def _spec(label, spec) -> tuple[str, dict]:
     kind = spec.get("kind", label)
     if kind not in KINDS:
         raise ValueError(f"unknown fraud kind {kind!r}; choose from {', '.join(KINDS)}")
-    unknown = set(spec) - set(_DEFAULTS[kind]) - {"kind", "fraction", "regions"}
+    unknown = set(spec) - set(_DEFAULTS[kind]) - {"kind", "fraction", "regions", "tecs"}
     if unknown:
         raise ValueError(f"unknown parameters for {kind}: {', '.join(sorted(unknown))}")
     if not 0 <= spec.get("fraction", -1) <= 1:
@@ -376,14 +433,16 @@ def _carousel(s, i, spec, truth, rng):
 def _stuffing(s, i, spec, truth, rng):
     if spec["model"] == "extreme":
         x = 1 - np.abs(rng.normal(0, 0.075, len(i)))
+    elif spec["model"] == "complete":  # every non-voter's ballot: the station reports 100% turnout
+        x = np.ones(len(i))
     elif spec["model"] == "incremental":
         x = np.abs(rng.normal(0, spec["intensity"], len(i)))
         while (bad := (x <= 0) | (x >= 1)).any():
             x[bad] = np.abs(rng.normal(0, spec["intensity"], bad.sum()))
     else:
-        raise ValueError(f"stuffing model must be 'incremental' or 'extreme', not {spec['model']!r}")
+        raise ValueError(f"stuffing model must be 'incremental', 'extreme' or 'complete', not {spec['model']!r}")
     issued = s["signatures"][i]
-    k = np.floor(x * (s["registered"][i] - issued)).astype(np.int64)
+    k = np.floor(x * np.maximum(s["registered"][i] - issued, 0)).astype(np.int64)  # no list: nobody to add
     if spec["signatures"]:
         k = np.minimum(k, s["ballots_cancelled"][i])
     _add_for_leader(s, i, k, signed=spec["signatures"])
@@ -519,6 +578,48 @@ PRESETS = {
             "drawn": {"fraction": 0.0015},
         },
     },
+    # A clean election with the benign structure that fools naive tests (forensics.confounding):
+    # turnout and shares driven by a shared latent local factor, four big-city regions where
+    # neighbourhoods differ far more in their vote than in their turnout (leader slopes near
+    # 1.1 without fraud), a region with a party system of its own (as Quebec), sixteen parties
+    # of very different sizes (their pooled counts fall off like a power law), a tail of very
+    # large stations, hospitals, military units, stations abroad and ships, and 2% advance-poll
+    # stations without a voter list.  The verdicts are calibrated on it.
+    "clean-confounded": {
+        "n_pec": 20_000, "n_regions": 30,
+        "parties": 16, "turnout": 0.6, "turnout_sd": (0.35, 0.15, 0.18),
+        "shares": [0.42, 0.20, 0.12, 0.07, 0.045, 0.03, 0.022, 0.018, 0.015, 0.012, 0.01, 0.009, 0.008, 0.007,
+                   0.006, 0.005],
+        "urban_share": [0.97] * 4 + [0.5] * 26,
+        "latent": {"region_scale": [3.0] * 4 + [1.0] * 26},
+        "special": {"hospital": 0.006, "military": 0.003, "abroad": 0.003, "ship": 0.001},
+        "postal_share": 0.02, "size_tail": 0.03,
+        "regional_shares": {"Region 07": [0.25, 0.12, 0.07, 0.04, 0.03, 0.40, 0.015, 0.012, 0.01, 0.008, 0.007,
+                                          0.006, 0.005, 0.004, 0.004, 0.003]},
+        "unpublished": 0.001,
+    },
+}
+
+#: fraud on top of ``clean-confounded`` at a chosen intensity (0 < level <= 1, the share of stations
+#: in the regions chosen), with ground truth: stuffing in some regions (incremental; with the other
+#: parties' votes also taken, Klimek's alpha; in half the TECs only; extreme near 100% / 100%, or
+#: complete, every non-voter), rounding to whole percentages, and vote transfer (no change of turnout)
+SCENARIOS = {
+    "stuffing": lambda level: {"stuffing": {"fraction": level, "intensity": 0.35,
+                                            "regions": ["Region 05", "Region 09", "Region 12", "Region 20"]}},
+    "stuffing and stealing": lambda level: {"stuffing": {"fraction": level, "intensity": 0.35, "alpha": 1.5,
+                                                         "regions": ["Region 05", "Region 09", "Region 12",
+                                                                     "Region 20"]}},
+    "stuffing in half the TECs": lambda level: {"stuffing": {
+        "fraction": level, "intensity": 0.35, "tecs": 0.5, "regions": ["Region 05", "Region 09", "Region 12",
+                                                                      "Region 20"]}},
+    "extreme stuffing": lambda level: {"stuffing": {"fraction": level, "model": "extreme", "alpha": 1.0,
+                                                    "tecs": 0.5, "regions": ["Region 05", "Region 09"]}},
+    "100% stuffing": lambda level: {"stuffing": {"fraction": level, "model": "complete", "alpha": 1.0,
+                                                 "tecs": 0.5, "regions": ["Region 05", "Region 09"]}},
+    "rounding": lambda level: {"rounding": {"fraction": level, "regions": ["Region 05", "Region 12", "Region 20"]}},
+    "transfer": lambda level: {"transfer": {"fraction": level, "intensity": 0.3,
+                                            "regions": ["Region 05", "Region 09", "Region 12", "Region 20"]}},
 }
 
 #: how each preset is written: its layout and the protocol lines of that form
@@ -534,6 +635,14 @@ def simulate_preset(name: str, rng=None, **overrides) -> Election:
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; choose from {', '.join(PRESETS)}")
     return simulate(**{**PRESETS[name], **overrides}, rng=rng)
+
+
+def simulate_scenario(kind: str, level: float, rng=None, **overrides) -> Election:
+    """``clean-confounded`` with the fraud of ``SCENARIOS[kind]`` at ``level`` (the same seed gives the same
+    clean election underneath)."""
+    if kind not in SCENARIOS:
+        raise ValueError(f"unknown scenario {kind!r}; choose from {', '.join(SCENARIOS)}")
+    return simulate_preset("clean-confounded", rng=rng, fraud=SCENARIOS[kind](level), **overrides)
 
 
 def protocol_frame(election: Election, layout=None, fields=None) -> pd.DataFrame:

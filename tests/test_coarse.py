@@ -94,17 +94,22 @@ def test_detects_injected_coarse_shares_and_names_them():
     assert again.statistic == res.statistic and again.pvalue == res.pvalue
 
 
-@pytest.mark.xfail(strict=True, reason="interim: coarse shares rejects clean Canada at p = 1/101 "
-                   "(issue 13 recalibrates the test; remove this mark then)")
-def test_canada_coarse_shares_not_significant(canada):
+def test_canada_coarse_shares_is_context_not_a_verdict(canada):
+    """Coarse shares rejects clean Canada at its resampling floor: its honest-count model (a beta-binomial
+    mixture resampled around each station) does not reproduce a country of very different regions, and
+    its F moves with the seed.  So it is a context measure shown beside its range on clean simulated
+    elections (forensics.verdicts.context), never a headline."""
+    from forensics.verdicts import CONTEXT, HEADLINES
+    from forensics.verdicts.context import context_table
+
     polls = canada.table
     keep = (polls["poll_type"].isin(["ordinary", "multi_residence", "mobile"]) & (polls["void_poll"] == 0)
             & (polls["registered"] > 0))
     res = coarse_shares(canada.subset(keep), party="Conservative", n_sim=100, rng=2011)
     assert res.n_used > 65_000
     assert res.excluded["no valid votes"] == 764
-    # honest band: F of the observed shares is within the spread of F over the resamples
-    assert res.pvalue > 0.01
-    assert res.statistic <= np.quantile(res.details["null_F"], 0.99)
     fits = res.details["fits"]
     assert 1 <= len(fits["turnout"]) <= 5 and 1 <= len(fits["votes"]) <= 5
+    assert not any("coarse" in code for code in HEADLINES) and "coarse_F" in CONTEXT
+    row = context_table({"coarse_F": res.statistic}).iloc[0]
+    assert row["value"] == res.statistic and "Descriptive, not a test" in row["words"]

@@ -78,11 +78,16 @@ def smoothed_residues(values, lowest: int, period: int = 10, highest=None) -> np
     Honest counts have uniform last digits only where their distribution is
     flat over windows of ``period``; where it slopes (small parties, counts
     just above a cut-off) low digits are more common.  The histogram of the
-    values in range is smoothed by a local linear fit over a centred window
-    of 2 x ``period`` + 1 values (half weight at both ends, so that every
-    last digit weighs the same): a linear slope is kept, any excess on
-    particular last digits is spread evenly over all of them.  Windows are
-    cut at the ends of the range, where the local line still follows the slope.
+    values in range is smoothed by a local linear fit of log(count) on
+    log(value) over a centred window of 2 x ``period`` + 1 values (half
+    weight at both ends, so that every last digit weighs the same; each
+    value weighted by its count, as Poisson counts are): a power-law slope
+    is kept, any excess on particular last digits is spread evenly over all
+    of them.  Pooled counts of parties of very different sizes fall off
+    like a power law just above the cut-off, so steeply and so convexly that
+    a straight line on the natural scale misses it and the test rejects
+    honest elections with many small parties; on the log-log scale the local
+    line follows it.  Windows are cut at the ends of the range.
     """
     v = np.asarray(values, dtype=float)
     v = v[np.isfinite(v) & (v >= lowest) & ((v <= highest) if highest is not None else True)].astype(np.int64)
@@ -91,8 +96,8 @@ def smoothed_residues(values, lowest: int, period: int = 10, highest=None) -> np
     top = int(v.max())
     grid = np.arange(lowest, top + 1)
     hist = np.bincount(v - lowest, minlength=grid.size).astype(float)
-    j = np.arange(grid.size, dtype=float)
-    lo, hi = np.maximum(j - period, 0).astype(int), np.minimum(j + period, grid.size - 1).astype(int)
+    j = np.arange(grid.size)
+    lo, hi = np.maximum(j - period, 0), np.minimum(j + period, grid.size - 1)
 
     def window(f):  # sum of f over each window, ends at half weight when inside the range
         c = np.concatenate([[0.0], np.cumsum(f)])
@@ -100,14 +105,15 @@ def smoothed_residues(values, lowest: int, period: int = 10, highest=None) -> np
         total -= 0.5 * np.where(j - period >= 0, f[lo], 0) + 0.5 * np.where(j + period < grid.size, f[hi], 0)
         return total
 
-    # sums over x = position - centre, from sums of powers of the position
-    s0, sj, sjj = window(np.ones_like(j)), window(j), window(j * j)
-    t0, tj = window(hist), window(j * hist)
-    s1, s2, t1 = sj - j * s0, sjj - 2 * j * sj + j * j * s0, tj - j * t0
-    det = s0 * s2 - s1 ** 2
-    with np.errstate(divide="ignore", invalid="ignore"):
-        smooth = np.where(det > 1e-9, (s2 * t0 - s1 * t1) / det, t0 / s0)
-    smooth = np.clip(smooth, 0, None)
+    x, y, u = np.log(grid + 1.0), np.log(hist + 0.5), hist + 0.5
+    # weighted sums over (x - x_centre), from window sums of powers of x
+    S0, S1, S2, T0, T1 = window(u), window(u * x), window(u * x * x), window(u * y), window(u * x * y)
+    s1, s2, t1 = S1 - x * S0, S2 - 2 * x * S1 + x * x * S0, T1 - x * T0
+    det = S0 * s2 - s1 ** 2
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        level = np.where(det > 1e-12 * S0 * S0, (s2 * T0 - s1 * t1) / det, T0 / S0)
+        smooth = np.exp(level) - 0.5
+    smooth = np.clip(np.nan_to_num(smooth), 0, None)
     probs = np.bincount(grid % period, weights=smooth, minlength=period)
     return probs / probs.sum() if probs.sum() > 0 else np.full(period, 1.0 / period)
 

@@ -31,10 +31,11 @@ from ..model import as_election
 from ..multitest import adjust
 from ._core.binomial import binom_cdf
 from ._core.plane import party_column, require_registered
+from .poisson_binomial import poisson_binomial_sf
 from .registry import register_test
 from .result import TestResult
 
-__all__ = ["integer_percentages"]
+__all__ = ["integer_percentages", "kobak_counts", "is_integer_percent", "integer_probabilities"]
 
 #: integers a percentage can sit on
 PERCENTS = np.arange(101)
@@ -125,6 +126,21 @@ def _bin_probabilities(total, p, tolerance: float, width_sd: float = 5.5):
     return np.concatenate(rows), np.concatenate(ints), np.clip(np.concatenate(probs), 0.0, 1.0)
 
 
+def integer_probabilities(frame: pd.DataFrame, tolerance: float = 0.05) -> pd.DataFrame:
+    """Each station's chance, under honest counting of its own figures, of a whole-number turnout or result.
+
+    ``frame`` is the output of ``kobak_counts``.  Returns ``turnout``,
+    ``result`` and ``either`` probabilities (the two are independent under the
+    null: B* ~ Bin(N, B/N) and W* ~ Bin(R, W/R) are drawn separately).
+    """
+    n = len(frame)
+    bins_t = _bin_probabilities(frame["N"].to_numpy(), frame["turnout"].to_numpy(), tolerance)
+    bins_r = _bin_probabilities(frame["R"].to_numpy(), frame["result"].to_numpy(), tolerance)
+    p_t = np.bincount(bins_t[0], weights=bins_t[2], minlength=n).clip(0, 1)
+    p_r = np.bincount(bins_r[0], weights=bins_r[2], minlength=n).clip(0, 1)
+    return pd.DataFrame({"turnout": p_t, "result": p_r, "either": 1 - (1 - p_t) * (1 - p_r)}, index=frame.index)
+
+
 def _draw_indicators(rng, prob, frame, tolerance, null, size):
     """(size x n) boolean integer indicators for turnout and result under the null."""
     if null == "exact":
@@ -183,6 +199,9 @@ def integer_percentages(election, party=None, n_sim: int = 1000, rng=None, toler
         "party": party,
         "excess": float(main["excess"]),
         "null_sd": float(main["null_sd"]),
+        # the count is a sum of independent indicators with known probabilities: its exact tail
+        "z": float(main["excess"] / main["null_sd"]) if main["null_sd"] > 0 else 0.0,
+        "pvalue_exact": poisson_binomial_sf(main["observed"], p_null["either"]),
         "null_quantiles": {q: float(np.quantile(sims["either"][:, 0], q)) for q in (0.025, 0.5, 0.975, 0.999)},
         "counts": counts.reset_index(),
         "integers": _integers_table(k_t[obs_t], k_r[obs_r], bins_t, bins_r),

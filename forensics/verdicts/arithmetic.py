@@ -1,0 +1,76 @@
+"""Verdict: protocols whose arithmetic does not add up (reconciliation errors).
+
+This is a fact about the protocols, not a statistical test: a station either
+breaks a control relation of its form or it does not, and clean simulated
+protocols never do.  Rules about the voter list (ballots issued or cast
+against the list) are not applied where there is no list (advance-poll and
+postal stations: voters on the list = 0), and each station is counted once
+however many rules it breaks.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..model import ID_COLUMNS, as_election
+from .catalogue import CHECKS
+from .family import decide, national_row
+from .result import Verdict
+
+__all__ = ["arithmetic_verdict", "error_findings", "LIST_RULES"]
+
+#: rules that compare with the voter list (not applied at stations without one)
+LIST_RULES = ("R01-ISSUED-LE-REGISTERED", "R12-TURNOUT-LE-100", "R13-TURNOUT-EXACTLY-100")
+
+
+def _findings(election, findings):
+    if findings is not None:
+        return findings
+    from ..reconcile import reconcile
+
+    return reconcile(election).table
+
+
+def error_findings(election, findings=None) -> pd.DataFrame:
+    """The error-severity findings that name a station, with its row position (``station``).
+
+    Stations without a voter list keep their other findings; list rules are dropped there.
+    """
+    e = as_election(election)
+    f = _findings(e, findings)
+    if f is None or f.empty or "severity" not in f or "pec" not in f:
+        return pd.DataFrame(columns=[*ID_COLUMNS, "code", "message", "station"])
+    f = f[(f["severity"] == "error") & f["pec"].notna()]
+    keys = [c for c in ID_COLUMNS if c in f.columns and c in e.table.columns]
+    ids = e.table[keys].astype(str).assign(station=np.arange(len(e.table)), _reg=e.table["registered"].to_numpy()
+                                           if "registered" in e.table else np.nan)
+    merged = f.assign(**{k: f[k].astype(str) for k in keys}).merge(ids, on=keys, how="inner")
+    no_list = merged["_reg"].fillna(0) <= 0
+    merged = merged[~(no_list & merged["code"].isin(LIST_RULES))]
+    return merged.drop(columns="_reg").reset_index(drop=True)
+
+
+def arithmetic_verdict(election, findings=None, alpha: float = 0.01, levels=("nation", "region")) -> Verdict:
+    """Stations with an arithmetic error, nationally and per region (p = 0 with any, 1 without: a fact)."""
+    e = as_election(election)
+    errors = error_findings(e, findings)
+    per_station = errors.drop_duplicates("station")
+    rows = []
+
+    def row(stations, n, **ids):
+        k = int(len(stations))
+        return {**ids, "statistic": float(k), "expected": 0.0, "effect": float(k), "pvalue": 0.0 if k else 1.0,
+                "n_used": int(n)}
+
+    if "nation" in levels:
+        rows.append(row(per_station, len(e.table), **national_row()))
+    if "region" in levels and "region" in e.table.columns:
+        sizes = e.table["region"].astype(str).value_counts()
+        for name in sorted(sizes.index):
+            rows.append(row(per_station[per_station["region"] == name] if "region" in per_station else [],
+                            sizes[name], level="region", group=name))
+    groups = decide(rows, alpha)
+    by_code = errors.drop_duplicates(["station", "code"])["code"].value_counts()
+    effect = {"stations": float(len(per_station)), **{f"rule {k}": float(v) for k, v in by_code.head(5).items()}}
+    return Verdict(check=CHECKS["arithmetic"], party=None, alpha=alpha, groups=groups, effect=effect,
+                   direction="", details={"errors": errors})

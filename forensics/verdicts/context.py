@@ -1,0 +1,101 @@
+"""Context: descriptive estimates shown beside their range on clean simulated elections.
+
+These numbers describe the election but are not calibrated decisions: on
+clean elections with realistic demography they already move far from their
+textbook "no fraud" values (Shpilkin's method calls a sizeable share of the
+votes anomalous, the second-digit test rejects, the kurtosis and the dip
+grow with regional mixtures, Klimek's fit finds "fraud" in heterogeneity).
+Each is shown with the median and the 95th and 99th percentiles it reached
+on the clean simulations of ``benchmarks/calibrate_verdicts.py``; a value
+beyond them is worth a look, never a headline.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from ..model import as_election
+from ..random import ensure_rng
+from .calibration import baseline
+
+__all__ = ["CONTEXT", "context_values", "context_table"]
+
+#: measure -> (title, how to read the number)
+CONTEXT = {
+    "excess_share": ("Shpilkin's excess", "share of the leader's votes above the ratio at the turnout peak"),
+    "klimek_fraud": ("Klimek's fitted fraud fraction", "f_i + f_e of Klimek's model (incremental + extreme)"),
+    "second_digit_mean": ("Mean second digit (2BL)", "mean second digit of the party counts (Benford: 4.187)"),
+    "kurtosis": ("Vote-rate kurtosis", "kurtosis of the standardised log vote rate (normal: 3)"),
+    "turnout_dip": ("Turnout dip", "Hartigan's dip of turnout, % of stations"),
+    "correlation": ("Turnout-share correlation", "correlation of the leader's share with turnout, all stations"),
+    "leader_slope": ("Leader's turnout slope", "extra leader votes per extra voter, all stations pooled"),
+    "coarse_F": ("Coarse shares (Rozenas)", "% of stations in excess spikes of the leader's share"),
+}
+#: measures computed by default (coarse shares cost about a minute per 100,000 stations)
+DEFAULT_CONTEXT = ("excess_share", "klimek_fraud", "second_digit_mean", "kurtosis", "turnout_dip", "correlation",
+                   "leader_slope")
+
+
+def _one(name, e, party, rng):
+    from ..stats import (coarse_shares, dip_test, excess_votes, klimek_fit, second_digit_mean,
+                         turnout_regression, turnout_share_correlation, vote_rate_collapse)
+
+    if name == "excess_share":
+        r = excess_votes(e, party, n_sim=0)
+        return r.statistic / r.details["leader_votes"] if r.details.get("leader_votes") else math.nan
+    if name == "klimek_fraud":
+        return klimek_fit(e, party, rng=rng, n_sim_ci=0, n_sim=0).statistic
+    if name == "second_digit_mean":
+        return second_digit_mean(e, n_sim=1, rng=rng).statistic
+    if name == "kurtosis":
+        return vote_rate_collapse(e, party, n_sim=2, rng=rng).statistic
+    if name == "turnout_dip":
+        return dip_test(e, rng=rng).details["effect_percent"]
+    if name == "correlation":
+        return turnout_share_correlation(e, party).statistic
+    if name == "leader_slope":
+        return turnout_regression(e, party or e.leader).statistic
+    if name == "coarse_F":
+        return coarse_shares(e, party, n_sim=200, rng=rng).statistic
+    raise KeyError(f"unknown context measure {name!r}; known: {', '.join(CONTEXT)}")
+
+
+def context_values(election, party=None, measures=DEFAULT_CONTEXT, rng=None) -> dict:
+    """{measure: value} for the election (NaN with the reason when a measure cannot run)."""
+    e = as_election(election)
+    rng = ensure_rng(rng)
+    out = {}
+    for name in measures:
+        try:
+            out[name] = float(_one(name, e, party, rng))
+        except Exception as exc:  # noqa: BLE001 - context must not stop the verdicts; the reason is kept
+            out[name] = math.nan
+            out[f"{name}_error"] = f"{type(exc).__name__}: {exc}"
+    return out
+
+
+def context_table(values: dict) -> pd.DataFrame:
+    """One row per measure: value, its clean range (from the calibration record) and the words."""
+    rows = []
+    for name, (title, meaning) in CONTEXT.items():
+        if name not in values:
+            continue
+        value, base = values[name], baseline(name)
+        above = bool(base and np.isfinite(value) and value > base["q99"])
+        if not np.isfinite(value):
+            text = f"{title}: could not be computed ({values.get(f'{name}_error', 'too few stations')})."
+        elif base:
+            text = (f"{title} ({meaning}): {value:.3g}; on {base['runs']} clean simulated elections median "
+                    f"{base['median']:.3g}, 95% below {base['q95']:.3g}, 99% below {base['q99']:.3g}"
+                    + (" - beyond the clean range, worth a look." if above else " - within the clean range.")
+                    + " Descriptive, not a test.")
+        else:
+            text = f"{title} ({meaning}): {value:.3g} (no clean baseline measured). Descriptive, not a test."
+        rows.append({"measure": name, "title": title, "meaning": meaning, "value": value,
+                     "clean_median": base.get("median", math.nan), "clean_q95": base.get("q95", math.nan),
+                     "clean_q99": base.get("q99", math.nan), "clean_runs": base.get("runs", 0),
+                     "beyond_clean_range": above, "words": text})
+    return pd.DataFrame(rows, columns=["measure", "title", "meaning", "value", "clean_median", "clean_q95",
+                                       "clean_q99", "clean_runs", "beyond_clean_range", "words"])

@@ -1,0 +1,64 @@
+"""Verdict: last digits of the party counts (Beber & Scacco, against the smoothed null)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..levels import groups as level_groups
+from ..model import as_election
+from ..random import ensure_rng
+from ..stats.digits import last_digit_test
+from .catalogue import CHECKS
+from .family import decide, national_row
+from .result import Verdict
+
+__all__ = ["digits_verdict", "MIN_COUNTS"]
+
+#: fewer counts than this in a region: reported, not tested
+MIN_COUNTS = 200
+#: Monte Carlo draws of the digit test's side statistic (the chi-square itself is analytic above 50 counts)
+N_SIM = 1000
+
+
+def _row(res, **ids) -> dict:
+    if res.n_used < MIN_COUNTS or not np.isfinite(res.statistic):
+        return {**ids, "n_used": res.n_used, "note": f"too few counts ({res.n_used} < {MIN_COUNTS})"}
+    table = res.details["digits"]
+    gap = 100 * (table["share"] - table["expected_share"])
+    top = int(gap.idxmax())
+    return {**ids, "statistic": res.statistic, "expected": 9.0, "pvalue": res.pvalue, "effect": float(gap.max()),
+            "n_used": res.n_used, "n_excluded": res.n_excluded, "digit": int(table.loc[top, "digit"]),
+            "digit_share": float(table.loc[top, "share"]), "digit_expected": float(table.loc[top, "expected_share"])}
+
+
+def digits_verdict(election, alpha: float = 0.01, levels=("nation", "region"), columns=None, rng=None) -> Verdict:
+    """Chi-square of last digits (counts of 10+) nationally and per region.
+
+    ``groups``: statistic = chi-square (9 df), expected = 9, effect = the
+    largest excess of one digit over its expected share (points), plus
+    ``digit``, ``digit_share`` and ``digit_expected``.
+    """
+    e = as_election(election)
+    rng = ensure_rng(rng)
+    keep = [c for c in ("region", "unpublished", *(e.parties if columns is None else columns)) if c in e.table]
+    e = e.with_table(e.table[keep])  # the counts only: each region's subset is then cheap
+    rows = []
+    if "nation" in levels:
+        rows.append(_row(last_digit_test(e, columns=columns, n_sim=N_SIM, rng=rng), **national_row()))
+    if "region" in levels and "region" in e.table.columns:
+        for name, sub in level_groups(e, "region"):
+            rows.append(_row(last_digit_test(sub, columns=columns, n_sim=N_SIM, rng=rng), level="region", group=name))
+    groups = decide(rows, alpha)
+    extra = [c for c in ("digit", "digit_share", "digit_expected") if c in rows[0]] if rows else []
+    if extra:
+        import pandas as pd
+
+        groups = groups.merge(pd.DataFrame(rows)[["group", *extra]], on="group", how="left")
+    effect, direction = {}, ""
+    nat = groups[groups["level"] == "nation"]
+    if len(nat) and "digit" in nat and np.isfinite(nat.iloc[0]["statistic"]):
+        r = nat.iloc[0]
+        effect = {"excess_points": r["effect"], "digit": r["digit"], "share": r["digit_share"],
+                  "expected_share": r["digit_expected"]}
+        direction = f"digit {int(r['digit'])} is the most over-represented last digit"
+    return Verdict(check=CHECKS["digits"], party=None, alpha=alpha, groups=groups, effect=effect,
+                   direction=direction)

@@ -1,0 +1,238 @@
+"""Station evidence: which polling stations to look at first, each on its own evidence.
+
+A station is flagged only for something unlikely by chance at that station:
+
+``ARITHMETIC``
+    its protocol breaks a control relation of the form (an error of the
+    reconciliation rules; rules about the voter list are not applied where
+    there is no list).  Certain: the protocol cannot be right as written.
+``CLUSTER_100``
+    100% turnout (99.5% or more, not above 100%) with at least 95% of the
+    ballots for the party, at a station of 100 or more voters (below that,
+    or with more ballots than voters on the list, honest stations do it).
+    The reconciliation warning about exactly 100% turnout is the same fact
+    and is not counted again.
+``LEADER_EXCESS``
+    far more votes for the party, relative to the others' votes, than its
+    neighbourhood (the runs of consecutive stations of ``neighbourhoods``)
+    gives: the log ratio of party to other ballots minus the neighbourhood's
+    (without the station), divided by its binomial standard error and the
+    region's extra spread, beyond the point that honest stations pass once
+    in 1,000 (``RATE``).  Heavy tails are allowed for: the threshold is
+    widened by how far the region's lower tail (which stuffing and vote
+    transfers do not reach) is from the normal one.  Not counted again at a
+    CLUSTER_100 station.
+
+Whole-number turnout or share (``integer_turnout``, ``integer_share``) are
+columns that feed the group test: at about 1 station in 10 they happen by
+chance, so they never flag a station.  ``evidence`` is the strength of the
+strongest flag, -log10 of its chance under honest counting (300 for an
+arithmetic error, which chance cannot produce); the review order follows it.
+``expected`` in the summary is the number of stations flagged without any
+manipulation: for ``LEADER_EXCESS`` the larger of its 1-in-1,000 rate and
+the rate measured on clean simulated elections (where closed institutions
+and stations abroad, which do vote unlike their neighbours, raise it), for
+the cluster its measured rate, none for arithmetic
+(``forensics.verdicts.calibration.flag_rate``).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..exclusions import Exclusions
+from ..model import ID_COLUMNS, as_election
+from ..stats._core.plane import party_column
+from ..stats.spikes import is_integer_percent
+from .arithmetic import error_findings
+from .calibration import flag_rate
+from .catalogue import CLUSTER_SHARE, CLUSTER_TURNOUT, SMALL_STATION
+from .cluster import cluster_stations
+from .neighbourhoods import neighbourhoods
+
+__all__ = ["FLAGS", "RATE", "STATION_COLUMNS", "station_evidence"]
+
+#: the per-station false-flag rate of LEADER_EXCESS
+RATE = 0.001
+#: stations with fewer ballots cast are not judged for LEADER_EXCESS
+MIN_BALLOTS = 20
+#: cap of the evidence score (and the score of an arithmetic error)
+CERTAIN = 300.0
+
+FLAGS = {
+    "ARITHMETIC": "the protocol breaks a control relation of its form",
+    "CLUSTER_100": (f"{100 * CLUSTER_TURNOUT:g}-100% turnout with at least {100 * CLUSTER_SHARE:g}% of the ballots for "
+                    f"the party at a station of {SMALL_STATION}+ voters"),
+    "LEADER_EXCESS": (f"far more votes for the party, against the others' votes, than its neighbourhood gives (beyond "
+                      f"what honest stations reach once in {1 / RATE:,.0f})"),
+}
+
+STATION_COLUMNS = ["station", *ID_COLUMNS, "registered", "ballots_cast", "turnout", "leader_share",
+                   "integer_turnout", "integer_share", "excluded", "flags", "flag_reasons", "n_flags", "evidence",
+                   "review_order", "warnings"]
+
+
+def _leader_excess(e, party, table):
+    """(z, threshold, p) per station of the LEADER_EXCESS check (NaN where not judged), and the exclusions."""
+    cast = e.ballots_cast().astype(float)
+    W = table[party].astype(float)
+    O = cast - W
+    ex = Exclusions.for_election(e)
+    ex.require(cast.notna() & W.notna(), "missing counts")
+    ex.require(cast >= MIN_BALLOTS, f"fewer than {MIN_BALLOTS} ballots cast")
+    ex.require((W >= 0) & (O >= 0), "party votes exceed ballots cast")
+    keep = ex.keep
+    hood = neighbourhoods(table[keep])
+    w, o = W[keep], O[keep]
+    hw, ho = w.groupby(hood).transform("sum") - w, o.groupby(hood).transform("sum") - o
+    alone = (hw + ho) <= 0
+    ratio = np.log((w + 0.5) / (o + 0.5)) - np.log((hw + 0.5) / (ho + 0.5))
+    var = 1 / (w + 0.5) + 1 / (o + 0.5) + 1 / (hw + 0.5) + 1 / (ho + 0.5)
+    ratio, var = ratio[~alone], var[~alone]
+    region = table.loc[ratio.index, "region"].astype(str) if "region" in table else pd.Series("all", ratio.index)
+    z = pd.Series(np.nan, index=table.index)
+    limit = pd.Series(np.nan, index=table.index)
+    q = stats.norm.isf(RATE)
+    for _, idx in ratio.groupby(region).groups.items():
+        r, v = ratio[idx], var[idx]
+        if len(r) < 30:
+            continue
+        centre = r.median()
+        spread = (1.4826 * (r - centre).abs().median()) ** 2
+        tau2 = max(spread - v.median(), 0.0)
+        zi = (r - centre) / np.sqrt(v + tau2)
+        low = zi.quantile(0.01)
+        widen = max(1.0, -low / stats.norm.isf(0.01)) if np.isfinite(low) else 1.0
+        z[idx], limit[idx] = zi, q * widen
+    p = pd.Series(stats.norm.sf(z / (limit / q)), index=table.index)
+    return z, limit, p, ex
+
+
+def station_evidence(election, findings=None, party=None) -> tuple[pd.DataFrame, dict]:
+    """One row per input station (``STATION_COLUMNS``) and a summary with the expected number flagged.
+
+    ``findings`` is the reconciliation table (computed when None).  The
+    summary holds ``n_stations``, ``n_flagged``, ``share_flagged``,
+    ``expected`` / ``share_expected`` (flagged without manipulation),
+    ``flag_counts``, ``expected_counts``, ``judged`` (stations each flag could
+    judge), ``rate`` and ``words``.
+    """
+    e = as_election(election)
+    party = party_column(e, party)
+    t = e.table
+    n = len(t)
+    ids = {c: (t[c].astype(str).to_numpy() if c in t else np.full(n, "")) for c in ID_COLUMNS}
+    out = pd.DataFrame({"station": np.arange(n), **ids}, index=t.index)
+    corner, cluster_ex, frame, _ = cluster_stations(e, party)
+    out["registered"] = frame["N"]
+    out["ballots_cast"] = frame["cast"]
+    out["turnout"] = frame["turnout"]
+    out["leader_share"] = frame["share"]
+    ok = (frame["N"] >= SMALL_STATION) & (frame["cast"] > 0) & (frame["issued"] <= 0.99 * frame["N"]) & e.published
+    for col, count, total in (("integer_turnout", frame["issued"], frame["N"]), ("integer_share", frame["W"], frame["cast"])):
+        sel = ok & (count <= 0.99 * total)
+        hit, _ = is_integer_percent(count.where(sel, 0).astype(np.int64), total.where(sel, 1).astype(np.int64))
+        out[col] = sel & hit
+
+    ex = Exclusions.for_election(e)
+    ex.require(frame["N"].fillna(0) > 0, "no voters on the list")
+    ex.require(frame["cast"].fillna(0) > 0, "no ballots cast")
+    out["excluded"] = ex.reasons.fillna("").astype(str)
+
+    flags = pd.DataFrame(False, index=t.index, columns=list(FLAGS))
+    evidence = pd.DataFrame(0.0, index=t.index, columns=list(FLAGS))
+    reasons = {code: pd.Series("", index=t.index) for code in FLAGS}
+
+    errors = error_findings(e, findings)
+    if len(errors):
+        pos = t.index[errors["station"].to_numpy()]
+        text = (errors["code"].astype(str) + ": " + errors["message"].astype(str)).groupby(pos).agg("; ".join)
+        flags.loc[text.index, "ARITHMETIC"] = True
+        evidence.loc[text.index, "ARITHMETIC"] = CERTAIN
+        reasons["ARITHMETIC"].loc[text.index] = "arithmetic error: " + text
+
+    flags["CLUSTER_100"] = corner
+    honest = _cluster_chance(frame, corner)
+    evidence.loc[corner, "CLUSTER_100"] = np.minimum(CERTAIN, -np.log10(np.maximum(honest[corner], 1e-300)))
+    reasons["CLUSTER_100"].loc[corner] = ("100% turnout with " + (100 * frame.loc[corner, "share"]).round(1).astype(str)
+                                         + "% for the party at " + frame.loc[corner, "N"].astype(int).astype(str)
+                                         + " voters on the list (a closed institution such as a military unit can "
+                                           "vote like this honestly; an ordinary station hardly can)")
+
+    z, limit, p, excess_ex = _leader_excess(e, party, t)
+    hit = (z > limit) & ~corner
+    flags["LEADER_EXCESS"] = hit.fillna(False)
+    evidence.loc[flags["LEADER_EXCESS"], "LEADER_EXCESS"] = np.minimum(
+        CERTAIN, -np.log10(np.maximum(p[flags["LEADER_EXCESS"]], 1e-300)))
+    reasons["LEADER_EXCESS"].loc[flags["LEADER_EXCESS"]] = (
+        "the party's votes against the others' are " + z[flags["LEADER_EXCESS"]].round(1).astype(str)
+        + " standard errors above its neighbourhood's (flag point " + limit[flags["LEADER_EXCESS"]].round(1).astype(str)
+        + "; stuffing or moved votes do this, and so does a closed institution or a station abroad that votes unlike "
+          "its neighbours)")
+
+    codes = list(FLAGS)
+    out["flags"] = [";".join(c for c, f in zip(codes, row) if f) for row in flags.to_numpy()]
+    out["flag_reasons"] = [" | ".join(r for r in row if r) for row in
+                           zip(*(reasons[c].where(flags[c], "").to_numpy() for c in codes))]
+    out["n_flags"] = flags.sum(axis=1).astype(int)
+    out["evidence"] = evidence.max(axis=1).where(out["n_flags"] > 0)
+    order = out[out["n_flags"] > 0].assign(_cast=out["ballots_cast"].fillna(-1)).sort_values(
+        ["evidence", "n_flags", "_cast", "station"], ascending=[False, False, False, True], kind="mergesort")
+    out["review_order"] = pd.Series(pd.NA, index=out.index, dtype="Int64")
+    out.loc[order.index, "review_order"] = np.arange(1, len(order) + 1)
+    out["warnings"] = _warnings(e, findings, t.index)
+    judged = {"ARITHMETIC": int(n), "CLUSTER_100": int(cluster_ex.keep.sum()),
+              "LEADER_EXCESS": int(z.notna().sum())}
+    summary = _summary(out, flags, judged)
+    return out[STATION_COLUMNS].reset_index(drop=True), summary
+
+
+def _cluster_chance(frame, corner):
+    """Chance that an honest station of this size reaches the corner: binomial tails at the median turnout and share."""
+    a = float(np.nanmedian(frame["turnout"][frame["turnout"] <= 1])) if frame["turnout"].notna().any() else 0.5
+    s = float(np.nanmedian(frame["share"])) if frame["share"].notna().any() else 0.5
+    N, cast = frame["N"].fillna(0), frame["cast"].fillna(0)
+    p_turnout = stats.binom.sf(np.ceil(CLUSTER_TURNOUT * N) - 1, N, min(a, 0.999))
+    p_share = stats.binom.sf(np.ceil(CLUSTER_SHARE * cast) - 1, cast, min(s, 0.999))
+    return pd.Series(p_turnout * p_share, index=frame.index).where(corner)
+
+
+def _warnings(e, findings, index) -> pd.Series:
+    """Reconciliation warnings per station (codes joined by ";"): shown, never flags."""
+    out = pd.Series("", index=index)
+    if findings is None or findings.empty or "severity" not in findings or "pec" not in findings:
+        return out
+    f = findings[(findings["severity"] == "warning") & findings["pec"].notna()]
+    keys = [c for c in ID_COLUMNS if c in f.columns and c in e.table.columns]
+    if f.empty or not keys:
+        return out
+    ids = e.table[keys].astype(str).assign(_pos=np.arange(len(e.table)))
+    merged = f.assign(**{k: f[k].astype(str) for k in keys}).merge(ids, on=keys, how="inner")
+    codes = merged.drop_duplicates(["_pos", "code"]).groupby("_pos")["code"].agg(lambda c: ";".join(sorted(c)))
+    out.iloc[codes.index.to_numpy()] = codes.to_numpy()
+    return out
+
+
+def _summary(out, flags, judged) -> dict:
+    n = len(out)
+    flagged = int((out["n_flags"] > 0).sum())
+    counts = {c: int(flags[c].sum()) for c in FLAGS}
+    measured = flag_rate("LEADER_EXCESS")
+    expected = {"ARITHMETIC": 0.0, "CLUSTER_100": judged["CLUSTER_100"] * (flag_rate("CLUSTER_100") or 0.0),
+                "LEADER_EXCESS": judged["LEADER_EXCESS"] * max(RATE, measured or 0.0)}
+    total_expected = float(sum(expected.values()))
+    share, share_exp = flagged / n if n else 0.0, total_expected / n if n else 0.0
+    words = (f"{flagged:,} of {n:,} stations ({share:.2%}) are flagged on their own evidence, against about "
+             f"{total_expected:,.0f} ({share_exp:.2%}) expected without any manipulation: "
+             + ", ".join(f"{c} {counts[c]:,}" for c in FLAGS) + ". "
+             f"LEADER_EXCESS is set to flag 1 ordinary honest station in {1 / RATE:,.0f}"
+             + (f"; on clean simulated elections it flagged {1000 * measured:.2f} in 1,000, most of them closed "
+                f"institutions and stations abroad, which do vote unlike their neighbours" if measured is not None
+                else "")
+             + "; arithmetic errors and the 100% cluster do not occur on clean simulated protocols. Whole-number "
+               "percentages are listed per station but flag nothing (about 1 station in 10 has one by chance). "
+               "A flag is a reason to look at the protocol, not proof.")
+    return {"n_stations": n, "n_flagged": flagged, "share_flagged": share, "expected": total_expected,
+            "share_expected": share_exp, "flag_counts": counts, "expected_counts": expected, "judged": judged,
+            "rate": RATE, "words": words}
