@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from ..errors import DataError
-from ..i18n import LANGUAGES, Formats, translations
+from ..i18n import LANGUAGES
 from . import add_raw_csv_option
 
 
@@ -89,6 +89,8 @@ def _run(args) -> int:
                         photos=args.photos, design=args.design, lang=args.lang, title=args.title, date=args.date,
                         raw_csv=args.raw_csv)
     print((Path(args.out) / "summary.txt").read_text(encoding="utf-8"), end="")
+    from ..i18n import Formats, translations
+
     n = summary["evidence_sheets"]
     print(translations(args.lang).ngettext(
         "Wrote %(num)s evidence sheet and the tables to %(out)s", "Wrote %(num)s evidence sheets and the tables to "

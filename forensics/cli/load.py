@@ -1,7 +1,7 @@
 """``forensics load FILE``: read a results file and print what was loaded."""
 from __future__ import annotations
 
-import numpy as np
+import math
 
 from . import add_input_options, load_input
 
@@ -118,7 +118,7 @@ def _totals(election) -> list:
 
 
 def _int(value) -> str:
-    return f"{int(value):,}" if np.isfinite(value) else "-"
+    return f"{int(value):,}" if math.isfinite(value) else "-"
 
 
 def _format(meta) -> str:

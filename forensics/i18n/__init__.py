@@ -14,9 +14,23 @@ percentages and dates are written the locale's way by ``Formats``.
 
 Templates get a language from ``forensics.templating.environment(package, lang)``.
 """
-from .catalog import DOMAIN, LANGUAGES, LOCALE_DIR, N_, check_lang, translations
-from .formats import Formats
-from .message import Message, plural_message, say
+import importlib
 
-__all__ = ["DOMAIN", "LANGUAGES", "LOCALE_DIR", "N_", "check_lang", "translations", "Formats", "Message",
-           "plural_message", "say"]
+#: the languages with a complete catalog (here, not in ``catalog``, so that the CLI can list them
+#: without loading Babel)
+LANGUAGES = ("en", "ru", "kk")
+
+#: name -> submodule that defines it, imported on first use (``forensics --help`` stays fast)
+_LAZY = {"DOMAIN": "catalog", "LOCALE_DIR": "catalog", "N_": "catalog", "check_lang": "catalog",
+         "translations": "catalog", "Formats": "formats", "Message": "message", "plural_message": "message",
+         "say": "message"}
+
+__all__ = ["LANGUAGES", *_LAZY]
+
+
+def __getattr__(name):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'forensics.i18n' has no attribute '{name}'")
+    value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    globals()[name] = value
+    return value

@@ -15,9 +15,9 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
+from . import LANGUAGES  # the languages with a complete catalog; English is the source language
+
 DOMAIN = "forensics"
-#: the languages with a complete catalog; English is the source language
-LANGUAGES = ("en", "ru", "kk")
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 
 
