@@ -64,7 +64,7 @@ def run_scan(election, args) -> int:
     for note in report_notes(path):
         print(f"forensics: note: a figure could not be drawn ({note})", file=sys.stderr)
     print(f"Report: {path.resolve()}")
-    print(f"Tables: {', '.join(str((args.out / n).resolve()) for n in ('tests.csv', 'findings.csv', 'stations.csv', 'summary.json'))}")
+    print(f"Tables: {', '.join(str((args.out / n).resolve()) for n in ('verdicts.csv', 'stations.csv', 'summary.json', 'tests.csv'))}")
     return 0
 
 
@@ -76,9 +76,10 @@ def _main(args) -> int:
 def register(subparsers) -> None:
     p = subparsers.add_parser("scan", help="run the anomaly scan and write an HTML report with CSV/JSON tables",
                               description="Run protocol arithmetic and the statistical battery nationally and per "
-                              "region, flag polling stations for review, and write report.html, tests.csv, "
-                              "findings.csv, stations.csv, excluded.csv, summary.json and figures/ into --out. "
-                              "A flag is a reason to look, not proof of fraud.")
+                              "region, decide the calibrated headlines, flag polling stations on their own evidence, "
+                              "and write report.html, verdicts.csv, context.csv, tests.csv, findings.csv, "
+                              "stations.csv, excluded.csv, summary.json and figures/ into --out. "
+                              "A headline or a flag is a reason to look, not proof of fraud.")
     add_input_options(p)
     add_scan_options(p)
     p.set_defaults(func=_main)

@@ -122,7 +122,7 @@ class Verdict:
     @property
     def family(self) -> str:
         n = int(self.groups["pvalue"].notna().sum())
-        return (f"Holm over {n} tests (the nation and each region tested)" if n > 1
+        return (f"Holm over {n} tests: the nation and each region tested" if n > 1
                 else "a single test (no correction)")
 
     def words(self) -> str:
@@ -203,26 +203,40 @@ class Verdicts:
                 out[c] = np.nan if c not in ("note", "party") else ""
         return out[TABLE_COLUMNS]
 
+    def sections(self) -> list:
+        """The decisions in plain words as (heading, [items]): fired headlines, quiet ones, context, stations."""
+        fired = self.headlines
+        quiet = [v for v in self.verdicts.values() if not v.fired]
+        out = [("Stands out:" if fired else "No headline stands out.", [v.words() for v in fired])]
+        if quiet:
+            out.append(("Checked, nothing stands out:", [v.words() for v in quiet]))
+        if len(self.context):
+            out.append(("Context (descriptive estimates beside their range on clean simulated elections; "
+                        "never headlines):", list(self.context["words"])))
+        if self.stations_summary.get("words"):
+            out.append(("", [self.stations_summary["words"]]))
+        return out
+
+    def paragraphs(self) -> list:
+        """``sections()`` as paragraphs: one per verdict, one for the context, one for the station evidence."""
+        out = []
+        for heading, items in self.sections():
+            if heading.startswith("Context"):
+                out.append(" ".join([heading, *items]))
+            elif items:
+                out += [f"{heading} {item}".strip() for item in items]
+            else:
+                out.append(heading)
+        return out
+
     def summary(self) -> str:
         """The decisions in plain words, headlines first, then context and station evidence."""
         lines = [f"Verdicts on {self.n_stations:,} polling stations (alpha {self.alpha:g}, "
-                 f"party: {self.party or 'each test’s default'})", ""]
-        fired = self.headlines
-        lines.append("Stands out:" if fired else "No headline stands out.")
-        for v in fired:
-            lines += _wrap(f"- {v.words()}")
-        quiet = [v for v in self.verdicts.values() if not v.fired]
-        if quiet:
-            lines += ["", "Checked, nothing stands out:"]
-            for v in quiet:
-                lines += _wrap(f"- {v.words()}")
-        if len(self.context):
-            lines += ["", "Context (descriptive estimates beside their range on clean simulated elections; "
-                          "never headlines):"]
-            for r in self.context.itertuples():
-                lines += _wrap(f"- {r.words}")
-        if self.stations_summary:
-            lines += ["", *_wrap(self.stations_summary.get("words", ""))]
+                 f"party: {self.party or 'each test’s default'})"]
+        for heading, items in self.sections():
+            lines += ["", heading] if heading else [""]
+            for item in items:
+                lines += _wrap(f"- {item}" if heading else item)
         return "\n".join(lines)
 
     def to_dict(self) -> dict:

@@ -51,7 +51,7 @@ from .catalogue import CLUSTER_SHARE, CLUSTER_TURNOUT, SMALL_STATION
 from .cluster import cluster_stations
 from .neighbourhoods import neighbourhoods
 
-__all__ = ["FLAGS", "RATE", "STATION_COLUMNS", "station_evidence"]
+__all__ = ["FLAGS", "RATE", "STATION_COLUMNS", "station_evidence", "unjudged"]
 
 #: the per-station false-flag rate of LEADER_EXCESS
 RATE = 0.001
@@ -69,7 +69,7 @@ FLAGS = {
 }
 
 STATION_COLUMNS = ["station", *ID_COLUMNS, "registered", "ballots_cast", "turnout", "leader_share",
-                   "integer_turnout", "integer_share", "excluded", "flags", "flag_reasons", "n_flags", "evidence",
+                   "integer_turnout", "integer_share", "excluded", "flag_codes", "flag_reasons", "n_flags", "evidence",
                    "review_order", "warnings"]
 
 
@@ -172,7 +172,7 @@ def station_evidence(election, findings=None, party=None) -> tuple[pd.DataFrame,
           "its neighbours)")
 
     codes = list(FLAGS)
-    out["flags"] = [";".join(c for c, f in zip(codes, row) if f) for row in flags.to_numpy()]
+    out["flag_codes"] = [";".join(c for c, f in zip(codes, row) if f) for row in flags.to_numpy()]
     out["flag_reasons"] = [" | ".join(r for r in row if r) for row in
                            zip(*(reasons[c].where(flags[c], "").to_numpy() for c in codes))]
     out["n_flags"] = flags.sum(axis=1).astype(int)
@@ -186,6 +186,23 @@ def station_evidence(election, findings=None, party=None) -> tuple[pd.DataFrame,
               "LEADER_EXCESS": int(z.notna().sum())}
     summary = _summary(out, flags, judged)
     return out[STATION_COLUMNS].reset_index(drop=True), summary
+
+
+def unjudged(election, reason: str) -> pd.DataFrame:
+    """The station table when the evidence cannot be computed: ids, no flags, ``excluded`` says why for every row."""
+    e = as_election(election)
+    t = e.table
+    n = len(t)
+    out = pd.DataFrame({"station": np.arange(n),
+                        **{c: (t[c].astype(str).to_numpy() if c in t else np.full(n, "")) for c in ID_COLUMNS}})
+    for col in ("registered", "ballots_cast", "turnout", "leader_share", "evidence"):
+        out[col] = np.nan
+    out["integer_turnout"] = out["integer_share"] = False
+    out["excluded"] = f"station evidence could not run: {reason}"
+    out["flag_codes"] = out["flag_reasons"] = out["warnings"] = ""
+    out["n_flags"] = 0
+    out["review_order"] = pd.Series(pd.NA, index=out.index, dtype="Int64")
+    return out[STATION_COLUMNS]
 
 
 def _cluster_chance(frame, corner):

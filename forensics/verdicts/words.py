@@ -79,6 +79,10 @@ def verdict_words(v) -> str:
     direction = f" Direction: {v.direction}." if v.direction and v.fired else ""
     ruled = (f" Ruled out by the null: {'; '.join(check.ruled_out)}." if check.ruled_out else "")
     not_ruled = (f" Not ruled out: {'; '.join(check.not_ruled_out)}." if check.not_ruled_out else "")
-    reason = (" A reason to look at these stations' protocols and observers' reports, not proof of fraud."
-              if v.fired and check.kind == "fraud pattern" else "")
+    reason = ""
+    if v.fired and check.kind == "fraud pattern":
+        reason = " A reason to look at these stations' protocols and observers' reports, not proof of fraud."
+    elif v.fired:
+        reason = (" This is a fact about the protocols, not a statistical pattern of fraud: each one is worth "
+                  "checking against its paper copy.")
     return (f"{check.title}: {_found(v)}. {how}{direction} {_calibration(v)}{ruled}{not_ruled}{reason}")
