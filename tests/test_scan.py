@@ -180,3 +180,17 @@ def test_provenance_records_everything(fraud_scan):
     assert {b["test"] for b in p["battery"]} == {c.name for c in DEFAULT_BATTERY}
     assert p["levels"] == ["nation", "region"]
     assert "time" in p and "time" not in fraud_scan.summary_dict()["provenance"]
+
+
+@pytest.mark.parametrize("lang, stands_out, not_proof", [("ru", "Выделяется:", "не доказательство фальсификаций"),
+                                                         ("kk", "Ерекшеленеді:", "бұрмалаудың дәлелі емес")])
+def test_summary_speaks_russian_and_kazakh(fraud_scan, lang, stands_out, not_proof):
+    text = fraud_scan.summary(lang)
+    assert stands_out in text and not_proof in text
+    # the verdict words, the context labels and the station evidence come from the catalogs, not English
+    for english in ("Stands out:", "Whole-number percentages", "Descriptive, not a test", "expected without any",
+                    "Ruled out by the null", "not proof of fraud"):
+        assert english not in text
+    meanings = fraud_scan.flag_meanings(lang)
+    assert [m["code"] for m in meanings] == ["ARITHMETIC", "CLUSTER_100", "LEADER_EXCESS"]
+    assert all(m["meaning"] != m2["meaning"] for m, m2 in zip(meanings, fraud_scan.flag_meanings("en")))

@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 from ..errors import DataError
+from ..i18n import LANGUAGES
 from . import add_input_options, add_raw_csv_option, load_input
 
 
@@ -17,6 +18,8 @@ def add_scan_options(parser, out_default=None) -> None:
     parser.add_argument("--levels", default=None,
                         help="comma-separated levels: nation, region, tec or any id column (default nation,region; "
                              "nation alone when the table has no region)")
+    parser.add_argument("--lang", default="en", choices=LANGUAGES,
+                        help="language of the printed summary (default: en; the report and the tables stay in English)")
     parser.add_argument("--quiet", action="store_true",
                         help="no progress bars (the summary and where the report is are still printed)")
     add_raw_csv_option(parser)
@@ -59,7 +62,7 @@ def run_scan(election, args) -> int:
     levels = parse_levels(args.levels, election)
     result = scan(election, levels=levels, rng=args.seed, progress=not args.quiet)
     path = write_report(result, args.out, progress=not args.quiet, raw_csv=args.raw_csv)
-    print(result.summary())
+    print(result.summary(args.lang))
     print()
     for note in report_notes(path):
         print(f"forensics: note: a figure could not be drawn ({note})", file=sys.stderr)

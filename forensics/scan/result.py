@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from ..i18n import Formats, say, translations
 from ..model import Election
 from ..verdicts import FLAGS, Verdicts
 
@@ -66,13 +67,13 @@ class Scan:
         """The descriptive measures beside their range on clean simulated elections: context.csv."""
         return self.verdicts.context
 
-    def flag_meanings(self) -> list:
-        """Every flag code that can appear in ``stations.flag_codes``: what was checked, stations flagged, and
-        the number expected without manipulation."""
+    def flag_meanings(self, lang: str = "en") -> list:
+        """Every flag code that can appear in ``stations.flag_codes``: what was checked (in ``lang``), stations
+        flagged, and the number expected without manipulation."""
         summary = self.verdicts.stations_summary
         counts, expected = summary.get("flag_counts", {}), summary.get("expected_counts", {})
-        return [{"code": code, "meaning": meaning, "n_flagged": counts.get(code, 0), "expected": expected.get(code)}
-                for code, meaning in FLAGS.items()]
+        return [{"code": code, "meaning": say(meaning, lang), "n_flagged": counts.get(code, 0),
+                 "expected": expected.get(code)} for code, meaning in FLAGS.items()]
 
     def rule_counts(self) -> list:
         """Per reconciliation code and severity: findings, stations named, one example message."""
@@ -83,34 +84,42 @@ class Scan:
                  "example": g["message"].iloc[0]}
                 for (code, severity), g in f.groupby(["code", "severity"], sort=True, dropna=False)]
 
-    def summary_paragraphs(self) -> list:
-        """The one-page summary, paragraph by paragraph, in plain words: the verdicts speak, the tests are detail."""
-        st, t, f = self.stations, self.tests, self.findings
+    def summary_paragraphs(self, lang: str = "en") -> list:
+        """The one-page summary in ``lang``, paragraph by paragraph: the verdicts speak, the tests are detail."""
+        tr, f = translations(lang), Formats(lang)
+        _ = tr.gettext
+        st, tests = self.stations, self.tests
         n_ex = int((st["excluded"] != "").sum())
-        paras = [f"We checked {len(st):,} polling stations ({n_ex:,} could not be analysed, each listed with its "
-                 f"reason) with the protocol arithmetic rules and {len(self.verdicts.verdicts)} calibrated headline "
-                 f"checks, at these levels: {', '.join(self.provenance['levels'])}; the {t['test'].nunique()} "
-                 "statistical tests behind them are listed in tests.csv for researchers."]
+        first = tr.ngettext(
+            "We checked %(n)s polling station (%(excluded)s could not be analysed, each listed with its reason) with "
+            "the protocol arithmetic rules and %(checks)s calibrated headline checks, at these levels: %(levels)s; "
+            "the %(tests)s statistical tests behind them are listed in tests.csv for researchers.",
+            "We checked %(n)s polling stations (%(excluded)s could not be analysed, each listed with its reason) with "
+            "the protocol arithmetic rules and %(checks)s calibrated headline checks, at these levels: %(levels)s; "
+            "the %(tests)s statistical tests behind them are listed in tests.csv for researchers.", len(st)) % {
+            "n": f.number(len(st)), "excluded": f.number(n_ex), "checks": f.number(len(self.verdicts.verdicts)),
+            "levels": ", ".join(self.provenance["levels"]), "tests": f.number(tests["test"].nunique())}
         if self.notes.get("levels"):
-            paras[0] += f" Note: {self.notes['levels']}."
+            first += " " + _("Note: the table has no region column, so the tests ran nationally only.")
+        paras = [first]
         if self.notes.get("reconcile"):
-            paras.append(f"Protocol arithmetic {self.notes['reconcile']}.")
-        paras += self.verdicts.paragraphs()
-        cnr = t[t["note"].str.startswith("could not run", na=False)]
+            paras.append(_("Protocol arithmetic %(note)s.") % {"note": self.notes["reconcile"]})
+        paras += self.verdicts.paragraphs(lang)
+        cnr = tests[tests["note"].str.startswith("could not run", na=False)]
         if len(cnr):
-            paras.append("Tests that could not run: " + "; ".join(sorted({f"{r.test} ({r.note[15:]})" for r in
-                                                                      cnr.drop_duplicates("test").itertuples()}))
-                         + ".")
-        paras.append(f"How sure: each headline's p-value is corrected over the nation and the regions (Holm) and "
-                     f"stands out below {self.provenance['alpha']}; its false-alarm rate was measured on clean "
-                     "simulated elections with realistic benign structure. A headline or a flag is a reason to look, "
-                     "not proof of fraud: honest reasons (closed institutions, stations abroad, local habits) can "
-                     "produce some of the same patterns, and each headline says which it rules out.")
+            paras.append(_("Tests that could not run: %(tests)s.") % {"tests": "; ".join(sorted(
+                {f"{r.test} ({r.note[15:]})" for r in cnr.drop_duplicates("test").itertuples()}))})
+        paras.append(_("How sure: each headline's p-value is corrected over the nation and the regions (Holm) and "
+                       "stands out below %(alpha)s; its false-alarm rate was measured on clean simulated elections "
+                       "with realistic benign structure. A headline or a flag is a reason to look, not proof of "
+                       "fraud: honest reasons (closed institutions, stations abroad, local habits) can produce some "
+                       "of the same patterns, and each headline says which it rules out.") % {
+            "alpha": f"{self.provenance['alpha']:g}"})
         return paras
 
-    def summary(self) -> str:
-        """The scan in plain words: what was checked, what stands out, how sure."""
-        return "\n\n".join(self.summary_paragraphs())
+    def summary(self, lang: str = "en") -> str:
+        """The scan in plain words (in ``lang``): what was checked, what stands out, how sure."""
+        return "\n\n".join(self.summary_paragraphs(lang))
 
     def summary_dict(self) -> dict:
         """Machine-readable summary (the content of summary.json, without the time)."""

@@ -85,7 +85,8 @@ def verdicts(election, party=None, alpha: float = 0.01, levels=("nation", "regio
             evidence, summary = station_evidence(e, findings, party)
         except (DataError, KeyError) as exc:
             reason = str(exc).strip("'\"")
-            evidence, summary = unjudged(e, reason), {"words": f"Station evidence could not run: {reason}."}
+            evidence, summary = unjudged(e, reason), {"error": reason,
+                                                      "words": f"Station evidence could not run: {reason}."}
     return Verdicts(verdicts=decided, context=table, stations=evidence, stations_summary=summary, alpha=alpha,
                     party=party, n_stations=len(e))
 
