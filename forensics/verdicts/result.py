@@ -245,7 +245,7 @@ class Verdicts:
         lines = [_("Verdicts on %(n)s polling stations (alpha %(alpha)s, party: %(party)s)") % {
             "n": Formats(lang).number(self.n_stations), "alpha": f"{self.alpha:g}",
             "party": self.party or _("each test’s default")}]
-        for _, heading, items in self.sections(lang):
+        for _kind, heading, items in self.sections(lang):
             lines += ["", heading] if heading else [""]
             for item in items:
                 lines += _wrap(f"- {item}" if heading else item)
