@@ -52,7 +52,8 @@ def main(argv=None) -> int:
     tests = result.tests
     per_test = tests.groupby("test", sort=False)["note"].apply(lambda s: (s == "").sum())
     ok = total < TIME_LIMIT and memory < MEMORY_LIMIT_MB
-    headlines = "; ".join(f"{h['key']} (regions: {', '.join(h['driving_regions'][:3])})" for h in result.headlines)
+    headlines = "; ".join(f"{h['code']} ({h['scope']}; regions: {', '.join(h['driving_regions'][:3])})"
+                          for h in result.headlines)
     lines = [
         "# Benchmark: full default scan of Russia 2018 with the report",
         "",
@@ -65,7 +66,7 @@ def main(argv=None) -> int:
         "| step | seconds |",
         "|---|---|",
         f"| load | {t1 - t0:.1f} |",
-        f"| scan (reconciliation, battery at nation and region level, station flags) | {t2 - t1:.1f} |",
+        f"| scan (reconciliation, battery at nation and region level, verdicts and station evidence) | {t2 - t1:.1f} |",
         f"| report (HTML, CSV/JSON, figures PNG + SVG) | {t3 - t2:.1f} |",
         f"| **total** | **{total:.1f}** (target < {TIME_LIMIT:.0f}) |",
         "",

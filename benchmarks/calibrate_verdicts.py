@@ -43,6 +43,8 @@ from forensics.verdicts.context import CONTEXT, DEFAULT_CONTEXT, context_values 
 from forensics.verdicts.split import split_frame, split_tests  # noqa: E402
 
 OUT = Path(__file__).parent / "results" / "verdicts.md"
+#: the section of OUT written by benchmarks/scan_real.py
+SCAN_HEADING = "## 9. Through the scan"
 CALIBRATION = ROOT / "forensics" / "verdicts" / "calibration.json"
 ALPHA = 0.01
 PRESET = "clean-confounded"
@@ -446,6 +448,9 @@ def main(argv=None) -> int:
         lines.append("With context, on the real elections (seconds per election): "
                      + ", ".join(f"{r.election} {r.seconds:.0f}" for r in real.itertuples()) + ".")
     lines += ["", f"Whole benchmark: {(time.perf_counter() - started) / 60:.0f} minutes with {args.workers} workers."]
+    kept = OUT.read_text(encoding="utf-8").split(SCAN_HEADING, 1) if OUT.exists() else [""]
+    if len(kept) == 2:  # the section benchmarks/scan_real.py writes stays until that script is run again
+        lines += ["", SCAN_HEADING + kept[1].rstrip("\n")]
     OUT.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"wrote {OUT} and {CALIBRATION}")
     return 0

@@ -206,8 +206,11 @@ def test_a_table_without_tec_scans(election):
     s = forensics.scan(e, rng=1, progress=False, klimek_fit=QUICK["klimek_fit"], coarse_shares={"n_sim": 20})
     assert len(s.stations) == len(table) and (s.stations["tec"] == "").all()
     assert not s.tests["note"].str.startswith("could not run").any()
-    flagged = s.findings[s.findings["station"] >= 0]
-    assert set(flagged["code"]) <= {c for codes in s.stations["flag_codes"] for c in codes.split(";")}
+    named = s.findings[s.findings["station"] >= 0]
+    errors = named[named["severity"] == "error"]
+    assert s.stations.loc[errors["station"], "flag_codes"].str.contains("ARITHMETIC").all()
+    warned = named[named["severity"] == "warning"]
+    assert all(code in s.stations.loc[pos, "warnings"] for pos, code in zip(warned["station"], warned["code"]))
 
 
 def test_a_table_without_region_scans_nationally_and_says_so(election):

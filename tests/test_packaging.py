@@ -34,7 +34,7 @@ GENERATED = re.compile(r"^(PKG-INFO|setup\.cfg|[^/]+\.egg-info/.*)$")
 #: tracked files deliberately left out of the sdist (none: it carries the whole repository)
 LEFT_OUT: set[str] = set()
 #: the demo's machine-readable outputs, compared between the installed wheel and the checkout
-DEMO_TABLES = ("tests.csv", "stations.csv", "findings.csv", "summary.json")
+DEMO_TABLES = ("verdicts.csv", "context.csv", "tests.csv", "stations.csv", "findings.csv", "summary.json")
 
 
 def test_project_metadata_is_complete():
@@ -127,7 +127,7 @@ def test_wheel_ships_the_package_data(dists):
     names = set(zipfile.ZipFile(dists["wheel"]).namelist())
     for name in ("forensics/py.typed", "forensics/data/demo_kz.csv", "forensics/data/demo_kz_truth.csv",
                  "forensics/profiles/kz_cec.toml", "forensics/report/templates/report.html.j2",
-                 "forensics/audit/templates/evidence.html.j2"):
+                 "forensics/audit/templates/evidence.html.j2", "forensics/verdicts/calibration.json"):
         assert name in names, name
     assert not any(name.startswith("tests/") for name in names)
 

@@ -97,7 +97,7 @@ def test_clean_confounded_station_flags_stay_rare(clean_runs):
         assert s["share_flagged"] < 0.01
         assert s["flag_counts"]["ARITHMETIC"] == 0
         t = v.stations
-        assert not t["integer_turnout"].any() or "INT" not in ";".join(t["flags"])  # whole numbers flag nothing
+        assert not t["integer_turnout"].any() or "INT" not in ";".join(t["flag_codes"])  # whole numbers flag nothing
 
 
 def test_rounding_fires_the_integer_headline_and_names_the_regions():
@@ -182,15 +182,15 @@ def test_station_evidence_flags_own_evidence_once():
     assert list(st.columns) == STATION_COLUMNS and len(st) == len(e.table)
     t = e.table
     drawn = t["true_drawn"].to_numpy()
-    assert st.loc[drawn, "flags"].str.contains("ARITHMETIC").all()  # invented protocols do not add up
-    cluster = st["flags"].str.contains("CLUSTER_100")
+    assert st.loc[drawn, "flag_codes"].str.contains("ARITHMETIC").all()  # invented protocols do not add up
+    cluster = st["flag_codes"].str.contains("CLUSTER_100")
     assert cluster.sum() > 50 and (t.loc[cluster.to_numpy(), "true_fraud"] != "").mean() > 0.95
     # one fact once: a 100% station is not flagged again for its leader excess
-    assert not (cluster & st["flags"].str.contains("LEADER_EXCESS")).any()
+    assert not (cluster & st["flag_codes"].str.contains("LEADER_EXCESS")).any()
     # review order follows the evidence
     flagged = st[st["n_flags"] > 0].sort_values("review_order")
     assert flagged["evidence"].is_monotonic_decreasing
-    assert flagged.iloc[0]["flags"].startswith("ARITHMETIC")
+    assert flagged.iloc[0]["flag_codes"].startswith("ARITHMETIC")
     assert summary["n_flagged"] == len(flagged) and summary["expected"] < summary["n_flagged"]
     assert "expected without any manipulation" in summary["words"]
 
@@ -201,4 +201,7 @@ def test_a_headline_that_cannot_run_says_why():
     assert not v.verdicts["integer"].fired and v.verdicts["integer"].note.startswith("could not run")
     assert "registered" in v.verdicts["stuffing"].words()
     assert v.verdicts["digits"].national is not None  # digits need only the party counts
-    assert v.stations is None and "could not run" in v.stations_summary["words"]
+    assert "could not run" in v.stations_summary["words"] and "registered" in v.stations_summary["words"]
+    # every station is still listed, not judged, with the reason
+    assert len(v.stations) == 400 and (v.stations["n_flags"] == 0).all()
+    assert v.stations["excluded"].str.startswith("station evidence could not run").all()

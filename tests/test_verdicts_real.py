@@ -65,8 +65,8 @@ def test_russia_2018_station_evidence(ru2018):
     assert s["flag_counts"]["CLUSTER_100"] == 349
     assert 0.005 < s["share_flagged"] < 0.02 and s["share_flagged"] > 1.5 * s["share_expected"]
     first = st.sort_values("review_order").iloc[0]
-    assert first["flags"] == "CLUSTER_100" and first["registered"] >= 100
+    assert first["flag_codes"] == "CLUSTER_100" and first["registered"] >= 100
     # the 100%-turnout warning is the same fact as the flag: listed, not counted again
-    both = st["flags"].str.contains("CLUSTER_100") & st["warnings"].str.contains("R13")
+    both = st["flag_codes"].str.contains("CLUSTER_100") & st["warnings"].str.contains("R13")
     assert both.sum() > 200 and (st.loc[both, "n_flags"] == 1).all()
-    assert not st["flags"].str.contains("INT").any()
+    assert not st["flag_codes"].str.contains("INT").any()

@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 from ..errors import DataError
+from ..i18n import LANGUAGES
 from . import add_input_options, add_raw_csv_option, load_input
 
 
@@ -17,6 +18,8 @@ def add_scan_options(parser, out_default=None) -> None:
     parser.add_argument("--levels", default=None,
                         help="comma-separated levels: nation, region, tec or any id column (default nation,region; "
                              "nation alone when the table has no region)")
+    parser.add_argument("--lang", default="en", choices=LANGUAGES,
+                        help="language of the printed summary (default: en; the report and the tables stay in English)")
     parser.add_argument("--quiet", action="store_true",
                         help="no progress bars (the summary and where the report is are still printed)")
     add_raw_csv_option(parser)
@@ -59,12 +62,12 @@ def run_scan(election, args) -> int:
     levels = parse_levels(args.levels, election)
     result = scan(election, levels=levels, rng=args.seed, progress=not args.quiet)
     path = write_report(result, args.out, progress=not args.quiet, raw_csv=args.raw_csv)
-    print(result.summary())
+    print(result.summary(args.lang))
     print()
     for note in report_notes(path):
         print(f"forensics: note: a figure could not be drawn ({note})", file=sys.stderr)
     print(f"Report: {path.resolve()}")
-    print(f"Tables: {', '.join(str((args.out / n).resolve()) for n in ('tests.csv', 'findings.csv', 'stations.csv', 'summary.json'))}")
+    print(f"Tables: {', '.join(str((args.out / n).resolve()) for n in ('verdicts.csv', 'stations.csv', 'summary.json', 'tests.csv'))}")
     return 0
 
 
@@ -76,9 +79,10 @@ def _main(args) -> int:
 def register(subparsers) -> None:
     p = subparsers.add_parser("scan", help="run the anomaly scan and write an HTML report with CSV/JSON tables",
                               description="Run protocol arithmetic and the statistical battery nationally and per "
-                              "region, flag polling stations for review, and write report.html, tests.csv, "
-                              "findings.csv, stations.csv, excluded.csv, summary.json and figures/ into --out. "
-                              "A flag is a reason to look, not proof of fraud.")
+                              "region, decide the calibrated headlines, flag polling stations on their own evidence, "
+                              "and write report.html, verdicts.csv, context.csv, tests.csv, findings.csv, "
+                              "stations.csv, excluded.csv, summary.json and figures/ into --out. "
+                              "A headline or a flag is a reason to look, not proof of fraud.")
     add_input_options(p)
     add_scan_options(p)
     p.set_defaults(func=_main)

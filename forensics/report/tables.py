@@ -11,11 +11,14 @@ from __future__ import annotations
 from ..output import OutputFolder
 
 #: file name -> Scan attribute
-CSV_FILES = {"tests.csv": "tests", "findings.csv": "findings", "stations.csv": "stations", "excluded.csv": "excluded"}
+CSV_FILES = {"verdicts.csv": "verdict_table", "context.csv": "context", "tests.csv": "tests",
+             "findings.csv": "findings", "stations.csv": "stations", "excluded.csv": "excluded"}
 
 
 def write_tables(scan, out, raw_csv: bool = False) -> dict:
-    """Write tests.csv, findings.csv, stations.csv, excluded.csv and summary.json; return their paths.
+    """Write verdicts.csv, context.csv, tests.csv, findings.csv, stations.csv, excluded.csv and summary.json.
+
+    Returns their paths.
 
     ``out`` is a folder path (written completely or not at all) or an open
     ``OutputFolder`` (as ``write_report`` passes it).

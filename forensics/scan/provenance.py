@@ -25,7 +25,7 @@ def _seed(seed):
     return seed
 
 
-def provenance(election, checks, levels, params, alpha, z, seed, seed_note, time) -> dict:
+def provenance(election, checks, levels, params, alpha, seed, seed_note, time) -> dict:
     """The provenance record of a scan (``time``: ISO text, default now in UTC)."""
     return {
         "package": "election-forensics",
@@ -38,7 +38,6 @@ def provenance(election, checks, levels, params, alpha, z, seed, seed_note, time
         "parties": list(election.parties),
         "levels": list(levels),
         "alpha": alpha,
-        "flag_z": z,
         "seed": _seed(seed),
         "seed_note": seed_note,
         "parameters": {k: jsonable(v) for k, v in sorted(params.items())},

@@ -1,10 +1,11 @@
-"""Running the scan: reconciliation, every check at every level, corrections, flags and exclusions.
+"""Running the scan: reconciliation, every check at every level, corrections, verdicts and exclusions.
 
 ``scan(election)`` runs the protocol-arithmetic rules and every check of
 the battery nationally and per region, corrects the p-values for multiple
-testing (Benjamini-Hochberg, each family stated in a column), builds one
-row per polling station with the checks it trips, and lists every row an
-analysis left out.  A test that is missing from this build or fails on the
+testing (Benjamini-Hochberg, each family stated in a column), decides the
+headlines with the calibrated verdict layer (``forensics.verdicts``), which
+also gives one row per polling station with the evidence against it, and
+lists every row an analysis left out.  A test that is missing from this build or fails on the
 data appears as "could not run: <reason>", never vanishes; a parameter a
 test does not take is an error before anything runs.
 
@@ -12,6 +13,7 @@ Randomness: each (test, level, group) draws from its own stream,
 ``forensics.random.seed_sequence(seed, test, level[, group])`` (the
 national group's stream is keyed by test and level only), so a group's
 result is the same whichever other tests and groups run, in any order.
+The verdicts draw from their own stream, ``seed_sequence(seed, "verdicts")``.
 """
 from __future__ import annotations
 
@@ -27,11 +29,10 @@ from ..multitest import adjust
 from ..random import base_seed, seed_sequence
 from ..stats.registry import check_parameters, registered_tests
 from ..stats.result import TestResult
+from ..verdicts import verdicts
 from .battery import Check, battery, known_test, parameters
-from .flags import station_flags, station_positions
 from .provenance import provenance
 from .result import EXCLUDED_COLUMNS, TEST_COLUMNS, Scan
-from .verdicts import headlines
 
 FINDING_COLUMNS = ["station", "region", "tec", "pec", "code", "severity", "observed", "expected", "difference",
                    "message"]
@@ -41,7 +42,7 @@ DEFAULT_LEVELS = ("nation", "region")
 
 
 def scan(election: Election, levels=None, tests=None, rng=None, progress: bool = True,
-         alpha: float = 0.01, z: float = 3.5, time: str | None = None, **params) -> Scan:
+         alpha: float = 0.01, party: str | None = None, time: str | None = None, **params) -> Scan:
     """Run reconciliation and the battery at each level; return a ``Scan``.
 
     ``levels`` defaults to nation and region (region only when the table
@@ -49,8 +50,10 @@ def scan(election: Election, levels=None, tests=None, rng=None, progress: bool =
     level given explicitly must be "nation" or a column.  ``tests`` is a sequence of ``Check`` (default ``DEFAULT_BATTERY``) or of
     test names.  ``rng`` (None, an int seed, a SeedSequence or a Generator)
     fixes all randomness; the seed is recorded in the provenance.
-    ``alpha`` is the level for adjusted p-values called significant; ``z``
-    the robust-z threshold of the station flags.  ``params[<test name>] =
+    ``alpha`` is the level for adjusted p-values called significant and for
+    the verdicts' corrected p-values; ``party`` the party the verdicts and
+    the station evidence examine (default: the national leader; it is also
+    passed to every test of the battery that takes ``party``).  ``params[<test name>] =
     {...}`` sets one test's parameters; any other keyword goes to every test
     of the battery that takes it.  A keyword that its test (or, for a
     shared one, every test) does not take is a ``TypeError`` naming it.
@@ -70,12 +73,14 @@ def scan(election: Election, levels=None, tests=None, rng=None, progress: bool =
     levels = tuple(levels)
     _check_levels(election, levels)
     seed, seed_note = base_seed(rng)
+    if party is not None:
+        params = {**params, "party": party}
     plan = _plan(checks, params)
 
     steps = [(c, lv) for lv in levels for c in checks if c.runs_at(lv)]
     bar = tqdm(total=len(steps) + 2, desc="scan", disable=not progress, unit="step", leave=False)
     bar.set_postfix_str("reconciliation")
-    findings, reconcile_note = _reconcile(election)
+    findings, raw_findings, reconcile_note = _reconcile(election)
     notes.update(reconcile_note)
     bar.update(1)
 
@@ -90,17 +95,20 @@ def scan(election: Election, levels=None, tests=None, rng=None, progress: bool =
         timings[f"{check.name} @ {level}"] = perf_counter() - started
         bar.update(1)
 
-    bar.set_postfix_str("station flags")
+    bar.set_postfix_str("verdicts and station evidence")
     test_table = _correct(pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=TEST_COLUMNS),
                           alpha)
-    stations = station_flags(election, findings, z=z)
+    started = perf_counter()
+    decided = verdicts(election, party=party, alpha=alpha, levels=levels, findings=raw_findings,
+                       rng=np.random.default_rng(seed_sequence(seed, "verdicts")))
+    timings["verdicts"] = perf_counter() - started
     bar.update(1)
     bar.close()
 
-    return Scan(election=election, tests=test_table, findings=findings, stations=stations,
-                excluded=excluded_table(election, results, stations), results=results,
-                provenance=provenance(election, checks, levels, params, alpha, z, seed, seed_note, time),
-                battery=checks, headlines=headlines(test_table, alpha), notes=notes, timings=timings)
+    return Scan(election=election, tests=test_table, findings=findings, stations=decided.stations,
+                excluded=excluded_table(election, results, decided.stations), results=results,
+                provenance=provenance(election, checks, levels, params, alpha, seed, seed_note, time),
+                battery=checks, verdicts=decided, notes=notes, timings=timings)
 
 
 def _check_levels(election: Election, levels) -> None:
@@ -155,16 +163,25 @@ def _for_level(election: Election, level: str) -> Election:
     return election
 
 
-def _reconcile(election: Election) -> tuple[pd.DataFrame, dict]:
-    """The reconciliation findings with each station's position, or an empty table and why it could not run."""
+def station_positions(election: Election, labels) -> np.ndarray:
+    """0-based input positions of table index ``labels`` (-1 for a label that is not a station)."""
+    pos = pd.Series(np.arange(len(election.table)), index=election.table.index)
+    return pos.reindex(pd.Index(labels)).fillna(-1).astype(np.int64).to_numpy()
+
+
+def _reconcile(election: Election) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """The findings with each station's position, the reconciliation's own table (for the verdicts) and,
+    when it could not run, why (both tables empty)."""
     try:
         from ..reconcile import reconcile
 
-        table = reconcile(election).table.reset_index()
+        raw = reconcile(election).table
     except Exception as exc:  # noqa: BLE001 - reported in the summary and the report
-        return pd.DataFrame(columns=FINDING_COLUMNS), {"reconcile": f"could not run: {type(exc).__name__}: {exc}"}
+        return (pd.DataFrame(columns=FINDING_COLUMNS), pd.DataFrame(columns=FINDING_COLUMNS),
+                {"reconcile": f"could not run: {type(exc).__name__}: {exc}"})
+    table = raw.reset_index()
     table["station"] = np.where(table["station"] >= 0, station_positions(election, table["station"]), -1)
-    return table, {}
+    return table, raw, {}
 
 
 def _stream(seed, check: Check, level: str, group: str, variant: dict, n_variants: int) -> np.random.Generator:
@@ -281,7 +298,7 @@ def excluded_table(election: Election, results: dict, stations: pd.DataFrame) ->
     """
     pos = pd.Series(np.arange(len(election.table)), index=election.table.index)
     st = stations[stations["excluded"] != ""]
-    frames = [pd.DataFrame({"analysis": "station flags", "level": "nation", "group": NATIONAL, "party": "",
+    frames = [pd.DataFrame({"analysis": "station evidence", "level": "nation", "group": NATIONAL, "party": "",
                             "station": st["station"], "reason": st["excluded"], "n": 1})]
     for (name, level), res in results.items():
         for group, items in res.items():

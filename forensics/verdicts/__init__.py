@@ -35,7 +35,7 @@ from .digits import digits_verdict
 from .family import decide
 from .integer import integer_verdict
 from .result import Check, Verdict, Verdicts
-from .stations import FLAGS, STATION_COLUMNS, station_evidence
+from .stations import FLAGS, STATION_COLUMNS, station_evidence, unjudged
 from .stuffing import stuffing_verdict
 
 __all__ = ["verdicts", "station_evidence", "Verdicts", "Verdict", "Check", "CHECKS", "CONTEXT", "FLAGS",
@@ -56,7 +56,8 @@ def verdicts(election, party=None, alpha: float = 0.01, levels=("nation", "regio
     the arithmetic check or the station evidence needs it); ``checks``: a
     subset of ``HEADLINES``; ``context``: context measures (names of
     ``CONTEXT``, empty for none); ``stations``: also compute the station
-    evidence; ``rng``: seed or Generator for the few Monte Carlo steps (the
+    evidence (when it cannot run, every station is listed as not judged,
+    with the reason); ``rng``: seed or Generator for the few Monte Carlo steps (the
     headline p-values are exact and do not depend on it).
     """
     e = as_election(election)
@@ -79,11 +80,13 @@ def verdicts(election, party=None, alpha: float = 0.01, levels=("nation", "regio
     decided = {code: _run(code, runners[code], party, alpha) for code in HEADLINES if code in checks}
     table = context_table(context_values(e, party, context, rng)) if context and party else context_table({})
     evidence, summary = None, {}
-    if stations and party:
+    if stations:
         try:
             evidence, summary = station_evidence(e, findings, party)
         except (DataError, KeyError) as exc:
-            summary = {"words": f"Station evidence could not run: {exc}"}
+            reason = str(exc).strip("'\"")
+            evidence, summary = unjudged(e, reason), {"error": reason,
+                                                      "words": f"Station evidence could not run: {reason}."}
     return Verdicts(verdicts=decided, context=table, stations=evidence, stations_summary=summary, alpha=alpha,
                     party=party, n_stations=len(e))
 

@@ -15,6 +15,7 @@ import pandas as pd
 from scipy import stats
 
 from ..exclusions import Exclusions
+from ..i18n import Message
 from ..model import as_election
 from ..stats._core.plane import party_column
 from .catalogue import CHECKS, CLUSTER_SHARE, CLUSTER_TURNOUT, INSTITUTION_RATE, SMALL_STATION
@@ -84,6 +85,6 @@ def cluster_verdict(election, party=None, alpha: float = 0.01, levels=("nation",
         r = nat.iloc[0]
         effect = {"stations": r["statistic"], "allowed": r["expected"], "excess_stations": r["effect"],
                   "ballots": r["ballots"], "party_votes": r["party_votes"], "small_stations_not_counted": int(small.sum())}
-        direction = "stations at 100% turnout with a near-unanimous vote for the party"
+        direction = Message("stations at 100% turnout with a near-unanimous vote for the party")
     return Verdict(check=CHECKS["turnout_100"], party=party, alpha=alpha, groups=groups, effect=effect,
                    direction=direction, details={"excluded": ex.counts, "stations": corner[corner].index.tolist()})

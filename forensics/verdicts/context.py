@@ -16,22 +16,24 @@ import math
 import numpy as np
 import pandas as pd
 
+from ..i18n import N_, translations
 from ..model import as_election
 from ..random import ensure_rng
 from .calibration import baseline
 
-__all__ = ["CONTEXT", "context_values", "context_table"]
+__all__ = ["CONTEXT", "context_values", "context_table", "context_words"]
 
 #: measure -> (title, how to read the number)
 CONTEXT = {
-    "excess_share": ("Shpilkin's excess", "share of the leader's votes above the ratio at the turnout peak"),
-    "klimek_fraud": ("Klimek's fitted fraud fraction", "f_i + f_e of Klimek's model (incremental + extreme)"),
-    "second_digit_mean": ("Mean second digit (2BL)", "mean second digit of the party counts (Benford: 4.187)"),
-    "kurtosis": ("Vote-rate kurtosis", "kurtosis of the standardised log vote rate (normal: 3)"),
-    "turnout_dip": ("Turnout dip", "Hartigan's dip of turnout, % of stations"),
-    "correlation": ("Turnout-share correlation", "correlation of the leader's share with turnout, all stations"),
-    "leader_slope": ("Leader's turnout slope", "extra leader votes per extra voter, all stations pooled"),
-    "coarse_F": ("Coarse shares (Rozenas)", "% of stations in excess spikes of the leader's share"),
+    "excess_share": (N_("Shpilkin's excess"), N_("share of the leader's votes above the ratio at the turnout peak")),
+    "klimek_fraud": (N_("Klimek's fitted fraud fraction"), N_("f_i + f_e of Klimek's model (incremental + extreme)")),
+    "second_digit_mean": (N_("Mean second digit (2BL)"), N_("mean second digit of the party counts (Benford: 4.187)")),
+    "kurtosis": (N_("Vote-rate kurtosis"), N_("kurtosis of the standardised log vote rate (normal: 3)")),
+    "turnout_dip": (N_("Turnout dip"), N_("Hartigan's dip of turnout, % of stations")),
+    "correlation": (N_("Turnout-share correlation"),
+                    N_("correlation of the leader's share with turnout, all stations")),
+    "leader_slope": (N_("Leader's turnout slope"), N_("extra leader votes per extra voter, all stations pooled")),
+    "coarse_F": (N_("Coarse shares (Rozenas)"), N_("% of stations in excess spikes of the leader's share")),
 }
 #: measures computed by default (coarse shares cost about a minute per 100,000 stations)
 DEFAULT_CONTEXT = ("excess_share", "klimek_fraud", "second_digit_mean", "kurtosis", "turnout_dip", "correlation",
@@ -76,26 +78,47 @@ def context_values(election, party=None, measures=DEFAULT_CONTEXT, rng=None) -> 
     return out
 
 
+#: columns of the context table (context.csv)
+CONTEXT_COLUMNS = ["measure", "title", "meaning", "value", "clean_median", "clean_q95", "clean_q99", "clean_runs",
+                   "beyond_clean_range", "note", "words"]
+
+
+def _g(x) -> str:
+    return f"{x:.3g}"
+
+
+def context_words(row: dict, lang: str = "en") -> str:
+    """One context measure in plain words (in ``lang``), from its row of the context table."""
+    _ = translations(lang).gettext
+    title, meaning = CONTEXT[row["measure"]]
+    title, meaning = _(title), _(meaning)
+    value = row["value"]
+    if not np.isfinite(value):
+        return _("%(title)s: could not be computed (%(reason)s).") % {"title": title,
+                                                                       "reason": row["note"] or _("too few stations")}
+    if row["clean_runs"]:
+        range_words = (_("- beyond the clean range, worth a look.") if row["beyond_clean_range"]
+                       else _("- within the clean range."))
+        return (_("%(title)s (%(meaning)s): %(value)s; on %(runs)s clean simulated elections median %(median)s, 95%% "
+                  "below %(q95)s, 99%% below %(q99)s") % {
+            "title": title, "meaning": meaning, "value": _g(value), "runs": int(row["clean_runs"]),
+            "median": _g(row["clean_median"]), "q95": _g(row["clean_q95"]), "q99": _g(row["clean_q99"])}
+            + " " + range_words + " " + _("Descriptive, not a test."))
+    return (_("%(title)s (%(meaning)s): %(value)s (no clean baseline measured).") % {
+        "title": title, "meaning": meaning, "value": _g(value)} + " " + _("Descriptive, not a test."))
+
+
 def context_table(values: dict) -> pd.DataFrame:
-    """One row per measure: value, its clean range (from the calibration record) and the words."""
+    """One row per measure: value, its clean range (from the calibration record), a note and the words."""
     rows = []
-    for name, (title, meaning) in CONTEXT.items():
+    for name in CONTEXT:
         if name not in values:
             continue
         value, base = values[name], baseline(name)
         above = bool(base and np.isfinite(value) and value > base["q99"])
-        if not np.isfinite(value):
-            text = f"{title}: could not be computed ({values.get(f'{name}_error', 'too few stations')})."
-        elif base:
-            text = (f"{title} ({meaning}): {value:.3g}; on {base['runs']} clean simulated elections median "
-                    f"{base['median']:.3g}, 95% below {base['q95']:.3g}, 99% below {base['q99']:.3g}"
-                    + (" - beyond the clean range, worth a look." if above else " - within the clean range.")
-                    + " Descriptive, not a test.")
-        else:
-            text = f"{title} ({meaning}): {value:.3g} (no clean baseline measured). Descriptive, not a test."
-        rows.append({"measure": name, "title": title, "meaning": meaning, "value": value,
-                     "clean_median": base.get("median", math.nan), "clean_q95": base.get("q95", math.nan),
-                     "clean_q99": base.get("q99", math.nan), "clean_runs": base.get("runs", 0),
-                     "beyond_clean_range": above, "words": text})
-    return pd.DataFrame(rows, columns=["measure", "title", "meaning", "value", "clean_median", "clean_q95",
-                                       "clean_q99", "clean_runs", "beyond_clean_range", "words"])
+        row = {"measure": name, "title": CONTEXT[name][0], "meaning": CONTEXT[name][1], "value": value,
+               "clean_median": base.get("median", math.nan), "clean_q95": base.get("q95", math.nan),
+               "clean_q99": base.get("q99", math.nan), "clean_runs": base.get("runs", 0),
+               "beyond_clean_range": above, "note": values.get(f"{name}_error", "")}
+        rows.append({**row, "words": context_words(row)})
+    return pd.DataFrame(rows, columns=CONTEXT_COLUMNS)

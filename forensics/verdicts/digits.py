@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..levels import groups as level_groups
+from ..i18n import Message
 from ..model import as_election
 from ..random import ensure_rng
 from ..stats.digits import last_digit_test
@@ -59,6 +60,6 @@ def digits_verdict(election, alpha: float = 0.01, levels=("nation", "region"), c
         r = nat.iloc[0]
         effect = {"excess_points": r["effect"], "digit": r["digit"], "share": r["digit_share"],
                   "expected_share": r["digit_expected"]}
-        direction = f"digit {int(r['digit'])} is the most over-represented last digit"
+        direction = Message("digit %(digit)s is the most over-represented last digit", digit=int(r["digit"]))
     return Verdict(check=CHECKS["digits"], party=None, alpha=alpha, groups=groups, effect=effect,
                    direction=direction)

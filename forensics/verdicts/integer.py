@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..i18n import Message
 from ..model import as_election
 from ..stats.poisson_binomial import poisson_binomial_sf
 from ..stats.spikes import integer_probabilities, is_integer_percent, kobak_counts
@@ -70,7 +71,8 @@ def integer_verdict(election, party=None, alpha: float = 0.01, levels=("nation",
         r = nat.iloc[0]
         effect = {"excess_stations": r["effect"], "observed": r["statistic"], "expected": r["expected"],
                   "z": r["z"], "share_of_stations": r["effect"] / max(r["n_used"], 1)}
-    direction = ("more whole-number percentages than honest counting gives" if effect.get("excess_stations", 0) > 0
-                 else "no more whole-number percentages than honest counting gives")
+    direction = (Message("more whole-number percentages than honest counting gives")
+                 if effect.get("excess_stations", 0) > 0
+                 else Message("no more whole-number percentages than honest counting gives"))
     return Verdict(check=CHECKS["integer"], party=party, alpha=alpha, groups=groups, effect=effect,
                    direction=direction, details={"excluded": ex.counts, "tolerance": tolerance})

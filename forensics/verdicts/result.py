@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..i18n import Formats, translations
 from .calibration import false_alarm
 
 __all__ = ["Check", "Verdict", "Verdicts", "TABLE_COLUMNS"]
@@ -121,15 +122,15 @@ class Verdict:
 
     @property
     def family(self) -> str:
-        n = int(self.groups["pvalue"].notna().sum())
-        return (f"Holm over {n} tests (the nation and each region tested)" if n > 1
-                else "a single test (no correction)")
+        from .words import family_words
 
-    def words(self) -> str:
-        """The verdict in plain words: what was checked, found, how unusual, what was and was not ruled out."""
+        return family_words(int(self.groups["pvalue"].notna().sum()))
+
+    def words(self, lang: str = "en") -> str:
+        """The verdict in plain words (in ``lang``): what was checked, found, how unusual, what was ruled out."""
         from .words import verdict_words
 
-        return verdict_words(self)
+        return verdict_words(self, lang)
 
     def as_dict(self) -> dict:
         nat = self.national
@@ -203,26 +204,51 @@ class Verdicts:
                 out[c] = np.nan if c not in ("note", "party") else ""
         return out[TABLE_COLUMNS]
 
-    def summary(self) -> str:
-        """The decisions in plain words, headlines first, then context and station evidence."""
-        lines = [f"Verdicts on {self.n_stations:,} polling stations (alpha {self.alpha:g}, "
-                 f"party: {self.party or 'each test’s default'})", ""]
+    def sections(self, lang: str = "en") -> list:
+        """The decisions in plain words (in ``lang``) as (kind, heading, [items]); kind is "fired", "quiet",
+        "context" or "stations"."""
+        from .context import context_words
+        from .stations import stations_words
+
+        _ = translations(lang).gettext
         fired = self.headlines
-        lines.append("Stands out:" if fired else "No headline stands out.")
-        for v in fired:
-            lines += _wrap(f"- {v.words()}")
         quiet = [v for v in self.verdicts.values() if not v.fired]
+        out = [("fired", _("Stands out:") if fired else _("No headline stands out."), [v.words(lang) for v in fired])]
         if quiet:
-            lines += ["", "Checked, nothing stands out:"]
-            for v in quiet:
-                lines += _wrap(f"- {v.words()}")
+            out.append(("quiet", _("Checked, nothing stands out:"), [v.words(lang) for v in quiet]))
         if len(self.context):
-            lines += ["", "Context (descriptive estimates beside their range on clean simulated elections; "
-                          "never headlines):"]
-            for r in self.context.itertuples():
-                lines += _wrap(f"- {r.words}")
-        if self.stations_summary:
-            lines += ["", *_wrap(self.stations_summary.get("words", ""))]
+            out.append(("context", _("Context (descriptive estimates beside their range on clean simulated "
+                                     "elections; never headlines):"),
+                        [context_words(row, lang) for row in self.context.to_dict("records")]))
+        if "n_flagged" in self.stations_summary:
+            out.append(("stations", "", [stations_words(self.stations_summary, lang)]))
+        elif "error" in self.stations_summary:
+            out.append(("stations", "", [_("Station evidence could not run: %(reason)s.") % {
+                "reason": self.stations_summary["error"]}]))
+        return out
+
+    def paragraphs(self, lang: str = "en") -> list:
+        """``sections()`` as paragraphs: one per verdict, one for the context, one for the station evidence."""
+        out = []
+        for kind, heading, items in self.sections(lang):
+            if kind == "context":
+                out.append(" ".join([heading, *items]))
+            elif items:
+                out += [f"{heading} {item}".strip() for item in items]
+            else:
+                out.append(heading)
+        return out
+
+    def summary(self, lang: str = "en") -> str:
+        """The decisions in plain words (in ``lang``), headlines first, then context and station evidence."""
+        _ = translations(lang).gettext
+        lines = [_("Verdicts on %(n)s polling stations (alpha %(alpha)s, party: %(party)s)") % {
+            "n": Formats(lang).number(self.n_stations), "alpha": f"{self.alpha:g}",
+            "party": self.party or _("each test’s default")}]
+        for _kind, heading, items in self.sections(lang):
+            lines += ["", heading] if heading else [""]
+            for item in items:
+                lines += _wrap(f"- {item}" if heading else item)
         return "\n".join(lines)
 
     def to_dict(self) -> dict:

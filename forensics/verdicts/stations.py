@@ -42,6 +42,7 @@ import pandas as pd
 from scipy import stats
 
 from ..exclusions import Exclusions
+from ..i18n import N_, Formats, Message, translations
 from ..model import ID_COLUMNS, as_election
 from ..stats._core.plane import party_column
 from ..stats.spikes import is_integer_percent
@@ -51,7 +52,7 @@ from .catalogue import CLUSTER_SHARE, CLUSTER_TURNOUT, SMALL_STATION
 from .cluster import cluster_stations
 from .neighbourhoods import neighbourhoods
 
-__all__ = ["FLAGS", "RATE", "STATION_COLUMNS", "station_evidence"]
+__all__ = ["FLAGS", "RATE", "REASONS", "STATION_COLUMNS", "station_evidence", "stations_words", "unjudged"]
 
 #: the per-station false-flag rate of LEADER_EXCESS
 RATE = 0.001
@@ -61,15 +62,26 @@ MIN_BALLOTS = 20
 CERTAIN = 300.0
 
 FLAGS = {
-    "ARITHMETIC": "the protocol breaks a control relation of its form",
-    "CLUSTER_100": (f"{100 * CLUSTER_TURNOUT:g}-100% turnout with at least {100 * CLUSTER_SHARE:g}% of the ballots for "
-                    f"the party at a station of {SMALL_STATION}+ voters"),
-    "LEADER_EXCESS": (f"far more votes for the party, against the others' votes, than its neighbourhood gives (beyond "
-                      f"what honest stations reach once in {1 / RATE:,.0f})"),
+    "ARITHMETIC": Message("the protocol breaks a control relation of its form"),
+    "CLUSTER_100": Message("%(turnout)s-100%% turnout with at least %(share)s%% of the ballots for the party at a "
+                           "station of %(voters)s+ voters", turnout=f"{100 * CLUSTER_TURNOUT:g}",
+                           share=f"{100 * CLUSTER_SHARE:g}", voters=SMALL_STATION),
+    "LEADER_EXCESS": Message("far more votes for the party, against the others' votes, than its neighbourhood gives "
+                             "(beyond what honest stations reach once in %(once_in)s)", once_in=round(1 / RATE)),
+}
+#: the reason of each flag at one station (filled per station; the arithmetic reason lists the rules broken)
+REASONS = {
+    "ARITHMETIC": N_("arithmetic error: %(rules)s"),
+    "CLUSTER_100": N_("100%% turnout with %(share)s%% for the party at %(voters)s voters on the list (a closed "
+                      "institution such as a military unit can vote like this honestly; an ordinary station hardly "
+                      "can)"),
+    "LEADER_EXCESS": N_("the party's votes against the others' are %(z)s standard errors above its neighbourhood's "
+                        "(flag point %(limit)s; stuffing or moved votes do this, and so does a closed institution or "
+                        "a station abroad that votes unlike its neighbours)"),
 }
 
 STATION_COLUMNS = ["station", *ID_COLUMNS, "registered", "ballots_cast", "turnout", "leader_share",
-                   "integer_turnout", "integer_share", "excluded", "flags", "flag_reasons", "n_flags", "evidence",
+                   "integer_turnout", "integer_share", "excluded", "flag_codes", "flag_reasons", "n_flags", "evidence",
                    "review_order", "warnings"]
 
 
@@ -150,29 +162,25 @@ def station_evidence(election, findings=None, party=None) -> tuple[pd.DataFrame,
         text = (errors["code"].astype(str) + ": " + errors["message"].astype(str)).groupby(pos).agg("; ".join)
         flags.loc[text.index, "ARITHMETIC"] = True
         evidence.loc[text.index, "ARITHMETIC"] = CERTAIN
-        reasons["ARITHMETIC"].loc[text.index] = "arithmetic error: " + text
+        reasons["ARITHMETIC"].loc[text.index] = [REASONS["ARITHMETIC"] % {"rules": x} for x in text]
 
     flags["CLUSTER_100"] = corner
     honest = _cluster_chance(frame, corner)
     evidence.loc[corner, "CLUSTER_100"] = np.minimum(CERTAIN, -np.log10(np.maximum(honest[corner], 1e-300)))
-    reasons["CLUSTER_100"].loc[corner] = ("100% turnout with " + (100 * frame.loc[corner, "share"]).round(1).astype(str)
-                                         + "% for the party at " + frame.loc[corner, "N"].astype(int).astype(str)
-                                         + " voters on the list (a closed institution such as a military unit can "
-                                           "vote like this honestly; an ordinary station hardly can)")
+    reasons["CLUSTER_100"].loc[corner] = [REASONS["CLUSTER_100"] % {"share": f"{100 * share:.1f}", "voters": int(n)}
+                                          for share, n in zip(frame.loc[corner, "share"], frame.loc[corner, "N"])]
 
     z, limit, p, excess_ex = _leader_excess(e, party, t)
     hit = (z > limit) & ~corner
     flags["LEADER_EXCESS"] = hit.fillna(False)
     evidence.loc[flags["LEADER_EXCESS"], "LEADER_EXCESS"] = np.minimum(
         CERTAIN, -np.log10(np.maximum(p[flags["LEADER_EXCESS"]], 1e-300)))
-    reasons["LEADER_EXCESS"].loc[flags["LEADER_EXCESS"]] = (
-        "the party's votes against the others' are " + z[flags["LEADER_EXCESS"]].round(1).astype(str)
-        + " standard errors above its neighbourhood's (flag point " + limit[flags["LEADER_EXCESS"]].round(1).astype(str)
-        + "; stuffing or moved votes do this, and so does a closed institution or a station abroad that votes unlike "
-          "its neighbours)")
+    hit = flags["LEADER_EXCESS"]
+    reasons["LEADER_EXCESS"].loc[hit] = [REASONS["LEADER_EXCESS"] % {"z": f"{zi:.1f}", "limit": f"{li:.1f}"}
+                                         for zi, li in zip(z[hit], limit[hit])]
 
     codes = list(FLAGS)
-    out["flags"] = [";".join(c for c, f in zip(codes, row) if f) for row in flags.to_numpy()]
+    out["flag_codes"] = [";".join(c for c, f in zip(codes, row) if f) for row in flags.to_numpy()]
     out["flag_reasons"] = [" | ".join(r for r in row if r) for row in
                            zip(*(reasons[c].where(flags[c], "").to_numpy() for c in codes))]
     out["n_flags"] = flags.sum(axis=1).astype(int)
@@ -186,6 +194,23 @@ def station_evidence(election, findings=None, party=None) -> tuple[pd.DataFrame,
               "LEADER_EXCESS": int(z.notna().sum())}
     summary = _summary(out, flags, judged)
     return out[STATION_COLUMNS].reset_index(drop=True), summary
+
+
+def unjudged(election, reason: str) -> pd.DataFrame:
+    """The station table when the evidence cannot be computed: ids, no flags, ``excluded`` says why for every row."""
+    e = as_election(election)
+    t = e.table
+    n = len(t)
+    out = pd.DataFrame({"station": np.arange(n),
+                        **{c: (t[c].astype(str).to_numpy() if c in t else np.full(n, "")) for c in ID_COLUMNS}})
+    for col in ("registered", "ballots_cast", "turnout", "leader_share", "evidence"):
+        out[col] = np.nan
+    out["integer_turnout"] = out["integer_share"] = False
+    out["excluded"] = f"station evidence could not run: {reason}"
+    out["flag_codes"] = out["flag_reasons"] = out["warnings"] = ""
+    out["n_flags"] = 0
+    out["review_order"] = pd.Series(pd.NA, index=out.index, dtype="Int64")
+    return out[STATION_COLUMNS]
 
 
 def _cluster_chance(frame, corner):
@@ -222,17 +247,36 @@ def _summary(out, flags, judged) -> dict:
     expected = {"ARITHMETIC": 0.0, "CLUSTER_100": judged["CLUSTER_100"] * (flag_rate("CLUSTER_100") or 0.0),
                 "LEADER_EXCESS": judged["LEADER_EXCESS"] * max(RATE, measured or 0.0)}
     total_expected = float(sum(expected.values()))
-    share, share_exp = flagged / n if n else 0.0, total_expected / n if n else 0.0
-    words = (f"{flagged:,} of {n:,} stations ({share:.2%}) are flagged on their own evidence, against about "
-             f"{total_expected:,.0f} ({share_exp:.2%}) expected without any manipulation: "
-             + ", ".join(f"{c} {counts[c]:,}" for c in FLAGS) + ". "
-             f"LEADER_EXCESS is set to flag 1 ordinary honest station in {1 / RATE:,.0f}"
-             + (f"; on clean simulated elections it flagged {1000 * measured:.2f} in 1,000, most of them closed "
-                f"institutions and stations abroad, which do vote unlike their neighbours" if measured is not None
-                else "")
-             + "; arithmetic errors and the 100% cluster do not occur on clean simulated protocols. Whole-number "
-               "percentages are listed per station but flag nothing (about 1 station in 10 has one by chance). "
-               "A flag is a reason to look at the protocol, not proof.")
-    return {"n_stations": n, "n_flagged": flagged, "share_flagged": share, "expected": total_expected,
-            "share_expected": share_exp, "flag_counts": counts, "expected_counts": expected, "judged": judged,
-            "rate": RATE, "words": words}
+    summary = {"n_stations": n, "n_flagged": flagged, "share_flagged": flagged / n if n else 0.0,
+               "expected": total_expected, "share_expected": total_expected / n if n else 0.0,
+               "flag_counts": counts, "expected_counts": expected, "judged": judged, "rate": RATE,
+               "measured_rate": measured}
+    return {**summary, "words": stations_words(summary)}
+
+
+def stations_words(summary: dict, lang: str = "en") -> str:
+    """The station evidence in plain words (in ``lang``): flagged against expected, and what a flag means."""
+    tr, f = translations(lang), Formats(lang)
+    _ = tr.gettext
+    n, flagged = summary["n_stations"], summary["n_flagged"]
+    words = tr.ngettext(
+        "%(flagged)s of %(n)s station (%(share)s) is flagged on its own evidence, against about %(expected)s "
+        "(%(share_expected)s) expected without any manipulation: %(counts)s.",
+        "%(flagged)s of %(n)s stations (%(share)s) are flagged on their own evidence, against about %(expected)s "
+        "(%(share_expected)s) expected without any manipulation: %(counts)s.", n) % {
+        "flagged": f.number(flagged), "n": f.number(n), "share": f.percent(summary["share_flagged"]),
+        "expected": f.number(summary["expected"]), "share_expected": f.percent(summary["share_expected"]),
+        "counts": ", ".join(f"{c} {f.number(k)}" for c, k in summary["flag_counts"].items())}
+    once_in = f.number(1 / summary["rate"])
+    measured = summary.get("measured_rate")
+    if measured is not None:
+        words += " " + _("LEADER_EXCESS is set to flag 1 ordinary honest station in %(once_in)s; on clean simulated "
+                         "elections it flagged %(measured)s in 1,000, most of them closed institutions and stations "
+                         "abroad, which do vote unlike their neighbours.") % {
+            "once_in": once_in, "measured": f.number(1000 * measured, 2)}
+    else:
+        words += " " + _("LEADER_EXCESS is set to flag 1 ordinary honest station in %(once_in)s.") % {
+            "once_in": once_in}
+    return words + " " + _("Arithmetic errors and the 100%% cluster do not occur on clean simulated protocols. "
+                           "Whole-number percentages are listed per station but flag nothing (about 1 station in 10 "
+                           "has one by chance). A flag is a reason to look at the protocol, not proof.") % {}

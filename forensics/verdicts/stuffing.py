@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..i18n import Message
 from ..model import as_election
 from .catalogue import CHECKS
 from .family import decide, national_row
@@ -50,7 +51,9 @@ def stuffing_verdict(election, party=None, alpha: float = 0.01, levels=("nation"
         r = n.iloc[0]
         effect = {"kappa": r["statistic"], "excess_votes": r["effect"], "extra_ballots": r["extra_ballots"],
                   "others_slope": r["others_slope"], "others_share": r["others_share"]}
-        direction = (f"inside neighbourhoods the party's share {'rises' if r['within_r'] > 0 else 'falls'} with "
-                     f"turnout (correlation {r['within_r']:.2f})")
+        direction = (Message("inside neighbourhoods the party's share rises with turnout (correlation %(r)s)",
+                             r=float(r["within_r"])) if r["within_r"] > 0 else
+                     Message("inside neighbourhoods the party's share falls with turnout (correlation %(r)s)",
+                             r=float(r["within_r"])))
     return Verdict(check=CHECKS["stuffing"], party=party, alpha=alpha, groups=groups, effect=effect,
                    direction=direction, details={"excluded": ex.counts, "benign": benign, "size": size})
