@@ -22,6 +22,8 @@ does the literal binomial draws for checking.
 """
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pandas as pd
 from scipy import sparse, stats
@@ -96,6 +98,12 @@ def _scale(tolerance: float) -> int:
     return scale
 
 
+#: the last few (station, integer, probability) triples, keyed by their inputs' bytes: a scan, its regions and
+#: its verdicts ask for the same stations' probabilities several times
+_RECENT: dict = {}
+_RECENT_SIZE = 2
+
+
 def _bin_probabilities(total, p, tolerance: float, width_sd: float = 5.5):
     """Probability that Bin(total, p) lands in each integer bin.
 
@@ -103,11 +111,24 @@ def _bin_probabilities(total, p, tolerance: float, width_sd: float = 5.5):
     integers within ``width_sd`` binomial standard deviations of the mean
     (the rest carry less than 1e-7 of the mass).  Stations are handled in
     groups of equal window width so the work stays a dense array, and only
-    bins that contain a reachable count are evaluated.
+    bins that contain a reachable count are evaluated.  The triple is
+    read-only: the same inputs give the same (remembered) arrays.
     """
+    total = np.ascontiguousarray(total, dtype=np.int64)
+    p = np.ascontiguousarray(p, dtype=float)
+    key = (hashlib.blake2b(total.tobytes() + p.tobytes(), digest_size=20).digest(), float(tolerance), width_sd)
+    if key not in _RECENT:
+        triple = _compute_bin_probabilities(total, p, tolerance, width_sd)
+        for array in triple:
+            array.flags.writeable = False
+        while len(_RECENT) >= _RECENT_SIZE:
+            _RECENT.pop(next(iter(_RECENT)))
+        _RECENT[key] = triple
+    return _RECENT[key]
+
+
+def _compute_bin_probabilities(total, p, tolerance, width_sd):
     scale = _scale(tolerance)
-    total = np.asarray(total, dtype=np.int64)
-    p = np.asarray(p, dtype=float)
     sd = 100 * np.sqrt(p * (1 - p) / total)
     first = np.clip(np.floor(100 * p - width_sd * sd - 1), 0, 100).astype(np.int64)
     last = np.clip(np.ceil(100 * p + width_sd * sd + 1), 0, 100).astype(np.int64)
