@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
+DATA = Path(os.environ.get("FORENSICS_SHARED_DATA", ROOT.parent / "shared" / "data"))
 RUSSIA = DATA / "ru_2018_president.csv.zip"
 RESULTS = ROOT / "benchmarks" / "results" / "speed.md"
 PUBLISHED_EXCESS = {"ru_2011_duma": 1003.5, "ru_2012_president": 1159.6, "ru_2018_president": 1708.8}
@@ -191,6 +191,11 @@ def _total(res: dict) -> tuple[float, float]:
     return sum(r["wall"] for r in rows), sum(r["cpu"] for r in rows)
 
 
+def _when(res: dict) -> str:
+    load = res.get("load")
+    return f"{res.get('when', '')} ({load[0]:.1f} / {load[1]:.1f})" if load else res.get("when", "")
+
+
 def render(results: list[dict], load: tuple) -> str:
     lines = ["# Speed at any size", "",
              "`benchmarks/bench_speed.py` (`make benchmarks`): every case in a fresh process; wall and CPU seconds "
@@ -199,16 +204,17 @@ def render(results: list[dict], load: tuple) -> str:
              f"Python {platform.python_version()}; load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} "
              "(1 / 5 / 15 min) when the run ended.", "",
              "## Totals against the targets", "",
-             "| case | stations | wall (s) | CPU (s) | peak MB | target | within |", "|---|---|---|---|---|---|---|"]
+             "| case | stations | wall (s) | CPU (s) | peak MB | target | within | measured (load 1 / 5 min) |",
+             "|---|---|---|---|---|---|---|---|"]
     for res in results:
         if "error" in res:
-            lines.append(f"| {res['case']} | | | | | | failed: {res['error']} |")
+            lines.append(f"| {res['case']} | | | | | | failed: {res['error']} | {_when(res)} |")
             continue
         if res["case"] == "startup":
             for r in res["steps"]:
                 target = {"import forensics": 0.4, "forensics --help": 0.6}[r["step"]]
                 lines.append(f"| `{r['step']}` (median of 7; min {r['min']:.2f}) | | {r['wall']:.2f} | | | "
-                             f"{target} s | {'yes' if r['wall'] <= target else 'NO'} |")
+                             f"{target} s | {'yes' if r['wall'] <= target else 'NO'} | {_when(res)} |")
             continue
         wall, cpu = _total(res)
         target = TARGETS.get(res["case"])
@@ -217,7 +223,7 @@ def render(results: list[dict], load: tuple) -> str:
             within = "yes" if wall <= target[0] and (target[1] is None or res["peak_mb"] <= target[1]) else "NO"
         text = "" if not target else f"{target[0]:g} s" + (f", {target[1]:,.0f} MB" if target[1] else "")
         lines.append(f"| {res['case']} | {res['stations']:,} | {wall:.1f} | {cpu:.1f} | {res['peak_mb']:,.0f} | "
-                     f"{text} | {within} |")
+                     f"{text} | {within} | {_when(res)} |")
     for res in results:
         if "error" in res or res["case"] == "startup":
             continue
@@ -250,10 +256,18 @@ def main(argv=None) -> int:
     cases = ["startup", "integer", "russia2018", *(f"synthetic-{int(n)}" for n in args.sizes.split(",") if n)]
     if args.cases:
         cases = [c for c in cases if c in args.cases.split(",")]
-    results = []
+    stored = RESULTS.with_suffix(".json")
+    # a run of some cases keeps the others' last figures (each case says when it ran)
+    results = json.loads(stored.read_text()) if args.cases and stored.exists() else []
     for case in cases:
-        results.append(run_case(case, args.reference_stations))
-        print(json.dumps(results[-1])[:300], flush=True)
+        res = run_case(case, args.reference_stations)
+        res["load"] = os.getloadavg()[:2]
+        res["when"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+        results = [r for r in results if r["case"] != case] + [res]
+        print(json.dumps(res)[:300], flush=True)
+    order = {c: k for k, c in enumerate(["startup", "integer", "russia2018"])}
+    results.sort(key=lambda r: (order.get(r["case"], 3), int(r["case"].split("-")[1]) if "-" in r["case"] else 0))
+    stored.write_text(json.dumps(results, indent=1), encoding="utf-8")
     text = render(results, os.getloadavg())
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(text, encoding="utf-8")
