@@ -14,11 +14,14 @@ Definitions follow the paper: turnout = ballots issued / voters on the list
 station is used if R > 0, N >= 100 and both percentages are <= 99%.
 
 Speed: a station's integer indicator under the null is a Bernoulli variable
-whose probability is an exact sum of binomial probabilities (one regularised
-incomplete beta per bin edge).  Monte Carlo replicates then draw these
-indicators from uniforms, which is the same null distribution as drawing
-W*, B* and rounding them, but about twenty times faster; ``null="draws"``
-does the literal binomial draws for checking.
+whose probability is an exact sum of binomial probabilities (the mass
+function over the few counts of a narrow bin, a regularised incomplete beta
+per edge of a wide one).  Monte Carlo replicates then draw these indicators
+from uniforms, which is the same null distribution as drawing W*, B* and
+rounding them, but about twenty times faster; ``null="draws"`` does the
+literal binomial draws for checking.  The probabilities do not depend on the
+grouping: ``integer_percentages_by_group`` computes them once for every
+group of a level, and the last ones computed are remembered by content.
 """
 from __future__ import annotations
 
