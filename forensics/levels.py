@@ -37,10 +37,9 @@ def group_positions(election: Election, level: str) -> dict:
     """{group name: positions of its rows}, in the order of ``group_labels``; one pass over the column."""
     if level in (None, "nation"):
         return {NATIONAL: np.arange(len(election.table))}
-    keys = election.table[level]
     if level not in election.table.columns:
         raise KeyError(f"level '{level}' is not a column of the table")
-    codes, uniques = pd.factorize(keys)
+    codes, uniques = pd.factorize(election.table[level])
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
     found = {name: order[bounds[k]:bounds[k + 1]] for k, name in enumerate(uniques)}
