@@ -121,7 +121,9 @@ def _bin_probabilities(total, p, tolerance: float, width_sd: float = 5.5):
     p = np.ascontiguousarray(p, dtype=float)
     key = (hashlib.blake2b(total.tobytes() + p.tobytes(), digest_size=20).digest(), float(tolerance), width_sd)
     if key not in _RECENT:
-        triple = _compute_bin_probabilities(total, p, tolerance, width_sd)
+        rows, ints, probs = _compute_bin_probabilities(total, p, tolerance, width_sd)
+        # the smallest integer types that hold them: about 20 entries per station are kept
+        triple = (rows.astype(np.int32 if len(total) < 2**31 else np.int64), ints.astype(np.int16), probs)
         for array in triple:
             array.flags.writeable = False
         while len(_RECENT) >= _RECENT_SIZE:
