@@ -33,14 +33,27 @@ def group_labels(election: Election, level: str) -> list[str]:
     return [str(name) for name in sorted(election.table[level].dropna().unique(), key=str)]
 
 
+def group_positions(election: Election, level: str) -> dict:
+    """{group name: positions of its rows}, in the order of ``group_labels``; one pass over the column."""
+    if level in (None, "nation"):
+        return {NATIONAL: np.arange(len(election.table))}
+    if level not in election.table.columns:
+        raise KeyError(f"level '{level}' is not a column of the table")
+    codes, uniques = pd.factorize(election.table[level])
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
+    found = {name: order[bounds[k]:bounds[k + 1]] for k, name in enumerate(uniques)}
+    return {str(name): found[name] for name in sorted(uniques, key=str)}
+
+
 def groups(election: Election, level: str):
     """Yield (group name, sub-election) for a level; 'nation' is one group."""
     if level in (None, "nation"):
         yield NATIONAL, election
         return
-    keys = election.table[level]
-    for name in sorted(keys.dropna().unique(), key=str):
-        yield str(name), election.subset(keys == name)
+    table = election.table
+    for name, positions in group_positions(election, level).items():
+        yield name, election.with_table(table.iloc[positions])
 
 
 def group_rng(rng, group: str, level: str | None = "nation") -> np.random.Generator:

@@ -194,3 +194,19 @@ def test_summary_speaks_russian_and_kazakh(fraud_scan, lang, stands_out, not_pro
     meanings = fraud_scan.flag_meanings(lang)
     assert [m["code"] for m in meanings] == ["ARITHMETIC", "CLUSTER_100", "LEADER_EXCESS"]
     assert all(m["meaning"] != m2["meaning"] for m, m2 in zip(meanings, fraud_scan.flag_meanings("en")))
+
+
+def test_group_positions_follow_the_labels_and_skip_missing_keys():
+    from forensics.levels import group_labels, group_positions, groups
+
+    e = forensics.simulate(n_pec=300, n_regions=4, rng=3)
+    t = e.table.copy()
+    t.loc[t.index[:5], "region"] = np.nan
+    e = e.with_table(t)
+    positions = group_positions(e, "region")
+    assert list(positions) == group_labels(e, "region")
+    for name, rows in positions.items():
+        np.testing.assert_array_equal(rows, np.flatnonzero((t["region"] == name).to_numpy()))
+    assert sum(len(r) for r in positions.values()) == len(t) - 5
+    for (name, sub), (label, rows) in zip(groups(e, "region"), positions.items()):
+        assert name == label and sub.table.index.equals(t.index[rows])

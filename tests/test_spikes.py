@@ -129,6 +129,30 @@ def test_runs_per_region_through_by_level():
     assert (table["party"] == e.leader).all()
 
 
+def test_all_groups_at_once_give_each_group_its_own_result():
+    # regions with different leaders, some unpublished rows and a group too small to use
+    e = simulate(n_pec=900, n_regions=4, rng=5, unpublished=0.05)
+    t = e.table.copy()
+    region_b = t["region"] == t["region"].iloc[-1]
+    t.loc[region_b, [e.parties[0], e.parties[1]]] = t.loc[region_b, [e.parties[1], e.parties[0]]].to_numpy()
+    e = e.with_table(t)
+    from forensics.levels import group_positions
+
+    positions = group_positions(e, "region")
+    rngs = {g: np.random.default_rng([7, k]) for k, g in enumerate(positions)}
+    together = integer_percentages.grouped(e, positions, rngs, n_sim=60, breakdown=None)
+    assert len({r.party for r in together.values()}) == 2
+    for k, (group, rows) in enumerate(positions.items()):
+        alone = integer_percentages(e.with_table(e.table.iloc[rows]), n_sim=60, breakdown=None,
+                                    rng=np.random.default_rng([7, k]))
+        got = together[group]
+        assert (got.statistic, got.pvalue, got.expected, got.party) == (alone.statistic, alone.pvalue,
+                                                                          alone.expected, alone.party)
+        assert got.excluded == alone.excluded and got.excluded_rows.equals(alone.excluded_rows)
+        pd.testing.assert_frame_equal(got.details["integers"], alone.details["integers"])
+        pd.testing.assert_frame_equal(got.details["counts"], alone.details["counts"])
+
+
 # -- real data: Kobak et al.'s Monte Carlo reference (METHODS 7.1; MC sd ~110-118) --------------
 
 REFERENCE = {  # excess integer stations: either, result, turnout

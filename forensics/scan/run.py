@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from ..levels import NATIONAL, group_labels, groups, tidy_rows
+from ..levels import NATIONAL, group_labels, group_positions, groups, tidy_rows
 from ..model import Election
 from ..multitest import adjust
 from ..random import base_seed, seed_sequence
@@ -212,6 +212,11 @@ def _run(check: Check, func, election: Election, level: str, kwargs: dict, seed)
     accepted, _ = parameters(func)
     takes_rng = accepted is None or "rng" in accepted
     runs = check.runs(election)
+    if level != "nation" and getattr(func, "grouped", None) is not None and len(runs) == 1 and takes_rng:
+        try:
+            return _run_grouped(check, func.grouped, election, level, {**kwargs, **runs[0]}, seed)
+        except Exception:  # noqa: BLE001 - the group-by-group path below reports each group's error
+            pass
     out = {}
     for group, sub in groups(election, level):
         if len(sub) < check.min_stations:
@@ -228,6 +233,19 @@ def _run(check: Check, func, election: Election, level: str, kwargs: dict, seed)
                 items.append(f"could not run: {type(exc).__name__}: {exc}")
         out[group] = items[0] if len(items) == 1 else [r for item in items
                                                        for r in (item if isinstance(item, list) else [item])]
+    return out
+
+
+def _run_grouped(check: Check, grouped, election: Election, level: str, call: dict, seed) -> dict:
+    """Every group of a level in one call of a test's grouped form (the same results as group by group)."""
+    positions = group_positions(election, level)
+    out = {g: f"too few stations ({len(p)} < {check.min_stations})" for g, p in positions.items()
+           if len(p) < check.min_stations}
+    run = {g: p for g, p in positions.items() if g not in out}
+    rngs = {g: _stream(seed, check, level, g, {}, 1) for g in run}
+    results = grouped(election, run, rngs, **call)
+    for group in positions:
+        out[group] = out[group] if group in out else _as_results(results[group], check.name)
     return out
 
 

@@ -14,13 +14,18 @@ Definitions follow the paper: turnout = ballots issued / voters on the list
 station is used if R > 0, N >= 100 and both percentages are <= 99%.
 
 Speed: a station's integer indicator under the null is a Bernoulli variable
-whose probability is an exact sum of binomial probabilities (one regularised
-incomplete beta per bin edge).  Monte Carlo replicates then draw these
-indicators from uniforms, which is the same null distribution as drawing
-W*, B* and rounding them, but about twenty times faster; ``null="draws"``
-does the literal binomial draws for checking.
+whose probability is an exact sum of binomial probabilities (the mass
+function over the few counts of a narrow bin, a regularised incomplete beta
+per edge of a wide one).  Monte Carlo replicates then draw these indicators
+from uniforms, which is the same null distribution as drawing W*, B* and
+rounding them, but about twenty times faster; ``null="draws"`` does the
+literal binomial draws for checking.  The probabilities do not depend on the
+grouping: ``integer_percentages_by_group`` computes them once for every
+group of a level, and the last ones computed are remembered by content.
 """
 from __future__ import annotations
+
+import hashlib
 
 import numpy as np
 import pandas as pd
@@ -28,6 +33,7 @@ from scipy import sparse, stats
 
 from ..exclusions import Exclusions
 from ..model import as_election
+from ..random import ensure_rng
 from ..multitest import adjust
 from ._core.binomial import binom_cdf
 from ._core.plane import party_column, require_registered
@@ -35,7 +41,8 @@ from .poisson_binomial import poisson_binomial_sf
 from .registry import register_test
 from .result import TestResult
 
-__all__ = ["integer_percentages", "kobak_counts", "is_integer_percent", "integer_probabilities"]
+__all__ = ["integer_percentages", "integer_percentages_by_group", "kobak_counts", "is_integer_percent",
+           "integer_probabilities"]
 
 #: integers a percentage can sit on
 PERCENTS = np.arange(101)
@@ -94,6 +101,12 @@ def _scale(tolerance: float) -> int:
     return scale
 
 
+#: the last few (station, integer, probability) triples, keyed by their inputs' bytes: a scan, its regions and
+#: its verdicts ask for the same stations' probabilities several times
+_RECENT: dict = {}
+_RECENT_SIZE = 2
+
+
 def _bin_probabilities(total, p, tolerance: float, width_sd: float = 5.5):
     """Probability that Bin(total, p) lands in each integer bin.
 
@@ -101,11 +114,26 @@ def _bin_probabilities(total, p, tolerance: float, width_sd: float = 5.5):
     integers within ``width_sd`` binomial standard deviations of the mean
     (the rest carry less than 1e-7 of the mass).  Stations are handled in
     groups of equal window width so the work stays a dense array, and only
-    bins that contain a reachable count are evaluated.
+    bins that contain a reachable count are evaluated.  The triple is
+    read-only: the same inputs give the same (remembered) arrays.
     """
+    total = np.ascontiguousarray(total, dtype=np.int64)
+    p = np.ascontiguousarray(p, dtype=float)
+    key = (hashlib.blake2b(total.tobytes() + p.tobytes(), digest_size=20).digest(), float(tolerance), width_sd)
+    if key not in _RECENT:
+        rows, ints, probs = _compute_bin_probabilities(total, p, tolerance, width_sd)
+        # the smallest integer types that hold them: about 20 entries per station are kept
+        triple = (rows.astype(np.int32 if len(total) < 2**31 else np.int64), ints.astype(np.int16), probs)
+        for array in triple:
+            array.flags.writeable = False
+        while len(_RECENT) >= _RECENT_SIZE:
+            _RECENT.pop(next(iter(_RECENT)))
+        _RECENT[key] = triple
+    return _RECENT[key]
+
+
+def _compute_bin_probabilities(total, p, tolerance, width_sd):
     scale = _scale(tolerance)
-    total = np.asarray(total, dtype=np.int64)
-    p = np.asarray(p, dtype=float)
     sd = 100 * np.sqrt(p * (1 - p) / total)
     first = np.clip(np.floor(100 * p - width_sd * sd - 1), 0, 100).astype(np.int64)
     last = np.clip(np.ceil(100 * p + width_sd * sd + 1), 0, 100).astype(np.int64)
@@ -122,8 +150,33 @@ def _bin_probabilities(total, p, tolerance: float, width_sd: float = 5.5):
         q = np.broadcast_to(p[sel, None], k.shape)[keep]
         rows.append(np.broadcast_to(sel[:, None], k.shape)[keep])
         ints.append(k[keep])
-        probs.append(binom_cdf(hi[keep], n[keep], q) - binom_cdf(lo[keep] - 1, n[keep], q))
+        probs.append(_interval_probability(lo[keep], hi[keep], n[keep], q))
     return np.concatenate(rows), np.concatenate(ints), np.clip(np.concatenate(probs), 0.0, 1.0)
+
+
+#: bins of at most this many counts are summed from the probability mass function, wider ones from the cdf
+_FEW_COUNTS = 8
+
+
+def _interval_probability(lo, hi, n, p):
+    """P(lo <= Bin(n, p) <= hi), elementwise (lo <= hi).
+
+    A bin a tenth of a percentage point wide holds only a few counts at a
+    polling station's size; summing their binomial probabilities is exact
+    and several times cheaper than two incomplete beta functions.
+    """
+    out = np.empty(len(lo))
+    width = hi - lo + 1
+    few = width <= _FEW_COUNTS
+    wide = ~few
+    out[wide] = binom_cdf(hi[wide], n[wide], p[wide]) - binom_cdf(lo[wide] - 1, n[wide], p[wide])
+    cells = np.flatnonzero(few)
+    counts = width[cells]
+    owner = np.repeat(np.arange(len(cells)), counts)
+    x = lo[cells][owner] + (np.arange(owner.size) - np.repeat(np.cumsum(counts) - counts, counts))
+    mass = stats.binom.pmf(x, n[cells][owner], p[cells][owner])
+    out[cells] = np.bincount(owner, weights=mass, minlength=len(cells))
+    return out
 
 
 def integer_probabilities(frame: pd.DataFrame, tolerance: float = 0.05) -> pd.DataFrame:
@@ -169,23 +222,102 @@ def integer_percentages(election, party=None, n_sim: int = 1000, rng=None, toler
     ``regions`` (the same split by the ``breakdown`` column); ``stations``
     (turnout and result of every used station, for figures); the party.
     """
+    _check_options(null, n_sim)
+    frame, ex = kobak_counts(election, party, min_registered, max_value)
+    party = party_column(election, party)
+    if len(frame) == 0:
+        return _empty_result(party, ex)
+    bins = (_bin_probabilities(frame["N"].to_numpy(), frame["turnout"].to_numpy(), tolerance),
+            _bin_probabilities(frame["R"].to_numpy(), frame["result"].to_numpy(), tolerance))
+    return _integer_result(election, frame, ex, party, bins, n_sim, rng, tolerance, breakdown, null, chunk)
+
+
+def _check_options(null, n_sim):
     if null not in ("exact", "draws"):
         raise ValueError("null must be 'exact' or 'draws'")
     if n_sim < 1:
         raise ValueError("n_sim must be at least 1")
-    e = election
-    frame, ex = kobak_counts(e, party, min_registered, max_value)
-    party = party_column(e, party)
-    n = len(frame)
-    if n == 0:
-        return _empty_result(party, ex)
 
+
+def integer_percentages_by_group(election, groups: dict, rngs: dict, party=None, n_sim: int = 1000,
+                                 tolerance: float = 0.05, min_registered: int = 100, max_value: float = 0.99,
+                                 breakdown: str | None = "region", null: str = "exact",
+                                 chunk: int = 2_000_000) -> dict:
+    """``integer_percentages`` of each group of rows at once: {group: TestResult}.
+
+    ``groups`` maps a group's name to the positions of its rows in the
+    table, ``rngs`` its name to its random stream.  Each station's null
+    probabilities do not depend on the grouping, so they are computed once
+    for the whole table (per party: each group's leader by default) and
+    sliced; every group's result is the one ``integer_percentages`` gives
+    on that group alone with the same stream.
+    """
+    _check_options(null, n_sim)
+    e = as_election(election)
+    table = e.table
+    prepared, out = {}, {}
+    names = {name: k for k, name in enumerate(groups)}
+    membership = np.full(len(table), -1)
+    for name, positions in groups.items():
+        membership[np.asarray(positions)] = names[name]
+    for name, positions in groups.items():
+        positions = np.asarray(positions)
+        sub = e.with_table(table.iloc[positions]) if party is None else None
+        group_party = party_column(sub, None) if party is None else party
+        if group_party not in prepared:
+            frame, ex = kobak_counts(e, group_party, min_registered, max_value)
+            used = np.flatnonzero(ex.keep.to_numpy())
+            bins = (_bin_probabilities(frame["N"].to_numpy(), frame["turnout"].to_numpy(), tolerance),
+                    _bin_probabilities(frame["R"].to_numpy(), frame["result"].to_numpy(), tolerance))
+            prepared[group_party] = (frame, ex, used, bins, {})
+        frame, ex, used, bins, _ = prepared[group_party]
+        in_group = membership[used] == names[name]
+        group_ex = Exclusions(table.index[positions])
+        group_ex.keep = ex.keep.iloc[positions]
+        group_ex.reasons = ex.reasons.iloc[positions]
+        group_frame = frame[in_group]
+        if len(group_frame) == 0:
+            out[name] = _empty_result(group_party, group_ex)
+            continue
+        group_bins = tuple(split[names[name]] for split in _split_bins(prepared[group_party], membership[used]))
+        group_e = sub if sub is not None else e.with_table(table.iloc[positions])
+        out[name] = _integer_result(group_e, group_frame, group_ex, group_party, group_bins, n_sim,
+                                    ensure_rng(rngs.get(name)), tolerance, breakdown, null, chunk)
+    return out
+
+
+def _split_bins(prepared, code):
+    """Both (station, integer, probability) triples split by group (``code`` of each used station), once.
+
+    Returns, per triple, {group code: its triple} with stations renumbered
+    within the group and entries in their original order, so every sum over
+    them is the one a group computed on its own would give.
+    """
+    _, _, _, bins, cache = prepared
+    if "split" not in cache:
+        order = np.argsort(code, kind="stable")
+        local = np.empty(len(code), dtype=np.int64)
+        bounds = np.searchsorted(code[order], np.arange(code.max(initial=-1) + 2))
+        for k in range(len(bounds) - 1):
+            local[order[bounds[k]:bounds[k + 1]]] = np.arange(bounds[k + 1] - bounds[k])
+        cache["split"] = []
+        for rows, ints, probs in bins:
+            entry = code[rows]
+            by = np.argsort(entry, kind="stable")
+            edges = np.searchsorted(entry[by], np.arange(code.max(initial=-1) + 2))
+            cache["split"].append({k: (local[rows[by[edges[k]:edges[k + 1]]]], ints[by[edges[k]:edges[k + 1]]],
+                                       probs[by[edges[k]:edges[k + 1]]]) for k in range(len(edges) - 1)})
+    return cache["split"]
+
+
+def _integer_result(e, frame, ex, party, bins, n_sim, rng, tolerance, breakdown, null, chunk) -> TestResult:
+    """The test's result from the used stations and their (station, integer, probability) bins."""
+    n = len(frame)
+    bins_t, bins_r = bins
     obs_t, k_t = is_integer_percent(frame["B"], frame["N"], tolerance)
     obs_r, k_r = is_integer_percent(frame["W"], frame["R"], tolerance)
     observed = {"turnout": obs_t, "result": obs_r, "either": obs_t | obs_r}
 
-    bins_t = _bin_probabilities(frame["N"].to_numpy(), frame["turnout"].to_numpy(), tolerance)
-    bins_r = _bin_probabilities(frame["R"].to_numpy(), frame["result"].to_numpy(), tolerance)
     prob = np.column_stack([np.bincount(b[0], weights=b[2], minlength=n) for b in (bins_t, bins_r)]).clip(0, 1)
     p_null = {"turnout": prob[:, 0], "result": prob[:, 1], "either": 1 - (1 - prob[:, 0]) * (1 - prob[:, 1])}
 
@@ -219,6 +351,9 @@ def integer_percentages(election, party=None, n_sim: int = 1000, rng=None, toler
     )
 
 
+integer_percentages.grouped = integer_percentages_by_group
+
+
 def _groups(e, index, breakdown):
     """(labels, codes) of the breakdown column for the used stations, or None."""
     if breakdown is None or breakdown not in e.table.columns:
@@ -234,6 +369,7 @@ def _simulate(rng, prob, frame, tolerance, null, n_sim, weights, groups, chunk):
     out = {s: [] for s in STATISTICS}
     out["groups"] = []
     onehot = None
+    weights_t = np.ascontiguousarray(weights.T)
     if groups is not None:
         onehot = sparse.csr_matrix((np.ones(n), (np.arange(n), groups[1])), shape=(n, len(groups[0])))
     done = 0
@@ -241,8 +377,8 @@ def _simulate(rng, prob, frame, tolerance, null, n_sim, weights, groups, chunk):
         m = min(size, n_sim - done)
         ind_t, ind_r = _draw_indicators(rng, prob, frame, tolerance, null, m)
         ind = {"turnout": ind_t, "result": ind_r, "either": ind_t | ind_r}
-        for s in STATISTICS:
-            out[s].append(ind[s].astype(float) @ weights)
+        for s in STATISTICS:  # weights first: the products are exact integers, so the order of the sums is free
+            out[s].append((weights_t @ ind[s].T.astype(float)).T)
         if onehot is not None:
             out["groups"].append(np.asarray((onehot.T @ ind["either"].T.astype(float))).T)
         done += m

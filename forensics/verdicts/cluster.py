@@ -70,11 +70,13 @@ def cluster_verdict(election, party=None, alpha: float = 0.01, levels=("nation",
                          frame.loc[corner, "W"].sum(), **national_row(), n_excluded=int(sum(ex.counts.values()))))
     region = regions_of(e, frame.index)
     if "region" in levels and region is not None:
-        for name in sorted(region.unique()):
-            sel = region == name
-            c = corner & sel
-            rows.append(_row(int(c.sum()), int((keep & sel).sum()), frame.loc[c, "cast"].sum(),
-                             frame.loc[c, "W"].sum(), level="region", group=str(name)))
+        # one pass over the stations (the sums are whole numbers, so they do not depend on the order)
+        per = pd.DataFrame({"hit": corner.to_numpy(), "n": keep.to_numpy(),
+                            "cast": frame["cast"].where(corner, 0.0).to_numpy(),
+                            "W": frame["W"].where(corner, 0.0).to_numpy()}).groupby(region.to_numpy()).sum()
+        for name in sorted(per.index):
+            r = per.loc[name]
+            rows.append(_row(int(r["hit"]), int(r["n"]), r["cast"], r["W"], level="region", group=str(name)))
     groups = decide(rows, alpha)
     groups = groups.merge(pd.DataFrame(rows)[["group", "ballots", "party_votes"]], on="group", how="left")
     small = (frame["N"] < SMALL_STATION) & (frame["N"] > 0) & (frame["turnout"] >= CLUSTER_TURNOUT) \

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from ..exclusions import Exclusions
 from ..model import as_election
@@ -134,12 +134,12 @@ def _test(t: pd.DataFrame, n_hoods: int, benign: float) -> dict:
     score = t["sxy"] - slope * t["sxx"]
     se = float(np.sqrt((score ** 2).sum() * n_tecs / (n_tecs - 1)) / sxx) / others_share
     kappa = slope / others_share
-    dist = stats.t(n_tecs - 1)
-    half = float(dist.ppf(0.975)) * se
+    df = n_tecs - 1  # Student's t with TECs - 1 df (scipy.special directly: a frozen distribution costs ~2 ms)
+    half = float(special.stdtrit(df, 0.975)) * se
     sss = float(t["sss"].sum())
     extra = float(t["extra"].sum())
     out.update(kappa=kappa, se=se, ci=(kappa - half, kappa + half), others_slope=slope, leader_slope=1 - slope,
-               pvalue=float(dist.cdf((kappa - benign) / se)) if se > 0 else float(kappa >= benign),
+               pvalue=float(special.stdtr(df, (kappa - benign) / se)) if se > 0 else float(kappa >= benign),
                within_r=float(t["sxs"].sum() / np.sqrt(sxx * sss)) if sss > 0 else np.nan,
                extra_ballots=extra, excess_votes=max(0.0, extra * (others_share - slope)))
     return out

@@ -23,5 +23,8 @@ def skew_kurtosis(sample, axis: int = -1) -> np.ndarray:
     """(skewness, non-excess kurtosis) of samples along ``axis``, stacked: as scipy.stats.skew / kurtosis."""
     x = np.asarray(sample, dtype=float)
     d = x - x.mean(axis=axis, keepdims=True)
-    powers = [np.full(d.sum(axis=axis).shape, float(x.shape[axis]))] + [(d ** k).sum(axis=axis) for k in (1, 2, 3, 4)]
+    d2 = d * d  # products, not d ** 3 and d ** 4: the general power is eight times slower on a bootstrap's arrays
+    s1 = d.sum(axis=axis)
+    powers = [np.full(s1.shape, float(x.shape[axis])), s1, d2.sum(axis=axis), (d2 * d).sum(axis=axis),
+              (d2 * d2).sum(axis=axis)]
     return np.stack(skew_kurtosis_from_sums(np.stack(powers, axis=-1)))

@@ -1,0 +1,280 @@
+"""Speed at any size: each step's wall and CPU seconds and peak memory, one table.
+
+Cases, each in a fresh process (so its peak memory is its own):
+
+* ``russia2018``: load, the default scan of Russia 2018 (nation + region)
+  step by step, and the report;
+* ``synthetic-N``: the same for a simulated election of N stations (80
+  regions; the simulation itself is timed but not counted in the total);
+* ``integer``: the integer-percentage test on Russia 2018, nation and every
+  region, beside the reference: a straightforward per-station loop over
+  each station's binomial probabilities of every whole percentage, as in
+  Kobak et al.'s notebook (re-implemented here from its description; it
+  lives in this benchmark, not in the package).  Both give each station's
+  null probability; the table gives the ratio of their costs, measured in
+  the same run, and checks that they agree.
+* ``startup``: ``import forensics`` and ``forensics --help`` in a new interpreter.
+
+The machine is shared, so CPU seconds stand beside wall seconds and the
+load average is printed.  Writes ``benchmarks/results/speed.md``.
+
+    .venv/bin/python benchmarks/bench_speed.py [--sizes 10000,100000,1000000] [--reference-stations N]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("FORENSICS_SHARED_DATA", ROOT.parent / "shared" / "data"))
+RUSSIA = DATA / "ru_2018_president.csv.zip"
+RESULTS = ROOT / "benchmarks" / "results" / "speed.md"
+PUBLISHED_EXCESS = {"ru_2011_duma": 1003.5, "ru_2012_president": 1159.6, "ru_2018_president": 1708.8}
+#: the targets: case -> (wall seconds, peak MB)
+TARGETS = {"russia2018": (12.0, 1024.0), "synthetic-10000": (3.0, None), "synthetic-1000000": (90.0, 3072.0),
+           "integer": (1.0, None)}
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
+
+
+class Steps:
+    """Wall and CPU seconds of named steps (CPU of every thread of the process)."""
+
+    def __init__(self):
+        self.rows = []
+
+    def time(self, name, func, *args, **kwargs):
+        wall, cpu = time.perf_counter(), time.process_time()
+        out = func(*args, **kwargs)
+        self.rows.append({"step": name, "wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu})
+        return out
+
+
+def _timed_scan(steps: Steps, election, **options):
+    """The default scan, with each test x level step timed (wall and CPU) through the scan's own runner."""
+    from forensics.scan import run
+
+    original = run._run
+
+    def timed(check, func, e, level, kwargs, seed):
+        return steps.time(f"scan: {check.name} @ {level}", original, check, func, e, level, kwargs, seed)
+
+    run._run = timed
+    try:
+        wall, cpu = time.perf_counter(), time.process_time()
+        result = run.scan(election, rng=2018, progress=False, **options)
+        inner = [r for r in steps.rows if r["step"].startswith("scan: ")]
+        steps.rows.append({"step": "scan: reconciliation, corrections, station flags",
+                           "wall": time.perf_counter() - wall - sum(r["wall"] for r in inner),
+                           "cpu": time.process_time() - cpu - sum(r["cpu"] for r in inner)})
+    finally:
+        run._run = original
+    return result
+
+
+def case_scan(name: str) -> dict:
+    import forensics
+    from forensics.report import write_report
+
+    steps = Steps()
+    if name == "russia2018":
+        election = steps.time("load", forensics.load, RUSSIA)
+    else:
+        from forensics.simulate import simulate
+
+        n = int(name.split("-")[1])
+        election = steps.time("(simulating the election, not counted)", simulate, n_pec=n, n_regions=80, rng=n)
+    result = _timed_scan(steps, election)
+    with tempfile.TemporaryDirectory(prefix="bench_speed_") as out:
+        steps.time("report (HTML, tables, figures)", write_report, result, Path(out), progress=False)
+    return {"case": name, "stations": len(election.table), "steps": steps.rows, "peak_mb": peak_mb()}
+
+
+def reference_probabilities(N, B, R, W, tolerance=0.05):
+    """Each station's null probability of a whole-number turnout or result, one station at a time.
+
+    For every station and every whole percentage k, the binomial probability
+    that the redrawn count lands within ``tolerance`` pp of k (turnout:
+    Bin(N, B/N); result: Bin(R, W/R)); "either" combines the two as
+    independent.  The straightforward loop of the original notebook.
+    """
+    import numpy as np
+    from scipy import stats
+
+    out = np.empty(len(N))
+    for i in range(len(N)):
+        probs = []
+        for total, count in ((N[i], B[i]), (R[i], W[i])):
+            k = np.arange(101)
+            lo = np.ceil(total * (k - tolerance) / 100 - 1e-9)
+            hi = np.floor(total * (k + tolerance) / 100 + 1e-9)
+            ok = hi >= lo
+            p = stats.binom.cdf(hi[ok], total, count / total) - stats.binom.cdf(lo[ok] - 1, total, count / total)
+            probs.append(min(1.0, p.sum()))
+        out[i] = 1 - (1 - probs[0]) * (1 - probs[1])
+    return out
+
+
+def case_integer(reference_stations: int) -> dict:
+    import numpy as np
+
+    import forensics
+    from forensics.scan.battery import battery
+    from forensics.stats.spikes import integer_percentages, integer_probabilities, kobak_counts
+
+    steps = Steps()
+    election = forensics.load(RUSSIA)
+    result = _timed_scan(steps, election, tests=battery(["integer_percentages"]))
+    steps.rows = [r for r in steps.rows if "integer_percentages" in r["step"]]
+    steps.rows.append({"step": "integer_percentages @ nation + region", "wall": sum(r["wall"] for r in steps.rows),
+                       "cpu": sum(r["cpu"] for r in steps.rows), "total": True})
+    rows = result.tests
+    excess = {}
+    for stem, published in PUBLISHED_EXCESS.items():
+        e = forensics.load(DATA / f"{stem}.csv.zip")
+        res = integer_percentages(e, rng=2018, breakdown=None)
+        excess[stem] = (res.details["excess"], published)
+    frame, _ = kobak_counts(election)
+    sample = frame.sample(n=min(reference_stations, len(frame)), random_state=0)
+    fast = steps.time(f"null probabilities, {len(sample):,} stations: package", integer_probabilities, sample)
+    cols = [sample[c].to_numpy() for c in ("N", "B", "R", "W")]
+    slow = steps.time(f"null probabilities, {len(sample):,} stations: reference loop", reference_probabilities, *cols)
+    return {"case": "integer", "stations": len(election.table), "steps": steps.rows, "peak_mb": peak_mb(),
+            "excess": excess, "regions": int((rows["level"] == "region").sum()),
+            "max_abs_difference": float(np.max(np.abs(fast["either"].to_numpy() - slow)))}
+
+
+def case_startup() -> dict:
+    commands = {"import forensics": [sys.executable, "-c", "import forensics"],
+                "forensics --help": [sys.executable, "-m", "forensics", "--help"]}
+    rows = []
+    for name, command in commands.items():
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, cwd=ROOT)  # warm the caches
+        walls = []
+        for _ in range(7):
+            start = time.perf_counter()
+            subprocess.run(command, check=True, stdout=subprocess.DEVNULL, cwd=ROOT)
+            walls.append(time.perf_counter() - start)
+        rows.append({"step": name, "wall": statistics.median(walls), "cpu": float("nan"), "min": min(walls)})
+    return {"case": "startup", "stations": 0, "steps": rows, "peak_mb": float("nan")}
+
+
+def child(case: str, reference_stations: int) -> dict:
+    if case == "integer":
+        return case_integer(reference_stations)
+    if case == "startup":
+        return case_startup()
+    return case_scan(case)
+
+
+def run_case(case: str, reference_stations: int) -> dict:
+    proc = subprocess.run([sys.executable, __file__, "--child", case, "--reference-stations", str(reference_stations)],
+                          capture_output=True, text=True, cwd=ROOT, env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
+    if proc.returncode != 0:
+        return {"case": case, "error": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "failed"}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _total(res: dict) -> tuple[float, float]:
+    totals = [r for r in res["steps"] if r.get("total")]
+    rows = totals or [r for r in res["steps"] if not r["step"].startswith("(") and "null probabilities" not in r["step"]]
+    return sum(r["wall"] for r in rows), sum(r["cpu"] for r in rows)
+
+
+def _when(res: dict) -> str:
+    load = res.get("load")
+    return f"{res.get('when', '')} ({load[0]:.1f} / {load[1]:.1f})" if load else res.get("when", "")
+
+
+def render(results: list[dict], load: tuple) -> str:
+    lines = ["# Speed at any size", "",
+             "`benchmarks/bench_speed.py` (`make benchmarks`): every case in a fresh process; wall and CPU seconds "
+             "of each step (CPU of every thread, so CPU above wall means both cores worked) and the peak resident "
+             f"memory of the process. Machine: {platform.machine()}, {os.cpu_count()} cores shared with other jobs, "
+             f"Python {platform.python_version()}; load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} "
+             "(1 / 5 / 15 min) when the run ended.", "",
+             "## Totals against the targets", "",
+             "| case | stations | wall (s) | CPU (s) | peak MB | target | within | measured (load 1 / 5 min) |",
+             "|---|---|---|---|---|---|---|---|"]
+    for res in results:
+        if "error" in res:
+            lines.append(f"| {res['case']} | | | | | | failed: {res['error']} | {_when(res)} |")
+            continue
+        if res["case"] == "startup":
+            for r in res["steps"]:
+                target = {"import forensics": 0.4, "forensics --help": 0.6}[r["step"]]
+                lines.append(f"| `{r['step']}` (median of 7; min {r['min']:.2f}) | | {r['wall']:.2f} | | | "
+                             f"{target} s | {'yes' if r['wall'] <= target else 'NO'} | {_when(res)} |")
+            continue
+        wall, cpu = _total(res)
+        target = TARGETS.get(res["case"])
+        within = ""
+        if target:
+            within = "yes" if wall <= target[0] and (target[1] is None or res["peak_mb"] <= target[1]) else "NO"
+        text = "" if not target else f"{target[0]:g} s" + (f", {target[1]:,.0f} MB" if target[1] else "")
+        lines.append(f"| {res['case']} | {res['stations']:,} | {wall:.1f} | {cpu:.1f} | {res['peak_mb']:,.0f} | "
+                     f"{text} | {within} | {_when(res)} |")
+    for res in results:
+        if "error" in res or res["case"] == "startup":
+            continue
+        lines += ["", f"## {res['case']}: steps", "", "| step | wall (s) | CPU (s) |", "|---|---|---|"]
+        for r in sorted(res["steps"], key=lambda r: -r["wall"]):
+            lines.append(f"| {r['step']} | {r['wall']:.2f} | {r['cpu']:.2f} |")
+        if res["case"] == "integer":
+            ref = [r for r in res["steps"] if "reference" in r["step"]][0]
+            fast = [r for r in res["steps"] if r["step"].endswith("package")][0]
+            lines += ["", f"Reference loop against the package on the same stations: {ref['wall'] / fast['wall']:,.0f}x "
+                          f"the wall time, {ref['cpu'] / max(fast['cpu'], 1e-9):,.0f}x the CPU; largest difference "
+                          f"of a station's probability {res['max_abs_difference']:.1e}.", "",
+                      "Published excesses (Kobak et al., Monte Carlo) against the package's, seed 2018:", "",
+                      "| election | package | published |", "|---|---|---|",
+                      *(f"| {k} | {v[0]:.1f} | {v[1]:.1f} |" for k, v in res["excess"].items())]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000,1000000", help="synthetic sizes, comma-separated")
+    parser.add_argument("--reference-stations", type=int, default=10_000,
+                        help="stations of Russia 2018 the reference loop runs on (all: 100000)")
+    parser.add_argument("--cases", default=None, help="only these cases (comma-separated)")
+    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(child(args.child, args.reference_stations)))
+        return 0
+    cases = ["startup", "integer", "russia2018", *(f"synthetic-{int(n)}" for n in args.sizes.split(",") if n)]
+    if args.cases:
+        cases = [c for c in cases if c in args.cases.split(",")]
+    stored = RESULTS.with_suffix(".json")
+    # a run of some cases keeps the others' last figures (each case says when it ran)
+    results = json.loads(stored.read_text()) if args.cases and stored.exists() else []
+    for case in cases:
+        res = run_case(case, args.reference_stations)
+        res["load"] = os.getloadavg()[:2]
+        res["when"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+        results = [r for r in results if r["case"] != case] + [res]
+        print(json.dumps(res)[:300], flush=True)
+    order = {c: k for k, c in enumerate(["startup", "integer", "russia2018"])}
+    results.sort(key=lambda r: (order.get(r["case"], 3), int(r["case"].split("-")[1]) if "-" in r["case"] else 0))
+    stored.write_text(json.dumps(results, indent=1), encoding="utf-8")
+    text = render(results, os.getloadavg())
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(text, encoding="utf-8")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
