@@ -134,6 +134,8 @@ def make_figures(scan, folder, formats=("png",), progress: bool = True, lang: st
         entry = {"id": fid, "section": section, "caption": t.gettext(caption), "png": None, "files": [], "error": ""}
         try:
             rendered = _render(draw(), formats)
+        except LookupError:
+            entry["error"] = t.gettext("figure not drawn: its test did not run or is not in this build")
         except Exception as exc:  # noqa: BLE001 - a missing figure is reported, never fatal
             entry["error"] = t.gettext("figure not available: %(reason)s") % {"reason": exc}
         else:  # writing errors are output errors: they stop the report

@@ -23,15 +23,18 @@ import pandas as pd
 from ..audit.evidence import ElectionInfo
 from ..i18n import N_, Formats, check_lang, translations
 from ..output import OutputFolder
+from ..reconcile import RULES
 from ..stats.result import TestResult
 from ..templating import environment
 from .figures import make_figures
 from .first_screen import CAVEAT, SHORT_TITLES, arithmetic_sentence, flagged_sentence, quiet_sentence, verdict_sentences, \
     verdicts_of
 from .methods import METHODS, REFERENCES, SECTIONS
+from .reasons import reason_words
 from .stations import REASONS, script_json, station_payload
 from .tables import write_tables
 
+_SEVERITY = {"error": N_("error"), "warning": N_("warning")}
 _VERDICT_WORDS = {"descriptive": N_("descriptive (no p-value)"), "stands": N_("stands out"),
                   "quiet": N_("does not stand out")}
 
@@ -105,12 +108,25 @@ def _exclusion_counts(scan) -> list:
     return rows
 
 
-def _verdict_rows(verdicts) -> list:
+def _findings(scan, t, max_rows: int) -> tuple[list, list]:
+    """The rule counts and the first ``max_rows`` findings, each rule and severity said in the page's language."""
+    titles = {r.code: r.title for r in RULES}
+
+    def said(code, severity) -> dict:
+        return {"title": t.gettext(titles[code]) if code in titles else code,
+                "severity": t.gettext(_SEVERITY[severity]) if severity in _SEVERITY else str(severity)}
+
+    counts = [dict(r, **said(r["code"], r["severity"])) for r in scan.rule_counts()]
+    rows = [dict(r, **said(r.get("code"), r.get("severity"))) for r in _records(scan.findings.head(max_rows))]
+    return counts, rows
+
+
+def _verdict_rows(verdicts, t) -> list:
     """The verdicts for the methods section: title, code, corrected p-value, correction, clean-election false alarms."""
     rows = []
     for v in verdicts.verdicts.values():
         fa = v.false_alarm
-        rows.append({"code": v.code, "title": SHORT_TITLES.get(v.code, v.check.title), "fired": v.fired,
+        rows.append({"code": v.code, "title": t.gettext(SHORT_TITLES.get(v.code, v.check.title)), "fired": v.fired,
                      "pvalue": v.pvalue, "note": v.note, "n_tests": int(v.groups["pvalue"].notna().sum()),
                      "fa_fired": fa.get("fired"), "fa_runs": fa.get("runs")})
     return rows
@@ -152,6 +168,7 @@ def write_report(scan, out_dir, title: str | None = None, date=None, lang: str =
     n_flagged = int((stations["n_flags"] > 0).sum())
     excluded_stations = stations[stations["excluded"] != ""]
     tests, region_rows = _region_table(scan)
+    rule_counts, findings = _findings(scan, t, max_rows)
     with OutputFolder(out_dir, raw_csv=raw_csv) as folder:
         paths = write_tables(scan, folder)
         figures = make_figures(scan, folder, formats=formats, progress=progress, lang=lang)
@@ -168,18 +185,15 @@ def write_report(scan, out_dir, title: str | None = None, date=None, lang: str =
             "arithmetic": arithmetic_sentence(verdicts, len(stations), lang),
             "flagged_sentence": flagged_sentence(n_flagged, len(stations), lang),
             "key_figure": next((f for f in figures if f["id"] == "fingerprint" and f["png"]), None),
-            "verdict_rows": _verdict_rows(verdicts),
+            "verdict_rows": _verdict_rows(verdicts, t),
             "verdict_words": _VERDICT_WORDS,
             "alpha": scan.provenance["alpha"],
             "n_stations": len(stations),
             "n_flagged": n_flagged,
-            "findings": _records(scan.findings.head(max_rows)),
+            "findings": findings,
             "n_findings": len(scan.findings),
-            "findings_columns": list(scan.findings.columns),
-            "numeric_findings": [c for c in scan.findings.columns
-                                 if pd.api.types.is_numeric_dtype(scan.findings[c])],
             "reconcile_note": scan.notes.get("reconcile", ""),
-            "rule_counts": scan.rule_counts(),
+            "rule_counts": rule_counts,
             "cards": {area: _cards(scan, area) for area in ("fingerprints", "spikes", "shape", "digits", "other")},
             "figures": by_section,
             "figure_errors": [f"{f['id']}: {f['error']}" for f in figures if f["error"]],
@@ -187,8 +201,9 @@ def write_report(scan, out_dir, title: str | None = None, date=None, lang: str =
             "region_rows": region_rows,
             "station_data": station_payload(stations, lang),
             "reasons": REASONS,
-            "excluded_counts": _exclusion_counts(scan),
-            "excluded_stations": _records(excluded_stations.head(max_rows)),
+            "excluded_counts": [dict(r, reason=reason_words(r["reason"], lang)) for r in _exclusion_counts(scan)],
+            "excluded_stations": [dict(r, excluded=reason_words(r["excluded"], lang))
+                                  for r in _records(excluded_stations.head(max_rows))],
             "n_excluded_stations": len(excluded_stations),
             "max_rows": max_rows,
             "methods": [dict(METHODS.get(c.name, {}), text=t.gettext(METHODS[c.name]["text"]) if c.name in METHODS
