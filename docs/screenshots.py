@@ -71,6 +71,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "reports" / "screenshots")
     parser.add_argument("--only", nargs="*", choices=list(ELECTIONS), default=list(ELECTIONS))
     args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
 
     from forensics.report import write_report
     from forensics.scan import scan
