@@ -4,8 +4,10 @@
 
 Scans the demo election, Russia 2018 and Canada 2011 (the last two from the
 shared data folder, skipped with a note when absent), writes each report and
-saves ``docs/report_<name>.png`` as the browser shows it, with the time the
-scan and the report took.  Rerun it whenever the scan or the report changes.
+saves ``docs/report_<name>.png`` as the browser shows it; the time the scan
+and the report took, the page's size and the number of flagged stations in
+it go to ``benchmarks/results/report.md``.  Rerun it whenever the scan or
+the report changes.
 """
 from __future__ import annotations
 
@@ -76,6 +78,7 @@ def main(argv=None) -> int:
     from forensics.report import write_report
     from forensics.scan import scan
 
+    rows = []
     for name in args.only:
         _, _, seed, title, date, lang = ELECTIONS[name]
         election = load(name, args.data)
@@ -88,8 +91,14 @@ def main(argv=None) -> int:
         html = write_report(result, args.out / name, title=title, date=date, lang=lang, progress=False)
         written = time.perf_counter()
         size = screenshot(html, DOCS / f"report_{name}.png")
-        print(f"{name}: scan {scanned - start:.1f} s, report {written - scanned:.1f} s, "
-              f"report.html {html.stat().st_size / 1e6:.1f} MB, docs/report_{name}.png {size / 1e3:.0f} KB")
+        flagged = int((result.stations["n_flags"] > 0).sum())
+        rows.append(f"| {name} ({lang}) | {len(result.stations):,} | {flagged:,} | {scanned - start:.1f} | "
+                    f"{written - scanned:.1f} | {html.stat().st_size / 1e6:.1f} MB | {size / 1e3:.0f} KB |")
+        print(rows[-1])
+    (ROOT / "benchmarks" / "results" / "report.md").write_text(
+        "# The report's first screen: `python docs/screenshots.py`\n\n"
+        "| election (language) | stations | flagged, all in the page | scan (s) | report (s) | report.html | "
+        "screenshot |\n|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n", encoding="utf-8")
     return 0
 
 
