@@ -30,7 +30,8 @@ MAX_BYTES = 400_000
 #: name -> (file in the data folder or None for the demo, profile, seed, title, date, language)
 ELECTIONS = {
     "demo": (None, None, 2021, "Demo: a simulated presidential election", "2021-01-10", "en"),
-    "ru2018": ("ru_2018_president.csv.zip", None, 2018, "Выборы Президента Российской Федерации", "2018-03-18", "ru"),
+    "ru2018": ("ru_2018_president.csv.zip", None, 2018, "Выборы Президента Российской Федерации", "2018-03-18",
+               "ru"),
     "canada2011": ("canada_2011_polls.csv.zip", "canada_2011", 2011, "Canada: 41st general election", "2011-05-02",
                    "en"),
 }

@@ -72,7 +72,8 @@ def run_scan(election, args) -> int:
     path = write_report(result, args.out, title=info.title, date=info.date, lang=args.lang,
                         progress=not args.quiet, raw_csv=args.raw_csv, verdicts=verdicts)
     t = translations(args.lang)
-    print(summary_text(result, verdicts, args.lang, info.title, Formats(args.lang).date(info.date) if info.date else ""))
+    date = Formats(args.lang).date(info.date) if info.date else ""
+    print(summary_text(result, verdicts, args.lang, info.title, date))
     print()
     for note in report_notes(path):
         print(t.gettext("forensics: note: a figure could not be drawn (%(note)s)") % {"note": note}, file=sys.stderr)

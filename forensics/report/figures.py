@@ -64,7 +64,8 @@ FIGURES: tuple[FigureSpec, ...] = (
                "the fitted slope."), "forensics.plots.spikes:regression_hexbin", "turnout_regression",
                all_results=True),
     FigureSpec("last_digit", "digits", N_("Last digits of the counts: observed shares (with intervals) against "
-               "the shares expected of honest counts, as drawn."), "forensics.plots.digits:plot_digits", "last_digit_test"),
+               "the shares expected of honest counts, as drawn."),
+               "forensics.plots.digits:plot_digits", "last_digit_test"),
     FigureSpec("second_digit", "digits", N_("Second digits of the counts: observed against Benford's law."),
                "forensics.plots.digits:plot_digits", "second_digit_test"),
 )
@@ -117,7 +118,7 @@ def _regional(scan):
 
 
 def make_figures(scan, folder, formats=("png",), progress: bool = True, lang: str = "en") -> list:
-    """Draw every figure into ``folder`` (an ``OutputFolder``); return dicts (id, section, caption, png or error, files).
+    """Draw every figure into ``folder`` (an ``OutputFolder``); return dicts (id, section, caption, png, error, files).
 
     Captions are in ``lang``.
     """

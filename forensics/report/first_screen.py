@@ -74,8 +74,9 @@ def _found(v, lang: str) -> str:
             "allowed": f.number(e["allowed"])}
     if v.code == "digits":
         return t.gettext("Unusual last digits: %(digit)s ends %(share)s of the vote counts, against %(expected)s "
-                         "expected of honest counts") % {"digit": f.number(e["digit"]), "share": f.percent(e["share"], 1),
-                                                         "expected": f.percent(e["expected_share"], 1)}
+                         "expected of honest counts") % {
+            "digit": f.number(e["digit"]), "share": f.percent(e["share"], 1),
+            "expected": f.percent(e["expected_share"], 1)}
     return t.gettext(SHORT_TITLES.get(v.code, v.check.title))
 
 

@@ -27,11 +27,11 @@ from ..reconcile import RULES
 from ..stats.result import TestResult
 from ..templating import environment
 from .figures import make_figures
-from .first_screen import CAVEAT, SHORT_TITLES, arithmetic_sentence, flagged_sentence, quiet_sentence, verdict_sentences, \
-    verdicts_of
+from .first_screen import (CAVEAT, SHORT_TITLES, arithmetic_sentence, flagged_sentence, quiet_sentence,
+                           verdict_sentences, verdicts_of)
 from .methods import METHODS, REFERENCES, SECTIONS
 from .reasons import reason_words
-from .stations import REASONS, script_json, station_payload
+from .stations import script_json, station_payload
 from .tables import write_tables
 
 _SEVERITY = {"error": N_("error"), "warning": N_("warning")}
@@ -136,7 +136,8 @@ def _ui_text(lang: str) -> str:
     """The words the page's script shows, as JSON safe inside a ``<script>`` element."""
     t = translations(lang)
     return script_json({"lang": lang, "sort": t.gettext("Click to sort"),
-                        "range": t.gettext("Stations %(from)s–%(to)s of %(n)s"), "none": t.gettext("No station matches.")})
+                        "range": t.gettext("Stations %(from)s–%(to)s of %(n)s"),
+                        "none": t.gettext("No station matches.")})
 
 
 def write_report(scan, out_dir, title: str | None = None, date=None, lang: str = "en", max_rows: int = 2000,
@@ -200,7 +201,6 @@ def write_report(scan, out_dir, title: str | None = None, date=None, lang: str =
             "region_tests": tests,
             "region_rows": region_rows,
             "station_data": station_payload(stations, lang),
-            "reasons": REASONS,
             "excluded_counts": [dict(r, reason=reason_words(r["reason"], lang)) for r in _exclusion_counts(scan)],
             "excluded_stations": [dict(r, excluded=reason_words(r["excluded"], lang))
                                   for r in _records(excluded_stations.head(max_rows))],

@@ -19,7 +19,8 @@ __all__ = ["REASONS", "flagged_stations", "station_payload", "script_json"]
 #: flag code -> its meaning, for the station table
 REASONS = {
     "ARITHMETIC": N_("the protocol's arithmetic does not add up"),
-    "CLUSTER_100": N_("100% turnout with at least 95% of the ballots for the party, at a station of 100 or more voters"),
+    "CLUSTER_100": N_("100% turnout with at least 95% of the ballots for the party, at a station of 100 or more "
+                      "voters"),
     "LEADER_EXCESS": N_("far more votes for the party, against the others' votes, than at neighbouring stations"),
     "TURNOUT_100": N_("turnout of 100% or more of the voters on the list"),
     "TURNOUT_HIGH": N_("turnout far above the typical station of its region"),
