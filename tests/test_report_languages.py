@@ -143,3 +143,14 @@ def test_cli_scan_speaks_the_language_asked(tmp_path, capsys):
     html = (out / "report.html").read_text(encoding="utf-8")
     assert '<html lang="kk">' in html and "Сынақ сайлауы" in html
     assert main(["scan", str(path), "--out", str(tmp_path / "x"), "--date", "17.03.2024", "--quiet"]) == 2
+
+
+def test_regions_as_one_ranked_chart_with_a_computed_caption(written):
+    """One chart, one row per region, its caption counting the regions that stand out, as the verdict holds."""
+    html = _html(written, "en")
+    figure = re.search(r'<figure id="fig-regions_ranked"><img [^>]*>.*?<figcaption>(.*?)</figcaption>', html, re.S)
+    assert figure, "the ranked regions chart is drawn"
+    groups = written["verdicts"].verdicts["integer"].groups
+    regions = groups[groups["level"] != "nation"]
+    assert f"{int(regions['significant'].sum())} of {len(regions)} regions stand out" in figure[1]
+    assert "fig-regional_fingerprints" not in html

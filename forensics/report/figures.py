@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import matplotlib
 
-from ..i18n import N_, translations
+from ..i18n import N_, Formats, translations
 from ..stats.result import TestResult
 
 
@@ -108,33 +108,44 @@ def _national(scan, test: str):
     return items if isinstance(res, (list, tuple)) else items[0]
 
 
-def _regional(scan):
-    """The compact small multiples of every regional fingerprint the scan holds."""
-    from ..plots.fingerprints import regional_fingerprints
+def _ranked_regions(verdicts, lang: str):
+    """The regions ranked by their excess of whole-number percentages, and the caption that counts them."""
+    from ..plots.regions import ranked_regions
 
-    results = {g: r for (name, level), res in scan.results.items() if name == "fingerprint" and level != "nation"
-               for g, r in res.items()}
-    return regional_fingerprints(results, max_panels=100, ncols=10, compact=True)
+    v = verdicts.verdicts.get("integer") if verdicts is not None else None
+    if v is None or v.note or "null_sd" not in v.groups:
+        raise LookupError("no regional result of the whole-number percentages")
+    regions = v.groups[v.groups["level"] != "nation"]
+    caption = translations(lang).gettext(
+        "Whole-number percentages by region: stations above (right) or below (left) the number honest counting "
+        "gives (dot), and the range honest counting stays inside 95%% of the time (grey bar); %(k)s of %(n)s "
+        "regions stand out after the correction (red).") % {
+        "k": Formats(lang).number(int(regions["significant"].sum())), "n": Formats(lang).number(len(regions))}
+    figure = ranked_regions(v.groups, "stations with a whole-number percentage: observed minus expected",
+                            f"{v.party or ''}")
+    return figure, caption
 
 
-def make_figures(scan, folder, formats=("png",), progress: bool = True, lang: str = "en") -> list:
+def make_figures(scan, folder, formats=("png",), progress: bool = True, lang: str = "en", verdicts=None) -> list:
     """Draw every figure into ``folder`` (an ``OutputFolder``); return dicts (id, section, caption, png, error, files).
 
-    Captions are in ``lang``.
+    Captions are in ``lang``; the regions' chart is drawn from ``verdicts``.
     """
     t = translations(lang)
-    jobs = [(s.id, s.section, s.caption, lambda s=s: s.draw(scan)) for s in FIGURES]
-    jobs.append(("regional_fingerprints", "regions", N_("Fingerprints of the regions, side by side: a region whose "
-                 "cloud has a tail towards the top right drives the national pattern."), lambda: _regional(scan)))
+    jobs = [(s.id, s.section, t.gettext(s.caption), lambda s=s: s.draw(scan)) for s in FIGURES]
+    jobs.append(("regions_ranked", "regions", "", lambda: _ranked_regions(verdicts, lang)))
     figures = []
     if progress:  # tqdm only when asked: tqdm.auto warns in notebooks without ipywidgets
         from tqdm.auto import tqdm
 
         jobs = tqdm(jobs, desc="figures", leave=False)
     for fid, section, caption, draw in jobs:
-        entry = {"id": fid, "section": section, "caption": t.gettext(caption), "png": None, "files": [], "error": ""}
+        entry = {"id": fid, "section": section, "caption": caption, "png": None, "files": [], "error": ""}
         try:
-            rendered = _render(draw(), formats)
+            drawn = draw()
+            if isinstance(drawn, tuple):  # a figure whose caption is computed from what it draws
+                drawn, entry["caption"] = drawn
+            rendered = _render(drawn, formats)
         except LookupError:
             entry["error"] = t.gettext("figure not drawn: its test did not run or is not in this build")
         except Exception as exc:  # noqa: BLE001 - a missing figure is reported, never fatal

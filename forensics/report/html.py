@@ -172,7 +172,7 @@ def write_report(scan, out_dir, title: str | None = None, date=None, lang: str =
     rule_counts, findings = _findings(scan, t, max_rows)
     with OutputFolder(out_dir, raw_csv=raw_csv) as folder:
         paths = write_tables(scan, folder)
-        figures = make_figures(scan, folder, formats=formats, progress=progress, lang=lang)
+        figures = make_figures(scan, folder, formats=formats, progress=progress, lang=lang, verdicts=verdicts)
         by_section = {}
         for fig in figures:
             by_section.setdefault(fig["section"], []).append(fig)
