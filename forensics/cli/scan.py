@@ -18,10 +18,13 @@ def add_scan_options(parser, out_default=None) -> None:
     parser.add_argument("--levels", default=None,
                         help="comma-separated levels: nation, region, tec or any id column (default nation,region; "
                              "nation alone when the table has no region)")
-    parser.add_argument("--lang", default="en", choices=LANGUAGES,
-                        help="language of the printed summary (default: en; the report and the tables stay in English)")
     parser.add_argument("--quiet", action="store_true",
                         help="no progress bars (the summary and where the report is are still printed)")
+    parser.add_argument("--lang", default="en", choices=LANGUAGES,
+                        help="language of the report and of the summary printed here (default: en)")
+    parser.add_argument("--title", metavar="TEXT",
+                        help="the election's name for the report's first screen (default: the profile's metadata)")
+    parser.add_argument("--date", metavar="YYYY-MM-DD", help="the election day (default: the profile's metadata)")
     add_raw_csv_option(parser)
 
 
@@ -55,19 +58,28 @@ def parse_levels(text: str | None, election) -> tuple[str, ...] | None:
 
 def run_scan(election, args) -> int:
     """Scan ``election`` with the CLI options, write the report, print where it is."""
+    from ..audit.evidence import ElectionInfo
+    from ..i18n import Formats, translations
     from ..report import write_report
+    from ..report.first_screen import summary_text
     from ..report.html import report_notes
     from ..scan import scan
 
+    info = ElectionInfo.of(election, args.title, args.date)  # a bad --date fails before the scan runs
     levels = parse_levels(args.levels, election)
     result = scan(election, levels=levels, rng=args.seed, progress=not args.quiet)
-    path = write_report(result, args.out, progress=not args.quiet, raw_csv=args.raw_csv)
-    print(result.summary(args.lang))
+    verdicts = result.verdicts
+    path = write_report(result, args.out, title=info.title, date=info.date, lang=args.lang,
+                        progress=not args.quiet, raw_csv=args.raw_csv)
+    t = translations(args.lang)
+    date = Formats(args.lang).date(info.date) if info.date else ""
+    print(summary_text(result, verdicts, args.lang, info.title, date))
     print()
     for note in report_notes(path):
-        print(f"forensics: note: a figure could not be drawn ({note})", file=sys.stderr)
-    print(f"Report: {path.resolve()}")
-    print(f"Tables: {', '.join(str((args.out / n).resolve()) for n in ('verdicts.csv', 'stations.csv', 'summary.json', 'tests.csv'))}")
+        print(t.gettext("forensics: note: a figure could not be drawn (%(note)s)") % {"note": note}, file=sys.stderr)
+    print(t.gettext("Report: %(path)s") % {"path": path.resolve()})
+    tables = ", ".join(str((args.out / n).resolve()) for n in ("verdicts.csv", "stations.csv", "findings.csv", "summary.json", "tests.csv"))
+    print(t.gettext("Tables: %(paths)s") % {"paths": tables})
     return 0
 
 

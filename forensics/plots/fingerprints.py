@@ -6,6 +6,8 @@ hold; nothing is computed from the data.
 """
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 import pandas as pd
 from matplotlib.colors import LogNorm
@@ -54,13 +56,21 @@ def _draw_fingerprint(ax, histogram, bin_width, title, vmax=None, step=0.1):
 
 
 def fingerprint_plot(result: TestResult, ax=None, title: str | None = None) -> Figure:
-    """One fingerprint (result of ``stats.fingerprint``) as a log-coloured 2-D histogram."""
-    fig = Figure(figsize=(5.2, 4.5), layout="constrained") if ax is None else ax.figure
+    """One fingerprint (result of ``stats.fingerprint``) as a log-coloured 2-D histogram.
+
+    Drawn large (a whole-percent cell is several pixels wide at 100 dpi), with
+    the full title wrapped above the plot and a colorbar that says what a
+    colour counts and in which cells.
+    """
+    fig = Figure(figsize=(7.2, 6.6), layout="constrained") if ax is None else ax.figure
     ax = ax or fig.add_subplot()
     d = result.details
-    image = _draw_fingerprint(ax, d["histogram"], d["bin_width"],
-                              title or f"{label(result.party)}: {result.n_used:,} stations, weights = {d['weights']}")
-    fig.colorbar(image, ax=ax, label=d["weights"].replace("_", " "))
+    title = title or (f"{label(result.party)}: {result.n_used:,} stations by turnout and the leader's share "
+                      f"(weights: {d['weights'].replace('_', ' ')})")
+    image = _draw_fingerprint(ax, d["histogram"], d["bin_width"], "\n".join(textwrap.wrap(title, 70)))
+    points = f"{100 * d['bin_width']:g}"
+    fig.colorbar(image, ax=ax, shrink=0.85,
+                 label=f"{d['weights'].replace('_', ' ')} per cell of {points} x {points} percentage points")
     return fig
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import matplotlib
 
+from ..i18n import N_, Formats, translations
 from ..stats.result import TestResult
 
 
@@ -39,32 +40,33 @@ class FigureSpec:
 
 
 FIGURES: tuple[FigureSpec, ...] = (
-    FigureSpec("fingerprint", "fingerprints", "The election fingerprint: polling stations by turnout and by the "
-               "leader's share. A clean election is one round cloud.",
+    FigureSpec("fingerprint", "fingerprints", N_("The election fingerprint: polling stations by turnout and by the "
+               "leader's share. A clean election is one round cloud."),
                "forensics.plots.fingerprints:fingerprint_plot", "fingerprint"),
-    FigureSpec("histograms", "fingerprints", "Turnout and leader-share histograms (the margins of the "
-               "fingerprint); a second hump at high turnout is the stuffing pattern.",
+    FigureSpec("histograms", "fingerprints", N_("Turnout and leader-share histograms (the margins of the "
+               "fingerprint)."),
                "forensics.plots.fingerprints:histograms_plot", "fingerprint"),
-    FigureSpec("cumulative", "fingerprints", "The leader's cumulative votes over turnout; an honest curve "
-               "flattens at high turnout.", "forensics.plots.fingerprints:cumulative_plot", "cumulative_votes"),
-    FigureSpec("klimek", "fingerprints", "Klimek's fraud model fitted to the fingerprint: observed and "
-               "model-fitted distributions.", "forensics.plots.fingerprints:klimek_plot", "klimek_fit"),
-    FigureSpec("excess", "fingerprints", "Shpilkin's estimate: the leader's votes by turnout against the "
-               "votes expected at the clean turnout.", "forensics.plots.fingerprints:excess_plot", "excess_votes"),
-    FigureSpec("integer_spikes", "fingerprints", "Turnout and leader-result histograms in 0.1-point bins: "
+    FigureSpec("cumulative", "fingerprints", N_("The leader's cumulative votes over turnout; an honest curve "
+               "flattens at high turnout."), "forensics.plots.fingerprints:cumulative_plot", "cumulative_votes"),
+    FigureSpec("klimek", "fingerprints", N_("Klimek's fraud model fitted to the fingerprint: observed and "
+               "model-fitted distributions."), "forensics.plots.fingerprints:klimek_plot", "klimek_fit"),
+    FigureSpec("excess", "fingerprints", N_("Shpilkin's estimate: the leader's votes by turnout against the "
+               "votes expected at the clean turnout."), "forensics.plots.fingerprints:excess_plot", "excess_votes"),
+    FigureSpec("integer_spikes", "fingerprints", N_("Turnout and leader-result histograms in 0.1-point bins: "
                "bars are the stations observed, orange marks the number expected at each whole percentage "
-               "under honest counting.", "forensics.plots.spikes:integer_histograms", "integer_percentages"),
-    FigureSpec("integer_excess", "fingerprints", "Stations above the expected number at each whole percentage.",
+               "under honest counting."), "forensics.plots.spikes:integer_histograms", "integer_percentages"),
+    FigureSpec("integer_excess", "fingerprints", N_("Stations above the expected number at each whole percentage."),
                "forensics.plots.spikes:integer_excess", "integer_percentages"),
-    FigureSpec("coarse", "fingerprints", "Density of the leader's vote share against the envelope of honest "
-               "re-counts; red marks shares that pile up on round fractions.",
+    FigureSpec("coarse", "fingerprints", N_("Density of the leader's vote share against the envelope of honest "
+               "re-counts; red marks shares that pile up on round fractions."),
                "forensics.plots.spikes:coarse_density", "coarse_shares"),
-    FigureSpec("regression", "fingerprints", "Each party's votes (per voter on the list) against turnout, with "
-               "the fitted slope.", "forensics.plots.spikes:regression_hexbin", "turnout_regression",
+    FigureSpec("regression", "fingerprints", N_("Each party's votes (per voter on the list) against turnout, with "
+               "the fitted slope."), "forensics.plots.spikes:regression_hexbin", "turnout_regression",
                all_results=True),
-    FigureSpec("last_digit", "digits", "Last digits of the counts: observed shares (with intervals) against "
-               "the 10% each expected of real counts.", "forensics.plots.digits:plot_digits", "last_digit_test"),
-    FigureSpec("second_digit", "digits", "Second digits of the counts: observed against Benford's law.",
+    FigureSpec("last_digit", "digits", N_("Last digits of the counts: observed shares (with intervals) against "
+               "the shares expected of honest counts, as drawn."),
+               "forensics.plots.digits:plot_digits", "last_digit_test"),
+    FigureSpec("second_digit", "digits", N_("Second digits of the counts: observed against Benford's law."),
                "forensics.plots.digits:plot_digits", "second_digit_test"),
 )
 
@@ -106,20 +108,32 @@ def _national(scan, test: str):
     return items if isinstance(res, (list, tuple)) else items[0]
 
 
-def _regional(scan):
-    """The compact small multiples of every regional fingerprint the scan holds."""
-    from ..plots.fingerprints import regional_fingerprints
+def _ranked_regions(verdicts, lang: str):
+    """The regions ranked by their excess of whole-number percentages, and the caption that counts them."""
+    from ..plots.regions import ranked_regions
 
-    results = {g: r for (name, level), res in scan.results.items() if name == "fingerprint" and level != "nation"
-               for g, r in res.items()}
-    return regional_fingerprints(results, max_panels=100, ncols=10, compact=True)
+    v = verdicts.verdicts.get("integer") if verdicts is not None else None
+    if v is None or v.note or "null_sd" not in v.groups:
+        raise LookupError("no regional result of the whole-number percentages")
+    regions = v.groups[v.groups["level"] != "nation"]
+    caption = translations(lang).gettext(
+        "Whole-number percentages by region: stations above (right) or below (left) the number honest counting "
+        "gives (dot), and the range honest counting stays inside 95%% of the time (grey bar); %(k)s of %(n)s "
+        "regions stand out after the correction (red).") % {
+        "k": Formats(lang).number(int(regions["significant"].sum())), "n": Formats(lang).number(len(regions))}
+    figure = ranked_regions(v.groups, "stations with a whole-number percentage: observed minus expected",
+                            f"{v.party or ''}")
+    return figure, caption
 
 
-def make_figures(scan, folder, formats=("png", "svg"), progress: bool = True) -> list:
-    """Draw every figure into ``folder`` (an ``OutputFolder``); return dicts (id, section, caption, png or error, files)."""
-    jobs = [(s.id, s.section, s.caption, lambda s=s: s.draw(scan)) for s in FIGURES]
-    jobs.append(("regional_fingerprints", "regions", "Fingerprints of the regions, side by side: a region whose "
-                 "cloud has a tail towards the top right drives the national pattern.", lambda: _regional(scan)))
+def make_figures(scan, folder, formats=("png",), progress: bool = True, lang: str = "en") -> list:
+    """Draw every figure into ``folder`` (an ``OutputFolder``); return dicts (id, section, caption, png, error, files).
+
+    Captions are in ``lang``; the regions' chart is drawn from the scan's verdicts.
+    """
+    t = translations(lang)
+    jobs = [(s.id, s.section, t.gettext(s.caption), lambda s=s: s.draw(scan)) for s in FIGURES]
+    jobs.append(("regions_ranked", "regions", "", lambda: _ranked_regions(scan.verdicts, lang)))
     figures = []
     if progress:  # tqdm only when asked: tqdm.auto warns in notebooks without ipywidgets
         from tqdm.auto import tqdm
@@ -128,9 +142,14 @@ def make_figures(scan, folder, formats=("png", "svg"), progress: bool = True) ->
     for fid, section, caption, draw in jobs:
         entry = {"id": fid, "section": section, "caption": caption, "png": None, "files": [], "error": ""}
         try:
-            rendered = _render(draw(), formats)
+            drawn = draw()
+            if isinstance(drawn, tuple):  # a figure whose caption is computed from what it draws
+                drawn, entry["caption"] = drawn
+            rendered = _render(drawn, formats)
+        except LookupError:
+            entry["error"] = t.gettext("figure not drawn: its test did not run or is not in this build")
         except Exception as exc:  # noqa: BLE001 - a missing figure is reported, never fatal
-            entry["error"] = f"figure not available: {exc}"
+            entry["error"] = t.gettext("figure not available: %(reason)s") % {"reason": exc}
         else:  # writing errors are output errors: they stop the report
             entry["files"] = [folder.bytes(f"figures/{fid}.{fmt}", rendered[fmt]).name for fmt in formats]
             entry["png"] = base64.b64encode(rendered["png"]).decode("ascii")

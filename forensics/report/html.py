@@ -2,8 +2,13 @@
 
 The page is rendered from ``templates/report.html.j2`` with autoescaping on,
 so every name that comes from the data (party, region, station) is shown as
-text.  Figures are embedded as base64 PNG; scripts and styles are inline;
-the page loads nothing from the network.
+text.  Every word of the page comes from the message catalogs, in the
+language asked for (``lang``), with numbers and dates written the locale's
+way.  The first screen answers (``first_screen``): the election, one
+sentence per verdict, the arithmetic, the key figure.  Figures are embedded
+as base64 PNG, every flagged station as compact JSON paged by the page's
+script; scripts and styles are inline; the page loads nothing from the
+network.
 """
 from __future__ import annotations
 
@@ -15,17 +20,28 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..audit.evidence import ElectionInfo
+from ..i18n import N_, Formats, check_lang, translations
 from ..output import OutputFolder
+from ..reconcile import RULES
 from ..stats.result import TestResult
 from ..templating import environment
 from .figures import make_figures
+from .first_screen import (CAVEAT, SHORT_TITLES, arithmetic_sentence, flagged_sentence, quiet_sentence,
+                           verdict_sentences)
 from .methods import METHODS, REFERENCES, SECTIONS
+from .reasons import reason_words
+from .stations import script_json, station_payload
 from .tables import write_tables
+
+_SEVERITY = {"error": N_("error"), "warning": N_("warning")}
+_VERDICT_WORDS = {"descriptive": N_("descriptive (no p-value)"), "stands": N_("stands out"),
+                  "quiet": N_("does not stand out")}
 
 
 @functools.cache
-def _env():
-    return environment("forensics.report")
+def _env(lang: str):
+    return environment("forensics.report", lang)
 
 
 def _records(frame: pd.DataFrame) -> list:
@@ -33,12 +49,10 @@ def _records(frame: pd.DataFrame) -> list:
 
 
 def _verdict(row) -> str:
-    """The words for a row's verdict, from what the scan decided (``significant``)."""
-    if row["note"]:
-        return row["note"]
+    """The key of a row's verdict words (``_VERDICT_WORDS``), from what the scan decided (``significant``)."""
     if row["pvalue"] is None or (isinstance(row["pvalue"], float) and math.isnan(row["pvalue"])):
-        return "descriptive (no p-value)"
-    return "stands out" if row["significant"] else "does not stand out"
+        return "descriptive"
+    return "stands" if row["significant"] else "quiet"
 
 
 def _cards(scan, area: str) -> list:
@@ -94,13 +108,49 @@ def _exclusion_counts(scan) -> list:
     return rows
 
 
-def write_report(scan, out_dir, title: str | None = None, max_rows: int = 2000, formats=("png", "svg"),
-                 time: str | None = None, progress: bool = True, raw_csv: bool = False) -> Path:
+def _findings(scan, t, max_rows: int) -> tuple[list, list]:
+    """The rule counts and the first ``max_rows`` findings, each rule and severity said in the page's language."""
+    titles = {r.code: r.title for r in RULES}
+
+    def said(code, severity) -> dict:
+        return {"title": t.gettext(titles[code]) if code in titles else code,
+                "severity": t.gettext(_SEVERITY[severity]) if severity in _SEVERITY else str(severity)}
+
+    counts = [dict(r, **said(r["code"], r["severity"])) for r in scan.rule_counts()]
+    rows = [dict(r, **said(r.get("code"), r.get("severity"))) for r in _records(scan.findings.head(max_rows))]
+    return counts, rows
+
+
+def _verdict_rows(verdicts, t) -> list:
+    """The verdicts for the methods section: title, code, corrected p-value, correction, clean-election false alarms."""
+    rows = []
+    for v in verdicts.verdicts.values():
+        fa = v.false_alarm
+        rows.append({"code": v.code, "title": t.gettext(SHORT_TITLES.get(v.code, v.check.title)), "fired": v.fired,
+                     "pvalue": v.pvalue, "note": v.note, "n_tests": int(v.groups["pvalue"].notna().sum()),
+                     "fa_fired": fa.get("fired"), "fa_runs": fa.get("runs")})
+    return rows
+
+
+def _ui_text(lang: str) -> str:
+    """The words the page's script shows, as JSON safe inside a ``<script>`` element."""
+    t = translations(lang)
+    return script_json({"lang": lang, "sort": t.gettext("Click to sort"),
+                        "range": t.gettext("Stations %(from)s–%(to)s of %(n)s"),
+                        "none": t.gettext("No station matches.")})
+
+
+def write_report(scan, out_dir, title: str | None = None, date=None, lang: str = "en", max_rows: int = 2000,
+                 formats=("png",), time: str | None = None, progress: bool = True, raw_csv: bool = False) -> Path:
     """Write report.html, the CSV/JSON tables and figures/ into ``out_dir``; return the HTML path.
 
-    The folder is written completely or not at all
-    (``forensics.output.OutputFolder``).  ``max_rows`` caps the long HTML
-    tables (the CSV files always hold every row).  ``time`` overrides the
+    ``title`` and ``date`` (YYYY-MM-DD) name the election on the first
+    screen (default: the profile's ``meta["election"]``); ``lang`` ("en",
+    "ru", "kk") is the page's language.  The folder is written completely or
+    not at all (``forensics.output.OutputFolder``).  ``max_rows`` caps the
+    long HTML tables of findings and excluded stations (the CSV files always
+    hold every row; every flagged station is in the page).  ``verdicts``: the
+    ``forensics.verdicts.Verdicts`` to state (default: the scan's).  ``time`` overrides the
     report's timestamp (default: the scan's provenance time, or
     ``SOURCE_DATE_EPOCH`` when set).  ``raw_csv`` leaves formula-like cells
     of the CSV files as they are.  Figures that could not be drawn are shown
@@ -108,51 +158,66 @@ def write_report(scan, out_dir, title: str | None = None, max_rows: int = 2000, 
     """
     if time is None and os.environ.get("SOURCE_DATE_EPOCH"):
         time = datetime.fromtimestamp(int(os.environ["SOURCE_DATE_EPOCH"]), timezone.utc).isoformat()
+    check_lang(lang)
     provenance = dict(scan.provenance, time=time or scan.provenance.get("time"))
+    info = ElectionInfo.of(scan.election, title, date)
+    verdicts = scan.verdicts
+    fmt, t = Formats(lang), translations(lang)
 
     stations = scan.stations
-    flagged = stations[stations["n_flags"] > 0].sort_values("review_order", kind="mergesort")
+    n_flagged = int((stations["n_flags"] > 0).sum())
     excluded_stations = stations[stations["excluded"] != ""]
     tests, region_rows = _region_table(scan)
+    rule_counts, findings = _findings(scan, t, max_rows)
     with OutputFolder(out_dir, raw_csv=raw_csv) as folder:
         paths = write_tables(scan, folder)
-        figures = make_figures(scan, folder, formats=formats, progress=progress)
+        figures = make_figures(scan, folder, formats=formats, progress=progress, lang=lang)
         by_section = {}
         for fig in figures:
             by_section.setdefault(fig["section"], []).append(fig)
         context = {
-            "title": title or f"Election forensics report: {scan.election.profile}",
-            "summary": scan.summary_paragraphs(),
-            "headlines": scan.headlines,
+            "election": info.title,
+            "date": fmt.date(info.date) if info.date else "",
+            "profile": scan.election.profile,
+            "sentences": verdict_sentences(verdicts, lang),
+            "quiet": quiet_sentence(verdicts, lang),
+            "caveat": t.gettext(CAVEAT),
+            "arithmetic": arithmetic_sentence(verdicts, len(stations), lang),
+            "flagged_sentence": flagged_sentence(n_flagged, len(stations), lang, verdicts.stations_summary.get("expected")),
+            "key_figure": next((f for f in figures if f["id"] == "fingerprint" and f["png"]), None),
+            "verdict_rows": _verdict_rows(verdicts, t),
+            "verdict_words": _VERDICT_WORDS,
             "alpha": scan.provenance["alpha"],
             "n_stations": len(stations),
-            "n_flagged": len(flagged),
-            "findings": _records(scan.findings.head(max_rows)),
+            "n_flagged": n_flagged,
+            "findings": findings,
             "n_findings": len(scan.findings),
-            "findings_columns": list(scan.findings.columns),
-            "numeric_findings": [c for c in scan.findings.columns
-                                 if pd.api.types.is_numeric_dtype(scan.findings[c])],
             "reconcile_note": scan.notes.get("reconcile", ""),
-            "rule_counts": scan.rule_counts(),
+            "rule_counts": rule_counts,
             "cards": {area: _cards(scan, area) for area in ("fingerprints", "spikes", "shape", "digits", "other")},
             "figures": by_section,
             "figure_errors": [f"{f['id']}: {f['error']}" for f in figures if f["error"]],
             "region_tests": tests,
             "region_rows": region_rows,
-            "flagged": _records(flagged.head(max_rows)),
-            "flag_meanings": scan.flag_meanings(),
-            "excluded_counts": _exclusion_counts(scan),
-            "excluded_stations": _records(excluded_stations.head(max_rows)),
+            "station_data": station_payload(stations, lang),
+            "flag_meanings": scan.flag_meanings(lang),
+            "excluded_counts": [dict(r, reason=reason_words(r["reason"], lang)) for r in _exclusion_counts(scan)],
+            "excluded_stations": [dict(r, excluded=reason_words(r["excluded"], lang))
+                                  for r in _records(excluded_stations.head(max_rows))],
             "n_excluded_stations": len(excluded_stations),
             "max_rows": max_rows,
-            "methods": [dict(METHODS.get(c.name, {"text": c.title}), name=c.name, title=c.title,
-                             levels=", ".join(c.levels), params=c.params) for c in scan.battery],
+            "methods": [dict(METHODS.get(c.name, {}), text=t.gettext(METHODS[c.name]["text"]) if c.name in METHODS
+                             else c.title, name=c.name, title=c.title, levels=", ".join(c.levels), params=c.params)
+                        for c in scan.battery],
             "references": REFERENCES,
-            "sections": SECTIONS,
+            "sections": [(sid, t.gettext(name)) for sid, name in SECTIONS],
+            "section_names": {sid: t.gettext(name) for sid, name in SECTIONS},
+            "page_title": " — ".join(x for x in (info.title, t.gettext("Election forensics report")) if x),
+            "ui_text": _ui_text(lang),
             "provenance": provenance,
             "files": sorted(p.name for p in paths.values()),
         }
-        folder.text("report.html", _env().get_template("report.html.j2").render(**context))
+        folder.text("report.html", _env(lang).get_template("report.html.j2").render(**context))
         if context["figure_errors"]:
             folder.text("figure_errors.txt", "\n".join(context["figure_errors"]) + "\n")
     return folder.target / "report.html"
