@@ -151,3 +151,21 @@ def test_canada_2011_has_no_smear(canada):
     assert fp.excluded["no voters on the list"] > 6000  # advance polls have no electorate of their own
     c = cumulative_votes(canada)
     assert abs(c.statistic - c.expected) < 0.01
+
+
+def test_auto_bins_are_finer_for_larger_elections_and_show_a_grid_of_whole_percentages():
+    from forensics.stats.fingerprints import auto_bin_width
+
+    assert [auto_bin_width(n) for n in (2_000, 20_000, 100_000)] == [0.01, 0.005, 0.0025]
+
+    def grid_ratio(e):
+        d = fingerprint(e, bin_width="auto").details
+        assert d["bin_width"] == 0.0025
+        h = d["turnout_hist"]
+        on_whole = np.isclose((h["turnout_bin"] * 100) % 1, 0) | np.isclose((h["turnout_bin"] * 100) % 1, 1)
+        return h.loc[on_whole, "weight"].mean() / h.loc[~on_whole, "weight"].mean()
+
+    # the bins that start on a whole percentage hold clearly more stations than their quarter-point
+    # neighbours when a third of the protocols were rounded, and about as many when none was
+    assert grid_ratio(forensics.simulate(n_pec=60_000, n_regions=4, rng=5, fraud={"rounding": {"fraction": 0.3}})) > 1.5
+    assert grid_ratio(forensics.simulate(n_pec=60_000, n_regions=4, rng=5)) < 1.2

@@ -86,7 +86,10 @@ def parameters(func) -> tuple[tuple | None, dict]:
 #: The default battery.  Parameters are chosen so a full scan of ~100,000
 #: stations at nation + region level, report included, stays within two minutes.
 DEFAULT_BATTERY: tuple[Check, ...] = (
-    Check("fingerprint", "Election fingerprint (turnout vs leader share)", "fingerprints"),
+    # nationally bins as fine as the stations fill (a quarter point for a large election), so the report's
+    # fingerprint shows a grid of whole percentages where there is one
+    Check("fingerprint", "Election fingerprint (turnout vs leader share)", "fingerprints",
+          params={"bin_width": "auto"}, sub_params={"bin_width": 0.01}),
     Check("klimek_fit", "Klimek fraud-model fit (incremental and extreme fraud)", "fingerprints",
           levels=("nation",), min_stations=200),
     Check("excess_votes", "Shpilkin excess-vote estimate", "fingerprints", levels=("nation",)),
