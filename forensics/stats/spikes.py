@@ -179,6 +179,12 @@ def _interval_probability(lo, hi, n, p):
     return out
 
 
+def station_bins(frame: pd.DataFrame, tolerance: float = 0.05) -> tuple:
+    """The (station, percent, probability) bins of each station's turnout and result (``kobak_counts`` frame)."""
+    return (_bin_probabilities(frame["N"].to_numpy(), frame["turnout"].to_numpy(), tolerance),
+            _bin_probabilities(frame["R"].to_numpy(), frame["result"].to_numpy(), tolerance))
+
+
 def integer_probabilities(frame: pd.DataFrame, tolerance: float = 0.05) -> pd.DataFrame:
     """Each station's chance, under honest counting of its own figures, of a whole-number turnout or result.
 
@@ -187,8 +193,7 @@ def integer_probabilities(frame: pd.DataFrame, tolerance: float = 0.05) -> pd.Da
     null: B* ~ Bin(N, B/N) and W* ~ Bin(R, W/R) are drawn separately).
     """
     n = len(frame)
-    bins_t = _bin_probabilities(frame["N"].to_numpy(), frame["turnout"].to_numpy(), tolerance)
-    bins_r = _bin_probabilities(frame["R"].to_numpy(), frame["result"].to_numpy(), tolerance)
+    bins_t, bins_r = station_bins(frame, tolerance)
     p_t = np.bincount(bins_t[0], weights=bins_t[2], minlength=n).clip(0, 1)
     p_r = np.bincount(bins_r[0], weights=bins_r[2], minlength=n).clip(0, 1)
     return pd.DataFrame({"turnout": p_t, "result": p_r, "either": 1 - (1 - p_t) * (1 - p_r)}, index=frame.index)
@@ -227,8 +232,7 @@ def integer_percentages(election, party=None, n_sim: int = 1000, rng=None, toler
     party = party_column(election, party)
     if len(frame) == 0:
         return _empty_result(party, ex)
-    bins = (_bin_probabilities(frame["N"].to_numpy(), frame["turnout"].to_numpy(), tolerance),
-            _bin_probabilities(frame["R"].to_numpy(), frame["result"].to_numpy(), tolerance))
+    bins = station_bins(frame, tolerance)
     return _integer_result(election, frame, ex, party, bins, n_sim, rng, tolerance, breakdown, null, chunk)
 
 
@@ -267,8 +271,7 @@ def integer_percentages_by_group(election, groups: dict, rngs: dict, party=None,
         if group_party not in prepared:
             frame, ex = kobak_counts(e, group_party, min_registered, max_value)
             used = np.flatnonzero(ex.keep.to_numpy())
-            bins = (_bin_probabilities(frame["N"].to_numpy(), frame["turnout"].to_numpy(), tolerance),
-                    _bin_probabilities(frame["R"].to_numpy(), frame["result"].to_numpy(), tolerance))
+            bins = station_bins(frame, tolerance)
             prepared[group_party] = (frame, ex, used, bins, {})
         frame, ex, used, bins, _ = prepared[group_party]
         in_group = membership[used] == names[name]
