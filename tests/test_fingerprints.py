@@ -169,3 +169,14 @@ def test_auto_bins_are_finer_for_larger_elections_and_show_a_grid_of_whole_perce
     # neighbours when a third of the protocols were rounded, and about as many when none was
     assert grid_ratio(forensics.simulate(n_pec=60_000, n_regions=4, rng=5, fraud={"rounding": {"fraction": 0.3}})) > 1.5
     assert grid_ratio(forensics.simulate(n_pec=60_000, n_regions=4, rng=5)) < 1.2
+
+
+def test_fingerprint_figure_speaks_the_report_language(clean):
+    from forensics.plots.fingerprints import fingerprint_plot
+
+    english = fingerprint_plot(fingerprint(clean), lang="en")
+    russian = fingerprint_plot(fingerprint(clean), lang="ru")
+    assert english.axes[0].get_xlabel() == "turnout" and russian.axes[0].get_xlabel() == "явка"
+    assert "polling stations by turnout" in english.axes[0].get_title()
+    assert "избирательных участков по явке" in russian.axes[0].get_title()
+    assert "per cell of 1 x 1" in english.axes[1].get_ylabel() and "в клетке 1 × 1" in russian.axes[1].get_ylabel()

@@ -26,6 +26,10 @@ class Formats:
         pattern = "#,##0" + ("." + "0" * digits if digits else "")
         return format_decimal(value, format=pattern, locale=self.lang)
 
+    def decimal(self, value, max_digits: int = 2) -> str:
+        """A number with at most ``max_digits`` decimals and no trailing zeros ("0,25", "1")."""
+        return format_decimal(value, format="#,##0." + "#" * max_digits, locale=self.lang)
+
     def signed(self, value, digits: int = 0) -> str:
         """A difference, with its sign always written ("+12", "−3", "0")."""
         text = self.number(abs(value), digits)

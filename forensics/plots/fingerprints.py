@@ -14,11 +14,17 @@ from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from matplotlib.ticker import MultipleLocator, PercentFormatter
 
+from ..i18n import N_, Formats, translations
 from ..stats.result import TestResult
 from . import label
 
 __all__ = ["fingerprint_plot", "comet", "klimek_plot", "cumulative_plot", "histograms_plot", "excess_plot",
            "regional_fingerprints"]
+
+
+#: what a fingerprint counts, by its ``weights``
+COUNTED = {"stations": N_("polling stations"), "voters": N_("voters on the list"), "ballots": N_("ballots"),
+           "leader_votes": N_("votes for the leader")}
 
 
 def _grid(histogram: pd.DataFrame, bin_width: float) -> np.ndarray:
@@ -41,36 +47,41 @@ def _percent_axes(ax, x=True, y=True, minor=None, step=0.1):
                 axis.set_minor_locator(MultipleLocator(minor))
 
 
-def _draw_fingerprint(ax, histogram, bin_width, title, vmax=None, step=0.1):
+def _draw_fingerprint(ax, histogram, bin_width, title, vmax=None, step=0.1, lang: str = "en"):
     grid = _grid(histogram, bin_width)
     finite = grid[np.isfinite(grid) & (grid > 0)]
     norm = LogNorm(vmin=max(finite.min(), 1e-9), vmax=vmax or finite.max()) if finite.size else None
     image = ax.imshow(grid, origin="lower", extent=(0, 1, 0, 1), cmap="viridis", norm=norm,
                       interpolation="nearest", aspect="equal")
     ax.set_facecolor("white")
-    ax.set_xlabel("turnout")
-    ax.set_ylabel("leader's share")
+    t = translations(lang)
+    ax.set_xlabel(t.gettext("turnout"))
+    ax.set_ylabel(t.gettext("leader's share"))
     ax.set_title(title, fontsize=10)
     _percent_axes(ax, step=step)
     return image
 
 
-def fingerprint_plot(result: TestResult, ax=None, title: str | None = None) -> Figure:
+def fingerprint_plot(result: TestResult, ax=None, title: str | None = None, lang: str = "en") -> Figure:
     """One fingerprint (result of ``stats.fingerprint``) as a log-coloured 2-D histogram.
 
     Drawn large (a whole-percent cell is several pixels wide at 100 dpi), with
     the full title wrapped above the plot and a colorbar that says what a
-    colour counts and in which cells.
+    colour counts and in which cells; its words in ``lang``.
     """
     fig = Figure(figsize=(7.2, 6.6), layout="constrained") if ax is None else ax.figure
     ax = ax or fig.add_subplot()
     d = result.details
-    title = title or (f"{label(result.party)}: {result.n_used:,} stations by turnout and the leader's share "
-                      f"(weights: {d['weights'].replace('_', ' ')})")
-    image = _draw_fingerprint(ax, d["histogram"], d["bin_width"], "\n".join(textwrap.wrap(title, 70)))
-    points = f"{100 * d['bin_width']:g}"
-    fig.colorbar(image, ax=ax, shrink=0.85,
-                 label=f"{d['weights'].replace('_', ' ')} per cell of {points} x {points} percentage points")
+    t, f = translations(lang), Formats(lang)
+    counted = t.gettext(COUNTED[d["weights"]])
+    title = title or t.gettext("%(party)s: %(n)s polling stations by turnout and the leader's share (counted: "
+                               "%(counted)s)") % {"party": label(result.party), "n": f.number(result.n_used),
+                                                  "counted": counted}
+    image = _draw_fingerprint(ax, d["histogram"], d["bin_width"], "\n".join(textwrap.wrap(title, 70)), lang=lang)
+    points = f.decimal(100 * d["bin_width"])
+    fig.colorbar(image, ax=ax, shrink=0.85, label=t.gettext("%(counted)s per cell of %(points)s x %(points)s "
+                                                            "percentage points") % {"counted": counted,
+                                                                                     "points": points})
     return fig
 
 

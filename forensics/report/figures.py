@@ -23,7 +23,8 @@ class FigureSpec:
     """One figure: ``func`` ("module:attribute") called with the national result of ``test``.
 
     ``all_results``: the function takes every national result of the test
-    (a list: one per party or variant), not the first.
+    (a list: one per party or variant), not the first.  ``speaks``: the
+    function writes its labels in the page's language (it takes ``lang``).
     """
 
     id: str
@@ -32,17 +33,19 @@ class FigureSpec:
     func: str
     test: str
     all_results: bool = False
+    speaks: bool = False
 
-    def draw(self, scan):
+    def draw(self, scan, lang: str = "en"):
         func = _resolve(self.func)
         result = _national(scan, self.test)
-        return func(result if self.all_results else (result[0] if isinstance(result, list) else result))
+        result = result if self.all_results else (result[0] if isinstance(result, list) else result)
+        return func(result, lang=lang) if self.speaks else func(result)
 
 
 FIGURES: tuple[FigureSpec, ...] = (
     FigureSpec("fingerprint", "fingerprints", N_("The election fingerprint: polling stations by turnout and by the "
                "leader's share. A clean election is one round cloud."),
-               "forensics.plots.fingerprints:fingerprint_plot", "fingerprint"),
+               "forensics.plots.fingerprints:fingerprint_plot", "fingerprint", speaks=True),
     FigureSpec("histograms", "fingerprints", N_("Turnout and leader-share histograms (the margins of the "
                "fingerprint)."),
                "forensics.plots.fingerprints:histograms_plot", "fingerprint"),
@@ -132,7 +135,7 @@ def make_figures(scan, folder, formats=("png",), progress: bool = True, lang: st
     Captions are in ``lang``; the regions' chart is drawn from the scan's verdicts.
     """
     t = translations(lang)
-    jobs = [(s.id, s.section, t.gettext(s.caption), lambda s=s: s.draw(scan)) for s in FIGURES]
+    jobs = [(s.id, s.section, t.gettext(s.caption), lambda s=s: s.draw(scan, lang)) for s in FIGURES]
     jobs.append(("regions_ranked", "regions", "", lambda: _ranked_regions(scan.verdicts, lang)))
     figures = []
     if progress:  # tqdm only when asked: tqdm.auto warns in notebooks without ipywidgets
