@@ -67,8 +67,8 @@ def _timed_scan(steps: Steps, election, **options):
 
     original = run._run
 
-    def timed(check, func, e, level, kwargs, seed):
-        return steps.time(f"scan: {check.name} @ {level}", original, check, func, e, level, kwargs, seed)
+    def timed(check, func, e, level, kwargs, seed, **more):
+        return steps.time(f"scan: {check.name} @ {level}", original, check, func, e, level, kwargs, seed, **more)
 
     run._run = timed
     try:

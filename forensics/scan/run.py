@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from ..levels import NATIONAL, group_labels, group_positions, groups, tidy_rows
+from ..levels import NATIONAL, group_positions, tidy_rows
 from ..model import Election
 from ..multitest import adjust
 from ..random import base_seed, seed_sequence
@@ -85,11 +85,14 @@ def scan(election: Election, levels=None, tests=None, rng=None, progress: bool =
     bar.update(1)
 
     results, tables, timings = {}, [], {}
+    by_level = {}
     for check, level in steps:
         started = perf_counter()
         bar.set_postfix_str(f"{check.name} @ {level}")
         func, kwargs = plan[check.name]
-        res = _run(check, func, _for_level(election, level), level, kwargs(level), seed)
+        if level not in by_level:
+            by_level[level] = LevelGroups(_for_level(election, level), level)
+        res = _run(check, func, by_level[level].election, level, kwargs(level), seed, subs=by_level[level])
         results[(check.name, level)] = res
         tables.append(_table(check, res, level))
         timings[f"{check.name} @ {level}"] = perf_counter() - started
@@ -202,51 +205,78 @@ def _as_results(res, name: str):
     return res
 
 
-def _run(check: Check, func, election: Election, level: str, kwargs: dict, seed) -> dict:
-    """{group: TestResult | [TestResult | note] | note} for one check at one level."""
+def _run(check: Check, func, election: Election, level: str, kwargs: dict, seed, subs=None) -> dict:
+    """{group: TestResult | [TestResult | note] | note} for one check at one level.
+
+    Each run (one, one per party, one per variant) goes through the test's
+    ``grouped`` form when it has one (below the nation), with the same
+    per-group streams; a run whose grouped call fails goes group by group,
+    so each group reports its own error.  ``subs`` (a ``LevelGroups``) shares
+    the level's groups and sub-elections between checks.
+    """
+    subs = subs if subs is not None else LevelGroups(election, level)
     if isinstance(func, Exception):
-        return {g: f"could not run: {func}" for g in group_labels(election, level)}
+        return {g: f"could not run: {func}" for g in subs.positions}
     missing = check.missing(election)
     if missing:
-        return {g: f"could not run: the data has no {', '.join(missing)}" for g in group_labels(election, level)}
+        return {g: f"could not run: the data has no {', '.join(missing)}" for g in subs.positions}
     accepted, _ = parameters(func)
     takes_rng = accepted is None or "rng" in accepted
     runs = check.runs(election)
-    if level != "nation" and getattr(func, "grouped", None) is not None and len(runs) == 1 and takes_rng:
-        try:
-            return _run_grouped(check, func.grouped, election, level, {**kwargs, **runs[0]}, seed)
-        except Exception:  # noqa: BLE001 - the group-by-group path below reports each group's error
-            pass
+    small = {g: f"too few stations ({len(p)} < {check.min_stations})" for g, p in subs.positions.items()
+             if len(p) < check.min_stations}
+    run_groups = {g: p for g, p in subs.positions.items() if g not in small}
+    grouped = getattr(func, "grouped", None) if level != "nation" and takes_rng else None
+    per_run = [_one_run(check, func, grouped, subs, run_groups, {**kwargs, **variant}, variant, len(runs), seed,
+                        takes_rng) for variant in runs]
     out = {}
-    for group, sub in groups(election, level):
-        if len(sub) < check.min_stations:
-            out[group] = f"too few stations ({len(sub)} < {check.min_stations})"
+    for group in subs.positions:
+        if group in small:
+            out[group] = small[group]
             continue
-        items = []
-        for variant in runs:
-            call = {**kwargs, **variant}
-            if takes_rng:
-                call["rng"] = _stream(seed, check, level, group, variant, len(runs))
-            try:
-                items.append(_as_results(func(sub, **call), check.name))
-            except Exception as exc:  # noqa: BLE001 - reported in the tables, not raised
-                items.append(f"could not run: {type(exc).__name__}: {exc}")
+        items = [results[group] for results in per_run]
         out[group] = items[0] if len(items) == 1 else [r for item in items
                                                        for r in (item if isinstance(item, list) else [item])]
     return out
 
 
-def _run_grouped(check: Check, grouped, election: Election, level: str, call: dict, seed) -> dict:
-    """Every group of a level in one call of a test's grouped form (the same results as group by group)."""
-    positions = group_positions(election, level)
-    out = {g: f"too few stations ({len(p)} < {check.min_stations})" for g, p in positions.items()
-           if len(p) < check.min_stations}
-    run = {g: p for g, p in positions.items() if g not in out}
-    rngs = {g: _stream(seed, check, level, g, {}, 1) for g in run}
-    results = grouped(election, run, rngs, **call)
-    for group in positions:
-        out[group] = out[group] if group in out else _as_results(results[group], check.name)
+def _one_run(check: Check, func, grouped, subs: "LevelGroups", run_groups: dict, call: dict, variant: dict,
+             n_runs: int, seed, takes_rng: bool) -> dict:
+    """{group: results or note} of one run (one parameter set) over the groups large enough to test."""
+    streams = {g: _stream(seed, check, subs.level, g, variant, n_runs) for g in run_groups} if takes_rng else {}
+    if grouped is not None:
+        try:
+            results = grouped(subs.election, run_groups, streams, **call)
+            return {g: _as_results(results[g], check.name) for g in run_groups}
+        except Exception:  # noqa: BLE001 - the group-by-group path below reports each group's error
+            streams = {g: _stream(seed, check, subs.level, g, variant, n_runs) for g in run_groups}
+    out = {}
+    for group in run_groups:
+        extra = {"rng": streams[group]} if takes_rng else {}
+        try:
+            out[group] = _as_results(func(subs.sub(group), **call, **extra), check.name)
+        except Exception as exc:  # noqa: BLE001 - reported in the tables, not raised
+            out[group] = f"could not run: {type(exc).__name__}: {exc}"
     return out
+
+
+class LevelGroups:
+    """The groups of one level: their row positions, and each group's sub-election built once and shared.
+
+    Nationally the one group is the election itself (no copy).
+    """
+
+    def __init__(self, election: Election, level: str):
+        self.election, self.level = election, level
+        self.positions = group_positions(election, level)
+        self._subs = {}
+
+    def sub(self, group: str) -> Election:
+        if self.level == "nation":
+            return self.election
+        if group not in self._subs:
+            self._subs[group] = self.election.with_table(self.election.table.take(self.positions[group]))
+        return self._subs[group]
 
 
 def _table(check: Check, res: dict, level: str) -> pd.DataFrame:
