@@ -84,3 +84,18 @@ def test_integer_test_grouped_matches_group_by_group(election, tmp_path):
     for name in grouped:  # the summary's provenance names the function called; every table is the same
         if name != "summary.json":
             assert grouped[name] == plain_tables[name], name
+
+
+def test_workers_give_identical_outputs(election, tmp_path):
+    fast = {"klimek_fit": {"n_sim_ci": 3, "n_sim": 3, "iterations": 2}, "integer_percentages": {"n_sim": 100},
+            "coarse_shares": {"n_sim": 20}}
+    one = _tables(election, None, tmp_path, "one", workers=1, **fast)
+    two = _tables(election, None, tmp_path, "two", workers=2, **fast)
+    assert one.keys() == two.keys() and {"tests.csv", "stations.csv", "verdicts.csv"} <= one.keys()
+    for name in one:
+        assert one[name] == two[name], name
+
+
+def test_workers_must_be_positive(election):
+    with pytest.raises(ValueError, match="workers"):
+        scan(election, tests=("fingerprint",), workers=0, progress=False)

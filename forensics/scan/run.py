@@ -17,7 +17,10 @@ The verdicts draw from their own stream, ``seed_sequence(seed, "verdicts")``.
 """
 from __future__ import annotations
 
-from time import perf_counter
+import multiprocessing as mp
+import os
+from dataclasses import dataclass
+from time import perf_counter, process_time
 
 import numpy as np
 import pandas as pd
@@ -42,7 +45,8 @@ DEFAULT_LEVELS = ("nation", "region")
 
 
 def scan(election: Election, levels=None, tests=None, rng=None, progress: bool = True,
-         alpha: float = 0.01, party: str | None = None, time: str | None = None, **params) -> Scan:
+         alpha: float = 0.01, party: str | None = None, time: str | None = None, workers: int | None = None,
+         **params) -> Scan:
     """Run reconciliation and the battery at each level; return a ``Scan``.
 
     ``levels`` defaults to nation and region (region only when the table
@@ -58,12 +62,19 @@ def scan(election: Election, levels=None, tests=None, rng=None, progress: bool =
     of the battery that takes it.  A keyword that its test (or, for a
     shared one, every test) does not take is a ``TypeError`` naming it.
     ``time`` (ISO text) overrides the timestamp recorded in the provenance.
+    ``workers``: processes running the test x level steps and the verdicts
+    side by side (default: the cores available to this process; 1 runs
+    everything in this process).  Every step draws from its own stream, so
+    the outputs are identical whatever the number of workers.
     """
     if progress:  # tqdm.auto only for a visible bar: in notebooks without ipywidgets it warns on import
         from tqdm.auto import tqdm
     else:
         from tqdm import tqdm
 
+    workers = default_workers() if workers is None else int(workers)
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, not {workers}")
     checks = battery(tests)
     notes = {}
     if levels is None:
@@ -84,34 +95,114 @@ def scan(election: Election, levels=None, tests=None, rng=None, progress: bool =
     notes.update(reconcile_note)
     bar.update(1)
 
-    results, tables, timings = {}, [], {}
-    by_level = {}
-    for check, level in steps:
-        started = perf_counter()
-        bar.set_postfix_str(f"{check.name} @ {level}")
-        func, kwargs = plan[check.name]
-        if level not in by_level:
-            by_level[level] = LevelGroups(_for_level(election, level), level)
-        res = _run(check, func, by_level[level].election, level, kwargs(level), seed, subs=by_level[level])
-        results[(check.name, level)] = res
-        tables.append(_table(check, res, level))
-        timings[f"{check.name} @ {level}"] = perf_counter() - started
-        bar.update(1)
-
-    bar.set_postfix_str("verdicts and station evidence")
+    by_level = {lv: LevelGroups(_for_level(election, lv), lv) for lv in levels}
+    jobs = [_Step(check, *plan[check.name], level) for check, level in steps]
+    jobs.append(_Verdicts(party, alpha, levels, raw_findings, seed))
+    done = _execute(jobs, election, by_level, seed, workers, bar)
+    results, timings, cpu = {}, {}, {}
+    for job, (out, seconds) in zip(jobs, done):
+        name = f"{job.check.name} @ {job.level}" if isinstance(job, _Step) else "verdicts"
+        timings[name], cpu[name] = seconds["wall"], seconds["cpu"]
+        if isinstance(job, _Step):
+            results[(job.check.name, job.level)] = out
+    decided = done[-1][0]
+    tables = [_table(job.check, results[(job.check.name, job.level)], job.level) for job in jobs[:-1]]
     test_table = _correct(pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=TEST_COLUMNS),
                           alpha)
-    started = perf_counter()
-    decided = verdicts(election, party=party, alpha=alpha, levels=levels, findings=raw_findings,
-                       rng=np.random.default_rng(seed_sequence(seed, "verdicts")))
-    timings["verdicts"] = perf_counter() - started
-    bar.update(1)
     bar.close()
 
     return Scan(election=election, tests=test_table, findings=findings, stations=decided.stations,
                 excluded=excluded_table(election, results, decided.stations), results=results,
                 provenance=provenance(election, checks, levels, params, alpha, seed, seed_note, time),
-                battery=checks, verdicts=decided, notes=notes, timings=timings)
+                battery=checks, verdicts=decided, notes=notes, timings=timings, cpu_seconds=cpu)
+
+
+@dataclass(frozen=True)
+class _Step:
+    """One check at one level: the unit of work the scan runs (and shares between processes)."""
+
+    check: Check
+    func: object
+    kwargs: object
+    level: str
+
+    def __call__(self, election: Election, by_level: dict, seed):
+        subs = by_level[self.level]
+        return _run(self.check, self.func, subs.election, self.level, self.kwargs(self.level), seed, subs=subs)
+
+
+@dataclass(frozen=True)
+class _Verdicts:
+    """The verdicts and the station evidence, from their own stream."""
+
+    party: str | None
+    alpha: float
+    levels: tuple
+    findings: pd.DataFrame
+    seed: object
+
+    def __call__(self, election: Election, by_level: dict, seed):
+        return verdicts(election, party=self.party, alpha=self.alpha, levels=self.levels, findings=self.findings,
+                        rng=np.random.default_rng(seed_sequence(seed, "verdicts")))
+
+
+#: what the forked workers run: (jobs, election, by_level, seed), set just before the pool starts
+_SHARED: tuple | None = None
+
+
+def _timed(index: int):
+    """Run job ``index`` of ``_SHARED``; (result, wall seconds, CPU seconds of this process)."""
+    jobs, election, by_level, seed = _SHARED
+    wall, cpu = perf_counter(), process_time()
+    out = jobs[index](election, by_level, seed)
+    return index, out, perf_counter() - wall, process_time() - cpu
+
+
+def default_workers() -> int:
+    """The cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _execute(jobs: list, election: Election, by_level: dict, seed, workers: int, bar) -> list:
+    """[(result, {"wall": s, "cpu": s})] of every job, in the jobs' order, whatever ran where.
+
+    With more than one worker the jobs run in forked processes (they
+    inherit the election and the plan; only the results travel back),
+    the longest first; each job has its own streams, so where and in which
+    order it runs changes nothing in its result.
+    """
+    global _SHARED
+    done = [None] * len(jobs)
+    _SHARED = (jobs, election, by_level, seed)
+    try:
+        if workers == 1 or len(jobs) < 2 or "fork" not in mp.get_all_start_methods():
+            outcomes = map(_timed, range(len(jobs)))
+            pool = None
+        else:
+            pool = mp.get_context("fork").Pool(min(workers, len(jobs)))
+            outcomes = pool.imap_unordered(_timed, _longest_first(jobs, by_level))
+        for index, out, wall, cpu in outcomes:
+            done[index] = (out, {"wall": wall, "cpu": cpu})
+            job = jobs[index]
+            bar.set_postfix_str(f"{job.check.name} @ {job.level}" if isinstance(job, _Step) else "verdicts")
+            bar.update(1)
+        if pool is not None:
+            pool.close()
+            pool.join()
+    finally:
+        _SHARED = None
+    return done
+
+
+def _longest_first(jobs: list, by_level: dict) -> list:
+    """Job indexes, the verdicts and the regional steps first (they take longest), so no worker idles at the end."""
+    def rank(index):
+        job = jobs[index]
+        return 0 if not isinstance(job, _Step) else (1 if job.level != "nation" else 2)
+    return sorted(range(len(jobs)), key=rank)
 
 
 def _check_levels(election: Election, levels) -> None:
