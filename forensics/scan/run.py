@@ -382,11 +382,11 @@ def _table(check: Check, res: dict, level: str) -> pd.DataFrame:
     table["measure"] = table["test"].fillna(check.name)
     table["test"] = check.name
     table["party"] = table["party"].astype(object).where(table["party"].notna(), "")
-    table["pvalue_adj_test"] = np.nan
-    table["family_test"] = ""
-    for (measure, party), idx in table.groupby(["measure", "party"], sort=False).groups.items():
-        table.loc[idx, "pvalue_adj_test"] = adjust(table.loc[idx, "pvalue"])
-        table.loc[idx, "family_test"] = f"{measure}" + (f" / {party}" if party else "") + f" across the {level} groups"
+    families = table.groupby(["measure", "party"], sort=False)
+    table["pvalue_adj_test"] = families["pvalue"].transform(adjust)
+    party = table["party"].astype(str)
+    table["family_test"] = (table["measure"].astype(str) + np.where(party != "", " / " + party, "")
+                            + f" across the {level} groups")
     return table
 
 
@@ -410,22 +410,6 @@ def _correct(table: pd.DataFrame, alpha: float) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- exclusions
-def _result_rows(base: dict, r: TestResult, pos: pd.Series) -> list[pd.DataFrame]:
-    """Rows of one result: each station it left out whole, then the units of each reason not listed by station."""
-    frames, listed = [], {}
-    rows = r.excluded_rows
-    if rows is not None and len(rows):
-        rows = rows[rows.index.isin(pos.index)]
-        frames.append(pd.DataFrame({**base, "station": pos.loc[rows.index].to_numpy(),
-                                    "reason": rows.astype(str).to_numpy(), "n": 1}))
-        listed = rows.astype(str).value_counts().to_dict()
-    rest = [{**base, "station": -1, "reason": reason, "n": int(count) - listed.get(reason, 0)}
-            for reason, count in r.excluded.items() if int(count) > listed.get(reason, 0)]
-    if rest:
-        frames.append(pd.DataFrame(rest))
-    return frames
-
-
 def excluded_table(election: Election, results: dict, stations: pd.DataFrame) -> pd.DataFrame:
     """Every unit left out by any analysis, with the reason (``EXCLUDED_COLUMNS``).
 
@@ -434,11 +418,12 @@ def excluded_table(election: Election, results: dict, stations: pd.DataFrame) ->
     only counted (e.g. counts below 10 in a digit test); the ``n`` of one
     result's rows add up to its ``n_excluded``.  Results of one call that
     share their exclusions (the three digit-pair tests) are listed once.
+    Built as blocks of arrays, one per result, joined once at the end.
     """
-    pos = pd.Series(np.arange(len(election.table)), index=election.table.index)
+    index = election.table.index
     st = stations[stations["excluded"] != ""]
-    frames = [pd.DataFrame({"analysis": "station evidence", "level": "nation", "group": NATIONAL, "party": "",
-                            "station": st["station"], "reason": st["excluded"], "n": 1})]
+    blocks = [(("station evidence", "nation", NATIONAL, ""), st["station"].to_numpy(np.int64),
+               st["excluded"].astype(str).to_numpy(), np.ones(len(st), np.int64))]
     for (name, level), res in results.items():
         for group, items in res.items():
             seen = set()
@@ -449,10 +434,33 @@ def excluded_table(election: Election, results: dict, stations: pd.DataFrame) ->
                 if key in seen:
                     continue
                 seen.add(key)
-                frames += _result_rows({"analysis": name, "level": level, "group": group, "party": r.party or ""},
-                                       r, pos)
-    table = pd.concat(frames, ignore_index=True)
+                blocks += _result_blocks((name, level, group, r.party or ""), r, index)
+    labels = np.array([b[0] for b in blocks], dtype=object).reshape(len(blocks), 4)
+    sizes = np.array([len(b[1]) for b in blocks])
+    table = pd.DataFrame({col: np.repeat(labels[:, k], sizes) for k, col in
+                          enumerate(("analysis", "level", "group", "party"))})
+    table["station"] = np.concatenate([b[1] for b in blocks]).astype(np.int64)
+    table["reason"] = np.concatenate([b[2] for b in blocks]).astype(object)
+    table["n"] = np.concatenate([b[3] for b in blocks]).astype(np.int64)
     ids = stations.set_index("station")[["region", "tec", "pec"]]
     table = table.join(ids, on="station")
-    table["station"] = table["station"].astype("int64")
     return table[EXCLUDED_COLUMNS].reset_index(drop=True)
+
+
+def _result_blocks(base: tuple, r: TestResult, index: pd.Index) -> list[tuple]:
+    """Blocks of one result: each station it left out whole, then the units of each reason not listed by station."""
+    blocks, listed = [], {}
+    rows = r.excluded_rows
+    if rows is not None and len(rows):
+        at = index.get_indexer(rows.index)
+        reasons = rows.astype(str).to_numpy()[at >= 0]
+        at = at[at >= 0]
+        blocks.append((base, at, reasons, np.ones(len(at), np.int64)))
+        kinds, counts = np.unique(reasons, return_counts=True)
+        listed = dict(zip(kinds.tolist(), counts.tolist()))
+    rest = [(reason, int(count) - listed.get(reason, 0)) for reason, count in r.excluded.items()
+            if int(count) > listed.get(reason, 0)]
+    if rest:
+        blocks.append((base, np.full(len(rest), -1, np.int64), np.array([x[0] for x in rest], dtype=object),
+                       np.array([x[1] for x in rest], np.int64)))
+    return blocks
