@@ -177,13 +177,14 @@ def _execute(jobs: list, election: Election, by_level: dict, seed, workers: int,
     global _SHARED
     done = [None] * len(jobs)
     _SHARED = (jobs, election, by_level, seed)
+    pool = None
     try:
         if workers == 1 or len(jobs) < 2 or "fork" not in mp.get_all_start_methods():
             outcomes = map(_timed, range(len(jobs)))
-            pool = None
         else:
+            _share_groups(jobs, by_level)
             pool = mp.get_context("fork").Pool(min(workers, len(jobs)))
-            outcomes = pool.imap_unordered(_timed, _longest_first(jobs, by_level))
+            outcomes = pool.imap_unordered(_timed, _longest_first(jobs))
         for index, out, wall, cpu in outcomes:
             done[index] = (out, {"wall": wall, "cpu": cpu})
             job = jobs[index]
@@ -193,11 +194,22 @@ def _execute(jobs: list, election: Election, by_level: dict, seed, workers: int,
             pool.close()
             pool.join()
     finally:
+        if pool is not None:
+            pool.terminate()  # after an error in a worker; a no-op once the pool has joined
         _SHARED = None
     return done
 
 
-def _longest_first(jobs: list, by_level: dict) -> list:
+def _share_groups(jobs: list, by_level: dict) -> None:
+    """Before forking: build the sub-elections that group-by-group steps use, once, so the workers share them."""
+    for job in jobs:
+        if isinstance(job, _Step) and job.level != "nation" and getattr(job.func, "grouped", None) is None:
+            subs = by_level[job.level]
+            for group in subs.positions:
+                subs.sub(group)
+
+
+def _longest_first(jobs: list) -> list:
     """Job indexes, the verdicts and the regional steps first (they take longest), so no worker idles at the end."""
     def rank(index):
         job = jobs[index]
