@@ -14,6 +14,8 @@ Randomness: each (test, level, group) draws from its own stream,
 national group's stream is keyed by test and level only), so a group's
 result is the same whichever other tests and groups run, in any order.
 The verdicts draw from their own stream, ``seed_sequence(seed, "verdicts")``.
+So the steps (each check at each level, and the verdicts) run in worker
+processes (``workers``) with outputs identical to a run in one process.
 """
 from __future__ import annotations
 
@@ -106,7 +108,7 @@ def scan(election: Election, levels=None, tests=None, rng=None, progress: bool =
         if isinstance(job, _Step):
             results[(job.check.name, job.level)] = out
     decided = done[-1][0]
-    tables = [_table(job.check, results[(job.check.name, job.level)], job.level) for job in jobs[:-1]]
+    tables = [_table(job.check, out, job.level) for job, (out, _) in zip(jobs[:-1], done[:-1])]
     test_table = _correct(pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=TEST_COLUMNS),
                           alpha)
     bar.close()
