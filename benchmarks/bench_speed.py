@@ -45,41 +45,46 @@ TARGETS = {"russia2018": (12.0, 1024.0), "synthetic-10000": (3.0, None), "synthe
 
 
 def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
+    """Peak resident memory of this process plus that of its largest worker (forked workers share pages with
+    this process, so the sum is an upper bound)."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return (own + workers) / 1024  # kilobytes on Linux
+
+
+def cpu_seconds() -> float:
+    """CPU seconds of this process (every thread) and of its finished worker processes."""
+    own = time.process_time()
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own + children.ru_utime + children.ru_stime
 
 
 class Steps:
-    """Wall and CPU seconds of named steps (CPU of every thread of the process)."""
+    """Wall and CPU seconds of named steps (CPU of every thread of the process and of its workers)."""
 
     def __init__(self):
         self.rows = []
 
     def time(self, name, func, *args, **kwargs):
-        wall, cpu = time.perf_counter(), time.process_time()
+        wall, cpu = time.perf_counter(), cpu_seconds()
         out = func(*args, **kwargs)
-        self.rows.append({"step": name, "wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu})
+        self.rows.append({"step": name, "wall": time.perf_counter() - wall, "cpu": cpu_seconds() - cpu})
         return out
 
 
 def _timed_scan(steps: Steps, election, **options):
-    """The default scan, with each test x level step timed (wall and CPU) through the scan's own runner."""
+    """The default scan on every core, and each of its steps (wall and CPU in the process that ran it) as detail."""
     from forensics.scan import run
 
-    original = run._run
-
-    def timed(check, func, e, level, kwargs, seed):
-        return steps.time(f"scan: {check.name} @ {level}", original, check, func, e, level, kwargs, seed)
-
-    run._run = timed
-    try:
-        wall, cpu = time.perf_counter(), time.process_time()
-        result = run.scan(election, rng=2018, progress=False, **options)
-        inner = [r for r in steps.rows if r["step"].startswith("scan: ")]
-        steps.rows.append({"step": "scan: reconciliation, corrections, station flags",
-                           "wall": time.perf_counter() - wall - sum(r["wall"] for r in inner),
-                           "cpu": time.process_time() - cpu - sum(r["cpu"] for r in inner)})
-    finally:
-        run._run = original
+    workers = options.pop("workers", None) or run.default_workers()
+    result = steps.time(f"scan ({workers} workers)", run.scan, election, rng=2018, progress=False, workers=workers,
+                        **options)
+    total = steps.rows[-1]
+    for name, wall in result.timings.items():
+        steps.rows.append({"step": f"scan: {name}", "wall": wall, "cpu": result.cpu_seconds[name], "detail": True})
+    steps.rows.append({"step": "scan: its own work (reconciliation, corrections, exclusions, workers)",
+                       "wall": float("nan"), "cpu": total["cpu"] - sum(result.cpu_seconds.values()),
+                       "detail": True})
     return result
 
 
@@ -135,10 +140,11 @@ def case_integer(reference_stations: int) -> dict:
 
     steps = Steps()
     election = forensics.load(RUSSIA)
-    result = _timed_scan(steps, election, tests=battery(["integer_percentages"]))
+    result = _timed_scan(steps, election, tests=battery(["integer_percentages"]), workers=1)
     steps.rows = [r for r in steps.rows if "integer_percentages" in r["step"]]
-    steps.rows.append({"step": "integer_percentages @ nation + region", "wall": sum(r["wall"] for r in steps.rows),
-                       "cpu": sum(r["cpu"] for r in steps.rows), "total": True})
+    steps.rows.append({"step": "integer_percentages @ nation + region (sum of the steps)",
+                       "wall": sum(r["wall"] for r in steps.rows), "cpu": sum(r["cpu"] for r in steps.rows),
+                       "total": True})
     rows = result.tests
     excess = {}
     for stem, published in PUBLISHED_EXCESS.items():
@@ -188,7 +194,8 @@ def run_case(case: str, reference_stations: int) -> dict:
 
 def _total(res: dict) -> tuple[float, float]:
     totals = [r for r in res["steps"] if r.get("total")]
-    rows = totals or [r for r in res["steps"] if not r["step"].startswith("(") and "null probabilities" not in r["step"]]
+    rows = totals or [r for r in res["steps"] if not r["step"].startswith("(") and not r.get("detail")
+                      and "null probabilities" not in r["step"]]
     return sum(r["wall"] for r in rows), sum(r["cpu"] for r in rows)
 
 
@@ -200,8 +207,10 @@ def _when(res: dict) -> str:
 def render(results: list[dict], load: tuple) -> str:
     lines = ["# Speed at any size", "",
              "`benchmarks/bench_speed.py` (`make benchmarks`): every case in a fresh process; wall and CPU seconds "
-             "of each step (CPU of every thread, so CPU above wall means both cores worked) and the peak resident "
-             f"memory of the process. Machine: {platform.machine()}, {os.cpu_count()} cores shared with other jobs, "
+             "of each step (CPU of every thread and of the scan's worker processes, so CPU above wall means both cores "
+             "worked; indented rows are the scan's steps, in the process that ran each, not added to the total) and "
+             "the peak resident memory of the process plus its largest worker. "
+             f"Machine: {platform.machine()}, {os.cpu_count()} cores shared with other jobs, "
              f"Python {platform.python_version()}; load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} "
              "(1 / 5 / 15 min) when the run ended.", "",
              "## Totals against the targets", "",
@@ -229,8 +238,9 @@ def render(results: list[dict], load: tuple) -> str:
         if "error" in res or res["case"] == "startup":
             continue
         lines += ["", f"## {res['case']}: steps", "", "| step | wall (s) | CPU (s) |", "|---|---|---|"]
-        for r in sorted(res["steps"], key=lambda r: -r["wall"]):
-            lines.append(f"| {r['step']} | {r['wall']:.2f} | {r['cpu']:.2f} |")
+        for r in sorted(res["steps"], key=lambda r: (bool(r.get("detail")), -r["cpu"])):
+            lines.append(f"| {'&nbsp;&nbsp;' if r.get('detail') else ''}{r['step']} | {r['wall']:.2f} | "
+                         f"{r['cpu']:.2f} |")
         if res["case"] == "integer":
             ref = [r for r in res["steps"] if "reference" in r["step"]][0]
             fast = [r for r in res["steps"] if r["step"].endswith("package")][0]

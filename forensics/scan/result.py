@@ -34,9 +34,10 @@ class Scan:
     per input station, ``forensics.verdicts.STATION_COLUMNS``), ``excluded``
     (``EXCLUDED_COLUMNS``), ``results`` ({(test, level): {group: TestResult |
     [TestResult] | note}}), ``provenance``, ``battery`` (the checks run),
-    ``notes``.  ``timings`` (seconds per test and level, and for the
-    verdicts) is for benchmarks only and is written to no output file, so
-    outputs stay byte-identical.
+    ``notes``.  ``timings`` (wall seconds per test and level, and for the
+    verdicts) and ``cpu_seconds`` (their CPU seconds, in the process that
+    ran each step) are for benchmarks only and are written to no output
+    file, so outputs stay byte-identical.
     """
 
     election: Election
@@ -50,6 +51,7 @@ class Scan:
     verdicts: Verdicts
     notes: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)
+    cpu_seconds: dict = field(default_factory=dict)
 
     @property
     def headlines(self) -> list:

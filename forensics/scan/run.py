@@ -14,16 +14,21 @@ Randomness: each (test, level, group) draws from its own stream,
 national group's stream is keyed by test and level only), so a group's
 result is the same whichever other tests and groups run, in any order.
 The verdicts draw from their own stream, ``seed_sequence(seed, "verdicts")``.
+So the steps (each check at each level, and the verdicts) run in worker
+processes (``workers``) with outputs identical to a run in one process.
 """
 from __future__ import annotations
 
-from time import perf_counter
+import multiprocessing as mp
+import os
+from dataclasses import dataclass
+from time import perf_counter, process_time
 
 import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from ..levels import NATIONAL, group_labels, group_positions, groups, tidy_rows
+from ..levels import NATIONAL, group_positions, tidy_rows
 from ..model import Election
 from ..multitest import adjust
 from ..random import base_seed, seed_sequence
@@ -42,7 +47,8 @@ DEFAULT_LEVELS = ("nation", "region")
 
 
 def scan(election: Election, levels=None, tests=None, rng=None, progress: bool = True,
-         alpha: float = 0.01, party: str | None = None, time: str | None = None, **params) -> Scan:
+         alpha: float = 0.01, party: str | None = None, time: str | None = None, workers: int | None = None,
+         **params) -> Scan:
     """Run reconciliation and the battery at each level; return a ``Scan``.
 
     ``levels`` defaults to nation and region (region only when the table
@@ -58,12 +64,19 @@ def scan(election: Election, levels=None, tests=None, rng=None, progress: bool =
     of the battery that takes it.  A keyword that its test (or, for a
     shared one, every test) does not take is a ``TypeError`` naming it.
     ``time`` (ISO text) overrides the timestamp recorded in the provenance.
+    ``workers``: processes running the test x level steps and the verdicts
+    side by side (default: the cores available to this process; 1 runs
+    everything in this process).  Every step draws from its own stream, so
+    the outputs are identical whatever the number of workers.
     """
     if progress:  # tqdm.auto only for a visible bar: in notebooks without ipywidgets it warns on import
         from tqdm.auto import tqdm
     else:
         from tqdm import tqdm
 
+    workers = default_workers() if workers is None else int(workers)
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, not {workers}")
     checks = battery(tests)
     notes = {}
     if levels is None:
@@ -84,31 +97,126 @@ def scan(election: Election, levels=None, tests=None, rng=None, progress: bool =
     notes.update(reconcile_note)
     bar.update(1)
 
-    results, tables, timings = {}, [], {}
-    for check, level in steps:
-        started = perf_counter()
-        bar.set_postfix_str(f"{check.name} @ {level}")
-        func, kwargs = plan[check.name]
-        res = _run(check, func, _for_level(election, level), level, kwargs(level), seed)
-        results[(check.name, level)] = res
-        tables.append(_table(check, res, level))
-        timings[f"{check.name} @ {level}"] = perf_counter() - started
-        bar.update(1)
-
-    bar.set_postfix_str("verdicts and station evidence")
+    by_level = {lv: LevelGroups(_for_level(election, lv), lv) for lv in levels}
+    jobs = [_Step(check, *plan[check.name], level) for check, level in steps]
+    jobs.append(_Verdicts(party, alpha, levels, raw_findings, seed))
+    done = _execute(jobs, election, by_level, seed, workers, bar)
+    results, timings, cpu = {}, {}, {}
+    for job, (out, seconds) in zip(jobs, done):
+        name = f"{job.check.name} @ {job.level}" if isinstance(job, _Step) else "verdicts"
+        timings[name], cpu[name] = seconds["wall"], seconds["cpu"]
+        if isinstance(job, _Step):
+            results[(job.check.name, job.level)] = out
+    decided = done[-1][0]
+    tables = [_table(job.check, out, job.level) for job, (out, _) in zip(jobs[:-1], done[:-1])]
     test_table = _correct(pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=TEST_COLUMNS),
                           alpha)
-    started = perf_counter()
-    decided = verdicts(election, party=party, alpha=alpha, levels=levels, findings=raw_findings,
-                       rng=np.random.default_rng(seed_sequence(seed, "verdicts")))
-    timings["verdicts"] = perf_counter() - started
-    bar.update(1)
     bar.close()
 
     return Scan(election=election, tests=test_table, findings=findings, stations=decided.stations,
                 excluded=excluded_table(election, results, decided.stations), results=results,
                 provenance=provenance(election, checks, levels, params, alpha, seed, seed_note, time),
-                battery=checks, verdicts=decided, notes=notes, timings=timings)
+                battery=checks, verdicts=decided, notes=notes, timings=timings, cpu_seconds=cpu)
+
+
+@dataclass(frozen=True)
+class _Step:
+    """One check at one level: the unit of work the scan runs (and shares between processes)."""
+
+    check: Check
+    func: object
+    kwargs: object
+    level: str
+
+    def __call__(self, election: Election, by_level: dict, seed):
+        subs = by_level[self.level]
+        return _run(self.check, self.func, subs.election, self.level, self.kwargs(self.level), seed, subs=subs)
+
+
+@dataclass(frozen=True)
+class _Verdicts:
+    """The verdicts and the station evidence, from their own stream."""
+
+    party: str | None
+    alpha: float
+    levels: tuple
+    findings: pd.DataFrame
+    seed: object
+
+    def __call__(self, election: Election, by_level: dict, seed):
+        return verdicts(election, party=self.party, alpha=self.alpha, levels=self.levels, findings=self.findings,
+                        rng=np.random.default_rng(seed_sequence(seed, "verdicts")))
+
+
+#: what the forked workers run: (jobs, election, by_level, seed), set just before the pool starts
+_SHARED: tuple | None = None
+
+
+def _timed(index: int):
+    """Run job ``index`` of ``_SHARED``; (result, wall seconds, CPU seconds of this process)."""
+    jobs, election, by_level, seed = _SHARED
+    wall, cpu = perf_counter(), process_time()
+    out = jobs[index](election, by_level, seed)
+    return index, out, perf_counter() - wall, process_time() - cpu
+
+
+def default_workers() -> int:
+    """The cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _execute(jobs: list, election: Election, by_level: dict, seed, workers: int, bar) -> list:
+    """[(result, {"wall": s, "cpu": s})] of every job, in the jobs' order, whatever ran where.
+
+    With more than one worker the jobs run in forked processes (they
+    inherit the election and the plan; only the results travel back),
+    the longest first; each job has its own streams, so where and in which
+    order it runs changes nothing in its result.
+    """
+    global _SHARED
+    done = [None] * len(jobs)
+    _SHARED = (jobs, election, by_level, seed)
+    pool = None
+    try:
+        if workers == 1 or len(jobs) < 2 or "fork" not in mp.get_all_start_methods():
+            outcomes = map(_timed, range(len(jobs)))
+        else:
+            _share_groups(jobs, by_level)
+            pool = mp.get_context("fork").Pool(min(workers, len(jobs)))
+            outcomes = pool.imap_unordered(_timed, _longest_first(jobs))
+        for index, out, wall, cpu in outcomes:
+            done[index] = (out, {"wall": wall, "cpu": cpu})
+            job = jobs[index]
+            bar.set_postfix_str(f"{job.check.name} @ {job.level}" if isinstance(job, _Step) else "verdicts")
+            bar.update(1)
+        if pool is not None:
+            pool.close()
+            pool.join()
+    finally:
+        if pool is not None:
+            pool.terminate()  # after an error in a worker; a no-op once the pool has joined
+        _SHARED = None
+    return done
+
+
+def _share_groups(jobs: list, by_level: dict) -> None:
+    """Before forking: build the sub-elections that group-by-group steps use, once, so the workers share them."""
+    for job in jobs:
+        if isinstance(job, _Step) and job.level != "nation" and getattr(job.func, "grouped", None) is None:
+            subs = by_level[job.level]
+            for group in subs.positions:
+                subs.sub(group)
+
+
+def _longest_first(jobs: list) -> list:
+    """Job indexes, the verdicts and the regional steps first (they take longest), so no worker idles at the end."""
+    def rank(index):
+        job = jobs[index]
+        return 0 if not isinstance(job, _Step) else (1 if job.level != "nation" else 2)
+    return sorted(range(len(jobs)), key=rank)
 
 
 def _check_levels(election: Election, levels) -> None:
@@ -202,51 +310,78 @@ def _as_results(res, name: str):
     return res
 
 
-def _run(check: Check, func, election: Election, level: str, kwargs: dict, seed) -> dict:
-    """{group: TestResult | [TestResult | note] | note} for one check at one level."""
+def _run(check: Check, func, election: Election, level: str, kwargs: dict, seed, subs=None) -> dict:
+    """{group: TestResult | [TestResult | note] | note} for one check at one level.
+
+    Each run (one, one per party, one per variant) goes through the test's
+    ``grouped`` form when it has one (below the nation), with the same
+    per-group streams; a run whose grouped call fails goes group by group,
+    so each group reports its own error.  ``subs`` (a ``LevelGroups``) shares
+    the level's groups and sub-elections between checks.
+    """
+    subs = subs if subs is not None else LevelGroups(election, level)
     if isinstance(func, Exception):
-        return {g: f"could not run: {func}" for g in group_labels(election, level)}
+        return {g: f"could not run: {func}" for g in subs.positions}
     missing = check.missing(election)
     if missing:
-        return {g: f"could not run: the data has no {', '.join(missing)}" for g in group_labels(election, level)}
+        return {g: f"could not run: the data has no {', '.join(missing)}" for g in subs.positions}
     accepted, _ = parameters(func)
     takes_rng = accepted is None or "rng" in accepted
     runs = check.runs(election)
-    if level != "nation" and getattr(func, "grouped", None) is not None and len(runs) == 1 and takes_rng:
-        try:
-            return _run_grouped(check, func.grouped, election, level, {**kwargs, **runs[0]}, seed)
-        except Exception:  # noqa: BLE001 - the group-by-group path below reports each group's error
-            pass
+    small = {g: f"too few stations ({len(p)} < {check.min_stations})" for g, p in subs.positions.items()
+             if len(p) < check.min_stations}
+    run_groups = {g: p for g, p in subs.positions.items() if g not in small}
+    grouped = getattr(func, "grouped", None) if level != "nation" and takes_rng else None
+    per_run = [_one_run(check, func, grouped, subs, run_groups, {**kwargs, **variant}, variant, len(runs), seed,
+                        takes_rng) for variant in runs]
     out = {}
-    for group, sub in groups(election, level):
-        if len(sub) < check.min_stations:
-            out[group] = f"too few stations ({len(sub)} < {check.min_stations})"
+    for group in subs.positions:
+        if group in small:
+            out[group] = small[group]
             continue
-        items = []
-        for variant in runs:
-            call = {**kwargs, **variant}
-            if takes_rng:
-                call["rng"] = _stream(seed, check, level, group, variant, len(runs))
-            try:
-                items.append(_as_results(func(sub, **call), check.name))
-            except Exception as exc:  # noqa: BLE001 - reported in the tables, not raised
-                items.append(f"could not run: {type(exc).__name__}: {exc}")
+        items = [results[group] for results in per_run]
         out[group] = items[0] if len(items) == 1 else [r for item in items
                                                        for r in (item if isinstance(item, list) else [item])]
     return out
 
 
-def _run_grouped(check: Check, grouped, election: Election, level: str, call: dict, seed) -> dict:
-    """Every group of a level in one call of a test's grouped form (the same results as group by group)."""
-    positions = group_positions(election, level)
-    out = {g: f"too few stations ({len(p)} < {check.min_stations})" for g, p in positions.items()
-           if len(p) < check.min_stations}
-    run = {g: p for g, p in positions.items() if g not in out}
-    rngs = {g: _stream(seed, check, level, g, {}, 1) for g in run}
-    results = grouped(election, run, rngs, **call)
-    for group in positions:
-        out[group] = out[group] if group in out else _as_results(results[group], check.name)
+def _one_run(check: Check, func, grouped, subs: "LevelGroups", run_groups: dict, call: dict, variant: dict,
+             n_runs: int, seed, takes_rng: bool) -> dict:
+    """{group: results or note} of one run (one parameter set) over the groups large enough to test."""
+    streams = {g: _stream(seed, check, subs.level, g, variant, n_runs) for g in run_groups} if takes_rng else {}
+    if grouped is not None:
+        try:
+            results = grouped(subs.election, run_groups, streams, **call)
+            return {g: _as_results(results[g], check.name) for g in run_groups}
+        except Exception:  # noqa: BLE001 - the group-by-group path below reports each group's error
+            streams = {g: _stream(seed, check, subs.level, g, variant, n_runs) for g in run_groups}
+    out = {}
+    for group in run_groups:
+        extra = {"rng": streams[group]} if takes_rng else {}
+        try:
+            out[group] = _as_results(func(subs.sub(group), **call, **extra), check.name)
+        except Exception as exc:  # noqa: BLE001 - reported in the tables, not raised
+            out[group] = f"could not run: {type(exc).__name__}: {exc}"
     return out
+
+
+class LevelGroups:
+    """The groups of one level: their row positions, and each group's sub-election built once and shared.
+
+    Nationally the one group is the election itself (no copy).
+    """
+
+    def __init__(self, election: Election, level: str):
+        self.election, self.level = election, level
+        self.positions = group_positions(election, level)
+        self._subs = {}
+
+    def sub(self, group: str) -> Election:
+        if self.level == "nation":
+            return self.election
+        if group not in self._subs:
+            self._subs[group] = self.election.with_table(self.election.table.take(self.positions[group]))
+        return self._subs[group]
 
 
 def _table(check: Check, res: dict, level: str) -> pd.DataFrame:
@@ -261,11 +396,11 @@ def _table(check: Check, res: dict, level: str) -> pd.DataFrame:
     table["measure"] = table["test"].fillna(check.name)
     table["test"] = check.name
     table["party"] = table["party"].astype(object).where(table["party"].notna(), "")
-    table["pvalue_adj_test"] = np.nan
-    table["family_test"] = ""
-    for (measure, party), idx in table.groupby(["measure", "party"], sort=False).groups.items():
-        table.loc[idx, "pvalue_adj_test"] = adjust(table.loc[idx, "pvalue"])
-        table.loc[idx, "family_test"] = f"{measure}" + (f" / {party}" if party else "") + f" across the {level} groups"
+    families = table.groupby(["measure", "party"], sort=False)
+    table["pvalue_adj_test"] = families["pvalue"].transform(adjust)
+    party = table["party"].astype(str)
+    table["family_test"] = (table["measure"].astype(str) + np.where(party != "", " / " + party, "")
+                            + f" across the {level} groups")
     return table
 
 
@@ -289,22 +424,6 @@ def _correct(table: pd.DataFrame, alpha: float) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- exclusions
-def _result_rows(base: dict, r: TestResult, pos: pd.Series) -> list[pd.DataFrame]:
-    """Rows of one result: each station it left out whole, then the units of each reason not listed by station."""
-    frames, listed = [], {}
-    rows = r.excluded_rows
-    if rows is not None and len(rows):
-        rows = rows[rows.index.isin(pos.index)]
-        frames.append(pd.DataFrame({**base, "station": pos.loc[rows.index].to_numpy(),
-                                    "reason": rows.astype(str).to_numpy(), "n": 1}))
-        listed = rows.astype(str).value_counts().to_dict()
-    rest = [{**base, "station": -1, "reason": reason, "n": int(count) - listed.get(reason, 0)}
-            for reason, count in r.excluded.items() if int(count) > listed.get(reason, 0)]
-    if rest:
-        frames.append(pd.DataFrame(rest))
-    return frames
-
-
 def excluded_table(election: Election, results: dict, stations: pd.DataFrame) -> pd.DataFrame:
     """Every unit left out by any analysis, with the reason (``EXCLUDED_COLUMNS``).
 
@@ -313,11 +432,12 @@ def excluded_table(election: Election, results: dict, stations: pd.DataFrame) ->
     only counted (e.g. counts below 10 in a digit test); the ``n`` of one
     result's rows add up to its ``n_excluded``.  Results of one call that
     share their exclusions (the three digit-pair tests) are listed once.
+    Built as blocks of arrays, one per result, joined once at the end.
     """
-    pos = pd.Series(np.arange(len(election.table)), index=election.table.index)
+    index = election.table.index
     st = stations[stations["excluded"] != ""]
-    frames = [pd.DataFrame({"analysis": "station evidence", "level": "nation", "group": NATIONAL, "party": "",
-                            "station": st["station"], "reason": st["excluded"], "n": 1})]
+    blocks = [(("station evidence", "nation", NATIONAL, ""), st["station"].to_numpy(np.int64),
+               st["excluded"].astype(str).to_numpy(), np.ones(len(st), np.int64))]
     for (name, level), res in results.items():
         for group, items in res.items():
             seen = set()
@@ -328,10 +448,33 @@ def excluded_table(election: Election, results: dict, stations: pd.DataFrame) ->
                 if key in seen:
                     continue
                 seen.add(key)
-                frames += _result_rows({"analysis": name, "level": level, "group": group, "party": r.party or ""},
-                                       r, pos)
-    table = pd.concat(frames, ignore_index=True)
+                blocks += _result_blocks((name, level, group, r.party or ""), r, index)
+    labels = np.array([b[0] for b in blocks], dtype=object).reshape(len(blocks), 4)
+    sizes = np.array([len(b[1]) for b in blocks])
+    table = pd.DataFrame({col: np.repeat(labels[:, k], sizes) for k, col in
+                          enumerate(("analysis", "level", "group", "party"))})
+    table["station"] = np.concatenate([b[1] for b in blocks]).astype(np.int64)
+    table["reason"] = np.concatenate([b[2] for b in blocks]).astype(object)
+    table["n"] = np.concatenate([b[3] for b in blocks]).astype(np.int64)
     ids = stations.set_index("station")[["region", "tec", "pec"]]
     table = table.join(ids, on="station")
-    table["station"] = table["station"].astype("int64")
     return table[EXCLUDED_COLUMNS].reset_index(drop=True)
+
+
+def _result_blocks(base: tuple, r: TestResult, index: pd.Index) -> list[tuple]:
+    """Blocks of one result: each station it left out whole, then the units of each reason not listed by station."""
+    blocks, listed = [], {}
+    rows = r.excluded_rows
+    if rows is not None and len(rows):
+        at = index.get_indexer(rows.index)
+        reasons = rows.astype(str).to_numpy()[at >= 0]
+        at = at[at >= 0]
+        blocks.append((base, at, reasons, np.ones(len(at), np.int64)))
+        kinds, counts = np.unique(reasons, return_counts=True)
+        listed = dict(zip(kinds.tolist(), counts.tolist()))
+    rest = [(reason, int(count) - listed.get(reason, 0)) for reason, count in r.excluded.items()
+            if int(count) > listed.get(reason, 0)]
+    if rest:
+        blocks.append((base, np.full(len(rest), -1, np.int64), np.array([x[0] for x in rest], dtype=object),
+                       np.array([x[1] for x in rest], np.int64)))
+    return blocks

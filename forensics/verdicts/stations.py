@@ -103,20 +103,26 @@ def _leader_excess(e, party, table):
     var = 1 / (w + 0.5) + 1 / (o + 0.5) + 1 / (hw + 0.5) + 1 / (ho + 0.5)
     ratio, var = ratio[~alone], var[~alone]
     region = table.loc[ratio.index, "region"].astype(str) if "region" in table else pd.Series("all", ratio.index)
-    z = pd.Series(np.nan, index=table.index)
-    limit = pd.Series(np.nan, index=table.index)
+    at = table.index.get_indexer(ratio.index)
+    ratio, var = ratio.to_numpy(float), var.to_numpy(float)
+    z, limit = np.full(len(table), np.nan), np.full(len(table), np.nan)
     q = stats.norm.isf(RATE)
-    for _, idx in ratio.groupby(region).groups.items():
+    codes = pd.factorize(region)[0]
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(codes.max(initial=-1) + 2))
+    for k in range(len(bounds) - 1):
+        idx = order[bounds[k]:bounds[k + 1]]
         r, v = ratio[idx], var[idx]
         if len(r) < 30:
             continue
-        centre = r.median()
-        spread = (1.4826 * (r - centre).abs().median()) ** 2
-        tau2 = max(spread - v.median(), 0.0)
+        centre = np.nanmedian(r)
+        spread = (1.4826 * np.nanmedian(np.abs(r - centre))) ** 2
+        tau2 = max(spread - np.nanmedian(v), 0.0)
         zi = (r - centre) / np.sqrt(v + tau2)
-        low = zi.quantile(0.01)
+        low = np.nanquantile(zi, 0.01) if np.isfinite(zi).any() else np.nan
         widen = max(1.0, -low / stats.norm.isf(0.01)) if np.isfinite(low) else 1.0
-        z[idx], limit[idx] = zi, q * widen
+        z[at[idx]], limit[at[idx]] = zi, q * widen
+    z, limit = pd.Series(z, index=table.index), pd.Series(limit, index=table.index)
     p = pd.Series(stats.norm.sf(z / (limit / q)), index=table.index)
     return z, limit, p, ex
 
@@ -179,10 +185,7 @@ def station_evidence(election, findings=None, party=None) -> tuple[pd.DataFrame,
     reasons["LEADER_EXCESS"].loc[hit] = [REASONS["LEADER_EXCESS"] % {"z": f"{zi:.1f}", "limit": f"{li:.1f}"}
                                          for zi, li in zip(z[hit], limit[hit])]
 
-    codes = list(FLAGS)
-    out["flag_codes"] = [";".join(c for c, f in zip(codes, row) if f) for row in flags.to_numpy()]
-    out["flag_reasons"] = [" | ".join(r for r in row if r) for row in
-                           zip(*(reasons[c].where(flags[c], "").to_numpy() for c in codes))]
+    out["flag_codes"], out["flag_reasons"] = _joined(flags, reasons)
     out["n_flags"] = flags.sum(axis=1).astype(int)
     out["evidence"] = evidence.max(axis=1).where(out["n_flags"] > 0)
     order = out[out["n_flags"] > 0].assign(_cast=out["ballots_cast"].fillna(-1)).sort_values(
@@ -194,6 +197,19 @@ def station_evidence(election, findings=None, party=None) -> tuple[pd.DataFrame,
               "LEADER_EXCESS": int(z.notna().sum())}
     summary = _summary(out, flags, judged)
     return out[STATION_COLUMNS].reset_index(drop=True), summary
+
+
+def _joined(flags: pd.DataFrame, reasons: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Each station's flag codes joined by ";" and their reasons by " | " (one pass per flag, not per station)."""
+    codes = np.full(len(flags), "", dtype=object)
+    texts = np.full(len(flags), "", dtype=object)
+    for code in FLAGS:
+        on = flags[code].to_numpy(bool)
+        reason = reasons[code].to_numpy(object)
+        said = on & (reason != "")
+        codes[on] = np.where(codes[on] == "", code, codes[on] + ";" + code)
+        texts[said] = np.where(texts[said] == "", reason[said], texts[said] + " | " + reason[said])
+    return codes, texts
 
 
 def unjudged(election, reason: str) -> pd.DataFrame:

@@ -1,0 +1,101 @@
+"""How the scan runs its checks: grouped forms give the same results as group by group."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import forensics
+from forensics.report import write_tables
+from forensics.scan import Check, scan
+from forensics.stats.result import TestResult
+from forensics.stats.spikes import integer_percentages
+
+
+@pytest.fixture(scope="module")
+def election():
+    return forensics.simulate(n_pec=1500, n_regions=6, fraud={"rounding": {"fraction": 0.05}}, rng=5)
+
+
+def _toy(election, party=None, kind="a", rng=None):
+    """A share mean plus one random draw, so the stream each run gets shows in the result."""
+    share = election.share(party).to_numpy()
+    value = float(np.nanmean(share)) + (1.0 if kind == "b" else 0.0)
+    return TestResult("toy", value, pvalue=float(rng.random()), n_used=len(share), party=party)
+
+
+def _toy_grouped(election, groups, rngs, **call):
+    calls.append(call)
+    return {g: _toy(election.with_table(election.table.take(p)), rng=rngs[g], **call) for g, p in groups.items()}
+
+
+def _toy_broken(election, groups, rngs, **call):
+    calls.append(call)
+    raise RuntimeError("the grouped form failed")
+
+
+calls = []
+
+
+def _with(grouped):
+    def toy(election, party=None, kind="a", rng=None):
+        return _toy(election, party, kind, rng)
+
+    if grouped is not None:
+        toy.grouped = grouped
+    return toy
+
+
+def _tables(election, checks, tmp_path, label, **params):
+    s = scan(election, tests=checks, rng=9, progress=False, **params)
+    return {name: p.read_bytes() for name, p in write_tables(s, tmp_path / label).items()}
+
+
+@pytest.mark.parametrize("grouped", [_toy_grouped, _toy_broken])
+def test_grouped_forms_of_per_party_and_variant_checks_match_group_by_group(election, tmp_path, grouped):
+    def checks(func):
+        return (Check("toy_party", "per party", "other", func=func, each_party=True, needs=("parties",)),
+                Check("toy_variants", "variants", "other", func=func, needs=("parties",),
+                      variants=({"kind": "a"}, {"kind": "b"})))
+
+    calls.clear()
+    with_grouped = _tables(election, checks(_with(grouped)), tmp_path, "grouped")
+    # one grouped call per run below the nation: one per party, one per variant
+    assert len(calls) == len(election.parties) + 2
+    assert {c.get("party") for c in calls} >= set(election.parties)
+    assert with_grouped == _tables(election, checks(_with(None)), tmp_path, "plain")
+    tests = pd.read_csv(tmp_path / "grouped" / "tests.csv")
+    regional = tests[(tests["test"] == "toy_party") & (tests["level"] == "region")]
+    assert len(regional) == election.table["region"].nunique() * len(election.parties)
+    assert regional["note"].isna().all()
+
+
+def test_integer_test_grouped_matches_group_by_group(election, tmp_path):
+    def plain(election, **kwargs):
+        return integer_percentages(election, **kwargs)
+
+    assert getattr(integer_percentages, "grouped", None) is not None
+    params = {"n_sim": 100}
+    grouped = _tables(election, ("integer_percentages",), tmp_path, "grouped", integer_percentages=params)
+    check = Check("integer_percentages", "group by group", "spikes", func=plain, params=params,
+                  sub_params={"breakdown": None})
+    plain_tables = _tables(election, (check,), tmp_path, "plain")
+    assert grouped.keys() == plain_tables.keys()
+    for name in grouped:  # the summary's provenance names the function called; every table is the same
+        if name != "summary.json":
+            assert grouped[name] == plain_tables[name], name
+
+
+def test_workers_give_identical_outputs(election, tmp_path):
+    fast = {"klimek_fit": {"n_sim_ci": 3, "n_sim": 3, "iterations": 2}, "integer_percentages": {"n_sim": 100},
+            "coarse_shares": {"n_sim": 20}}
+    one = _tables(election, None, tmp_path, "one", workers=1, **fast)
+    two = _tables(election, None, tmp_path, "two", workers=2, **fast)
+    assert one.keys() == two.keys() and {"tests.csv", "stations.csv", "verdicts.csv"} <= one.keys()
+    for name in one:
+        assert one[name] == two[name], name
+
+
+def test_workers_must_be_positive(election):
+    with pytest.raises(ValueError, match="workers"):
+        scan(election, tests=("fingerprint",), workers=0, progress=False)
