@@ -140,3 +140,22 @@ def test_canada_2011_fits_no_fraud(canada):
     r = klimek_fit(canada, rng=1, grid=GRID, iterations=2, n_sim_ci=5, n_sim=0)
     assert r.statistic <= 0.05
     assert r.ci[1] <= 0.1
+
+
+def test_objective_equals_one_simulation_per_grid_point():
+    """The prefix-sum objective scores each grid point exactly as simulating it alone with the same draws."""
+    from forensics.stats.klimek import _Binner, _grid_points, _objective
+
+    e, s = _model_election(0.3, 0.02, 1.5, n=3000, seed=4)
+    N = s["registered"].to_numpy()
+    obs_t, obs_s = s["turnout"].to_numpy(), s["share"].to_numpy()
+    points = _grid_points({"f_i": [0.0, 0.3, 0.55], "f_e": [0.0, 0.02, 0.05], "alpha": [1.0, 1.5]})
+    for objective in ("share", "fingerprint"):
+        binner = _Binner(objective, 0.01, "chisq")
+        obs = binner.hist(obs_t, obs_s)
+        fast = _objective(N, obs, FAIR, points, binner, 1, np.random.default_rng(8))
+        for i, (f_i, f_e, alpha) in enumerate(points[["f_i", "f_e", "alpha"]].to_numpy()):
+            sim = klimek_simulate(N, FAIR, f_i, f_e, alpha, rng=np.random.default_rng(8))
+            hist = np.bincount(binner.cells(sim["leader"].to_numpy(), sim["valid"].to_numpy(), N),
+                               minlength=binner.n_cells + 1)[: binner.n_cells]
+            assert fast[i] == pytest.approx(binner.score(hist.astype(float), obs), rel=1e-12, abs=1e-12)

@@ -114,6 +114,18 @@ def _apply(d: dict, x, alpha: float):
     return d["W"] + np.floor(x * d["rest"]) + stolen, d["O"] - stolen
 
 
+def _simulate(N: np.ndarray, fair: dict, f_i: float, f_e: float, alpha: float, rng):
+    """Leader votes, valid votes and the incremental / extreme masks of one simulated election."""
+    if f_i < 0 or f_e < 0 or f_i + f_e > 1:
+        raise ValueError("need f_i, f_e >= 0 and f_i + f_e <= 1")
+    d = _draw(N, fair, ensure_rng(rng))
+    inc = d["u"] < f_i
+    ext = ~inc & (d["u"] < f_i + f_e)
+    x = np.where(inc, d["x_inc"], np.where(ext, d["x_ext"], 0.0))
+    W, O = _apply(d, x, alpha)
+    return W, W + O, inc, ext
+
+
 def klimek_simulate(registered, fair: dict, f_i: float = 0.0, f_e: float = 0.0, alpha: float = 1.0,
                     rng=None) -> pd.DataFrame:
     """Simulate Klimek's model for stations of the given sizes.
@@ -122,15 +134,8 @@ def klimek_simulate(registered, fair: dict, f_i: float = 0.0, f_e: float = 0.0, 
     others), ``turnout`` and ``share`` per station and ``kind`` ('clean',
     'incremental', 'extreme').
     """
-    if f_i < 0 or f_e < 0 or f_i + f_e > 1:
-        raise ValueError("need f_i, f_e >= 0 and f_i + f_e <= 1")
     N = np.asarray(registered, float)
-    d = _draw(N, fair, ensure_rng(rng))
-    inc = d["u"] < f_i
-    ext = ~inc & (d["u"] < f_i + f_e)
-    x = np.where(inc, d["x_inc"], np.where(ext, d["x_ext"], 0.0))
-    W, O = _apply(d, x, alpha)
-    V = W + O
+    W, V, inc, ext = _simulate(N, fair, f_i, f_e, alpha, rng)
     with np.errstate(divide="ignore", invalid="ignore"):
         return pd.DataFrame({"registered": N, "leader": W, "valid": V, "turnout": V / N,
                              "share": np.where(V > 0, W / V, np.nan),
@@ -153,7 +158,8 @@ class _Binner:
         """Cell of each station from its votes; stations without votes go to the overflow cell."""
         ok = V > 0
         safe = np.where(ok, V, 1)
-        return np.where(ok, self.cells_of(V / N, W / safe), self.n_cells)
+        turnout = V / N if self.objective == "fingerprint" else None  # the 1-D objective needs shares only
+        return np.where(ok, self.cells_of(turnout, W / safe), self.n_cells)
 
     def cells_of(self, turnout, share) -> np.ndarray:
         cell = bin_index(share, self.width)
@@ -190,17 +196,21 @@ def _objective(N, obs, fair, points: pd.DataFrame, binner: _Binner, iterations: 
     alphas = np.unique(points["alpha"])
     counts = {("clean", None): 0, **{(k, a): 0 for k in ("inc", "ext") for a in alphas}}
 
-    def seg_hist(seg, cell):
-        return np.bincount(seg * size + cell, minlength=n_seg * size)
-
     for _ in range(iterations):
         d = _draw(N, fair, rng)
-        seg = np.clip(np.searchsorted(cuts, d["u"], side="right") - 1, 0, n_seg - 1)
-        counts["clean", None] = counts["clean", None] + seg_hist(seg, binner.cells(d["W"], d["W"] + d["O"], N))
-        for a in alphas:
-            for kind in ("inc", "ext"):
-                W, O = _apply(d, d[f"x_{kind}"], a)
-                counts[kind, a] = counts[kind, a] + seg_hist(seg, binner.cells(W, W + O, N))
+        offset = np.clip(np.searchsorted(cuts, d["u"], side="right") - 1, 0, n_seg - 1) * size
+
+        def seg_hist(W, V):
+            return np.bincount(offset + binner.cells(W, V, N), minlength=n_seg * size)
+
+        counts["clean", None] = counts["clean", None] + seg_hist(d["W"], d["W"] + d["O"])
+        for kind in ("inc", "ext"):
+            # _apply's votes, with the part that does not depend on alpha computed once (exact in floats)
+            x = d[f"x_{kind}"]
+            added = d["W"] + np.floor(x * d["rest"])
+            V = added + d["O"]
+            for a in alphas:
+                counts[kind, a] = counts[kind, a] + seg_hist(added + np.rint(x ** a * d["O"]), V)
     # prefix[m] = histogram of the stations whose uniform is below cuts[m]
     prefix = {key: np.vstack([np.zeros((1, binner.n_cells)),
                               np.cumsum(h.reshape(n_seg, size)[:, : binner.n_cells], axis=0)])
@@ -297,9 +307,9 @@ def klimek_fit(election, party=None, rng=None, grid: dict | None = None, iterati
     replicates = pd.DataFrame(replicates, columns=["f_i", "f_e", "alpha"])
     null = []
     for _ in range(n_sim):
-        sim = klimek_simulate(N, fair, rng=rng)
-        sim = sim[(sim["valid"] > 0) & (sim["leader"] > 0)]
-        null.append(fit(sim["registered"].to_numpy(), sim["turnout"].to_numpy(), sim["share"].to_numpy())[1])
+        W, V, _, _ = _simulate(N, fair, 0.0, 0.0, 1.0, rng)
+        ok = (V > 0) & (W > 0)
+        null.append(fit(N[ok], V[ok] / N[ok], W[ok] / V[ok])[1])
     null = pd.DataFrame(null, columns=["f_i", "f_e", "alpha"])
     total = float(best["f_i"] + best["f_e"])
     pvalue = _null_pvalue(best, null) if n_sim else None
@@ -310,13 +320,13 @@ def klimek_fit(election, party=None, rng=None, grid: dict | None = None, iterati
         details[f"{name}_ci"] = percentile_interval(replicates[name], confidence_level) if n_sim_ci else None
         details[f"{name}_sd"] = float(replicates[name].std(ddof=1)) if n_sim_ci > 1 else None
     ci_total = details.pop("total_ci")
-    fitted = klimek_simulate(N, fair, best["f_i"], best["f_e"], best["alpha"], rng=rng)
-    clean = klimek_simulate(N, fair, rng=rng)
+    fitted = _fingerprint_of(N, *_simulate(N, fair, best["f_i"], best["f_e"], best["alpha"], rng)[:2])
+    clean = _fingerprint_of(N, *_simulate(N, fair, 0.0, 0.0, 1.0, rng)[:2])
     details.update(
         fair=fair, objective=objective, quirks=sorted(_quirks(quirks)), peak=peak, iterations=iterations,
         grid=points.assign(objective=score), replicates=replicates, null=null,
         observed=histogram2d(a, v, np.ones_like(a), 0.01),
-        fitted=_fingerprint_of(fitted), fair_fingerprint=_fingerprint_of(clean),
+        fitted=fitted, fair_fingerprint=clean,
     )
     ci_text = f" ({confidence_level:.0%} interval {ci_total[0]:.3f} to {ci_total[1]:.3f})" if ci_total else ""
     p_text = (f" Compared with fits to {n_sim} clean elections simulated from the same model, p = {pvalue:.3g}."
@@ -353,6 +363,7 @@ def _null_pvalue(best: pd.Series, null: pd.DataFrame) -> float:
     return float((rank <= rank[0] + 1e-12).mean())
 
 
-def _fingerprint_of(sim: pd.DataFrame) -> pd.DataFrame:
-    sim = sim[sim["valid"] > 0]
-    return histogram2d(sim["turnout"].to_numpy(), sim["share"].to_numpy(), np.ones(len(sim)), 0.01)
+def _fingerprint_of(N, W, V) -> pd.DataFrame:
+    """Tidy 2-D histogram (1-pp cells) of simulated stations with votes."""
+    ok = V > 0
+    return histogram2d(V[ok] / N[ok], W[ok] / V[ok], np.ones(int(ok.sum())), 0.01)
