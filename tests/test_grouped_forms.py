@@ -68,3 +68,13 @@ def test_grouped_form_names_an_unknown_keyword(election):
     positions = group_positions(election, "region")
     with pytest.raises(TypeError, match="last_digit_test"):
         last_digit_test.grouped(election, positions, {}, no_such_option=1)
+
+
+def test_a_groups_reading_holds_its_own_rows(election):
+    from forensics.stats.digits import _Counts
+
+    reading = _Counts(election, None)
+    for rows in group_positions(election, "region").values():
+        part, alone = reading.take(rows), _Counts(election.with_table(election.table.iloc[rows]), None)
+        np.testing.assert_array_equal(part.raw, alone.raw)
+        assert part.election.table.equals(alone.election.table) and part.keep.equals(alone.keep)

@@ -159,16 +159,23 @@ class _Counts:
             np.empty((len(kept), 0))
 
     def _set(self, election, ex):
-        self.election, self._exclusions = election, ex
+        self._election, self._exclusions = election, ex
         self.keep, self.excluded, self.excluded_rows = ex.keep, ex.counts, ex.rows
         self._resamples = None
+
+    @property
+    def election(self):
+        """The election read (for a group, its sub-election, built on first use)."""
+        if callable(self._election):
+            self._election = self._election()
+        return self._election
 
     def take(self, positions) -> "_Counts":
         """The reading of the rows at 0-based ascending ``positions``: what reading them alone gives."""
         part = object.__new__(_Counts)
         part.columns = self.columns
         ex = self._exclusions.take(positions)
-        part._set(self.election.with_table(self.election.table.iloc[positions]), ex)
+        part._set(lambda: self.election.with_table(self.election.table.iloc[positions]), ex)
         kept = self.keep.to_numpy()
         part.raw = self.raw[(np.cumsum(kept) - 1)[positions][kept[positions]]]
         return part

@@ -36,7 +36,7 @@ QUIRKS = ("sigma_v_sqrt2", "sigma_x_double_sqrt")
 #: Fewer usable stations than this give no fit (a result saying so).
 MIN_STATIONS = 50
 #: Stations simulated per grid point when ``iterations`` is not given.
-SIMULATED_STATIONS = 100_000
+SIMULATED_STATIONS = 25_000
 #: Extreme fraud intensity is 1 - |N(0, 0.075)| (fixed in the model).
 SIGMA_EXTREME = 0.075
 DEFAULT_GRID = {
@@ -83,29 +83,46 @@ def fair_part(turnout, share, peak: str = "kde", quirks=False) -> dict:
             "share_sd": float(sigma_v), "share_mode": v_mode, "sigma_x": float(sigma_x)}
 
 
-def _truncnorm(loc, scale, low, high, size, rng):
+def _uniforms(size: int, rng, stratified: bool = False) -> np.ndarray:
+    """Uniforms on [0, 1): independent, or stratified (one in each [k/size, (k+1)/size), in random order)."""
+    if not stratified:
+        return rng.random(size)
+    return (rng.permutation(size) + rng.random(size)) / size
+
+
+def _truncnorm(loc, scale, low, high, size, rng, stratified: bool = False):
     """Normal(loc, scale) truncated to [low, high], by inverting the CDF (fast for large n)."""
     scale = max(scale, 1e-6)
     p_lo, p_hi = special.ndtr((low - loc) / scale), special.ndtr((high - loc) / scale)
-    u = p_lo + rng.random(size) * (p_hi - p_lo)
+    u = p_lo + _uniforms(size, rng, stratified) * (p_hi - p_lo)
     return np.clip(loc + scale * special.ndtri(u), low, high)
 
 
-def _draw(N: np.ndarray, fair: dict, rng) -> dict:
-    """One replicate's random numbers: fair votes, fraud uniforms and intensities.
+def _fair_votes(N: np.ndarray, fair: dict, rng, stratified: bool = False):
+    """Honest leader and other votes: turnout and share from normals truncated to [0, 1].
 
     The fair share is a normal truncated to [0, 1] (Kobak's version), not the
     original fitter's renormalised pair of normals, which redraws until both
     fall in range.
     """
+    a = _truncnorm(fair["turnout_peak"], fair["turnout_sd"], 0.0, 1.0, N.size, rng, stratified)
+    v = _truncnorm(fair["share_peak"], fair["share_sd"], 0.0, 1.0, N.size, rng, stratified)
+    return np.rint(N * a * v), np.rint(N * a * (1 - v))
+
+
+def _draw(N: np.ndarray, fair: dict, rng, stratified: bool = False) -> dict:
+    """One replicate's random numbers: fair votes, fraud uniforms and intensities.
+
+    ``stratified`` draws every uniform stratified (``_uniforms``): each
+    margin (turnout, share, fraud type, intensities) then follows its law
+    to within one station in every quantile, which removes most of the
+    simulation noise of the histograms the fit compares.
+    """
     n = N.size
-    a = _truncnorm(fair["turnout_peak"], fair["turnout_sd"], 0.0, 1.0, n, rng)
-    v = _truncnorm(fair["share_peak"], fair["share_sd"], 0.0, 1.0, n, rng)
-    W = np.rint(N * a * v)
-    O = np.rint(N * a * (1 - v))
-    return {"W": W, "O": O, "rest": np.maximum(N - W - O, 0), "N": N, "u": rng.random(n),
-            "x_inc": _truncnorm(0.0, fair["sigma_x"], 0.0, 1.0, n, rng),
-            "x_ext": 1 - _truncnorm(0.0, SIGMA_EXTREME, 0.0, 1.0, n, rng)}
+    W, O = _fair_votes(N, fair, rng, stratified)
+    return {"W": W, "O": O, "rest": np.maximum(N - W - O, 0), "N": N, "u": _uniforms(n, rng, stratified),
+            "x_inc": _truncnorm(0.0, fair["sigma_x"], 0.0, 1.0, n, rng, stratified),
+            "x_ext": 1 - _truncnorm(0.0, SIGMA_EXTREME, 0.0, 1.0, n, rng, stratified)}
 
 
 def _apply(d: dict, x, alpha: float):
@@ -187,30 +204,44 @@ def _grid_points(grid: dict) -> pd.DataFrame:
     return pts
 
 
-def _objective(N, obs, fair, points: pd.DataFrame, binner: _Binner, iterations: int, rng) -> np.ndarray:
-    """Objective at every grid point, from the mean simulated histogram over replicates."""
+def _simulated_sizes(N: np.ndarray, iterations: int | None):
+    """Sizes of the stations simulated for each grid point, and how many real stations one stands for.
+
+    ``iterations`` copies of the real sizes when given.  By default
+    ``SIMULATED_STATIONS``: a small election's sizes repeated up to four
+    times, a large one's systematic sample (every (n / M)-th of the sorted
+    sizes, so the sizes' distribution is kept to within 1/M in each quantile).
+    """
+    n = N.size
+    if iterations is None and n > SIMULATED_STATIONS:
+        pick = ((np.arange(SIMULATED_STATIONS) + 0.5) * (n / SIMULATED_STATIONS)).astype(np.int64)
+        return np.sort(N)[pick], n / SIMULATED_STATIONS
+    k = iterations or int(np.clip(round(SIMULATED_STATIONS / n), 1, 4))
+    return np.tile(N, k), 1 / k
+
+
+def _objective(N, obs, fair, points: pd.DataFrame, binner: _Binner, iterations: int | None, rng) -> np.ndarray:
+    """Objective at every grid point, from the histogram of one stratified simulation (``_simulated_sizes``)."""
     cuts = np.unique(np.round(np.r_[0.0, 1.0, points["f_i"], points["f_i"] + points["f_e"]], 10))
     i_lo = np.searchsorted(cuts, np.round(points["f_i"].to_numpy(), 10))
     i_hi = np.searchsorted(cuts, np.round((points["f_i"] + points["f_e"]).to_numpy(), 10))
     n_seg, size = cuts.size, binner.n_cells + 1
     alphas = np.unique(points["alpha"])
-    counts = {("clean", None): 0, **{(k, a): 0 for k in ("inc", "ext") for a in alphas}}
+    sizes, weight = _simulated_sizes(N, iterations)
+    d = _draw(sizes, fair, rng, stratified=True)
+    offset = np.clip(np.searchsorted(cuts, d["u"], side="right") - 1, 0, n_seg - 1) * size
 
-    for _ in range(iterations):
-        d = _draw(N, fair, rng)
-        offset = np.clip(np.searchsorted(cuts, d["u"], side="right") - 1, 0, n_seg - 1) * size
+    def seg_hist(W, V):
+        return np.bincount(offset + binner.cells(W, V, sizes), minlength=n_seg * size)
 
-        def seg_hist(W, V):
-            return np.bincount(offset + binner.cells(W, V, N), minlength=n_seg * size)
-
-        counts["clean", None] = counts["clean", None] + seg_hist(d["W"], d["W"] + d["O"])
-        for kind in ("inc", "ext"):
-            # _apply's votes, with the part that does not depend on alpha computed once (exact in floats)
-            x = d[f"x_{kind}"]
-            added = d["W"] + np.floor(x * d["rest"])
-            V = added + d["O"]
-            for a in alphas:
-                counts[kind, a] = counts[kind, a] + seg_hist(added + np.rint(x ** a * d["O"]), V)
+    counts = {("clean", None): seg_hist(d["W"], d["W"] + d["O"])}
+    for kind in ("inc", "ext"):
+        # _apply's votes, with the part that does not depend on alpha computed once (exact in floats)
+        x = d[f"x_{kind}"]
+        added = d["W"] + np.floor(x * d["rest"])
+        V = added + d["O"]
+        for a in alphas:
+            counts[kind, a] = seg_hist(added + np.rint(x ** a * d["O"]), V)
     # prefix[m] = histogram of the stations whose uniform is below cuts[m]
     prefix = {key: np.vstack([np.zeros((1, binner.n_cells)),
                               np.cumsum(h.reshape(n_seg, size)[:, : binner.n_cells], axis=0)])
@@ -223,7 +254,7 @@ def _objective(N, obs, fair, points: pd.DataFrame, binner: _Binner, iterations: 
         rows = np.flatnonzero(points["alpha"].to_numpy() == a)
         for chunk in np.array_split(rows, max(1, rows.size * binner.n_cells // 2_000_000)):
             sim = below[i_lo[chunk]] + above[i_hi[chunk]]
-            score[chunk] = binner.score(sim / iterations, obs)
+            score[chunk] = binner.score(sim * weight, obs)
     return score
 
 
@@ -293,7 +324,6 @@ def klimek_fit(election, party=None, rng=None, grid: dict | None = None, iterati
                                           explanation=too_few_text(ex.n_used, MIN_STATIONS))
     N = kept["registered"].to_numpy()
     a, v = kept["turnout"].to_numpy(), kept["share"].to_numpy()
-    iterations = iterations or int(np.clip(round(SIMULATED_STATIONS / N.size), 1, 4))
     points = _grid_points(grid or DEFAULT_GRID)
     binner = _Binner(objective, bin_width, distance)
     fit = partial(_fit_once, points=points, binner=binner, iterations=iterations, peak=peak, quirks=quirks,
@@ -307,7 +337,8 @@ def klimek_fit(election, party=None, rng=None, grid: dict | None = None, iterati
     replicates = pd.DataFrame(replicates, columns=["f_i", "f_e", "alpha"])
     null = []
     for _ in range(n_sim):
-        W, V, _, _ = _simulate(N, fair, 0.0, 0.0, 1.0, rng)
+        W, O = _fair_votes(N, fair, rng)
+        V = W + O
         ok = (V > 0) & (W > 0)
         null.append(fit(N[ok], V[ok] / N[ok], W[ok] / V[ok])[1])
     null = pd.DataFrame(null, columns=["f_i", "f_e", "alpha"])
@@ -324,6 +355,7 @@ def klimek_fit(election, party=None, rng=None, grid: dict | None = None, iterati
     clean = _fingerprint_of(N, *_simulate(N, fair, 0.0, 0.0, 1.0, rng)[:2])
     details.update(
         fair=fair, objective=objective, quirks=sorted(_quirks(quirks)), peak=peak, iterations=iterations,
+        simulated_stations=len(_simulated_sizes(N, iterations)[0]),
         grid=points.assign(objective=score), replicates=replicates, null=null,
         observed=histogram2d(a, v, np.ones_like(a), 0.01),
         fitted=fitted, fair_fingerprint=clean,
