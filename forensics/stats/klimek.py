@@ -36,7 +36,7 @@ QUIRKS = ("sigma_v_sqrt2", "sigma_x_double_sqrt")
 #: Fewer usable stations than this give no fit (a result saying so).
 MIN_STATIONS = 50
 #: Stations simulated per grid point when ``iterations`` is not given.
-SIMULATED_STATIONS = 25_000
+SIMULATED_STATIONS = 50_000
 #: Extreme fraud intensity is 1 - |N(0, 0.075)| (fixed in the model).
 SIGMA_EXTREME = 0.075
 DEFAULT_GRID = {
@@ -189,10 +189,17 @@ class _Binner:
 
     def score(self, sim: np.ndarray, obs: np.ndarray) -> np.ndarray:
         """Distance over the last axis: Klimek's D_K = sum(((S - O) / (O + 1))^2), or the
-        symmetric chi-square sum((S - O)^2 / (S + O + 1))."""
+        symmetric chi-square sum((S - O)^2 / (S + O + 1)).  Overwrites ``sim`` (no temporary copies)."""
+        diff = sim - obs
         if self.distance == "klimek":
-            return (((sim - obs) / (obs + 1)) ** 2).sum(axis=-1)
-        return ((sim - obs) ** 2 / (sim + obs + 1)).sum(axis=-1)
+            diff /= obs + 1
+            diff *= diff
+        else:
+            sim += obs
+            sim += 1
+            diff *= diff
+            diff /= sim
+        return diff.sum(axis=-1)
 
 
 def _grid_points(grid: dict) -> pd.DataFrame:
@@ -253,8 +260,10 @@ def _objective(N, obs, fair, points: pd.DataFrame, binner: _Binner, iterations: 
         below, above = prefix["inc", a] - prefix["ext", a], prefix["ext", a] - clean + clean[-1]
         rows = np.flatnonzero(points["alpha"].to_numpy() == a)
         for chunk in np.array_split(rows, max(1, rows.size * binner.n_cells // 2_000_000)):
-            sim = below[i_lo[chunk]] + above[i_hi[chunk]]
-            score[chunk] = binner.score(sim * weight, obs)
+            sim = below[i_lo[chunk]]
+            sim += above[i_hi[chunk]]
+            sim *= weight
+            score[chunk] = binner.score(sim, obs)
     return score
 
 
