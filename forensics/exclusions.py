@@ -27,6 +27,13 @@ class Exclusions:
         ex.require(election.published, "figures not published")
         return ex
 
+    def take(self, positions) -> "Exclusions":
+        """The exclusions of the rows at 0-based ``positions``, as if those rows had been filtered alone."""
+        part = Exclusions.__new__(Exclusions)
+        part.keep, part.reasons = self.keep.iloc[positions], self.reasons.iloc[positions]
+        part.index = part.keep.index
+        return part
+
     def require(self, condition, reason: str) -> "Exclusions":
         """Keep only rows where ``condition`` is True; charge the others to ``reason``."""
         cond = pd.Series(condition, index=self.index).fillna(False).astype(bool)

@@ -140,3 +140,39 @@ def test_canada_2011_fits_no_fraud(canada):
     r = klimek_fit(canada, rng=1, grid=GRID, iterations=2, n_sim_ci=5, n_sim=0)
     assert r.statistic <= 0.05
     assert r.ci[1] <= 0.1
+
+
+def test_objective_equals_one_simulation_per_grid_point():
+    """The prefix-sum objective scores each grid point exactly as simulating it alone with the same draws."""
+    from forensics.stats.klimek import _apply, _Binner, _draw, _grid_points, _objective, _simulated_sizes
+
+    e, s = _model_election(0.3, 0.02, 1.5, n=3000, seed=4)
+    N = s["registered"].to_numpy()
+    obs_t, obs_s = s["turnout"].to_numpy(), s["share"].to_numpy()
+    points = _grid_points({"f_i": [0.0, 0.3, 0.55], "f_e": [0.0, 0.02, 0.05], "alpha": [1.0, 1.5]})
+    for objective, distance, iterations in (("share", "chisq", None), ("fingerprint", "klimek", 2)):
+        binner = _Binner(objective, 0.01, distance)
+        obs = binner.hist(obs_t, obs_s)
+        fast = _objective(N, obs, FAIR, points, binner, iterations, np.random.default_rng(8))
+        sizes, weight = _simulated_sizes(N, iterations)
+        d = _draw(sizes, FAIR, np.random.default_rng(8), stratified=True)
+        for i, (f_i, f_e, alpha) in enumerate(points[["f_i", "f_e", "alpha"]].to_numpy()):
+            inc = d["u"] < f_i
+            ext = ~inc & (d["u"] < f_i + f_e)
+            W, O = _apply(d, np.where(inc, d["x_inc"], np.where(ext, d["x_ext"], 0.0)), alpha)
+            hist = np.bincount(binner.cells(W, W + O, sizes), minlength=binner.n_cells + 1)[: binner.n_cells]
+            assert fast[i] == pytest.approx(binner.score(hist * weight, obs), rel=1e-12, abs=1e-12)
+
+
+def test_large_elections_simulate_a_stratified_sample_of_their_station_sizes():
+    from forensics.stats.klimek import SIMULATED_STATIONS, _simulated_sizes, _uniforms
+
+    N = np.random.default_rng(1).integers(100, 3000, 3 * SIMULATED_STATIONS).astype(float)
+    sizes, weight = _simulated_sizes(N, None)
+    assert sizes.size == SIMULATED_STATIONS and weight == 3
+    assert np.abs(np.quantile(sizes, np.linspace(0, 1, 11)) - np.quantile(N, np.linspace(0, 1, 11))).max() <= 3
+    small = N[:1000]
+    assert _simulated_sizes(small, None)[0].size == 4000 and _simulated_sizes(small, 2)[1] == 0.5
+    assert _simulated_sizes(N[:10_000], None)[0].size == 20_000
+    u = _uniforms(1000, np.random.default_rng(2), stratified=True)
+    assert (np.sort(np.floor(u * 1000)) == np.arange(1000)).all()

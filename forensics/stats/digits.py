@@ -36,7 +36,7 @@ from ._core.bootstrap import (basic_interval, multiplicities, one_blas_thread, r
                               resample_sums)
 from ._core.counts import count_values
 from ._core.digitize import digit_counts, first_digit, last_digit, last_two_digits, percent_ends_05, second_digit
-from .registry import register_test
+from .registry import check_parameters, register_test
 from .result import TestResult
 
 __all__ = [
@@ -152,13 +152,33 @@ class _Counts:
         missing = [c for c in self.columns if c not in e.table.columns]
         if missing:
             raise KeyError(f"column(s) not in the table: {', '.join(missing)}")
-        self.election = e
         ex = Exclusions.for_election(e)
-        self.keep, self.excluded, self.excluded_rows = ex.keep, ex.counts, ex.rows
+        self._set(e, ex)
         kept = e.subset(ex.keep)
         self.raw = np.column_stack([count_values(kept, c) for c in self.columns]) if self.columns else \
             np.empty((len(kept), 0))
+
+    def _set(self, election, ex):
+        self._election, self._exclusions = election, ex
+        self.keep, self.excluded, self.excluded_rows = ex.keep, ex.counts, ex.rows
         self._resamples = None
+
+    @property
+    def election(self):
+        """The election read (for a group, its sub-election, built on first use)."""
+        if callable(self._election):
+            self._election = self._election()
+        return self._election
+
+    def take(self, positions) -> "_Counts":
+        """The reading of the rows at 0-based ascending ``positions``: what reading them alone gives."""
+        part = object.__new__(_Counts)
+        part.columns = self.columns
+        ex = self._exclusions.take(positions)
+        part._set(lambda: self.election.with_table(self.election.table.iloc[positions]), ex)
+        kept = self.keep.to_numpy()
+        part.raw = self.raw[(np.cumsum(kept) - 1)[positions][kept[positions]]]
+        return part
 
     def resamples(self, n_sim: int, rng):
         """Station multiplicities of ``n_sim`` resamples (drawn on first use), or None when too many to hold."""
@@ -597,6 +617,32 @@ def percent_zero_five(election, *, columns=None, turnout: bool = True, min_base:
                       details={"subjects": pd.DataFrame(rows), "null": null, "parties_left_out": small},
                       explanation=text, alternative="two-sided", confidence_level=confidence_level,
                       method="exact binomial; station-bootstrap basic interval", **common)
+
+
+# -- all groups in one call -------------------------------------------------------------------
+def _grouped(test):
+    """The grouped form of a count-based digit test (``func.grouped(election, groups, rngs, **call)``).
+
+    The count columns are read and checked once for the whole election and
+    sliced per group (``_Counts.take``); each group's result is the one the
+    test gives on that group alone with the group's own stream.
+    """
+    takes_rng = "rng" in test.parameters
+
+    def grouped(election, groups, rngs, **call):
+        check_parameters(test.test_name, test.parameters, {**call, **({"rng": None} if takes_rng else {})})
+        reading = _Counts(election, call.pop("columns", None))
+        out = {}
+        for group, positions in groups.items():
+            extra = {"rng": ensure_rng(rngs.get(group))} if takes_rng else {}
+            out[group] = test.__wrapped__(reading.take(positions), **call, **extra)
+        return out
+
+    return grouped
+
+
+for _test in (last_digit_test, digit_pairs_test, second_digit_test):
+    _test.grouped = _grouped(_test)
 
 
 # -- all of them, per level ----------------------------------------------------------------------

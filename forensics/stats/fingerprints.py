@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._core.plane import find_peak, histogram1d, histogram2d, station_values
+from ..model import as_election
 from .registry import register_test
 from .result import TestResult
 
@@ -50,10 +51,14 @@ def fingerprint(election, party=None, bin_width: float | str = 0.01, weights: st
     where Klimek's extreme fraud piles up; a clean election has almost none.
     """
     kept, ex, party = station_values(election, party, turnout=turnout, share=share)
+    return _fingerprint(kept["turnout"].to_numpy(), kept["share"].to_numpy(), _weights(kept, weights), ex, party,
+                        bin_width, weights, turnout, share, corner)
+
+
+def _fingerprint(t, s, w, ex, party, bin_width, weights, turnout, share, corner) -> TestResult:
+    """The fingerprint's result from the kept stations' turnout, share and weight."""
     if bin_width == "auto":
-        bin_width = auto_bin_width(len(kept))
-    w = _weights(kept, weights)
-    t, s = kept["turnout"].to_numpy(), kept["share"].to_numpy()
+        bin_width = auto_bin_width(len(t))
     total = w.sum()
     in_corner = float(w[(t >= corner) & (s >= corner)].sum() / total) if total > 0 else float("nan")
     details = {
@@ -66,7 +71,7 @@ def fingerprint(election, party=None, bin_width: float | str = 0.01, weights: st
             "leader_votes": "votes for the leader"}[weights]
     explanation = (
         f"The fingerprint counts {unit} by turnout ({turnout} ballots / voters on the list) and by "
-        f"{party}'s share ({share} ballots as the base), in {bin_width:.3g}-wide bins, over {len(kept):,} "
+        f"{party}'s share ({share} ballots as the base), in {bin_width:.3g}-wide bins, over {len(t):,} "
         f"stations. A clean election looks like one round cloud; ballot stuffing and rewritten protocols "
         f"drag a tail toward 100% turnout and 100% share. {in_corner:.2%} of the {unit} sit where both "
         f"turnout and share are {corner:.0%} or more; in clean elections this corner is nearly empty. "
@@ -75,6 +80,43 @@ def fingerprint(election, party=None, bin_width: float | str = 0.01, weights: st
     )
     return TestResult.from_exclusions("fingerprint", ex, in_corner, details=details, explanation=explanation,
                                       party=party, method="descriptive: share of the weight in the corner")
+
+
+def _fingerprint_grouped(election, groups, rngs=None, party=None, bin_width: float | str = 0.01,
+                         weights: str = "stations", turnout: str = "issued", share: str = "valid",
+                         corner: float = 0.9) -> dict:
+    """``fingerprint`` of every group in one call: stations read and filtered once, then sliced per group.
+
+    ``groups`` maps a group to the 0-based positions of its rows (``forensics.levels.group_positions``);
+    ``rngs`` is accepted for the common grouped interface (the fingerprint draws nothing).  Each result is the
+    one ``fingerprint`` gives on the group alone.
+    """
+    election = as_election(election)
+    read = {}  # party -> its stations, read once
+    out = {}
+    for group, positions in groups.items():
+        name = party or _leader(election, positions)
+        if name not in read:
+            kept, ex, _ = station_values(election, name, turnout=turnout, share=share)
+            keep = ex.keep.to_numpy()
+            read[name] = (kept["turnout"].to_numpy(), kept["share"].to_numpy(), _weights(kept, weights), ex, keep,
+                          np.cumsum(keep) - 1)
+        t, s, w, ex, keep, row = read[name]
+        rows = row[positions][keep[positions]]
+        out[group] = _fingerprint(t[rows], s[rows], w[rows], ex.take(positions), name, bin_width, weights,
+                                  turnout, share, corner)
+    return out
+
+
+def _leader(election, positions) -> str:
+    """``Election.leader`` of the rows at ``positions`` (the party with the most votes there)."""
+    if not election.parties:
+        raise KeyError("the election has no party columns")
+    votes = election.table[list(election.parties)].to_numpy(dtype=float, na_value=np.nan)[positions]
+    return str(election.parties[int(np.argmax(np.nansum(votes, axis=0)))])
+
+
+fingerprint.grouped = _fingerprint_grouped
 
 
 @register_test("cumulative_votes")
