@@ -59,11 +59,12 @@ def test_grouped_forms_of_per_party_and_variant_checks_match_group_by_group(elec
                       variants=({"kind": "a"}, {"kind": "b"})))
 
     calls.clear()
-    with_grouped = _tables(election, checks(_with(grouped)), tmp_path, "grouped")
+    with_grouped = _tables(election, checks(_with(grouped)), tmp_path, "grouped", workers=1)  # calls counted here
     # one grouped call per run below the nation: one per party, one per variant
     assert len(calls) == len(election.parties) + 2
     assert {c.get("party") for c in calls} >= set(election.parties)
     assert with_grouped == _tables(election, checks(_with(None)), tmp_path, "plain")
+    assert with_grouped == _tables(election, checks(_with(grouped)), tmp_path, "grouped2", workers=2)
     tests = pd.read_csv(tmp_path / "grouped" / "tests.csv")
     regional = tests[(tests["test"] == "toy_party") & (tests["level"] == "region")]
     assert len(regional) == election.table["region"].nunique() * len(election.parties)
