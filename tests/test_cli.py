@@ -44,6 +44,30 @@ def test_unknown_level_stops_before_any_computation(results_csv, tmp_path, capsy
         assert "available levels: nation, region, tec, pec" in err
 
 
+
+def test_workers_reach_the_scan_and_a_bad_count_stops_before_any_work(results_csv, tmp_path, capsys, monkeypatch):
+    from forensics.scan import scan
+
+    seen = []
+
+    def quick(election, **kwargs):  # one cheap test: what is checked is the option's way to the scan
+        seen.append(kwargs["workers"])
+        return scan(election, tests=("fingerprint",), **kwargs)
+
+    importlib.import_module("forensics.scan")
+    monkeypatch.setattr(sys.modules["forensics.scan"], "scan", quick)
+    out = str(tmp_path / "out")
+    assert main(["scan", str(results_csv), "--out", out, "--levels", "nation", "--quiet", "--workers", "1"]) == 0
+    assert main(["scan", str(results_csv), "--out", out, "--levels", "nation", "--quiet"]) == 0
+    assert seen == [1, None]  # None: the scan's default, the available cores
+    capsys.readouterr()
+    for bad in ("0", "two"):
+        with pytest.raises(SystemExit) as stop:
+            main(["scan", str(results_csv), "--out", out, "--workers", bad])
+        assert stop.value.code == 2
+        assert "--workers" in capsys.readouterr().err
+    assert seen == [1, None]
+
 def test_quiet_hides_the_progress_bars_only(results_csv, tmp_path, capsys, monkeypatch):
     from forensics.scan import scan
 

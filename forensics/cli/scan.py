@@ -25,7 +25,22 @@ def add_scan_options(parser, out_default=None) -> None:
     parser.add_argument("--title", metavar="TEXT",
                         help="the election's name for the report's first screen (default: the profile's metadata)")
     parser.add_argument("--date", metavar="YYYY-MM-DD", help="the election day (default: the profile's metadata)")
+    parser.add_argument("--workers", type=_positive, default=None, metavar="N",
+                        help="processes for the scan's steps (default: the available cores; 1 = this process "
+                             "only); the outputs are the same for any number")
     add_raw_csv_option(parser)
+
+
+def _positive(text: str) -> int:
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
 
 
 def check_out(args) -> None:
@@ -67,7 +82,7 @@ def run_scan(election, args) -> int:
 
     info = ElectionInfo.of(election, args.title, args.date)  # a bad --date fails before the scan runs
     levels = parse_levels(args.levels, election)
-    result = scan(election, levels=levels, rng=args.seed, progress=not args.quiet)
+    result = scan(election, levels=levels, rng=args.seed, progress=not args.quiet, workers=args.workers)
     verdicts = result.verdicts
     path = write_report(result, args.out, title=info.title, date=info.date, lang=args.lang,
                         progress=not args.quiet, raw_csv=args.raw_csv)
