@@ -415,7 +415,7 @@ class _Batch:
             sims = _simulate(rng, self.prob[part], frame, self.tolerance, null, n_sim, self.weights[part], groups,
                              chunk)
         counts = _counts_table(self.obs_sum[k], self.mean[k], self.sd[k], self.tail[k], sims)
-        main = counts.loc[("either", "stations")]
+        main = {column: values[0] for column, values in counts.items() if column not in ("statistic", "weight")}
         details = {
             "party": party,
             "excess": float(main["excess"]),
@@ -423,7 +423,7 @@ class _Batch:
             "z": float(main["excess"] / main["null_sd"]) if main["null_sd"] > 0 else 0.0,
             # the count is a sum of independent indicators with known probabilities: its analytic tail
             "pvalue_exact": float(main["pvalue_analytic"]),
-            "counts": counts.reset_index(),
+            "counts": counts,
             "integers": _integers_table(self.int_obs[k], self.int_mean[k], self.int_var[k], self.int_tail[k]),
             "n_sim": n_sim,
             "tolerance": self.tolerance,
@@ -441,7 +441,7 @@ class _Batch:
                   "saddlepoint otherwise)")
         return TestResult.from_exclusions(
             "integer_percentages", ex, main["observed"], pvalue=float(main["pvalue"]),
-            expected=float(main["expected"]), details=details, explanation=_explain(main, counts, details, n, party),
+            expected=float(main["expected"]), details=details, explanation=_explain(main, self.obs_sum[k] - self.mean[k], details, n, party),
             party=party, alternative="greater", method=method,
         )
 
@@ -485,19 +485,26 @@ def _mc_pvalue(null, observed):
     return (1 + (null >= np.asarray(observed)[None, ...] - 1e-9).sum(axis=0)) / (1 + null.shape[0])
 
 
-def _counts_table(obs, mean, sd, tail, sims):
-    """Observed vs null for each statistic and weighting ((statistics x weightings) arrays of one group)."""
-    rows = []
-    for i, s in enumerate(STATISTICS):
-        mc = _mc_pvalue(sims[s], obs[i]) if sims is not None else np.full(len(WEIGHTS), np.nan)
-        for j, wname in enumerate(WEIGHTS):
-            rows.append({"statistic": s, "weight": wname, "observed": obs[i, j], "expected": mean[i, j],
-                         "excess": obs[i, j] - mean[i, j], "null_sd": sd[i, j],
-                         "mc_mean": sims[s][:, j].mean() if sims is not None else np.nan,
-                         "mc_sd": sims[s][:, j].std(ddof=1) if sims is not None and len(sims[s]) > 1 else np.nan,
-                         "pvalue": mc[j] if sims is not None else tail[i, j],
-                         "pvalue_analytic": tail[i, j], "pvalue_mc": mc[j]})
-    return pd.DataFrame(rows).set_index(["statistic", "weight"])
+def _counts_table(obs, mean, sd, tail, sims) -> pd.DataFrame:
+    """Observed vs null for each statistic and weighting ((statistics x weightings) arrays of one group).
+
+    One row per statistic and weighting, statistic by statistic (so the
+    first row is the main count: either percentage, stations).
+    """
+    shape = obs.shape
+    if sims is not None:
+        mc = np.array([_mc_pvalue(sims[s], obs[i]) for i, s in enumerate(STATISTICS)])
+        mc_mean = np.array([sims[s].mean(axis=0) for s in STATISTICS])
+        mc_sd = np.array([sims[s].std(axis=0, ddof=1) if len(sims[s]) > 1 else np.full(shape[1], np.nan)
+                          for s in STATISTICS])
+    else:
+        mc = mc_mean = mc_sd = np.full(shape, np.nan)
+    return pd.DataFrame({
+        "statistic": np.repeat(STATISTICS, shape[1]), "weight": np.tile(list(WEIGHTS), shape[0]),
+        "observed": obs.ravel(), "expected": mean.ravel(), "excess": (obs - mean).ravel(), "null_sd": sd.ravel(),
+        "mc_mean": mc_mean.ravel(), "mc_sd": mc_sd.ravel(), "pvalue": (tail if sims is None else mc).ravel(),
+        "pvalue_analytic": tail.ravel(), "pvalue_mc": mc.ravel(),
+    })
 
 
 def _integers_table(obs, mean, var, tail):
@@ -534,12 +541,13 @@ def _empty_result(party, ex):
     )
 
 
-def _explain(main, counts, details, n, party) -> str:
-    res = counts.loc[("result", "stations")]
-    tur = counts.loc[("turnout", "stations")]
+def _explain(main, excess, details, n, party) -> str:
+    res = {"excess": excess[STATISTICS.index("result"), 0]}
+    tur = {"excess": excess[STATISTICS.index("turnout"), 0]}
     z = main["excess"] / main["null_sd"] if main["null_sd"] > 0 else 0.0
-    top = details["integers"].assign(ex=lambda t: t["turnout_excess"] + t["result_excess"])
-    top = top.sort_values("ex", ascending=False).head(3)["percent"].tolist()
+    ints = details["integers"]
+    top = PERCENTS[np.argsort(-(ints["turnout_excess"].to_numpy() + ints["result_excess"].to_numpy()),
+                              kind="stable")[:3]].tolist()
     how = "Monte Carlo" if details["n_sim"] else "exact tail"
     verdict = (f"That is {z:.1f} standard deviations more than expected; honest counting would give a count "
                f"this high with probability about {main['pvalue']:.2g} ({how})."
