@@ -336,6 +336,7 @@ class _Batch:
 
     def __init__(self, frame, bins, code, n_groups, tolerance):
         self.frame, self.tolerance, self.n_groups = frame, tolerance, n_groups
+        self.shares = frame[["turnout", "result"]]
         n = len(frame)
         counts = {c: frame[c].to_numpy() for c in ("N", "B", "R", "W")}
         obs_t, k_t = is_integer_percent(counts["B"], counts["N"], tolerance)
@@ -406,16 +407,16 @@ class _Batch:
         part = slice(self.starts[k], self.starts[k + 1])
         index = self.order[part]
         n = index.size
-        frame = self.frame.iloc[index]
         observed = {s: v[part] for s, v in self.observed.items()}
         p_null = {s: v[part] for s, v in self.p_null.items()}
-        groups = _groups(e, frame.index, breakdown)
+        groups = _groups(e, self.frame.index[index], breakdown)
         sims = None
         if n_sim:
-            sims = _simulate(rng, self.prob[part], frame, self.tolerance, null, n_sim, self.weights[part], groups,
-                             chunk)
+            sims = _simulate(rng, self.prob[part], self.frame.iloc[index], self.tolerance, null, n_sim,
+                             self.weights[part], groups, chunk)
         counts = _counts_table(self.obs_sum[k], self.mean[k], self.sd[k], self.tail[k], sims)
-        main = {column: values[0] for column, values in counts.items() if column not in ("statistic", "weight")}
+        main = {column: counts[column].iat[0] for column in ("observed", "expected", "excess", "null_sd", "pvalue",
+                                                            "pvalue_analytic")}
         details = {
             "party": party,
             "excess": float(main["excess"]),
@@ -428,7 +429,7 @@ class _Batch:
             "n_sim": n_sim,
             "tolerance": self.tolerance,
             "null": null,
-            "stations": frame[["turnout", "result"]],
+            "stations": self.shares.iloc[index],
         }
         if sims is not None:
             details["null_quantiles"] = {q: float(np.quantile(sims["either"][:, 0], q))
@@ -499,24 +500,32 @@ def _counts_table(obs, mean, sd, tail, sims) -> pd.DataFrame:
                           for s in STATISTICS])
     else:
         mc = mc_mean = mc_sd = np.full(shape, np.nan)
-    return pd.DataFrame({
-        "statistic": np.repeat(STATISTICS, shape[1]), "weight": np.tile(list(WEIGHTS), shape[0]),
-        "observed": obs.ravel(), "expected": mean.ravel(), "excess": (obs - mean).ravel(), "null_sd": sd.ravel(),
-        "mc_mean": mc_mean.ravel(), "mc_sd": mc_sd.ravel(), "pvalue": (tail if sims is None else mc).ravel(),
-        "pvalue_analytic": tail.ravel(), "pvalue_mc": mc.ravel(),
-    })
+    values = np.column_stack([obs.ravel(), mean.ravel(), (obs - mean).ravel(), sd.ravel(), mc_mean.ravel(),
+                              mc_sd.ravel(), (tail if sims is None else mc).ravel(), tail.ravel(), mc.ravel()])
+    table = pd.DataFrame(values, columns=["observed", "expected", "excess", "null_sd", "mc_mean", "mc_sd", "pvalue",
+                                          "pvalue_analytic", "pvalue_mc"])
+    table.insert(0, "weight", _ROW_NAMES[1])
+    table.insert(0, "statistic", _ROW_NAMES[0])
+    return table
+
+
+#: the (statistic, weight) label columns of every counts table, built once
+_ROW_NAMES = tuple(pd.Series(np.repeat(STATISTICS, len(WEIGHTS)) if k == 0 else np.tile(list(WEIGHTS), len(STATISTICS)))
+                   .array for k in (0, 1))
 
 
 def _integers_table(obs, mean, var, tail):
     """Per whole percentage: observed vs expected stations for turnout and result ((2 x 101) arrays)."""
-    columns = {"percent": PERCENTS}
+    columns = {}
     for i, name in enumerate(("turnout", "result")):
         sd = np.sqrt(var[i])
         with np.errstate(divide="ignore", invalid="ignore"):
             z = np.where(var[i] > 0, (obs[i] - mean[i]) / sd, 0.0)
         columns.update({f"{name}_observed": obs[i], f"{name}_expected": mean[i], f"{name}_excess": obs[i] - mean[i],
                         f"{name}_sd": sd, f"{name}_z": z, f"{name}_pvalue_adj": adjust(tail[i])})
-    return pd.DataFrame(columns)
+    table = pd.DataFrame(np.column_stack(list(columns.values())), columns=list(columns))
+    table.insert(0, "percent", PERCENTS)
+    return table
 
 
 def _regions_table(groups, observed, p_null, sims):
