@@ -442,7 +442,8 @@ class _Batch:
                   "saddlepoint otherwise)")
         return TestResult.from_exclusions(
             "integer_percentages", ex, main["observed"], pvalue=float(main["pvalue"]),
-            expected=float(main["expected"]), details=details, explanation=_explain(main, self.obs_sum[k] - self.mean[k], details, n, party),
+            expected=float(main["expected"]), details=details,
+            explanation=_explain(main, self.obs_sum[k] - self.mean[k], details, n, party),
             party=party, alternative="greater", method=method,
         )
 
@@ -509,9 +510,9 @@ def _counts_table(obs, mean, sd, tail, sims) -> pd.DataFrame:
     return table
 
 
-#: the (statistic, weight) label columns of every counts table, built once
-_ROW_NAMES = tuple(pd.Series(np.repeat(STATISTICS, len(WEIGHTS)) if k == 0 else np.tile(list(WEIGHTS), len(STATISTICS)))
-                   .array for k in (0, 1))
+#: the statistic and weight label columns of every counts table, built once
+_ROW_NAMES = (pd.Series(np.repeat(STATISTICS, len(WEIGHTS))).array,
+              pd.Series(np.tile(list(WEIGHTS), len(STATISTICS))).array)
 
 
 def _integers_table(obs, mean, var, tail):
