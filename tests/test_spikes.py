@@ -85,6 +85,49 @@ def test_same_seed_same_result_and_pvalue_definition():
     assert round(a.pvalue * 100, 9) == int(round(a.pvalue * 100))
 
 
+def test_analytic_pvalues_agree_with_monte_carlo():
+    """Every row's analytic tail against 4,000 Monte Carlo replicates of the same null."""
+    n_sim = 4000
+    for seed, fraud in ((21, None), (22, {"rounding": {"fraction": 0.02}})):
+        e = simulate(n_pec=1500, rng=seed, fraud=fraud)
+        analytic = integer_percentages(e, breakdown=None)
+        mc = integer_percentages(e, n_sim=n_sim, rng=seed, breakdown=None)
+        assert analytic.method.startswith("analytic") and mc.method.startswith("Monte Carlo")
+        a = analytic.details["counts"].set_index(["statistic", "weight"])
+        m = mc.details["counts"].set_index(["statistic", "weight"])
+        pd.testing.assert_series_equal(a["pvalue"], m["pvalue_analytic"], check_names=False)
+        assert a["pvalue_mc"].isna().all() and (m["pvalue"] == m["pvalue_mc"]).all()
+        above_floor = m["pvalue_mc"] > 20 / (n_sim + 1)
+        # the Monte Carlo p-value's sd, 4.5 of them (two-sided 7e-6 per row), plus its 1/(n+1) offset
+        se = np.sqrt(m["pvalue_mc"] * (1 - m["pvalue_mc"]) / n_sim)
+        gap = (a["pvalue"] - m["pvalue_mc"]).abs()
+        assert (gap[above_floor] <= 4.5 * se[above_floor] + 1 / (n_sim + 1)).all(), gap[above_floor] / se[above_floor]
+        # below the floor the analytic tail goes on where the replicates stop
+        assert (a.loc[~above_floor, "pvalue"] < 40 / (n_sim + 1)).all()
+    assert above_floor.sum() < len(above_floor)  # the rounded election reaches beyond the floor
+
+
+@pytest.mark.slow
+def test_analytic_pvalues_are_calibrated_on_clean_confounded_regions():
+    """Rejections at 0.05 of every count, region by region, on clean elections with benign structure."""
+    from forensics.levels import group_positions
+    from forensics.simulate import simulate_preset
+
+    pvals = []
+    for seed in range(4):
+        e = simulate_preset("clean-confounded", rng=300 + seed)
+        positions = group_positions(e, "region")
+        results = integer_percentages.grouped(e, positions, {g: None for g in positions}, breakdown=None)
+        pvals += [r.details["counts"]["pvalue"].to_numpy() for r in results.values()]
+    pvals = np.array(pvals)  # regions x 12 counts (3 statistics x 4 weightings)
+    n = len(pvals)
+    low, high = stats.binom.interval(0.999, n, 0.05)  # 120 regions: 0 to 15 rejections per count
+    rejections = (pvals <= 0.05).sum(axis=0)
+    assert ((rejections >= low) & (rejections <= high)).all(), rejections
+    # and over all counts together the rate stays near 0.05 (rows are correlated: a wide band)
+    assert 0.01 <= (pvals <= 0.05).mean() <= 0.10, (pvals <= 0.05).mean()
+
+
 @pytest.mark.slow
 def test_calibration_on_clean_simulations():
     """Rejection rate at 0.05 over 40 clean elections within the 99.9% binomial band."""
@@ -129,7 +172,8 @@ def test_runs_per_region_through_by_level():
     assert (table["party"] == e.leader).all()
 
 
-def test_all_groups_at_once_give_each_group_its_own_result():
+@pytest.mark.parametrize("n_sim", [0, 60])
+def test_all_groups_at_once_give_each_group_its_own_result(n_sim):
     # regions with different leaders, some unpublished rows and a group too small to use
     e = simulate(n_pec=900, n_regions=4, rng=5, unpublished=0.05)
     t = e.table.copy()
@@ -140,10 +184,10 @@ def test_all_groups_at_once_give_each_group_its_own_result():
 
     positions = group_positions(e, "region")
     rngs = {g: np.random.default_rng([7, k]) for k, g in enumerate(positions)}
-    together = integer_percentages.grouped(e, positions, rngs, n_sim=60, breakdown=None)
+    together = integer_percentages.grouped(e, positions, rngs, n_sim=n_sim, breakdown=None)
     assert len({r.party for r in together.values()}) == 2
     for k, (group, rows) in enumerate(positions.items()):
-        alone = integer_percentages(e.with_table(e.table.iloc[rows]), n_sim=60, breakdown=None,
+        alone = integer_percentages(e.with_table(e.table.iloc[rows]), n_sim=n_sim, breakdown=None,
                                     rng=np.random.default_rng([7, k]))
         got = together[group]
         assert (got.statistic, got.pvalue, got.expected, got.party) == (alone.statistic, alone.pvalue,

@@ -94,7 +94,7 @@ DEFAULT_BATTERY: tuple[Check, ...] = (
           levels=("nation",), min_stations=200),
     Check("excess_votes", "Shpilkin excess-vote estimate", "fingerprints", levels=("nation",)),
     Check("cumulative_votes", "Cumulative vote share by turnout", "fingerprints", levels=("nation",)),
-    Check("integer_percentages", "Integer-percentage excess (Kobak et al.)", "spikes", params={"n_sim": 1000},
+    Check("integer_percentages", "Integer-percentage excess (Kobak et al.)", "spikes", params={},
           sub_params={"breakdown": None}),
     Check("coarse_shares", "Coarse (round) vote shares (Rozenas)", "spikes", levels=("nation",),
           params={"n_sim": 200}),

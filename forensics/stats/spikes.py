@@ -13,15 +13,22 @@ Definitions follow the paper: turnout = ballots issued / voters on the list
 (B/N), result = leader votes / ballots found (valid + invalid, W/R); a
 station is used if R > 0, N >= 100 and both percentages are <= 99%.
 
-Speed: a station's integer indicator under the null is a Bernoulli variable
-whose probability is an exact sum of binomial probabilities (the mass
-function over the few counts of a narrow bin, a regularised incomplete beta
-per edge of a wide one).  Monte Carlo replicates then draw these indicators
-from uniforms, which is the same null distribution as drawing W*, B* and
-rounding them, but about twenty times faster; ``null="draws"`` does the
-literal binomial draws for checking.  The probabilities do not depend on the
-grouping: ``integer_percentages_by_group`` computes them once for every
-group of a level, and the last ones computed are remembered by content.
+Null distribution: a station's integer indicator under the null is a
+Bernoulli variable whose probability is an exact sum of binomial
+probabilities (the mass function over the few counts of a narrow bin, a
+regularised incomplete beta per edge of a wide one).  The stations are
+independent, so every count the test reports (stations, or stations weighted
+by voters, ballots or leader votes; nationally, per region, per whole
+percentage) is a sum of independent weighted Bernoulli variables with known
+probabilities.  Its expectation is their sum and its upper tail is computed
+analytically (``forensics.stats.poisson_binomial``: exact for few stations,
+the Lugannani-Rice saddlepoint otherwise), which reaches p-values far below
+any Monte Carlo floor at no sampling cost.  ``n_sim > 0`` adds Monte Carlo
+replicates of the same null (indicators drawn from uniforms; ``null="draws"``
+redraws W* and B* literally) and reports their p-values instead.  The
+probabilities do not depend on the grouping: ``integer_percentages_by_group``
+computes them once for every group of a level, and the last ones computed are
+remembered by content.
 """
 from __future__ import annotations
 
@@ -29,7 +36,7 @@ import hashlib
 
 import numpy as np
 import pandas as pd
-from scipy import sparse, stats
+from scipy import sparse, special, stats
 
 from ..exclusions import Exclusions
 from ..model import as_election
@@ -37,7 +44,7 @@ from ..random import ensure_rng
 from ..multitest import adjust
 from ._core.binomial import binom_cdf
 from ._core.plane import party_column, require_registered
-from .poisson_binomial import poisson_binomial_sf
+from .poisson_binomial import grouped_sf
 from .registry import register_test
 from .result import TestResult
 
@@ -174,9 +181,29 @@ def _interval_probability(lo, hi, n, p):
     counts = width[cells]
     owner = np.repeat(np.arange(len(cells)), counts)
     x = lo[cells][owner] + (np.arange(owner.size) - np.repeat(np.cumsum(counts) - counts, counts))
-    mass = stats.binom.pmf(x, n[cells][owner], p[cells][owner])
+    mass = _binom_pmf(x, n[cells][owner], p[cells][owner])
     out[cells] = np.bincount(owner, weights=mass, minlength=len(cells))
     return out
+
+
+#: largest station size whose log-factorials are tabulated; beyond it scipy's pmf is used
+_TABLE_MAX = 1_000_000
+
+
+def _binom_pmf(x, n, p):
+    """Binomial probabilities from a table of log-factorials (one ``gammaln`` per size, not per count).
+
+    Each term of log C(n, x) + x log p + (n - x) log(1 - p) is below 1e6 in
+    size, so the result keeps a relative accuracy of about 1e-10, far inside
+    the 1e-7 the bins are computed to.
+    """
+    top = int(n.max(initial=0))
+    if top > _TABLE_MAX:
+        return stats.binom.pmf(x, n, p)
+    log_factorial = special.gammaln(np.arange(top + 1) + 1.0)
+    log_mass = (log_factorial[n] - log_factorial[x] - log_factorial[n - x]
+                + special.xlogy(x, p) + special.xlog1py(n - x, -p))
+    return np.exp(log_mass)
 
 
 def station_bins(frame: pd.DataFrame, tolerance: float = 0.05) -> tuple:
@@ -210,7 +237,7 @@ def _draw_indicators(rng, prob, frame, tolerance, null, size):
 
 
 @register_test("integer_percentages")
-def integer_percentages(election, party=None, n_sim: int = 1000, rng=None, tolerance: float = 0.05,
+def integer_percentages(election, party=None, n_sim: int = 0, rng=None, tolerance: float = 0.05,
                         min_registered: int = 100, max_value: float = 0.99, breakdown: str | None = "region",
                         null: str = "exact", chunk: int = 2_000_000) -> TestResult:
     """Excess of polling stations whose turnout or leader's result is a whole percentage.
@@ -218,11 +245,13 @@ def integer_percentages(election, party=None, n_sim: int = 1000, rng=None, toler
     ``statistic`` is the observed number of stations whose turnout (B/N) or
     result (W/R) lies within ``tolerance`` pp of an integer; ``expected`` the
     mean of that count under binomial resampling of each station's own
-    figures; ``pvalue`` the Monte Carlo p-value (1 + #{sim >= obs})/(1 + n_sim)
-    over ``n_sim`` replicates.  ``details``: ``excess`` and ``null_sd``;
-    ``counts`` (one row per statistic either/result/turnout and weighting
+    figures; ``pvalue`` its exact upper tail (Poisson-binomial) or, with
+    ``n_sim > 0``, the Monte Carlo p-value (1 + #{sim >= obs})/(1 + n_sim).
+    ``details``: ``excess`` and ``null_sd``; ``counts`` (one row per
+    statistic either/result/turnout and weighting
     stations/voters/ballots/leader_votes: observed, expected, excess,
-    null_sd, pvalue); ``integers`` (per whole percentage 0-100: observed and
+    null_sd, pvalue, pvalue_analytic, and with replicates pvalue_mc, mc_mean,
+    mc_sd); ``integers`` (per whole percentage 0-100: observed and
     expected stations for turnout and result, z-scores, adjusted p-values);
     ``regions`` (the same split by the ``breakdown`` column); ``stations``
     (turnout and result of every used station, for figures); the party.
@@ -232,18 +261,20 @@ def integer_percentages(election, party=None, n_sim: int = 1000, rng=None, toler
     party = party_column(election, party)
     if len(frame) == 0:
         return _empty_result(party, ex)
-    bins = station_bins(frame, tolerance)
-    return _integer_result(election, frame, ex, party, bins, n_sim, rng, tolerance, breakdown, null, chunk)
+    batch = _Batch(frame, station_bins(frame, tolerance), np.zeros(len(frame), dtype=np.int64), 1, tolerance)
+    return batch.result(0, election, ex, party, n_sim, rng, breakdown, null, chunk)
 
 
 def _check_options(null, n_sim):
     if null not in ("exact", "draws"):
         raise ValueError("null must be 'exact' or 'draws'")
-    if n_sim < 1:
-        raise ValueError("n_sim must be at least 1")
+    if n_sim < 0:
+        raise ValueError("n_sim must be 0 (analytic p-values) or a number of Monte Carlo replicates")
+    if null == "draws" and n_sim == 0:
+        raise ValueError("null='draws' draws Monte Carlo replicates: give n_sim > 0")
 
 
-def integer_percentages_by_group(election, groups: dict, rngs: dict, party=None, n_sim: int = 1000,
+def integer_percentages_by_group(election, groups: dict, rngs: dict, party=None, n_sim: int = 0,
                                  tolerance: float = 0.05, min_registered: int = 100, max_value: float = 0.99,
                                  breakdown: str | None = "region", null: str = "exact",
                                  chunk: int = 2_000_000) -> dict:
@@ -252,106 +283,169 @@ def integer_percentages_by_group(election, groups: dict, rngs: dict, party=None,
     ``groups`` maps a group's name to the positions of its rows in the
     table, ``rngs`` its name to its random stream.  Each station's null
     probabilities do not depend on the grouping, so they are computed once
-    for the whole table (per party: each group's leader by default) and
-    sliced; every group's result is the one ``integer_percentages`` gives
-    on that group alone with the same stream.
+    for the whole table (per party: each group's leader by default), and
+    every table of every group comes from one pass over the stations; every
+    group's result is the one ``integer_percentages`` gives on that group
+    alone with the same stream.
     """
     _check_options(null, n_sim)
     e = as_election(election)
     table = e.table
-    prepared, out = {}, {}
-    names = {name: k for k, name in enumerate(groups)}
+    names = list(groups)
     membership = np.full(len(table), -1)
-    for name, positions in groups.items():
-        membership[np.asarray(positions)] = names[name]
-    for name, positions in groups.items():
-        positions = np.asarray(positions)
-        sub = e.with_table(table.iloc[positions]) if party is None else None
-        group_party = party_column(sub, None) if party is None else party
-        if group_party not in prepared:
-            frame, ex = kobak_counts(e, group_party, min_registered, max_value)
-            used = np.flatnonzero(ex.keep.to_numpy())
-            bins = station_bins(frame, tolerance)
-            prepared[group_party] = (frame, ex, used, bins, {})
-        frame, ex, used, bins, _ = prepared[group_party]
-        in_group = membership[used] == names[name]
-        group_ex = Exclusions(table.index[positions])
-        group_ex.keep = ex.keep.iloc[positions]
-        group_ex.reasons = ex.reasons.iloc[positions]
-        group_frame = frame[in_group]
-        if len(group_frame) == 0:
-            out[name] = _empty_result(group_party, group_ex)
-            continue
-        group_bins = tuple(split[names[name]] for split in _split_bins(prepared[group_party], membership[used]))
-        group_e = sub if sub is not None else e.with_table(table.iloc[positions])
-        out[name] = _integer_result(group_e, group_frame, group_ex, group_party, group_bins, n_sim,
-                                    ensure_rng(rngs.get(name)), tolerance, breakdown, null, chunk)
-    return out
+    for k, name in enumerate(names):
+        membership[np.asarray(groups[name], dtype=np.int64)] = k
+    leaders = _group_leaders(e, membership, len(names)) if party is None else [party] * len(names)
+    out = {}
+    for group_party in dict.fromkeys(leaders):
+        frame, ex = kobak_counts(e, group_party, min_registered, max_value)
+        used = np.flatnonzero(ex.keep.to_numpy())
+        mine = np.array([leader == group_party for leader in leaders])
+        code = np.where(mine[membership[used]] & (membership[used] >= 0), membership[used], -1)
+        batch = _Batch(frame, station_bins(frame, tolerance), code, len(names), tolerance)
+        keep, reasons = ex.keep.to_numpy(), ex.reasons.to_numpy(dtype=object)
+        for k in np.flatnonzero(mine):
+            positions = np.asarray(groups[names[k]], dtype=np.int64)
+            group_ex = Exclusions(table.index[positions])
+            group_ex.keep = pd.Series(keep[positions], index=group_ex.index)
+            group_ex.reasons = pd.Series(reasons[positions], index=group_ex.index, dtype=object)
+            if batch.size[k] == 0:
+                out[names[k]] = _empty_result(group_party, group_ex)
+                continue
+            out[names[k]] = batch.result(k, e, group_ex, group_party, n_sim, ensure_rng(rngs.get(names[k])),
+                                         breakdown, null, chunk)
+    return {name: out[name] for name in names}
 
 
-def _split_bins(prepared, code):
-    """Both (station, integer, probability) triples split by group (``code`` of each used station), once.
+def _group_leaders(e, membership, n_groups) -> list:
+    """Each group's party with the most votes (the first such party on a tie), as ``Election.leader``."""
+    totals = np.column_stack([
+        np.bincount(membership[membership >= 0], weights=pd.to_numeric(e.table[p]).to_numpy(float, na_value=0)
+                    [membership >= 0], minlength=n_groups) for p in e.parties])
+    return [str(e.parties[j]) for j in totals.argmax(axis=1)]
 
-    Returns, per triple, {group code: its triple} with stations renumbered
-    within the group and entries in their original order, so every sum over
-    them is the one a group computed on its own would give.
+
+class _Batch:
+    """Every count, expectation and analytic tail of the test, for all groups of used stations in one pass.
+
+    ``code`` gives each used station's group (-1: in none).  Stations are
+    taken in group order (stable, so a group keeps its table order) and every
+    sum runs over a group's stations in that order: a group's numbers are
+    the ones it gets on its own.
     """
-    _, _, _, bins, cache = prepared
-    if "split" not in cache:
-        order = np.argsort(code, kind="stable")
-        local = np.empty(len(code), dtype=np.int64)
-        bounds = np.searchsorted(code[order], np.arange(code.max(initial=-1) + 2))
-        for k in range(len(bounds) - 1):
-            local[order[bounds[k]:bounds[k + 1]]] = np.arange(bounds[k + 1] - bounds[k])
-        cache["split"] = []
-        for rows, ints, probs in bins:
+
+    def __init__(self, frame, bins, code, n_groups, tolerance):
+        self.frame, self.tolerance, self.n_groups = frame, tolerance, n_groups
+        self.shares = frame[["turnout", "result"]]
+        n = len(frame)
+        counts = {c: frame[c].to_numpy() for c in ("N", "B", "R", "W")}
+        obs_t, k_t = is_integer_percent(counts["B"], counts["N"], tolerance)
+        obs_r, k_r = is_integer_percent(counts["W"], counts["R"], tolerance)
+        prob = np.column_stack([np.bincount(b[0], weights=b[2], minlength=n) for b in bins]).clip(0, 1)
+        self.order = np.argsort(code, kind="stable")[np.sum(code < 0):]
+        self.size = np.bincount(code[code >= 0], minlength=n_groups)
+        self.starts = np.concatenate([[0], np.cumsum(self.size)])
+        o, c = self.order, code[self.order]
+        self.observed = {"turnout": obs_t[o], "result": obs_r[o], "either": (obs_t | obs_r)[o]}
+        self.p_null = {"turnout": prob[o, 0], "result": prob[o, 1],
+                       "either": 1 - (1 - prob[o, 0]) * (1 - prob[o, 1])}
+        self.prob = prob[o]
+        self.weights = np.column_stack([np.ones(o.size)] + [counts[col][o].astype(float)
+                                                            for col in list(WEIGHTS.values())[1:]])
+        self._counts(c)
+        self._integers(code, bins, k_t, obs_t, k_r, obs_r)
+
+    def _counts(self, c):
+        """(groups x statistics x weightings) observed, expected, sd and analytic upper tail."""
+        g, w = self.n_groups, self.weights
+        shape = (g, len(STATISTICS), w.shape[1])
+        self.obs_sum, self.mean, self.sd = np.empty(shape), np.empty(shape), np.empty(shape)
+        for i, s in enumerate(STATISTICS):
+            p, hit = self.p_null[s], self.observed[s]
+            for j in range(w.shape[1]):
+                self.obs_sum[:, i, j] = np.bincount(c, weights=hit * w[:, j], minlength=g)
+                self.mean[:, i, j] = np.bincount(c, weights=p * w[:, j], minlength=g)
+                self.sd[:, i, j] = np.sqrt(np.bincount(c, weights=p * (1 - p) * w[:, j] ** 2, minlength=g))
+        prob = np.concatenate([self.p_null[s] for s in STATISTICS])
+        block = np.concatenate([c + g * i for i in range(len(STATISTICS))])
+        self.tail = np.empty(shape)
+        # stations: Poisson-binomial counts; voters, ballots, leader votes: integer-weighted Bernoulli sums
+        self.tail[:, :, 0] = grouped_sf(self.obs_sum[:, :, 0].T.ravel(), prob, block, g * len(STATISTICS)
+                                        ).reshape(len(STATISTICS), g).T
+        m = w.shape[1] - 1
+        weighted = grouped_sf(self.obs_sum[:, :, 1:].transpose(2, 1, 0).ravel(), np.tile(prob, m),
+                              np.concatenate([block + g * len(STATISTICS) * j for j in range(m)]),
+                              g * len(STATISTICS) * m,
+                              weights=np.concatenate([np.tile(w[:, j + 1], len(STATISTICS)) for j in range(m)]))
+        self.tail[:, :, 1:] = weighted.reshape(m, len(STATISTICS), g).transpose(2, 1, 0)
+
+    def _integers(self, code, bins, k_t, obs_t, k_r, obs_r):
+        """(groups x 2 x 101) observed and expected stations on each whole percentage, variance, upper tail.
+
+        A whole percentage's count is Poisson-binomial with small
+        probabilities.  Its tail is bounded by the Poisson tail of the same
+        mean beyond the mean plus one (Hoeffding 1956; Anderson and Samuels
+        1967), which is close because each station's chance of a given whole
+        percentage is small: p-values valid (never too small) at no cost.
+        """
+        g = self.n_groups
+        shape = (g, 2, 101)
+        self.int_obs, self.int_mean, self.int_var = np.zeros(shape), np.zeros(shape), np.zeros(shape)
+        for i, (hit, ks, (rows, ints, probs)) in enumerate(((obs_t, k_t, bins[0]), (obs_r, k_r, bins[1]))):
+            sel = hit & (code >= 0)
+            self.int_obs[:, i, :] = np.bincount(code[sel] * 101 + ks[sel], minlength=g * 101).reshape(g, 101)
             entry = code[rows]
-            by = np.argsort(entry, kind="stable")
-            edges = np.searchsorted(entry[by], np.arange(code.max(initial=-1) + 2))
-            cache["split"].append({k: (local[rows[by[edges[k]:edges[k + 1]]]], ints[by[edges[k]:edges[k + 1]]],
-                                       probs[by[edges[k]:edges[k + 1]]]) for k in range(len(edges) - 1)})
-    return cache["split"]
+            inside = entry >= 0
+            cell = entry[inside] * 101 + ints[inside]
+            self.int_mean[:, i, :] = np.bincount(cell, weights=probs[inside], minlength=g * 101).reshape(g, 101)
+            self.int_var[:, i, :] = np.bincount(cell, weights=(probs * (1 - probs))[inside],
+                                                minlength=g * 101).reshape(g, 101)
+        self.int_tail = np.where(self.int_obs > 0, stats.poisson.sf(self.int_obs - 1, self.int_mean), 1.0)
 
-
-def _integer_result(e, frame, ex, party, bins, n_sim, rng, tolerance, breakdown, null, chunk) -> TestResult:
-    """The test's result from the used stations and their (station, integer, probability) bins."""
-    n = len(frame)
-    bins_t, bins_r = bins
-    obs_t, k_t = is_integer_percent(frame["B"], frame["N"], tolerance)
-    obs_r, k_r = is_integer_percent(frame["W"], frame["R"], tolerance)
-    observed = {"turnout": obs_t, "result": obs_r, "either": obs_t | obs_r}
-
-    prob = np.column_stack([np.bincount(b[0], weights=b[2], minlength=n) for b in (bins_t, bins_r)]).clip(0, 1)
-    p_null = {"turnout": prob[:, 0], "result": prob[:, 1], "either": 1 - (1 - prob[:, 0]) * (1 - prob[:, 1])}
-
-    weights = np.column_stack([np.ones(n)] + [frame[c].to_numpy(float) for c in list(WEIGHTS.values())[1:]])
-    groups = _groups(e, frame.index, breakdown)
-    sims = _simulate(rng, prob, frame, tolerance, null, n_sim, weights, groups, chunk)
-
-    counts = _counts_table(observed, p_null, weights, sims)
-    main = counts.loc[("either", "stations")]
-    details = {
-        "party": party,
-        "excess": float(main["excess"]),
-        "null_sd": float(main["null_sd"]),
-        # the count is a sum of independent indicators with known probabilities: its exact tail
-        "z": float(main["excess"] / main["null_sd"]) if main["null_sd"] > 0 else 0.0,
-        "pvalue_exact": poisson_binomial_sf(main["observed"], p_null["either"]),
-        "null_quantiles": {q: float(np.quantile(sims["either"][:, 0], q)) for q in (0.025, 0.5, 0.975, 0.999)},
-        "counts": counts.reset_index(),
-        "integers": _integers_table(k_t[obs_t], k_r[obs_r], bins_t, bins_r),
-        "n_sim": n_sim,
-        "tolerance": tolerance,
-        "null": null,
-        "stations": frame[["turnout", "result"]],
-    }
-    if groups is not None:
-        details["regions"] = _regions_table(groups, observed["either"], p_null["either"], sims["groups"])
-    return TestResult.from_exclusions(
-        "integer_percentages", ex, main["observed"], pvalue=float(main["pvalue"]), expected=float(main["expected"]),
-        details=details, explanation=_explain(main, counts, details, n, party), party=party, alternative="greater",
-        method=f"Monte Carlo ({n_sim} binomial re-counts of every station)",
-    )
+    def result(self, k, e, ex, party, n_sim, rng, breakdown, null, chunk) -> TestResult:
+        """Group ``k``'s TestResult (Monte Carlo replicates drawn here when ``n_sim``)."""
+        part = slice(self.starts[k], self.starts[k + 1])
+        index = self.order[part]
+        n = index.size
+        observed = {s: v[part] for s, v in self.observed.items()}
+        p_null = {s: v[part] for s, v in self.p_null.items()}
+        groups = _groups(e, self.frame.index[index], breakdown)
+        sims = None
+        if n_sim:
+            sims = _simulate(rng, self.prob[part], self.frame.iloc[index], self.tolerance, null, n_sim,
+                             self.weights[part], groups, chunk)
+        counts = _counts_table(self.obs_sum[k], self.mean[k], self.sd[k], self.tail[k], sims)
+        main = {column: counts[column].iat[0] for column in ("observed", "expected", "excess", "null_sd", "pvalue",
+                                                            "pvalue_analytic")}
+        details = {
+            "party": party,
+            "excess": float(main["excess"]),
+            "null_sd": float(main["null_sd"]),
+            "z": float(main["excess"] / main["null_sd"]) if main["null_sd"] > 0 else 0.0,
+            # the count is a sum of independent indicators with known probabilities: its analytic tail
+            "pvalue_exact": float(main["pvalue_analytic"]),
+            "counts": counts,
+            "integers": _integers_table(self.int_obs[k], self.int_mean[k], self.int_var[k], self.int_tail[k]),
+            "n_sim": n_sim,
+            "tolerance": self.tolerance,
+            "null": null,
+            "stations": self.shares.iloc[index],
+        }
+        if sims is not None:
+            details["null_quantiles"] = {q: float(np.quantile(sims["either"][:, 0], q))
+                                         for q in (0.025, 0.5, 0.975, 0.999)}
+        if groups is not None:
+            details["regions"] = _regions_table(groups, observed["either"], p_null["either"],
+                                                None if sims is None else sims["groups"])
+        method = (f"Monte Carlo ({n_sim} binomial re-counts of every station)" if n_sim else
+                  "analytic tail of a sum of independent station indicators (Poisson-binomial: exact when small, "
+                  "saddlepoint otherwise)")
+        return TestResult.from_exclusions(
+            "integer_percentages", ex, main["observed"], pvalue=float(main["pvalue"]),
+            expected=float(main["expected"]), details=details,
+            explanation=_explain(main, self.obs_sum[k] - self.mean[k], details, n, party),
+            party=party, alternative="greater", method=method,
+        )
 
 
 integer_percentages.grouped = integer_percentages_by_group
@@ -393,49 +487,55 @@ def _mc_pvalue(null, observed):
     return (1 + (null >= np.asarray(observed)[None, ...] - 1e-9).sum(axis=0)) / (1 + null.shape[0])
 
 
-def _counts_table(observed, p_null, weights, sims):
-    """Observed vs null for each statistic and weighting."""
-    rows = []
-    for s in STATISTICS:
-        obs = observed[s].astype(float) @ weights
-        mean = p_null[s] @ weights
-        sd = np.sqrt((p_null[s] * (1 - p_null[s])) @ weights ** 2)
-        pval = _mc_pvalue(sims[s], obs)
-        for j, wname in enumerate(WEIGHTS):
-            rows.append({"statistic": s, "weight": wname, "observed": obs[j], "expected": mean[j],
-                         "excess": obs[j] - mean[j], "null_sd": sd[j], "mc_mean": sims[s][:, j].mean(),
-                         "mc_sd": sims[s][:, j].std(ddof=1) if len(sims[s]) > 1 else np.nan,
-                         "pvalue": pval[j]})
-    return pd.DataFrame(rows).set_index(["statistic", "weight"])
+def _counts_table(obs, mean, sd, tail, sims) -> pd.DataFrame:
+    """Observed vs null for each statistic and weighting ((statistics x weightings) arrays of one group).
+
+    One row per statistic and weighting, statistic by statistic (so the
+    first row is the main count: either percentage, stations).
+    """
+    shape = obs.shape
+    if sims is not None:
+        mc = np.array([_mc_pvalue(sims[s], obs[i]) for i, s in enumerate(STATISTICS)])
+        mc_mean = np.array([sims[s].mean(axis=0) for s in STATISTICS])
+        mc_sd = np.array([sims[s].std(axis=0, ddof=1) if len(sims[s]) > 1 else np.full(shape[1], np.nan)
+                          for s in STATISTICS])
+    else:
+        mc = mc_mean = mc_sd = np.full(shape, np.nan)
+    values = np.column_stack([obs.ravel(), mean.ravel(), (obs - mean).ravel(), sd.ravel(), mc_mean.ravel(),
+                              mc_sd.ravel(), (tail if sims is None else mc).ravel(), tail.ravel(), mc.ravel()])
+    table = pd.DataFrame(values, columns=["observed", "expected", "excess", "null_sd", "mc_mean", "mc_sd", "pvalue",
+                                          "pvalue_analytic", "pvalue_mc"])
+    table.insert(0, "weight", _ROW_NAMES[1])
+    table.insert(0, "statistic", _ROW_NAMES[0])
+    return table
 
 
-def _integers_table(k_t, k_r, bins_t, bins_r):
-    """Per whole percentage: observed vs expected stations for turnout and result."""
-    table = pd.DataFrame({"percent": PERCENTS})
-    for name, ks, (_, ints, probs) in (("turnout", k_t, bins_t), ("result", k_r, bins_r)):
-        obs = np.bincount(ks, minlength=101)[:101].astype(float)
-        mean = np.bincount(ints, weights=probs, minlength=101)[:101]
-        var = np.bincount(ints, weights=probs * (1 - probs), minlength=101)[:101]
+#: the statistic and weight label columns of every counts table, built once
+_ROW_NAMES = (pd.Series(np.repeat(STATISTICS, len(WEIGHTS))).array,
+              pd.Series(np.tile(list(WEIGHTS), len(STATISTICS))).array)
+
+
+def _integers_table(obs, mean, var, tail):
+    """Per whole percentage: observed vs expected stations for turnout and result ((2 x 101) arrays)."""
+    columns = {}
+    for i, name in enumerate(("turnout", "result")):
+        sd = np.sqrt(var[i])
         with np.errstate(divide="ignore", invalid="ignore"):
-            z = np.where(var > 0, (obs - mean) / np.sqrt(var), 0.0)
-        # one-sided normal approximation with continuity correction
-        pval = np.where(var > 0, stats.norm.sf((obs - 0.5 - mean) / np.sqrt(np.where(var > 0, var, 1))), 1.0)
-        table[f"{name}_observed"] = obs
-        table[f"{name}_expected"] = mean
-        table[f"{name}_excess"] = obs - mean
-        table[f"{name}_sd"] = np.sqrt(var)
-        table[f"{name}_z"] = z
-        table[f"{name}_pvalue_adj"] = adjust(pval)
+            z = np.where(var[i] > 0, (obs[i] - mean[i]) / sd, 0.0)
+        columns.update({f"{name}_observed": obs[i], f"{name}_expected": mean[i], f"{name}_excess": obs[i] - mean[i],
+                        f"{name}_sd": sd, f"{name}_z": z, f"{name}_pvalue_adj": adjust(tail[i])})
+    table = pd.DataFrame(np.column_stack(list(columns.values())), columns=list(columns))
+    table.insert(0, "percent", PERCENTS)
     return table
 
 
 def _regions_table(groups, observed, p_null, sims):
-    """Observed vs null 'either' counts per group, with BH-adjusted Monte Carlo p-values."""
+    """Observed vs null 'either' counts per group, with BH-adjusted p-values (Monte Carlo when ``sims``)."""
     labels, codes = groups
     obs = np.bincount(codes, weights=observed.astype(float), minlength=len(labels))
     mean = np.bincount(codes, weights=p_null, minlength=len(labels))
     sd = np.sqrt(np.bincount(codes, weights=p_null * (1 - p_null), minlength=len(labels)))
-    pval = _mc_pvalue(sims, obs)
+    pval = grouped_sf(obs, p_null, codes, len(labels)) if sims is None else _mc_pvalue(sims, obs)
     table = pd.DataFrame({"group": np.asarray(labels), "n_used": np.bincount(codes, minlength=len(labels)),
                           "observed": obs, "expected": mean, "excess": obs - mean, "null_sd": sd,
                           "pvalue": pval, "pvalue_adj": adjust(pval)})
@@ -451,14 +551,16 @@ def _empty_result(party, ex):
     )
 
 
-def _explain(main, counts, details, n, party) -> str:
-    res = counts.loc[("result", "stations")]
-    tur = counts.loc[("turnout", "stations")]
+def _explain(main, excess, details, n, party) -> str:
+    res = {"excess": excess[STATISTICS.index("result"), 0]}
+    tur = {"excess": excess[STATISTICS.index("turnout"), 0]}
     z = main["excess"] / main["null_sd"] if main["null_sd"] > 0 else 0.0
-    top = details["integers"].assign(ex=lambda t: t["turnout_excess"] + t["result_excess"])
-    top = top.sort_values("ex", ascending=False).head(3)["percent"].tolist()
+    ints = details["integers"]
+    top = PERCENTS[np.argsort(-(ints["turnout_excess"].to_numpy() + ints["result_excess"].to_numpy()),
+                              kind="stable")[:3]].tolist()
+    how = "Monte Carlo" if details["n_sim"] else "exact tail"
     verdict = (f"That is {z:.1f} standard deviations more than expected; honest counting would give a count "
-               f"this high with probability about {main['pvalue']:.2g} (Monte Carlo)."
+               f"this high with probability about {main['pvalue']:.2g} ({how})."
                if main["excess"] > 0 else
                "That is not more than honest counting of stations of these sizes would produce.")
     return (
