@@ -236,3 +236,72 @@ def test_a_party_without_votes_gives_no_warning(clean_runs):
         warnings.simplefilter("error")
         r = turnout_regression(e, party="Nobody")
     assert r.statistic == 0 and np.isnan(r.details["r2"])
+
+
+def _statsmodels_regression(e, party, fixed_effects, cov):
+    """The regression's numbers fitted with statsmodels OLS (the reference for the closed form)."""
+    import statsmodels.api as sm
+
+    t = e.table
+    cast = t["valid"] + t["invalid"]
+    used = t[(t["registered"] >= 100) & (t["valid"] > 0) & (cast <= t["registered"])]
+    cast = used["valid"] + used["invalid"]
+    x, y, share = cast / used["registered"], used[party] / used["registered"], used[party] / cast
+    tec = used["region"].astype(str) + " / " + used["tec"].astype(str)
+    clusters = pd.factorize(tec)[0]
+    kw = {"cov_type": "cluster", "cov_kwds": {"groups": clusters}} if cov == "cluster" else {"cov_type": "HC1"}
+    pooled = sm.OLS(y.to_numpy(), sm.add_constant(x.to_numpy())).fit(**kw)
+    out = {"slope": pooled.params[1], "se": pooled.bse[1], "intercept": pooled.params[0], "r2": pooled.rsquared}
+    if fixed_effects is not None:
+        fe = used[fixed_effects].astype(str) if fixed_effects != "tec" else tec
+
+        def within(v):
+            return (v - v.groupby(fe).transform("mean")).to_numpy()
+
+        out["within_slope"] = sm.OLS(within(y), within(x)[:, None]).fit().params[0]
+        c = pd.Series(within(x) * x.to_numpy(), index=used.index)
+        g = sm.OLS(within(share), within(c)[:, None]).fit(**kw)
+        se = g.bse[0]
+        if cov == "HC1":
+            se *= np.sqrt((len(y) - 1) / (len(y) - 1 - fe.nunique()))
+        out["z"] = g.params[0] / se
+    else:
+        out["z"] = (out["slope"] - share.mean()) / out["se"]
+    return out
+
+
+@pytest.mark.parametrize("fixed_effects, cov", [("tec", "cluster"), ("region", "cluster"), ("tec", "HC1"),
+                                                 (None, "cluster"), (None, "HC1")])
+def test_closed_form_regression_equals_statsmodels(fixed_effects, cov):
+    """The closed-form fits give statsmodels' OLS numbers (CR1 / HC1 covariance) to 1e-10."""
+    e = simulate(n_pec=1500, n_regions=6, rng=3, fraud={"stuffing": {"fraction": 0.1}})
+    for party in e.parties[:3]:
+        r = turnout_regression(e, party=party, fixed_effects=fixed_effects, cov=cov)
+        ref = _statsmodels_regression(e, party, fixed_effects, cov)
+        for key, value in ref.items():
+            got = r.statistic if key == "slope" else r.details[key]
+            assert got == pytest.approx(value, rel=1e-10, abs=1e-12), (party, key)
+
+
+def test_grouped_regression_is_the_group_by_group_result():
+    """``turnout_regression.grouped`` returns exactly what each group alone gives (every field)."""
+    from forensics.levels import group_positions
+
+    e = simulate(n_pec=3000, n_regions=8, rng=11, fraud={"stuffing": {"fraction": 0.1}})
+    positions = group_positions(e, "region")
+    for options in ({}, {"fixed_effects": None, "cov": "HC1"}, {"fixed_effects": "region", "cov": "HC1"}):
+        for party in (None, e.parties[1]):
+            grouped = turnout_regression.grouped(e, positions, {}, party=party, **options)
+            assert list(grouped) == list(positions)
+            for name, rows in positions.items():
+                alone = turnout_regression(e.with_table(e.table.iloc[rows]), party=party, **options)
+                got = grouped[name]
+                assert (got.statistic, got.pvalue, got.ci, got.expected, got.party, got.n_used, got.excluded) == \
+                       (alone.statistic, alone.pvalue, alone.ci, alone.expected, alone.party, alone.n_used, alone.excluded)
+                assert got.explanation == alone.explanation and got.method == alone.method
+                assert got.excluded_rows.equals(alone.excluded_rows)
+                for key, value in alone.details.items():
+                    if key == "histogram":
+                        pd.testing.assert_frame_equal(got.details[key], value)
+                    else:
+                        assert got.details[key] == value or (value != value and got.details[key] != got.details[key]), key

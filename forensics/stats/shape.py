@@ -37,6 +37,7 @@ from scipy import stats
 
 from ..errors import DataError
 from ..exclusions import Exclusions
+from ..model import as_election
 from ._core.moments import skew_kurtosis
 from ._core.plane import histogram2d, party_column, require_registered
 from .dip import dip
@@ -66,12 +67,8 @@ def _stations(e, min_registered: int):
 
 # -- shared design: within-TEC comparisons, TEC-clustered errors ----------------------------------
 
-def _design(e, index, fixed_effects, cov, cluster):
-    """Groups to absorb (or None), ``statsmodels`` fit keywords and a description, for rows ``index``.
-
-    ``fixed_effects`` and ``cluster`` are column names; "auto" means the TEC
-    column when present, else region, else none.
-    """
+def _options(e, fixed_effects, cov, cluster):
+    """The fixed-effect and cluster columns ("auto": TEC when present, else region, else none)."""
     if cov not in ("HC1", "cluster"):
         raise ValueError("cov must be 'HC1' or 'cluster'")
     cols = e.table.columns
@@ -80,18 +77,13 @@ def _design(e, index, fixed_effects, cov, cluster):
     if fixed_effects is not None and fixed_effects not in cols:
         raise DataError(f"there is no column '{fixed_effects}' for fixed effects", column=fixed_effects,
                         fix="use 'region', 'tec' or another column of the table, or fixed_effects=None")
-    fe = pd.Series(pd.factorize(_key(e, index, fixed_effects))[0], index=index) if fixed_effects else None
-    info = {"fixed_effects": fixed_effects, "n_groups": int(fe.nunique()) if fe is not None else 0, "cov": cov,
-            "cluster": None, "n_clusters": None}
     if cov == "HC1":
-        return fe, {"cov_type": "HC1"}, info
+        return fixed_effects, None
     cluster = finest if cluster in (None, "auto") else cluster
     if cluster not in cols:
         raise DataError(f"there is no column '{cluster}' to cluster the standard errors by", column=cluster,
                         fix="pass cluster= with a column of the table, or use cov='HC1'")
-    groups = pd.factorize(_key(e, index, cluster))[0]
-    info.update(cluster=cluster, n_clusters=int(groups.max()) + 1 if groups.size else 0)
-    return fe, {"cov_type": "cluster", "cov_kwds": {"groups": groups}, "use_t": True}, info
+    return fixed_effects, cluster
 
 
 def _key(e, index, column: str) -> pd.Series:
@@ -102,51 +94,186 @@ def _key(e, index, column: str) -> pd.Series:
     return key
 
 
-def _within(values: pd.Series, fe):
-    """``values`` minus their group mean (the within transformation), or unchanged without groups."""
-    return values - values.groupby(fe).transform("mean") if fe is not None else values
+def _cells(e, index, group, n_groups: int, column: str):
+    """Codes of the (group, ``column``) cells of rows ``index``, numbered in order of first appearance.
 
-
-def _slope(y: pd.Series, x: pd.Series, fe, fit_kw, n_fe: int, x_within=None):
-    """OLS slope of y on x (with absorbed group means, else a constant): (fit, slope, se, reference dist).
-
-    ``x_within`` is ``_within(x, fe)`` when the caller already has it.  With
-    clustered errors and a single cluster there is no standard error: se is NaN.
+    Returns (codes, number of cells, each cell's group, cells per group).
     """
-    import statsmodels.api as sm  # on first use: importing statsmodels takes a second
+    combined = group.astype(np.int64) * (len(index) + 1) + pd.factorize(_key(e, index, column))[0]
+    codes, uniques = pd.factorize(combined)
+    owner = uniques // (len(index) + 1)
+    return codes, len(uniques), owner, np.bincount(owner, minlength=n_groups)
 
-    if fe is not None:
-        design = (_within(x, fe) if x_within is None else x_within).to_numpy(float)[:, None]
-    else:
-        design = sm.add_constant(x.to_numpy(float))
-    clustered = fit_kw["cov_type"] == "cluster"
-    n_clusters = int(fit_kw["cov_kwds"]["groups"].max()) + 1 if clustered else 0
-    model = sm.OLS(_within(y, fe).to_numpy(float), design).fit(**(fit_kw if n_clusters != 1 else {}))
-    slope, se = float(model.params[-1]), float(model.bse[-1]) if n_clusters != 1 else np.nan
-    if fe is not None and not clustered:
-        se *= np.sqrt((len(y) - 1) / max(len(y) - 1 - n_fe, 1))  # degrees of freedom of the absorbed means
-    return model, slope, se, stats.t(max(n_clusters - 1, 1)) if clustered else stats.norm
+
+def _layout(e, index, group, n_groups: int, fixed_effects, cov, cluster) -> dict:
+    """The design of rows ``index`` split into groups ``group`` (codes 0..n_groups-1, rows in group order)."""
+    layout = {"group": group, "n_groups": n_groups, "n": np.bincount(group, minlength=n_groups).astype(float),
+              "fixed_effects": fixed_effects, "cov": cov, "cluster_column": cluster}
+    if fixed_effects is not None:
+        cells, n_cells, _, per_group = _cells(e, index, group, n_groups, fixed_effects)
+        layout.update(fe=cells, n_fe_cells=n_cells, fe_counts=np.bincount(cells, minlength=n_cells).astype(float),
+                      n_fe=per_group)
+    if cov == "cluster":
+        cells, n_cells, owner, per_group = _cells(e, index, group, n_groups, cluster)
+        layout.update(cluster=cells, n_cells=n_cells, cluster_group=owner, n_clusters=per_group)
+    return layout
+
+
+def _info(layout, k: int) -> dict:
+    """The design of group ``k`` as reported in ``details``."""
+    fe, clustered = layout["fixed_effects"], layout["cov"] == "cluster"
+    return {"fixed_effects": fe, "n_groups": int(layout["n_fe"][k]) if fe is not None else 0, "cov": layout["cov"],
+            "cluster": layout["cluster_column"] if clustered else None,
+            "n_clusters": int(layout["n_clusters"][k]) if clustered else None}
+
+
+def _reference(info):
+    """The reference distribution of the t statistics: t(clusters - 1), or normal with HC1."""
+    return stats.t(max(info["n_clusters"] - 1, 1)) if info["cov"] == "cluster" else stats.norm
+
+
+# -- closed-form OLS by group: one pass over the rows for every group and party ---------------------
+
+def _sums(codes, values, size: int) -> np.ndarray:
+    """Per-code sums of ``values`` (a vector, or each column of a matrix), in row order."""
+    if values.ndim == 1:
+        return np.bincount(codes, weights=values, minlength=size)
+    return np.stack([np.bincount(codes, weights=values[:, j], minlength=size) for j in range(values.shape[1])],
+                    axis=1).reshape(size, values.shape[1])
+
+
+def _demean(cells, n_cells: int, counts, values):
+    """``values`` minus the mean of their cell (the within transformation)."""
+    means = _sums(cells, values, n_cells) / (counts if values.ndim == 1 else counts[:, None])
+    return values - means[cells]
+
+
+def _group_slopes(layout, x, ys, k: int):
+    """Slopes of each column of ``ys`` on ``x`` per group (both centred or demeaned) and their standard errors.
+
+    They are what ``statsmodels`` OLS gives with ``cov_type="cluster"`` (CR1:
+    the sandwich times G / (G - 1) * (n - 1) / (n - k); no se with one
+    cluster) or ``"HC1"`` (n / (n - k)) for a model of ``k`` parameters in
+    which the slope's influence is ``x / sum(x²)`` (a centred regressor next to
+    a constant, or a demeaned one alone).  Returns (slope, se, sum(x²)).
+    """
+    group, n_groups, n = layout["group"], layout["n_groups"], layout["n"]
+    sxx = np.bincount(group, weights=x * x, minlength=n_groups)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slope = _sums(group, x[:, None] * ys, n_groups) / sxx[:, None]
+        score = x[:, None] * (ys - slope[group] * x[:, None])
+        if layout["cov"] == "cluster":
+            per_cluster = _sums(layout["cluster"], score, layout["n_cells"])
+            meat = _sums(layout["cluster_group"], per_cluster * per_cluster, n_groups)
+            g = layout["n_clusters"].astype(float)
+            factor = np.where(g > 1, g / (g - 1) * (n - 1) / (n - k), np.nan)
+        else:
+            meat = _sums(group, score * score, n_groups)
+            factor = n / (n - k)
+        se = np.sqrt(factor[:, None] * meat) / sxx[:, None]
+    return slope, se, sxx
+
+
+def _pooled_slopes(layout, x, ys):
+    """Slopes (with a constant per group) of each column of ``ys`` on ``x``: (slope, se, sum(xc²), x and ys centred)."""
+    group, n_groups, n = layout["group"], layout["n_groups"], layout["n"]
+    xc = x - (np.bincount(group, weights=x, minlength=n_groups) / n)[group]
+    yc = ys - (_sums(group, ys, n_groups) / n[:, None])[group]
+    return (*_group_slopes(layout, xc, yc, 2), xc, yc)
+
+
+def _within_slopes(layout, x, ys):
+    """Slopes of each column of ``ys`` on ``x`` within the fixed-effect cells and their se: (slope, se, sum(xw²)).
+
+    With HC1 errors the se allows for the degrees of freedom of the absorbed means.
+    """
+    cells, n_cells, counts = layout["fe"], layout["n_fe_cells"], layout["fe_counts"]
+    slope, se, sxx = _group_slopes(layout, _demean(cells, n_cells, counts, x), _demean(cells, n_cells, counts, ys), 1)
+    if layout["cov"] == "HC1":
+        n = layout["n"]
+        se = se * np.sqrt((n - 1) / np.maximum(n - 1 - layout["n_fe"], 1))[:, None]
+    return slope, se, sxx
+
+
+def _regression_numbers(layout, turnout, registered, cast, votes) -> dict:
+    """Every number of ``turnout_regression`` for each group (rows) and party (columns of ``votes``)."""
+    group, n_groups, n = layout["group"], layout["n_groups"], layout["n"]
+    y, share = votes / registered[:, None], votes / cast[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slope, se, _, xc, yc = _pooled_slopes(layout, turnout, y)
+        mean_x = np.bincount(group, weights=turnout, minlength=n_groups) / n
+        resid = yc - slope[group] * xc[:, None]
+        tss = _sums(group, yc * yc, n_groups)
+        out = {"slope": slope, "se": se, "intercept": _sums(group, y, n_groups) / n[:, None] - slope * mean_x[:, None],
+               "r2": np.where(tss > 0, 1 - _sums(group, resid * resid, n_groups) / tss, np.nan),
+               "expected": _sums(group, share, n_groups) / n[:, None],
+               "overall_share": _sums(group, votes, n_groups) / np.bincount(group, cast, n_groups)[:, None]}
+        if layout["fixed_effects"] is None:
+            out["t"] = np.where(se > 0, (slope - out["expected"]) / se, np.nan)
+            return out
+        cells, n_cells, counts = layout["fe"], layout["n_fe_cells"], layout["fe_counts"]
+        c = _demean(cells, n_cells, counts, turnout) * turnout  # a station's weight in the within slope
+        share_mean = _sums(cells, share, n_cells) / counts[:, None]
+        gamma, gamma_se, _ = _within_slopes(layout, c, share)
+        out.update(within_slope=_within_slopes(layout, turnout, y)[0],
+                   within_expected=_sums(group, c[:, None] * share_mean[cells], n_groups)
+                   / np.bincount(group, c, n_groups)[:, None],
+                   t=np.where(gamma_se > 0, gamma / gamma_se, np.nan))
+    return out
 
 
 _LAST = threading.local()
 
 
-def _prepared(e, min_registered, fixed_effects, cov, cluster):
-    """``_stations`` and ``_design`` of one table, reused while the same table is tested party by party.
+def _subset(ex: Exclusions, positions) -> Exclusions:
+    """The exclusions of rows ``positions`` (each row's reason is its own, so slicing is exact)."""
+    sub = Exclusions(ex.index[positions])
+    sub.keep, sub.reasons = ex.keep.iloc[positions], ex.reasons.iloc[positions]
+    return sub
 
-    The scan runs the regression once per party on the same group; the
-    exclusions, the design (fixed-effect groups, clusters) and the demeaned
-    regressors (the last item, filled on first use) depend on the table only,
-    so they are computed once (one entry per thread).
+
+def _grouped_design(e, groups: dict, min_registered, fixed_effects, cov, cluster):
+    """The stations and design of every group, computed once per table and grouping (one entry per thread).
+
+    The scan runs a test once per party on the same groups; the exclusions,
+    the stations' counts, the within-cell design and each party's numbers
+    (filled on first use) depend on the table and grouping only.
+    Returns (exclusions, used rows per group, frame of the used rows in group
+    order, layout, leader per group, numbers per party).
     """
-    key = (id(e.table), min_registered, fixed_effects, cov, cluster)
+    fixed_effects, cluster = _options(e, fixed_effects, cov, cluster)
+    positions = [np.asarray(p, dtype=np.int64) for p in groups.values()]
+    everything = np.concatenate(positions) if positions else np.zeros(0, np.int64)
+    key = (id(e.table), min_registered, fixed_effects, cov, cluster, tuple(groups), tuple(len(p) for p in positions))
     last = getattr(_LAST, "value", None)
-    if last is not None and last[0] == key and last[1]() is e.table:
-        return last[2]
+    if last is not None and last[0] == key and last[1]() is e.table and np.array_equal(last[2], everything):
+        return last[3]
     ex, frame = _stations(e, min_registered)
-    prepared = (ex, frame, *_design(e, frame.index, fixed_effects, cov, cluster), {})
-    _LAST.value = (key, weakref.ref(e.table), prepared)
+    keep = ex.keep.to_numpy()
+    row_of = np.cumsum(keep) - 1  # a kept row's position in ``frame``
+    used = [p[keep[p]] for p in positions]
+    rows = np.concatenate(used) if used else np.zeros(0, np.int64)
+    group = np.repeat(np.arange(len(used)), [len(u) for u in used])
+    frame = frame.iloc[row_of[rows]]
+    layout = _layout(e, frame.index, group, len(used), fixed_effects, cov, cluster)
+    parties = list(e.parties)
+    votes = e.table[parties].astype(float).to_numpy() if parties else np.zeros((len(e.table), 0))
+    leaders = [str(parties[int(np.argmax(np.nansum(votes[p], axis=0)))]) if parties else None for p in positions]
+    prepared = (ex, positions, used, frame, layout, leaders, {})
+    _LAST.value = (key, weakref.ref(e.table), everything, prepared)
     return prepared
+
+
+def _numbers(e, prepared, party: str):
+    """``_regression_numbers`` of ``party`` (computed for every party of the election at once, then kept)."""
+    _, _, _, frame, layout, _, numbers = prepared
+    if party not in numbers:
+        parties = list(dict.fromkeys([*e.parties, party]))
+        votes = e.table.loc[frame.index, parties].astype(float).to_numpy()
+        found = _regression_numbers(layout, *(frame[c].to_numpy(float) for c in ("turnout", "N", "cast")), votes)
+        for j, name in enumerate(parties):
+            numbers[name] = {k: v[:, j] for k, v in found.items()}
+    return numbers[party]
 
 
 # -- Sobyanin-Sukhovolsky / MOS regression -----------------------------------------------------
@@ -180,49 +307,74 @@ def turnout_regression(election, party=None, fixed_effects: str | None = "auto",
     the design, whether the party is the leader, and ``histogram`` (tidy
     2-D histogram of the stations over turnout and votes / voters on the
     list, 0.005 cells) for figures.  Run it once per party for every
-    party's slope (the scan does).
+    party's slope (the scan does).  The fits are closed-form OLS (the
+    numbers of ``statsmodels`` OLS with the same covariance), for every
+    party at once; ``turnout_regression.grouped`` does every group of a
+    level in the same pass.
     """
     e = election
-    party = party_column(e, party)
-    leader = e.leader
-    ex, frame, fe, fit_kw, info, within_x = _prepared(e, min_registered, fixed_effects, cov, cluster)
-    x = frame["turnout"]
-    if fe is not None and not within_x:
-        within_x["x"] = _within(x, fe)
-        within_x["c"] = within_x["x"] * x  # a station's weight in the within slope: sum(c * share) / sum(c)
-        within_x["c_within"] = _within(within_x["c"], fe)
+    return turnout_regression_by_group(e, {"": np.arange(len(e.table))}, {}, party=party, fixed_effects=fixed_effects,
+                                       cov=cov, cluster=cluster, min_registered=min_registered,
+                                       confidence_level=confidence_level)[""]
 
-    votes = e.table.loc[frame.index, party].astype(float)
-    y = votes / frame["N"]
-    model, slope, se, dist = _slope(y, x, None, fit_kw, 0)
-    share = votes / frame["cast"]
-    expected = float(share.mean())
-    within = {"within_slope": None, "within_expected": None}
-    if fe is not None:
-        c = within_x["c"]
-        within = {"within_slope": _slope(y, x, fe, fit_kw, info["n_groups"], within_x["x"])[1],
-                  "within_expected": float((c * share.groupby(fe).transform("mean")).sum() / c.sum())}
-        _, g, g_se, _ = _slope(share, c, fe, fit_kw, info["n_groups"], within_x["c_within"])
-        t = g / g_se if g_se > 0 else np.nan
-    else:
-        t = (slope - expected) / se if se > 0 else np.nan
+
+def turnout_regression_by_group(election, groups: dict, rngs: dict, party=None, fixed_effects: str | None = "auto",
+                                cov: str = "cluster", cluster: str | None = "auto", min_registered: int = 100,
+                                confidence_level: float = 0.95) -> dict:
+    """``turnout_regression`` of each group of rows at once: {group: TestResult}.
+
+    ``groups`` maps a group's name to the positions of its rows in the table
+    (``rngs`` is accepted for the grouped-form interface; the test draws no
+    random numbers).  Each group's result is the one ``turnout_regression``
+    gives on that group alone: the same sums in the same order, with every
+    group and party done in one pass over the rows (per-group sums by
+    ``np.bincount`` on group x TEC codes).  ``party=None`` is each group's
+    leader.
+    """
+    e = as_election(election)
+    prepared = _grouped_design(e, groups, min_registered, fixed_effects, cov, cluster)
+    ex, positions, used, frame, layout, leaders, _ = prepared
+    out, start = {}, 0
+    for k, name in enumerate(groups):
+        rows = slice(start, start + len(used[k]))
+        start += len(used[k])
+        group_party = party_column(e, party or leaders[k])
+        numbers = {key: value[k] for key, value in _numbers(e, prepared, group_party).items()}
+        out[name] = _regression_result(_subset(ex, positions[k]), frame.iloc[rows], e.table[group_party].iloc[used[k]],
+                                       group_party, group_party == leaders[k], numbers, _info(layout, k),
+                                       confidence_level)
+    return out
+
+
+turnout_regression.grouped = turnout_regression_by_group
+
+
+def _regression_result(ex, frame, votes, party, is_leader, numbers, info, confidence_level) -> TestResult:
+    """The result of one group and party from its closed-form numbers."""
+    n = len(frame)
+    if n < 3:
+        return TestResult.from_exclusions("turnout_regression", ex, party=party,
+                                          explanation="Too few polling stations for a regression.")
+    slope, se, t = (float(numbers[k]) for k in ("slope", "se", "t"))
+    dist = _reference(info)
     pvalue = float(2 * dist.sf(abs(t))) if np.isfinite(t) else np.nan
+    x, y = frame["turnout"].to_numpy(float), votes.to_numpy(float) / frame["N"].to_numpy(float)
+    within = {k: float(numbers[k]) if info["fixed_effects"] else None for k in ("within_slope", "within_expected")}
     details = {
-        "se": se, "z": float(t), "overall_share": float(votes.sum() / frame["cast"].sum()),
+        "se": se, "z": t, "overall_share": float(numbers["overall_share"]),
         "pvalue_above_one": float(dist.sf((slope - 1) / se)) if se > 0 else np.nan,
         "pvalue_negative": float(dist.cdf(slope / se)) if se > 0 else np.nan,
-        "intercept": float(model.params[0]), "slope_above_one": slope > 1, "negative_slope": slope < 0,
-        "is_leader": party == leader, **within, **info,
-        "r2": float(model.rsquared) if model.centered_tss > 0 else float("nan"),  # a constant share has no R²
-        "histogram": histogram2d(np.clip(x.to_numpy(float), 0, 1), np.clip(y.to_numpy(float), 0, 1),
-                                 np.ones(len(y)), 0.005, names=("turnout", "votes")),
+        "intercept": float(numbers["intercept"]), "slope_above_one": slope > 1, "negative_slope": slope < 0,
+        "is_leader": is_leader, **within, **info,
+        "r2": float(numbers["r2"]),  # NaN for a constant share, which has no R²
+        "histogram": histogram2d(np.clip(x, 0, 1), np.clip(y, 0, 1), np.ones(n), 0.005, names=("turnout", "votes")),
     }
     q = float(dist.ppf(0.5 + confidence_level / 2))
+    expected = float(numbers["expected"])
     return TestResult.from_exclusions(
         "turnout_regression", ex, slope, pvalue=pvalue, ci=(slope - q * se, slope + q * se), expected=expected,
         details=details, party=party, alternative="two-sided", confidence_level=confidence_level,
-        method=_method(info), explanation=_explain_regression(party, slope, se, expected, pvalue, len(y),
-                                                              party == leader, info),
+        method=_method(info), explanation=_explain_regression(party, slope, se, expected, pvalue, n, is_leader, info),
     )
 
 
@@ -292,7 +444,10 @@ def turnout_share_correlation(election, party=None, method: str = "pearson", min
     party = party_column(e, party)
     if method not in ("pearson", "spearman"):
         raise ValueError("method must be 'pearson' or 'spearman'")
-    ex, frame, fe, fit_kw, info, _ = _prepared(e, min_registered, fixed_effects, cov, cluster)
+    ex, positions, used, frame, layout, _, _ = _grouped_design(e, {"": np.arange(len(e.table))}, min_registered,
+                                                               fixed_effects, cov, cluster)
+    info = _info(layout, 0)
+    fe = info["fixed_effects"]
     share = e.table.loc[frame.index, party].astype(float) / frame["valid"]
     n = len(frame)
     if n < 4:
@@ -301,9 +456,18 @@ def turnout_share_correlation(election, party=None, method: str = "pearson", min
     x, y = frame["turnout"], share
     if method == "spearman":
         x, y = x.rank(), y.rank()
+    x, y = x.to_numpy(float), y.to_numpy(float)
     r = float(np.corrcoef(x, y)[0, 1])
-    within_r = float(np.corrcoef(_within(x, fe), _within(y, fe))[0, 1])
-    _, slope, se, dist = _slope(y, x, fe, fit_kw, info["n_groups"])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if fe is not None:
+            cells, n_cells, counts = layout["fe"], layout["n_fe_cells"], layout["fe_counts"]
+            within_r = float(np.corrcoef(_demean(cells, n_cells, counts, x), _demean(cells, n_cells, counts, y))[0, 1])
+            slope, se, _ = _within_slopes(layout, x, y[:, None])
+        else:
+            within_r = r
+            slope, se = _pooled_slopes(layout, x, y[:, None])[:2]
+    slope, se = float(slope[0, 0]), float(se[0, 0])
+    dist = _reference(info)
     t = slope / se if se > 0 else np.nan
     pvalue = float(2 * dist.sf(abs(t))) if np.isfinite(t) else np.nan
     ci = None
