@@ -33,7 +33,7 @@ import weakref
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 
 from ..errors import DataError
 from ..exclusions import Exclusions
@@ -128,8 +128,15 @@ def _info(layout, k: int) -> dict:
 
 
 def _reference(info):
-    """The reference distribution of the t statistics: t(clusters - 1), or normal with HC1."""
-    return stats.t(max(info["n_clusters"] - 1, 1)) if info["cov"] == "cluster" else stats.norm
+    """The reference distribution of the t statistics, t(clusters - 1) or normal with HC1, as (cdf, sf, ppf).
+
+    ``scipy.special``'s functions, the ones ``scipy.stats.t`` and ``norm`` call, without building a
+    distribution object per result.
+    """
+    if info["cov"] == "cluster":
+        df = max(info["n_clusters"] - 1, 1)
+        return (lambda v: special.stdtr(df, v)), (lambda v: special.stdtr(df, -v)), (lambda q: special.stdtrit(df, q))
+    return special.ndtr, (lambda v: special.ndtr(-v)), special.ndtri
 
 
 # -- closed-form OLS by group: one pass over the rows for every group and party ---------------------
@@ -225,11 +232,17 @@ def _regression_numbers(layout, turnout, registered, cast, votes) -> dict:
 _LAST = threading.local()
 
 
-def _subset(ex: Exclusions, positions) -> Exclusions:
-    """The exclusions of rows ``positions`` (each row's reason is its own, so slicing is exact)."""
-    sub = Exclusions(ex.index[positions])
-    sub.keep, sub.reasons = ex.keep.iloc[positions], ex.reasons.iloc[positions]
-    return sub
+class _Excluded:
+    """What ``TestResult.from_exclusions`` reads of the exclusions of rows ``positions``, computed once.
+
+    Each row's reason is its own, so slicing the whole table's exclusions is
+    exact; every party's result of a group shares them.
+    """
+
+    def __init__(self, ex: Exclusions, positions):
+        sub = Exclusions(ex.index[positions])
+        sub.keep, sub.reasons = ex.keep.iloc[positions], ex.reasons.iloc[positions]
+        self.n_used, self.counts, self.rows = sub.n_used, sub.counts, sub.rows
 
 
 def _grouped_design(e, groups: dict, min_registered, fixed_effects, cov, cluster):
@@ -238,8 +251,9 @@ def _grouped_design(e, groups: dict, min_registered, fixed_effects, cov, cluster
     The scan runs a test once per party on the same groups; the exclusions,
     the stations' counts, the within-cell design and each party's numbers
     (filled on first use) depend on the table and grouping only.
-    Returns (exclusions, used rows per group, frame of the used rows in group
-    order, layout, leader per group, numbers per party).
+    Returns (exclusions, rows per group, used rows per group, frame of the
+    used rows in group order, layout, leader per group, numbers per party,
+    exclusions per group).
     """
     fixed_effects, cluster = _options(e, fixed_effects, cov, cluster)
     positions = [np.asarray(p, dtype=np.int64) for p in groups.values()]
@@ -259,20 +273,21 @@ def _grouped_design(e, groups: dict, min_registered, fixed_effects, cov, cluster
     parties = list(e.parties)
     votes = e.table[parties].astype(float).to_numpy() if parties else np.zeros((len(e.table), 0))
     leaders = [str(parties[int(np.argmax(np.nansum(votes[p], axis=0)))]) if parties else None for p in positions]
-    prepared = (ex, positions, used, frame, layout, leaders, {})
+    prepared = (ex, positions, used, frame, layout, leaders, {}, {})
     _LAST.value = (key, weakref.ref(e.table), everything, prepared)
     return prepared
 
 
 def _numbers(e, prepared, party: str):
     """``_regression_numbers`` of ``party`` (computed for every party of the election at once, then kept)."""
-    _, _, _, frame, layout, _, numbers = prepared
+    frame, layout, numbers = prepared[3], prepared[4], prepared[6]
     if party not in numbers:
         parties = list(dict.fromkeys([*e.parties, party]))
         votes = e.table.loc[frame.index, parties].astype(float).to_numpy()
-        found = _regression_numbers(layout, *(frame[c].to_numpy(float) for c in ("turnout", "N", "cast")), votes)
+        turnout, registered, cast = (frame[c].to_numpy(float) for c in ("turnout", "N", "cast"))
+        found = _regression_numbers(layout, turnout, registered, cast, votes)
         for j, name in enumerate(parties):
-            numbers[name] = {k: v[:, j] for k, v in found.items()}
+            numbers[name] = {k: v[:, j] for k, v in found.items()} | {"y": votes[:, j] / registered}
     return numbers[party]
 
 
@@ -333,43 +348,45 @@ def turnout_regression_by_group(election, groups: dict, rngs: dict, party=None, 
     """
     e = as_election(election)
     prepared = _grouped_design(e, groups, min_registered, fixed_effects, cov, cluster)
-    ex, positions, used, frame, layout, leaders, _ = prepared
+    ex, positions, used, frame, layout, leaders, _, excluded = prepared
+    turnout = frame["turnout"].to_numpy(float)
     out, start = {}, 0
     for k, name in enumerate(groups):
         rows = slice(start, start + len(used[k]))
         start += len(used[k])
         group_party = party_column(e, party or leaders[k])
-        numbers = {key: value[k] for key, value in _numbers(e, prepared, group_party).items()}
-        out[name] = _regression_result(_subset(ex, positions[k]), frame.iloc[rows], e.table[group_party].iloc[used[k]],
-                                       group_party, group_party == leaders[k], numbers, _info(layout, k),
-                                       confidence_level)
+        numbers = _numbers(e, prepared, group_party)
+        if k not in excluded:
+            excluded[k] = _Excluded(ex, positions[k])
+        out[name] = _regression_result(excluded[k], turnout[rows], numbers["y"][rows], group_party,
+                                       group_party == leaders[k], {key: numbers[key][k] for key in numbers if key != "y"},
+                                       _info(layout, k), confidence_level)
     return out
 
 
 turnout_regression.grouped = turnout_regression_by_group
 
 
-def _regression_result(ex, frame, votes, party, is_leader, numbers, info, confidence_level) -> TestResult:
-    """The result of one group and party from its closed-form numbers."""
-    n = len(frame)
+def _regression_result(ex, x, y, party, is_leader, numbers, info, confidence_level) -> TestResult:
+    """The result of one group and party from its closed-form numbers and its stations' turnout ``x`` and votes / list ``y``."""
+    n = len(x)
     if n < 3:
         return TestResult.from_exclusions("turnout_regression", ex, party=party,
                                           explanation="Too few polling stations for a regression.")
     slope, se, t = (float(numbers[k]) for k in ("slope", "se", "t"))
-    dist = _reference(info)
-    pvalue = float(2 * dist.sf(abs(t))) if np.isfinite(t) else np.nan
-    x, y = frame["turnout"].to_numpy(float), votes.to_numpy(float) / frame["N"].to_numpy(float)
+    cdf, sf, ppf = _reference(info)
+    pvalue = float(2 * sf(abs(t))) if np.isfinite(t) else np.nan
     within = {k: float(numbers[k]) if info["fixed_effects"] else None for k in ("within_slope", "within_expected")}
     details = {
         "se": se, "z": t, "overall_share": float(numbers["overall_share"]),
-        "pvalue_above_one": float(dist.sf((slope - 1) / se)) if se > 0 else np.nan,
-        "pvalue_negative": float(dist.cdf(slope / se)) if se > 0 else np.nan,
+        "pvalue_above_one": float(sf((slope - 1) / se)) if se > 0 else np.nan,
+        "pvalue_negative": float(cdf(slope / se)) if se > 0 else np.nan,
         "intercept": float(numbers["intercept"]), "slope_above_one": slope > 1, "negative_slope": slope < 0,
         "is_leader": is_leader, **within, **info,
         "r2": float(numbers["r2"]),  # NaN for a constant share, which has no R²
         "histogram": histogram2d(np.clip(x, 0, 1), np.clip(y, 0, 1), np.ones(n), 0.005, names=("turnout", "votes")),
     }
-    q = float(dist.ppf(0.5 + confidence_level / 2))
+    q = float(ppf(0.5 + confidence_level / 2))
     expected = float(numbers["expected"])
     return TestResult.from_exclusions(
         "turnout_regression", ex, slope, pvalue=pvalue, ci=(slope - q * se, slope + q * se), expected=expected,
@@ -444,8 +461,8 @@ def turnout_share_correlation(election, party=None, method: str = "pearson", min
     party = party_column(e, party)
     if method not in ("pearson", "spearman"):
         raise ValueError("method must be 'pearson' or 'spearman'")
-    ex, positions, used, frame, layout, _, _ = _grouped_design(e, {"": np.arange(len(e.table))}, min_registered,
-                                                               fixed_effects, cov, cluster)
+    ex, _, _, frame, layout = _grouped_design(e, {"": np.arange(len(e.table))}, min_registered, fixed_effects, cov,
+                                              cluster)[:5]
     info = _info(layout, 0)
     fe = info["fixed_effects"]
     share = e.table.loc[frame.index, party].astype(float) / frame["valid"]
@@ -467,9 +484,8 @@ def turnout_share_correlation(election, party=None, method: str = "pearson", min
             within_r = r
             slope, se = _pooled_slopes(layout, x, y[:, None])[:2]
     slope, se = float(slope[0, 0]), float(se[0, 0])
-    dist = _reference(info)
     t = slope / se if se > 0 else np.nan
-    pvalue = float(2 * dist.sf(abs(t))) if np.isfinite(t) else np.nan
+    pvalue = float(2 * _reference(info)[1](abs(t))) if np.isfinite(t) else np.nan
     ci = None
     if fe is None and cov == "HC1":  # stations as independent: the exact test of r = 0 and Fisher's interval
         pvalue = float(stats.pearsonr(x, y).pvalue)
