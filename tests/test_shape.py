@@ -305,3 +305,44 @@ def test_grouped_regression_is_the_group_by_group_result():
                         pd.testing.assert_frame_equal(got.details[key], value)
                     else:
                         assert got.details[key] == value or (value != value and got.details[key] != got.details[key]), key
+
+
+@pytest.mark.parametrize("method", ["pearson", "spearman"])
+def test_closed_form_correlation_equals_numpy_and_statsmodels(method):
+    """r, the within-TEC r and the TEC-clustered slope are numpy's and statsmodels' numbers."""
+    import statsmodels.api as sm
+
+    e = simulate(n_pec=1500, n_regions=6, rng=5)
+    c = turnout_share_correlation(e, method=method)
+    t = e.table
+    used = t.loc[~t.index.isin(c.excluded_rows.index)]
+    x, y = _turnout_and_share(used, e)
+    if method == "spearman":
+        x, y = x.rank(), y.rank()
+    tec = used["region"].astype(str) + " / " + used["tec"].astype(str)
+
+    def within(v):
+        return (v - v.groupby(tec).transform("mean")).to_numpy()
+
+    fit = sm.OLS(within(y), within(x)[:, None]).fit(cov_type="cluster", cov_kwds={"groups": pd.factorize(tec)[0]})
+    assert c.statistic == pytest.approx(np.corrcoef(x, y)[0, 1], rel=1e-12)
+    assert c.details["within_r"] == pytest.approx(np.corrcoef(within(x), within(y))[0, 1], rel=1e-12)
+    assert c.details["slope"] == pytest.approx(fit.params[0], rel=1e-10)
+    assert c.details["se"] == pytest.approx(fit.bse[0], rel=1e-10)
+    iid = turnout_share_correlation(e, method=method, fixed_effects=None, cov="HC1")
+    assert iid.pvalue == pytest.approx(stats.pearsonr(x, y).pvalue, rel=1e-9)
+
+
+def test_grouped_correlation_is_the_group_by_group_result():
+    from forensics.levels import group_positions
+
+    e = simulate(n_pec=3000, n_regions=8, rng=12)
+    positions = group_positions(e, "region")
+    for options in ({}, {"method": "spearman"}, {"fixed_effects": None, "cov": "HC1"}):
+        grouped = turnout_share_correlation.grouped(e, positions, {}, **options)
+        for name, rows in positions.items():
+            alone = turnout_share_correlation(e.with_table(e.table.iloc[rows]), **options)
+            got = grouped[name]
+            assert (got.statistic, got.pvalue, got.ci, got.party, got.n_used, got.excluded, got.explanation) == \
+                   (alone.statistic, alone.pvalue, alone.ci, alone.party, alone.n_used, alone.excluded, alone.explanation)
+            assert got.details == alone.details

@@ -456,38 +456,82 @@ def turnout_share_correlation(election, party=None, method: str = "pearson", min
     then is ``ci`` (Fisher's z, at ``confidence_level``) reported, as with clustered stations that
     interval is too narrow.  ``details``: the
     within-group correlation, the slope, its se, t and the design.
+    ``turnout_share_correlation.grouped`` does every group of a level at once.
     """
     e = election
-    party = party_column(e, party)
+    return turnout_share_correlation_by_group(
+        e, {"": np.arange(len(e.table))}, {}, party=party, method=method, min_registered=min_registered,
+        fixed_effects=fixed_effects, cov=cov, cluster=cluster, confidence_level=confidence_level)[""]
+
+
+def turnout_share_correlation_by_group(election, groups: dict, rngs: dict, party=None, method: str = "pearson",
+                                       min_registered: int = 100, fixed_effects: str | None = "auto",
+                                       cov: str = "cluster", cluster: str | None = "auto",
+                                       confidence_level: float = 0.95) -> dict:
+    """``turnout_share_correlation`` of each group of rows at once: {group: TestResult}.
+
+    As ``turnout_regression_by_group``: one pass over the rows for every
+    group, each group's result the one it gives alone; ``party=None`` is
+    each group's leader.
+    """
     if method not in ("pearson", "spearman"):
         raise ValueError("method must be 'pearson' or 'spearman'")
-    ex, _, _, frame, layout = _grouped_design(e, {"": np.arange(len(e.table))}, min_registered, fixed_effects, cov,
-                                              cluster)[:5]
-    info = _info(layout, 0)
-    fe = info["fixed_effects"]
-    share = e.table.loc[frame.index, party].astype(float) / frame["valid"]
-    n = len(frame)
+    e = as_election(election)
+    prepared = _grouped_design(e, groups, min_registered, fixed_effects, cov, cluster)
+    ex, positions, used, frame, layout, leaders, numbers, excluded = prepared
+    out, start = {}, 0
+    for k, name in enumerate(groups):
+        rows = slice(start, start + len(used[k]))
+        start += len(used[k])
+        group_party = party_column(e, party or leaders[k])
+        key = ("correlation", method, group_party)
+        if key not in numbers:
+            numbers[key] = _correlation_numbers(layout, frame, e.table.loc[frame.index, group_party], method)
+        if k not in excluded:
+            excluded[k] = _Excluded(ex, positions[k])
+        found = numbers[key]
+        out[name] = _correlation_result(excluded[k], found["x"][rows], found["y"][rows], group_party, method,
+                                        {c: found[c][k] for c in ("r", "within_r", "slope", "se")},
+                                        _info(layout, k), confidence_level)
+    return out
+
+
+turnout_share_correlation.grouped = turnout_share_correlation_by_group
+
+
+def _correlation_numbers(layout, frame, votes, method) -> dict:
+    """Turnout and share (ranks within each group for Spearman), r, within r, the slope and its se per group."""
+    group, n_groups = layout["group"], layout["n_groups"]
+    x, y = frame["turnout"], votes.astype(float) / frame["valid"]
+    if method == "spearman":
+        x, y = (v.groupby(group).rank() for v in (x, y))
+    x, y = x.to_numpy(float), y.to_numpy(float)
+
+    def correlation(a, b):
+        return _sums(group, a * b, n_groups) / np.sqrt(_sums(group, a * a, n_groups) * _sums(group, b * b, n_groups))
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slope, se, _, xc, yc = _pooled_slopes(layout, x, y[:, None])
+        r = within_r = correlation(xc, yc[:, 0])
+        if layout["fixed_effects"] is not None:
+            cells, n_cells, counts = layout["fe"], layout["n_fe_cells"], layout["fe_counts"]
+            within_r = correlation(_demean(cells, n_cells, counts, x), _demean(cells, n_cells, counts, y))
+            slope, se, _ = _within_slopes(layout, x, y[:, None])
+    return {"x": x, "y": y, "r": r, "within_r": within_r, "slope": slope[:, 0], "se": se[:, 0]}
+
+
+def _correlation_result(ex, x, y, party, method, numbers, info, confidence_level) -> TestResult:
+    """The result of one group from its numbers and its stations' turnout and share (or their ranks)."""
+    n = len(x)
     if n < 4:
         return TestResult.from_exclusions("turnout_share_correlation", ex, party=party,
                                           explanation="Too few polling stations for a correlation.")
-    x, y = frame["turnout"], share
-    if method == "spearman":
-        x, y = x.rank(), y.rank()
-    x, y = x.to_numpy(float), y.to_numpy(float)
-    r = float(np.corrcoef(x, y)[0, 1])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if fe is not None:
-            cells, n_cells, counts = layout["fe"], layout["n_fe_cells"], layout["fe_counts"]
-            within_r = float(np.corrcoef(_demean(cells, n_cells, counts, x), _demean(cells, n_cells, counts, y))[0, 1])
-            slope, se, _ = _within_slopes(layout, x, y[:, None])
-        else:
-            within_r = r
-            slope, se = _pooled_slopes(layout, x, y[:, None])[:2]
-    slope, se = float(slope[0, 0]), float(se[0, 0])
+    r, within_r, slope, se = (float(numbers[c]) for c in ("r", "within_r", "slope", "se"))
+    fe = info["fixed_effects"]
     t = slope / se if se > 0 else np.nan
     pvalue = float(2 * _reference(info)[1](abs(t))) if np.isfinite(t) else np.nan
     ci = None
-    if fe is None and cov == "HC1":  # stations as independent: the exact test of r = 0 and Fisher's interval
+    if fe is None and info["cov"] == "HC1":  # stations as independent: the exact test of r = 0 and Fisher's interval
         pvalue = float(stats.pearsonr(x, y).pvalue)
         half = stats.norm.ppf(0.5 + confidence_level / 2) / np.sqrt(n - 3)
         ci = (float(np.tanh(np.arctanh(r) - half)), float(np.tanh(np.arctanh(r) + half)))
