@@ -10,6 +10,7 @@ from forensics.errors import DataError
 from forensics.levels import by_level, results_table
 from forensics.model import Election
 from forensics.simulate import simulate
+from forensics.stats._core.plane import histogram2d
 from forensics.stats.dip import dip
 from forensics.stats.shape import dip_test, turnout_regression, turnout_share_correlation, vote_rate_collapse
 
@@ -281,6 +282,11 @@ def test_closed_form_regression_equals_statsmodels(fixed_effects, cov):
         for key, value in ref.items():
             got = r.statistic if key == "slope" else r.details[key]
             assert got == pytest.approx(value, rel=1e-10, abs=1e-12), (party, key)
+    used = e.table.loc[~e.table.index.isin(r.excluded_rows.index)]
+    cast = used["valid"] + used["invalid"]
+    x, y = (cast / used["registered"]).to_numpy(), (used[party] / used["registered"]).to_numpy()
+    pd.testing.assert_frame_equal(r.details["histogram"], histogram2d(np.clip(x, 0, 1), np.clip(y, 0, 1), np.ones(len(x)),
+                                                                      0.005, names=("turnout", "votes")))
 
 
 def test_grouped_regression_is_the_group_by_group_result():

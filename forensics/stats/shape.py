@@ -39,7 +39,7 @@ from ..errors import DataError
 from ..exclusions import Exclusions
 from ..model import as_election
 from ._core.moments import skew_kurtosis
-from ._core.plane import histogram2d, party_column, require_registered
+from ._core.plane import bin_edges, bin_index, party_column, require_registered
 from .dip import dip
 from .registry import one_party, register_test
 from .result import TestResult
@@ -287,8 +287,30 @@ def _numbers(e, prepared, party: str):
         turnout, registered, cast = (frame[c].to_numpy(float) for c in ("turnout", "N", "cast"))
         found = _regression_numbers(layout, turnout, registered, cast, votes)
         for j, name in enumerate(parties):
-            numbers[name] = {k: v[:, j] for k, v in found.items()} | {"y": votes[:, j] / registered}
+            y = votes[:, j] / registered
+            numbers[name] = {k: v[:, j] for k, v in found.items()} | {"y": y, "cell": _cells_2d(turnout, y)}
     return numbers[party]
+
+
+_HISTOGRAM_BIN = 0.005
+
+
+def _cells_2d(x, y) -> np.ndarray:
+    """Each station's cell of the 2-D histogram over turnout and votes / voters on the list."""
+    n_bins = int(round(1 / _HISTOGRAM_BIN))
+    return bin_index(np.clip(x, 0, 1), _HISTOGRAM_BIN) * n_bins + bin_index(np.clip(y, 0, 1), _HISTOGRAM_BIN)
+
+
+_HISTOGRAM_COLUMNS = pd.Index(["turnout_bin", "votes_bin", "weight"])
+
+
+def _histogram(cells) -> pd.DataFrame:
+    """``histogram2d`` of stations (weight 1) from their cells (``_cells_2d``): the non-empty cells."""
+    n_bins = int(round(1 / _HISTOGRAM_BIN))
+    filled, counts = np.unique(cells, return_counts=True)
+    return pd.DataFrame(np.column_stack([bin_edges(filled // n_bins, _HISTOGRAM_BIN),
+                                         bin_edges(filled % n_bins, _HISTOGRAM_BIN), counts.astype(float)]),
+                        columns=_HISTOGRAM_COLUMNS)
 
 
 # -- Sobyanin-Sukhovolsky / MOS regression -----------------------------------------------------
@@ -348,8 +370,7 @@ def turnout_regression_by_group(election, groups: dict, rngs: dict, party=None, 
     """
     e = as_election(election)
     prepared = _grouped_design(e, groups, min_registered, fixed_effects, cov, cluster)
-    ex, positions, used, frame, layout, leaders, _, excluded = prepared
-    turnout = frame["turnout"].to_numpy(float)
+    ex, positions, used, _, layout, leaders, _, excluded = prepared
     out, start = {}, 0
     for k, name in enumerate(groups):
         rows = slice(start, start + len(used[k]))
@@ -358,8 +379,9 @@ def turnout_regression_by_group(election, groups: dict, rngs: dict, party=None, 
         numbers = _numbers(e, prepared, group_party)
         if k not in excluded:
             excluded[k] = _Excluded(ex, positions[k])
-        out[name] = _regression_result(excluded[k], turnout[rows], numbers["y"][rows], group_party,
-                                       group_party == leaders[k], {key: numbers[key][k] for key in numbers if key != "y"},
+        out[name] = _regression_result(excluded[k], numbers["y"][rows], numbers["cell"][rows], group_party,
+                                       group_party == leaders[k],
+                                       {key: numbers[key][k] for key in numbers if key not in ("y", "cell")},
                                        _info(layout, k), confidence_level)
     return out
 
@@ -367,9 +389,9 @@ def turnout_regression_by_group(election, groups: dict, rngs: dict, party=None, 
 turnout_regression.grouped = turnout_regression_by_group
 
 
-def _regression_result(ex, x, y, party, is_leader, numbers, info, confidence_level) -> TestResult:
-    """The result of one group and party from its closed-form numbers and its stations' turnout ``x`` and votes / list ``y``."""
-    n = len(x)
+def _regression_result(ex, y, cells, party, is_leader, numbers, info, confidence_level) -> TestResult:
+    """The result of one group and party from its closed-form numbers, its stations' votes / list ``y`` and cells."""
+    n = len(y)
     if n < 3:
         return TestResult.from_exclusions("turnout_regression", ex, party=party,
                                           explanation="Too few polling stations for a regression.")
@@ -384,7 +406,7 @@ def _regression_result(ex, x, y, party, is_leader, numbers, info, confidence_lev
         "intercept": float(numbers["intercept"]), "slope_above_one": slope > 1, "negative_slope": slope < 0,
         "is_leader": is_leader, **within, **info,
         "r2": float(numbers["r2"]),  # NaN for a constant share, which has no R²
-        "histogram": histogram2d(np.clip(x, 0, 1), np.clip(y, 0, 1), np.ones(n), 0.005, names=("turnout", "votes")),
+        "histogram": _histogram(cells),
     }
     q = float(ppf(0.5 + confidence_level / 2))
     expected = float(numbers["expected"])
