@@ -381,3 +381,20 @@ def test_collapse_interval_agrees_with_scipy_bootstrap():
     assert abs(r.ci[0] - ref.low[1]) < 0.1 * width and abs(r.ci[1] - ref.high[1]) < 0.1 * width
     skew_width = ref.high[0] - ref.low[0]
     assert abs(r.details["skewness_ci"][0] - ref.low[0]) < 0.1 * skew_width
+
+
+def test_grouped_dip_is_the_group_by_group_result():
+    """``dip_test.grouped`` with each group's stream gives what each group alone gives with that stream."""
+    from forensics.levels import group_positions
+
+    e = simulate(n_pec=2000, n_regions=6, rng=13)
+    positions = group_positions(e, "region")
+    for party in (None, e.leader):
+        grouped = dip_test.grouped(e, positions, {g: np.random.default_rng([7, k]) for k, g in enumerate(positions)},
+                                   party=party)
+        for k, (name, rows) in enumerate(positions.items()):
+            alone = dip_test(e.with_table(e.table.iloc[rows]), party=party, rng=np.random.default_rng([7, k]))
+            got = grouped[name]
+            assert (got.statistic, got.pvalue, got.party, got.n_used, got.excluded, got.explanation, got.details) == \
+                   (alone.statistic, alone.pvalue, alone.party, alone.n_used, alone.excluded, alone.explanation,
+                    alone.details)

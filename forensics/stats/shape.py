@@ -246,6 +246,19 @@ class _Excluded:
         self.n_used, self.counts, self.rows = sub.n_used, sub.counts, sub.rows
 
 
+def _group_stations(e, positions: list, min_registered):
+    """``_stations`` of the whole table split into groups of rows ``positions``.
+
+    Returns (exclusions, used rows of each group, frame of the used rows in group order).
+    """
+    ex, frame = _stations(e, min_registered)
+    keep = ex.keep.to_numpy()
+    row_of = np.cumsum(keep) - 1  # a kept row's position in ``frame``
+    used = [p[keep[p]] for p in positions]
+    rows = np.concatenate(used) if used else np.zeros(0, np.int64)
+    return ex, used, frame.iloc[row_of[rows]]
+
+
 def _grouped_design(e, groups: dict, min_registered, fixed_effects, cov, cluster):
     """The stations and design of every group, computed once per table and grouping (one entry per thread).
 
@@ -263,13 +276,8 @@ def _grouped_design(e, groups: dict, min_registered, fixed_effects, cov, cluster
     last = getattr(_LAST, "value", None)
     if last is not None and last[0] == key and last[1]() is e.table and np.array_equal(last[2], everything):
         return last[3]
-    ex, frame = _stations(e, min_registered)
-    keep = ex.keep.to_numpy()
-    row_of = np.cumsum(keep) - 1  # a kept row's position in ``frame``
-    used = [p[keep[p]] for p in positions]
-    rows = np.concatenate(used) if used else np.zeros(0, np.int64)
+    ex, used, frame = _group_stations(e, positions, min_registered)
     group = np.repeat(np.arange(len(used)), [len(u) for u in used])
-    frame = frame.iloc[row_of[rows]]
     layout = _layout(e, frame.index, group, len(used), fixed_effects, cov, cluster)
     parties = list(e.parties)
     votes = e.table[parties].astype(float).to_numpy() if parties else np.zeros((len(e.table), 0))
@@ -638,16 +646,43 @@ def dip_test(election, party=None, min_registered: int = 100, jitter: bool = Tru
     not grow with the number of stations.
     """
     e = election
-    ex, frame = _stations(e, min_registered)
+    return dip_test_by_group(e, {"": np.arange(len(e.table))}, {"": rng}, party=party, min_registered=min_registered,
+                             jitter=jitter)[""]
+
+
+def dip_test_by_group(election, groups: dict, rngs: dict, party=None, min_registered: int = 100,
+                      jitter: bool = True) -> dict:
+    """``dip_test`` of each group of rows at once: {group: TestResult}, each group's jitter from its own stream.
+
+    The stations' exclusions and values are computed once for the table;
+    every group's result is the one ``dip_test`` gives on that group alone
+    with the same stream.
+    """
+    e = as_election(election)
+    positions = [np.asarray(p, dtype=np.int64) for p in groups.values()]
+    ex, used, frame = _group_stations(e, positions, min_registered)
     if party is None:
         num, den, label = frame["cast"], frame["N"], "turnout"
     else:
         party = party_column(e, party)
         num, den, label = e.table.loc[frame.index, party].astype(float), frame["valid"], f"{party}'s share of the vote"
-    num = num.to_numpy(float)
+    num, den = num.to_numpy(float), den.to_numpy(float)
+    out, start = {}, 0
+    for k, name in enumerate(groups):
+        rows = slice(start, start + len(used[k]))
+        start += len(used[k])
+        out[name] = _dip_result(_Excluded(ex, positions[k]), num[rows], den[rows], party, label, jitter, rngs.get(name))
+    return out
+
+
+dip_test.grouped = dip_test_by_group
+
+
+def _dip_result(ex, num, den, party, label, jitter, rng) -> TestResult:
+    """The dip test of one group's numerators and denominators."""
     if jitter:
         num = num + rng.uniform(-0.5, 0.5, num.size)
-    values = np.clip(num / den.to_numpy(float), 0, 1)
+    values = np.clip(num / den, 0, 1)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         d, p = dip(values)
