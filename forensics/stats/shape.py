@@ -287,6 +287,22 @@ def _grouped_design(e, groups: dict, min_registered, fixed_effects, cov, cluster
     return prepared
 
 
+def _each_group(used: list, groups: dict):
+    """(index, name, slice of its used rows in the group-ordered frame) of every group."""
+    start = 0
+    for k, name in enumerate(groups):
+        yield k, name, slice(start, start + len(used[k]))
+        start += len(used[k])
+
+
+def _group_excluded(prepared, k: int) -> _Excluded:
+    """Group ``k``'s exclusions, computed on first use and shared by every party's result."""
+    ex, positions, excluded = prepared[0], prepared[1], prepared[7]
+    if k not in excluded:
+        excluded[k] = _Excluded(ex, positions[k])
+    return excluded[k]
+
+
 def _numbers(e, prepared, party: str):
     """``_regression_numbers`` of ``party`` (computed for every party of the election at once, then kept)."""
     frame, layout, numbers = prepared[3], prepared[4], prepared[6]
@@ -379,16 +395,12 @@ def turnout_regression_by_group(election, groups: dict, rngs: dict, party=None, 
     """
     e = as_election(election)
     prepared = _grouped_design(e, groups, min_registered, fixed_effects, cov, cluster)
-    ex, positions, used, _, layout, leaders, _, excluded = prepared
-    out, start = {}, 0
-    for k, name in enumerate(groups):
-        rows = slice(start, start + len(used[k]))
-        start += len(used[k])
+    layout, leaders = prepared[4], prepared[5]
+    out = {}
+    for k, name, rows in _each_group(prepared[2], groups):
         group_party = party_column(e, party or leaders[k])
         numbers = _numbers(e, prepared, group_party)
-        if k not in excluded:
-            excluded[k] = _Excluded(ex, positions[k])
-        out[name] = _regression_result(excluded[k], numbers["y"][rows], numbers["cell"][rows], group_party,
+        out[name] = _regression_result(_group_excluded(prepared, k), numbers["y"][rows], numbers["cell"][rows], group_party,
                                        group_party == leaders[k],
                                        {key: numbers[key][k] for key in numbers if key not in ("y", "cell")},
                                        _info(layout, k), confidence_level)
@@ -509,19 +521,15 @@ def turnout_share_correlation_by_group(election, groups: dict, rngs: dict, party
         raise ValueError("method must be 'pearson' or 'spearman'")
     e = as_election(election)
     prepared = _grouped_design(e, groups, min_registered, fixed_effects, cov, cluster)
-    ex, positions, used, frame, layout, leaders, numbers, excluded = prepared
-    out, start = {}, 0
-    for k, name in enumerate(groups):
-        rows = slice(start, start + len(used[k]))
-        start += len(used[k])
+    frame, layout, leaders, numbers = prepared[3:7]
+    out = {}
+    for k, name, rows in _each_group(prepared[2], groups):
         group_party = party_column(e, party or leaders[k])
         key = ("correlation", method, group_party)
         if key not in numbers:
             numbers[key] = _correlation_numbers(layout, frame, e.table.loc[frame.index, group_party], method)
-        if k not in excluded:
-            excluded[k] = _Excluded(ex, positions[k])
         found = numbers[key]
-        out[name] = _correlation_result(excluded[k], found["x"][rows], found["y"][rows], group_party, method,
+        out[name] = _correlation_result(_group_excluded(prepared, k), found["x"][rows], found["y"][rows], group_party, method,
                                         {c: found[c][k] for c in ("r", "within_r", "slope", "se")},
                                         _info(layout, k), confidence_level)
     return out
@@ -667,10 +675,8 @@ def dip_test_by_group(election, groups: dict, rngs: dict, party=None, min_regist
         party = party_column(e, party)
         num, den, label = e.table.loc[frame.index, party].astype(float), frame["valid"], f"{party}'s share of the vote"
     num, den = num.to_numpy(float), den.to_numpy(float)
-    out, start = {}, 0
-    for k, name in enumerate(groups):
-        rows = slice(start, start + len(used[k]))
-        start += len(used[k])
+    out = {}
+    for k, name, rows in _each_group(used, groups):
         out[name] = _dip_result(_Excluded(ex, positions[k]), num[rows], den[rows], party, label, jitter, rngs.get(name))
     return out
 
