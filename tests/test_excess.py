@@ -138,3 +138,21 @@ def test_russia_2011_matches_shpilkin(ru2011):
 def test_canada_2011_small(canada):
     r = excess_votes(canada, n_sim=0)
     assert r.statistic < 0.03 * r.details["leader_votes"]
+
+
+def test_bootstrap_replicates_are_the_estimates_of_resampled_stations():
+    """The replicates (resampled arrays, no per-bin table) are the estimates of the resampled station frames."""
+    from forensics.simulate import simulate as simulate_election
+    from forensics.stats._core.bootstrap import percentile_interval, resample_indices
+    from forensics.stats._core.plane import station_values
+    from forensics.stats.excess import COLUMNS, _estimate
+
+    e = simulate_election(n_pec=1500, rng=8, fraud={"stuffing": {"fraction": 0.2}})
+    r = excess_votes(e, n_sim=20, rng=6)
+    kept, _, _ = station_values(e, None, turnout="issued", share=e.percent_base)
+    rng = np.random.default_rng(6)
+    boot = []
+    for _ in range(20):
+        resampled = kept.iloc[resample_indices(rng, len(kept))]
+        boot.append(_estimate({c: resampled[c].to_numpy() for c in COLUMNS}, 0.01, "stations", "kde")["positive"])
+    assert r.ci == percentile_interval(boot)

@@ -10,6 +10,7 @@ from forensics.errors import DataError
 from forensics.levels import by_level, results_table
 from forensics.model import Election
 from forensics.simulate import simulate
+from forensics.stats._core.plane import histogram2d
 from forensics.stats.dip import dip
 from forensics.stats.shape import dip_test, turnout_regression, turnout_share_correlation, vote_rate_collapse
 
@@ -236,3 +237,164 @@ def test_a_party_without_votes_gives_no_warning(clean_runs):
         warnings.simplefilter("error")
         r = turnout_regression(e, party="Nobody")
     assert r.statistic == 0 and np.isnan(r.details["r2"])
+
+
+def _statsmodels_regression(e, party, fixed_effects, cov):
+    """The regression's numbers fitted with statsmodels OLS (the reference for the closed form)."""
+    import statsmodels.api as sm
+
+    t = e.table
+    cast = t["valid"] + t["invalid"]
+    used = t[(t["registered"] >= 100) & (t["valid"] > 0) & (cast <= t["registered"])]
+    cast = used["valid"] + used["invalid"]
+    x, y, share = cast / used["registered"], used[party] / used["registered"], used[party] / cast
+    tec = used["region"].astype(str) + " / " + used["tec"].astype(str)
+    clusters = pd.factorize(tec)[0]
+    kw = {"cov_type": "cluster", "cov_kwds": {"groups": clusters}} if cov == "cluster" else {"cov_type": "HC1"}
+    pooled = sm.OLS(y.to_numpy(), sm.add_constant(x.to_numpy())).fit(**kw)
+    out = {"slope": pooled.params[1], "se": pooled.bse[1], "intercept": pooled.params[0], "r2": pooled.rsquared}
+    if fixed_effects is not None:
+        fe = used[fixed_effects].astype(str) if fixed_effects != "tec" else tec
+
+        def within(v):
+            return (v - v.groupby(fe).transform("mean")).to_numpy()
+
+        out["within_slope"] = sm.OLS(within(y), within(x)[:, None]).fit().params[0]
+        c = pd.Series(within(x) * x.to_numpy(), index=used.index)
+        g = sm.OLS(within(share), within(c)[:, None]).fit(**kw)
+        se = g.bse[0]
+        if cov == "HC1":
+            se *= np.sqrt((len(y) - 1) / (len(y) - 1 - fe.nunique()))
+        out["z"] = g.params[0] / se
+    else:
+        out["z"] = (out["slope"] - share.mean()) / out["se"]
+    return out
+
+
+@pytest.mark.parametrize("fixed_effects, cov", [("tec", "cluster"), ("region", "cluster"), ("tec", "HC1"),
+                                                 (None, "cluster"), (None, "HC1")])
+def test_closed_form_regression_equals_statsmodels(fixed_effects, cov):
+    """The closed-form fits give statsmodels' OLS numbers (CR1 / HC1 covariance) to 1e-10."""
+    e = simulate(n_pec=1500, n_regions=6, rng=3, fraud={"stuffing": {"fraction": 0.1}})
+    for party in e.parties[:3]:
+        r = turnout_regression(e, party=party, fixed_effects=fixed_effects, cov=cov)
+        ref = _statsmodels_regression(e, party, fixed_effects, cov)
+        for key, value in ref.items():
+            got = r.statistic if key == "slope" else r.details[key]
+            assert got == pytest.approx(value, rel=1e-10, abs=1e-12), (party, key)
+    used = e.table.loc[~e.table.index.isin(r.excluded_rows.index)]
+    cast = used["valid"] + used["invalid"]
+    x, y = (cast / used["registered"]).to_numpy(), (used[party] / used["registered"]).to_numpy()
+    pd.testing.assert_frame_equal(r.details["histogram"], histogram2d(np.clip(x, 0, 1), np.clip(y, 0, 1), np.ones(len(x)),
+                                                                      0.005, names=("turnout", "votes")))
+
+
+def test_grouped_regression_is_the_group_by_group_result():
+    """``turnout_regression.grouped`` returns exactly what each group alone gives (every field)."""
+    from forensics.levels import group_positions
+
+    e = simulate(n_pec=3000, n_regions=8, rng=11, fraud={"stuffing": {"fraction": 0.1}})
+    positions = group_positions(e, "region")
+    for options in ({}, {"fixed_effects": None, "cov": "HC1"}, {"fixed_effects": "region", "cov": "HC1"}):
+        for party in (None, e.parties[1]):
+            grouped = turnout_regression.grouped(e, positions, {}, party=party, **options)
+            assert list(grouped) == list(positions)
+            for name, rows in positions.items():
+                alone = turnout_regression(e.with_table(e.table.iloc[rows]), party=party, **options)
+                got = grouped[name]
+                assert (got.statistic, got.pvalue, got.ci, got.expected, got.party, got.n_used, got.excluded) == \
+                       (alone.statistic, alone.pvalue, alone.ci, alone.expected, alone.party, alone.n_used, alone.excluded)
+                assert got.explanation == alone.explanation and got.method == alone.method
+                assert got.excluded_rows.equals(alone.excluded_rows)
+                for key, value in alone.details.items():
+                    if key == "histogram":
+                        pd.testing.assert_frame_equal(got.details[key], value)
+                    else:
+                        assert got.details[key] == value or (value != value and got.details[key] != got.details[key]), key
+
+
+@pytest.mark.parametrize("method", ["pearson", "spearman"])
+def test_closed_form_correlation_equals_numpy_and_statsmodels(method):
+    """r, the within-TEC r and the TEC-clustered slope are numpy's and statsmodels' numbers."""
+    import statsmodels.api as sm
+
+    e = simulate(n_pec=1500, n_regions=6, rng=5)
+    c = turnout_share_correlation(e, method=method)
+    t = e.table
+    used = t.loc[~t.index.isin(c.excluded_rows.index)]
+    x, y = _turnout_and_share(used, e)
+    if method == "spearman":
+        x, y = x.rank(), y.rank()
+    tec = used["region"].astype(str) + " / " + used["tec"].astype(str)
+
+    def within(v):
+        return (v - v.groupby(tec).transform("mean")).to_numpy()
+
+    fit = sm.OLS(within(y), within(x)[:, None]).fit(cov_type="cluster", cov_kwds={"groups": pd.factorize(tec)[0]})
+    assert c.statistic == pytest.approx(np.corrcoef(x, y)[0, 1], rel=1e-12)
+    assert c.details["within_r"] == pytest.approx(np.corrcoef(within(x), within(y))[0, 1], rel=1e-12)
+    assert c.details["slope"] == pytest.approx(fit.params[0], rel=1e-10)
+    assert c.details["se"] == pytest.approx(fit.bse[0], rel=1e-10)
+    iid = turnout_share_correlation(e, method=method, fixed_effects=None, cov="HC1")
+    assert iid.pvalue == pytest.approx(stats.pearsonr(x, y).pvalue, rel=1e-9)
+
+
+def test_grouped_correlation_is_the_group_by_group_result():
+    from forensics.levels import group_positions
+
+    e = simulate(n_pec=3000, n_regions=8, rng=12)
+    positions = group_positions(e, "region")
+    for options in ({}, {"method": "spearman"}, {"fixed_effects": None, "cov": "HC1"}):
+        grouped = turnout_share_correlation.grouped(e, positions, {}, **options)
+        for name, rows in positions.items():
+            alone = turnout_share_correlation(e.with_table(e.table.iloc[rows]), **options)
+            got = grouped[name]
+            assert (got.statistic, got.pvalue, got.ci, got.party, got.n_used, got.excluded, got.explanation) == \
+                   (alone.statistic, alone.pvalue, alone.ci, alone.party, alone.n_used, alone.excluded, alone.explanation)
+            assert got.details == alone.details
+
+
+def test_collapse_replicates_are_the_moments_of_each_resample():
+    """The bootstrap's moments from power sums equal skewness and kurtosis of the resampled stations."""
+    from forensics.stats._core.bootstrap import multiplicities
+    from forensics.stats._core.moments import skew_kurtosis, skew_kurtosis_from_sums
+
+    z = np.random.default_rng(4).standard_normal(3000) ** 3
+    z = (z - z.mean()) / z.std()
+    counts = multiplicities(np.random.default_rng(5), z.size, 20)
+    z2 = z * z
+    from_sums = np.stack(skew_kurtosis_from_sums(counts @ np.column_stack([np.ones(z.size), z, z2, z2 * z, z2 * z2])))
+    direct = np.stack([skew_kurtosis(np.repeat(z, c.astype(int))) for c in counts], axis=1)
+    np.testing.assert_allclose(from_sums, direct, rtol=1e-9)
+
+
+def test_collapse_interval_agrees_with_scipy_bootstrap():
+    """The percentile interval matches scipy.stats.bootstrap's (other draws) within Monte Carlo error."""
+    from forensics.stats._core.moments import skew_kurtosis
+
+    e = simulate(n_pec=2000, rng=21)
+    r = vote_rate_collapse(e, n_sim=2000, rng=3)
+    ref = stats.bootstrap((r.details["z"],), skew_kurtosis, n_resamples=2000, method="percentile", vectorized=True,
+                          rng=np.random.default_rng(4)).confidence_interval
+    width = ref.high[1] - ref.low[1]
+    # each end point of 2,000 replicates moves by well under a tenth of the interval's width between seeds
+    assert abs(r.ci[0] - ref.low[1]) < 0.1 * width and abs(r.ci[1] - ref.high[1]) < 0.1 * width
+    skew_width = ref.high[0] - ref.low[0]
+    assert abs(r.details["skewness_ci"][0] - ref.low[0]) < 0.1 * skew_width
+
+
+def test_grouped_dip_is_the_group_by_group_result():
+    """``dip_test.grouped`` with each group's stream gives what each group alone gives with that stream."""
+    from forensics.levels import group_positions
+
+    e = simulate(n_pec=2000, n_regions=6, rng=13)
+    positions = group_positions(e, "region")
+    for party in (None, e.leader):
+        grouped = dip_test.grouped(e, positions, {g: np.random.default_rng([7, k]) for k, g in enumerate(positions)},
+                                   party=party)
+        for k, (name, rows) in enumerate(positions.items()):
+            alone = dip_test(e.with_table(e.table.iloc[rows]), party=party, rng=np.random.default_rng([7, k]))
+            got = grouped[name]
+            assert (got.statistic, got.pvalue, got.party, got.n_used, got.excluded, got.explanation, got.details) == \
+                   (alone.statistic, alone.pvalue, alone.party, alone.n_used, alone.excluded, alone.explanation,
+                    alone.details)

@@ -39,14 +39,21 @@ ASSUMPTIONS = (
 )
 
 
-def _estimate(kept: pd.DataFrame, bin_width: float, peak_weights: str, peak_method: str) -> dict:
-    """The Shpilkin estimate on one set of stations (also used for bootstrap replicates)."""
-    t = kept["turnout"].to_numpy()
-    weights = None if peak_weights == "stations" else kept["registered"].to_numpy()
+#: The station values the estimate reads.
+COLUMNS = ("turnout", "registered", "ballots", "base", "leader")
+
+
+def _estimate(kept: dict, bin_width: float, peak_weights: str, peak_method: str, table: bool = True) -> dict:
+    """The Shpilkin estimate on one set of stations, arrays of ``COLUMNS`` (also used for bootstrap replicates).
+
+    ``table=False`` leaves out the per-bin table (a bootstrap replicate needs only the numbers).
+    """
+    t = kept["turnout"]
+    weights = None if peak_weights == "stations" else kept["registered"]
     peak = find_peak(t, weights=weights, method=peak_method, min_height=1.0)
     n_bins = int(round(1 / bin_width))
     b = bin_index(t, bin_width)
-    sums = {c: np.bincount(b, weights=kept[c].to_numpy(), minlength=n_bins)
+    sums = {c: np.bincount(b, weights=kept[c], minlength=n_bins)
             for c in ("registered", "ballots", "base", "leader")}
     others = sums["base"] - sums["leader"]
     peak_bin = int(bin_index([peak], bin_width)[0])
@@ -54,15 +61,18 @@ def _estimate(kept: pd.DataFrame, bin_width: float, peak_weights: str, peak_meth
     ratio = sums["leader"][clean].sum() / others[clean].sum() if others[clean].sum() > 0 else np.nan
     honest = np.where(clean, sums["leader"], np.minimum(others * ratio, sums["base"]))
     contribution = np.where(clean, 0.0, sums["leader"] - honest)
-    table = pd.DataFrame({
+    positive = float(contribution[contribution > 0].sum())
+    negative = float(contribution[contribution < 0].sum())
+    out = {"peak": peak, "peak_bin": float(bin_edges(peak_bin, bin_width)), "ratio": float(ratio),
+           "positive": positive, "negative": negative}
+    if not table:
+        return out
+    bins = pd.DataFrame({
         "turnout_bin": bin_edges(np.arange(n_bins), bin_width), "stations": np.bincount(b, minlength=n_bins),
         "registered": sums["registered"], "ballots": sums["ballots"], "leader": sums["leader"],
         "others": others, "honest_leader": honest, "anomalous": contribution, "clean": clean,
     })
-    positive = float(contribution[contribution > 0].sum())
-    negative = float(contribution[contribution < 0].sum())
-    return {"peak": peak, "peak_bin": float(bin_edges(peak_bin, bin_width)), "ratio": float(ratio),
-            "positive": positive, "negative": negative, "table": table[table["stations"] > 0].reset_index(drop=True)}
+    return out | {"table": bins[bins["stations"] > 0].reset_index(drop=True)}
 
 
 @register_test("excess_votes", renamed={"n_boot": "n_sim"})
@@ -91,7 +101,8 @@ def excess_votes(election, party=None, bin_width: float = 0.01, turnout: str = "
     if len(kept) < MIN_STATIONS:
         return TestResult.from_exclusions("excess_votes", ex, party=party,
                                           explanation=too_few_text(ex.n_used, MIN_STATIONS))
-    est = _estimate(kept, bin_width, peak_weights, peak_method)
+    columns = {c: kept[c].to_numpy() for c in COLUMNS}
+    est = _estimate(columns, bin_width, peak_weights, peak_method)
     anomaly = est["positive"]
     reg, ballots, base, leader = (kept[c].sum() for c in ("registered", "ballots", "base", "leader"))
     details = {
@@ -104,8 +115,11 @@ def excess_votes(election, party=None, bin_width: float = 0.01, turnout: str = "
     }
     ci = None
     if n_sim:
-        boot = [_estimate(kept.iloc[resample_indices(rng, len(kept))], bin_width, peak_weights,
-                          peak_method)["positive"] for _ in range(n_sim)]
+        boot = []
+        for _ in range(n_sim):
+            rows = resample_indices(rng, len(kept))
+            boot.append(_estimate({c: v[rows] for c, v in columns.items()}, bin_width, peak_weights, peak_method,
+                                  table=False)["positive"])
         ci = percentile_interval(boot, confidence_level)
     ci_text = f" ({confidence_level:.0%} bootstrap interval {ci[0]:,.0f} to {ci[1]:,.0f})" if ci else ""
     explanation = (

@@ -33,12 +33,14 @@ import weakref
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 
 from ..errors import DataError
 from ..exclusions import Exclusions
-from ._core.moments import skew_kurtosis
-from ._core.plane import histogram2d, party_column, require_registered
+from ..model import as_election
+from ._core.bootstrap import percentile_interval, resample_sums
+from ._core.moments import skew_kurtosis, skew_kurtosis_from_sums
+from ._core.plane import bin_edges, bin_index, party_column, require_registered
 from .dip import dip
 from .registry import one_party, register_test
 from .result import TestResult
@@ -66,12 +68,8 @@ def _stations(e, min_registered: int):
 
 # -- shared design: within-TEC comparisons, TEC-clustered errors ----------------------------------
 
-def _design(e, index, fixed_effects, cov, cluster):
-    """Groups to absorb (or None), ``statsmodels`` fit keywords and a description, for rows ``index``.
-
-    ``fixed_effects`` and ``cluster`` are column names; "auto" means the TEC
-    column when present, else region, else none.
-    """
+def _options(e, fixed_effects, cov, cluster):
+    """The fixed-effect and cluster columns ("auto": TEC when present, else region, else none)."""
     if cov not in ("HC1", "cluster"):
         raise ValueError("cov must be 'HC1' or 'cluster'")
     cols = e.table.columns
@@ -80,18 +78,13 @@ def _design(e, index, fixed_effects, cov, cluster):
     if fixed_effects is not None and fixed_effects not in cols:
         raise DataError(f"there is no column '{fixed_effects}' for fixed effects", column=fixed_effects,
                         fix="use 'region', 'tec' or another column of the table, or fixed_effects=None")
-    fe = pd.Series(pd.factorize(_key(e, index, fixed_effects))[0], index=index) if fixed_effects else None
-    info = {"fixed_effects": fixed_effects, "n_groups": int(fe.nunique()) if fe is not None else 0, "cov": cov,
-            "cluster": None, "n_clusters": None}
     if cov == "HC1":
-        return fe, {"cov_type": "HC1"}, info
+        return fixed_effects, None
     cluster = finest if cluster in (None, "auto") else cluster
     if cluster not in cols:
         raise DataError(f"there is no column '{cluster}' to cluster the standard errors by", column=cluster,
                         fix="pass cluster= with a column of the table, or use cov='HC1'")
-    groups = pd.factorize(_key(e, index, cluster))[0]
-    info.update(cluster=cluster, n_clusters=int(groups.max()) + 1 if groups.size else 0)
-    return fe, {"cov_type": "cluster", "cov_kwds": {"groups": groups}, "use_t": True}, info
+    return fixed_effects, cluster
 
 
 def _key(e, index, column: str) -> pd.Series:
@@ -102,51 +95,247 @@ def _key(e, index, column: str) -> pd.Series:
     return key
 
 
-def _within(values: pd.Series, fe):
-    """``values`` minus their group mean (the within transformation), or unchanged without groups."""
-    return values - values.groupby(fe).transform("mean") if fe is not None else values
+def _cells(e, index, group, n_groups: int, column: str):
+    """Codes of the (group, ``column``) cells of rows ``index``, numbered in order of first appearance.
 
-
-def _slope(y: pd.Series, x: pd.Series, fe, fit_kw, n_fe: int, x_within=None):
-    """OLS slope of y on x (with absorbed group means, else a constant): (fit, slope, se, reference dist).
-
-    ``x_within`` is ``_within(x, fe)`` when the caller already has it.  With
-    clustered errors and a single cluster there is no standard error: se is NaN.
+    Returns (codes, number of cells, each cell's group, cells per group).
     """
-    import statsmodels.api as sm  # on first use: importing statsmodels takes a second
+    combined = group.astype(np.int64) * (len(index) + 1) + pd.factorize(_key(e, index, column))[0]
+    codes, uniques = pd.factorize(combined)
+    owner = uniques // (len(index) + 1)
+    return codes, len(uniques), owner, np.bincount(owner, minlength=n_groups)
 
-    if fe is not None:
-        design = (_within(x, fe) if x_within is None else x_within).to_numpy(float)[:, None]
-    else:
-        design = sm.add_constant(x.to_numpy(float))
-    clustered = fit_kw["cov_type"] == "cluster"
-    n_clusters = int(fit_kw["cov_kwds"]["groups"].max()) + 1 if clustered else 0
-    model = sm.OLS(_within(y, fe).to_numpy(float), design).fit(**(fit_kw if n_clusters != 1 else {}))
-    slope, se = float(model.params[-1]), float(model.bse[-1]) if n_clusters != 1 else np.nan
-    if fe is not None and not clustered:
-        se *= np.sqrt((len(y) - 1) / max(len(y) - 1 - n_fe, 1))  # degrees of freedom of the absorbed means
-    return model, slope, se, stats.t(max(n_clusters - 1, 1)) if clustered else stats.norm
+
+def _layout(e, index, group, n_groups: int, fixed_effects, cov, cluster) -> dict:
+    """The design of rows ``index`` split into groups ``group`` (codes 0..n_groups-1, rows in group order)."""
+    layout = {"group": group, "n_groups": n_groups, "n": np.bincount(group, minlength=n_groups).astype(float),
+              "fixed_effects": fixed_effects, "cov": cov, "cluster_column": cluster}
+    if fixed_effects is not None:
+        cells, n_cells, _, per_group = _cells(e, index, group, n_groups, fixed_effects)
+        layout.update(fe=cells, n_fe_cells=n_cells, fe_counts=np.bincount(cells, minlength=n_cells).astype(float),
+                      n_fe=per_group)
+    if cov == "cluster":
+        cells, n_cells, owner, per_group = _cells(e, index, group, n_groups, cluster)
+        layout.update(cluster=cells, n_cells=n_cells, cluster_group=owner, n_clusters=per_group)
+    return layout
+
+
+def _info(layout, k: int) -> dict:
+    """The design of group ``k`` as reported in ``details``."""
+    fe, clustered = layout["fixed_effects"], layout["cov"] == "cluster"
+    return {"fixed_effects": fe, "n_groups": int(layout["n_fe"][k]) if fe is not None else 0, "cov": layout["cov"],
+            "cluster": layout["cluster_column"] if clustered else None,
+            "n_clusters": int(layout["n_clusters"][k]) if clustered else None}
+
+
+def _reference(info):
+    """The reference distribution of the t statistics, t(clusters - 1) or normal with HC1, as (cdf, sf, ppf).
+
+    ``scipy.special``'s functions, the ones ``scipy.stats.t`` and ``norm`` call, without building a
+    distribution object per result.
+    """
+    if info["cov"] == "cluster":
+        df = max(info["n_clusters"] - 1, 1)
+        return (lambda v: special.stdtr(df, v)), (lambda v: special.stdtr(df, -v)), (lambda q: special.stdtrit(df, q))
+    return special.ndtr, (lambda v: special.ndtr(-v)), special.ndtri
+
+
+# -- closed-form OLS by group: one pass over the rows for every group and party ---------------------
+
+def _sums(codes, values, size: int) -> np.ndarray:
+    """Per-code sums of ``values`` (a vector, or each column of a matrix), in row order."""
+    if values.ndim == 1:
+        return np.bincount(codes, weights=values, minlength=size)
+    return np.stack([np.bincount(codes, weights=values[:, j], minlength=size) for j in range(values.shape[1])],
+                    axis=1).reshape(size, values.shape[1])
+
+
+def _demean(cells, n_cells: int, counts, values):
+    """``values`` minus the mean of their cell (the within transformation)."""
+    means = _sums(cells, values, n_cells) / (counts if values.ndim == 1 else counts[:, None])
+    return values - means[cells]
+
+
+def _group_slopes(layout, x, ys, k: int):
+    """Slopes of each column of ``ys`` on ``x`` per group (both centred or demeaned) and their standard errors.
+
+    They are what ``statsmodels`` OLS gives with ``cov_type="cluster"`` (CR1:
+    the sandwich times G / (G - 1) * (n - 1) / (n - k); no se with one
+    cluster) or ``"HC1"`` (n / (n - k)) for a model of ``k`` parameters in
+    which the slope's influence is ``x / sum(x²)`` (a centred regressor next to
+    a constant, or a demeaned one alone).  Returns (slope, se, sum(x²)).
+    """
+    group, n_groups, n = layout["group"], layout["n_groups"], layout["n"]
+    sxx = np.bincount(group, weights=x * x, minlength=n_groups)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slope = _sums(group, x[:, None] * ys, n_groups) / sxx[:, None]
+        score = x[:, None] * (ys - slope[group] * x[:, None])
+        if layout["cov"] == "cluster":
+            per_cluster = _sums(layout["cluster"], score, layout["n_cells"])
+            meat = _sums(layout["cluster_group"], per_cluster * per_cluster, n_groups)
+            g = layout["n_clusters"].astype(float)
+            factor = np.where(g > 1, g / (g - 1) * (n - 1) / (n - k), np.nan)
+        else:
+            meat = _sums(group, score * score, n_groups)
+            factor = n / (n - k)
+        se = np.sqrt(factor[:, None] * meat) / sxx[:, None]
+    return slope, se, sxx
+
+
+def _pooled_slopes(layout, x, ys):
+    """Slopes (with a constant per group) of each column of ``ys`` on ``x``: (slope, se, sum(xc²), x and ys centred)."""
+    group, n_groups, n = layout["group"], layout["n_groups"], layout["n"]
+    xc = x - (np.bincount(group, weights=x, minlength=n_groups) / n)[group]
+    yc = ys - (_sums(group, ys, n_groups) / n[:, None])[group]
+    return (*_group_slopes(layout, xc, yc, 2), xc, yc)
+
+
+def _within_slopes(layout, x, ys):
+    """Slopes of each column of ``ys`` on ``x`` within the fixed-effect cells and their se: (slope, se, sum(xw²)).
+
+    With HC1 errors the se allows for the degrees of freedom of the absorbed means.
+    """
+    cells, n_cells, counts = layout["fe"], layout["n_fe_cells"], layout["fe_counts"]
+    slope, se, sxx = _group_slopes(layout, _demean(cells, n_cells, counts, x), _demean(cells, n_cells, counts, ys), 1)
+    if layout["cov"] == "HC1":
+        n = layout["n"]
+        se = se * np.sqrt((n - 1) / np.maximum(n - 1 - layout["n_fe"], 1))[:, None]
+    return slope, se, sxx
+
+
+def _regression_numbers(layout, turnout, registered, cast, votes) -> dict:
+    """Every number of ``turnout_regression`` for each group (rows) and party (columns of ``votes``)."""
+    group, n_groups, n = layout["group"], layout["n_groups"], layout["n"]
+    y, share = votes / registered[:, None], votes / cast[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slope, se, _, xc, yc = _pooled_slopes(layout, turnout, y)
+        mean_x = np.bincount(group, weights=turnout, minlength=n_groups) / n
+        resid = yc - slope[group] * xc[:, None]
+        tss = _sums(group, yc * yc, n_groups)
+        out = {"slope": slope, "se": se, "intercept": _sums(group, y, n_groups) / n[:, None] - slope * mean_x[:, None],
+               "r2": np.where(tss > 0, 1 - _sums(group, resid * resid, n_groups) / tss, np.nan),
+               "expected": _sums(group, share, n_groups) / n[:, None],
+               "overall_share": _sums(group, votes, n_groups) / np.bincount(group, cast, n_groups)[:, None]}
+        if layout["fixed_effects"] is None:
+            out["t"] = np.where(se > 0, (slope - out["expected"]) / se, np.nan)
+            return out
+        cells, n_cells, counts = layout["fe"], layout["n_fe_cells"], layout["fe_counts"]
+        c = _demean(cells, n_cells, counts, turnout) * turnout  # a station's weight in the within slope
+        share_mean = _sums(cells, share, n_cells) / counts[:, None]
+        gamma, gamma_se, _ = _within_slopes(layout, c, share)
+        out.update(within_slope=_within_slopes(layout, turnout, y)[0],
+                   within_expected=_sums(group, c[:, None] * share_mean[cells], n_groups)
+                   / np.bincount(group, c, n_groups)[:, None],
+                   t=np.where(gamma_se > 0, gamma / gamma_se, np.nan))
+    return out
 
 
 _LAST = threading.local()
 
 
-def _prepared(e, min_registered, fixed_effects, cov, cluster):
-    """``_stations`` and ``_design`` of one table, reused while the same table is tested party by party.
+class _Excluded:
+    """What ``TestResult.from_exclusions`` reads of the exclusions of rows ``positions``, computed once.
 
-    The scan runs the regression once per party on the same group; the
-    exclusions, the design (fixed-effect groups, clusters) and the demeaned
-    regressors (the last item, filled on first use) depend on the table only,
-    so they are computed once (one entry per thread).
+    Each row's reason is its own, so slicing the whole table's exclusions is
+    exact; every party's result of a group shares them.
     """
-    key = (id(e.table), min_registered, fixed_effects, cov, cluster)
-    last = getattr(_LAST, "value", None)
-    if last is not None and last[0] == key and last[1]() is e.table:
-        return last[2]
+
+    def __init__(self, ex: Exclusions, positions):
+        sub = Exclusions(ex.index[positions])
+        sub.keep, sub.reasons = ex.keep.iloc[positions], ex.reasons.iloc[positions]
+        self.n_used, self.counts, self.rows = sub.n_used, sub.counts, sub.rows
+
+
+def _group_stations(e, positions: list, min_registered):
+    """``_stations`` of the whole table split into groups of rows ``positions``.
+
+    Returns (exclusions, used rows of each group, frame of the used rows in group order).
+    """
     ex, frame = _stations(e, min_registered)
-    prepared = (ex, frame, *_design(e, frame.index, fixed_effects, cov, cluster), {})
-    _LAST.value = (key, weakref.ref(e.table), prepared)
+    keep = ex.keep.to_numpy()
+    row_of = np.cumsum(keep) - 1  # a kept row's position in ``frame``
+    used = [p[keep[p]] for p in positions]
+    rows = np.concatenate(used) if used else np.zeros(0, np.int64)
+    return ex, used, frame.iloc[row_of[rows]]
+
+
+def _grouped_design(e, groups: dict, min_registered, fixed_effects, cov, cluster):
+    """The stations and design of every group, computed once per table and grouping (one entry per thread).
+
+    The scan runs a test once per party on the same groups; the exclusions,
+    the stations' counts, the within-cell design and each party's numbers
+    (filled on first use) depend on the table and grouping only.
+    Returns (exclusions, rows per group, used rows per group, frame of the
+    used rows in group order, layout, leader per group, numbers per party,
+    exclusions per group).
+    """
+    fixed_effects, cluster = _options(e, fixed_effects, cov, cluster)
+    positions = [np.asarray(p, dtype=np.int64) for p in groups.values()]
+    everything = np.concatenate(positions) if positions else np.zeros(0, np.int64)
+    key = (id(e.table), min_registered, fixed_effects, cov, cluster, tuple(groups), tuple(len(p) for p in positions))
+    last = getattr(_LAST, "value", None)
+    if last is not None and last[0] == key and last[1]() is e.table and np.array_equal(last[2], everything):
+        return last[3]
+    ex, used, frame = _group_stations(e, positions, min_registered)
+    group = np.repeat(np.arange(len(used)), [len(u) for u in used])
+    layout = _layout(e, frame.index, group, len(used), fixed_effects, cov, cluster)
+    parties = list(e.parties)
+    votes = e.table[parties].astype(float).to_numpy() if parties else np.zeros((len(e.table), 0))
+    leaders = [str(parties[int(np.argmax(np.nansum(votes[p], axis=0)))]) if parties else None for p in positions]
+    prepared = (ex, positions, used, frame, layout, leaders, {}, {})
+    _LAST.value = (key, weakref.ref(e.table), everything, prepared)
     return prepared
+
+
+def _each_group(used: list, groups: dict):
+    """(index, name, slice of its used rows in the group-ordered frame) of every group."""
+    start = 0
+    for k, name in enumerate(groups):
+        yield k, name, slice(start, start + len(used[k]))
+        start += len(used[k])
+
+
+def _group_excluded(prepared, k: int) -> _Excluded:
+    """Group ``k``'s exclusions, computed on first use and shared by every party's result."""
+    ex, positions, excluded = prepared[0], prepared[1], prepared[7]
+    if k not in excluded:
+        excluded[k] = _Excluded(ex, positions[k])
+    return excluded[k]
+
+
+def _numbers(e, prepared, party: str):
+    """``_regression_numbers`` of ``party`` (computed for every party of the election at once, then kept)."""
+    frame, layout, numbers = prepared[3], prepared[4], prepared[6]
+    if party not in numbers:
+        parties = list(dict.fromkeys([*e.parties, party]))
+        votes = e.table.loc[frame.index, parties].astype(float).to_numpy()
+        turnout, registered, cast = (frame[c].to_numpy(float) for c in ("turnout", "N", "cast"))
+        found = _regression_numbers(layout, turnout, registered, cast, votes)
+        for j, name in enumerate(parties):
+            y = votes[:, j] / registered
+            numbers[name] = {k: v[:, j] for k, v in found.items()} | {"y": y, "cell": _cells_2d(turnout, y)}
+    return numbers[party]
+
+
+_HISTOGRAM_BIN = 0.005
+
+
+def _cells_2d(x, y) -> np.ndarray:
+    """Each station's cell of the 2-D histogram over turnout and votes / voters on the list."""
+    n_bins = int(round(1 / _HISTOGRAM_BIN))
+    return bin_index(np.clip(x, 0, 1), _HISTOGRAM_BIN) * n_bins + bin_index(np.clip(y, 0, 1), _HISTOGRAM_BIN)
+
+
+_HISTOGRAM_COLUMNS = pd.Index(["turnout_bin", "votes_bin", "weight"])
+
+
+def _histogram(cells) -> pd.DataFrame:
+    """``histogram2d`` of stations (weight 1) from their cells (``_cells_2d``): the non-empty cells."""
+    n_bins = int(round(1 / _HISTOGRAM_BIN))
+    filled, counts = np.unique(cells, return_counts=True)
+    return pd.DataFrame(np.column_stack([bin_edges(filled // n_bins, _HISTOGRAM_BIN),
+                                         bin_edges(filled % n_bins, _HISTOGRAM_BIN), counts.astype(float)]),
+                        columns=_HISTOGRAM_COLUMNS)
 
 
 # -- Sobyanin-Sukhovolsky / MOS regression -----------------------------------------------------
@@ -180,49 +369,72 @@ def turnout_regression(election, party=None, fixed_effects: str | None = "auto",
     the design, whether the party is the leader, and ``histogram`` (tidy
     2-D histogram of the stations over turnout and votes / voters on the
     list, 0.005 cells) for figures.  Run it once per party for every
-    party's slope (the scan does).
+    party's slope (the scan does).  The fits are closed-form OLS (the
+    numbers of ``statsmodels`` OLS with the same covariance), for every
+    party at once; ``turnout_regression.grouped`` does every group of a
+    level in the same pass.
     """
     e = election
-    party = party_column(e, party)
-    leader = e.leader
-    ex, frame, fe, fit_kw, info, within_x = _prepared(e, min_registered, fixed_effects, cov, cluster)
-    x = frame["turnout"]
-    if fe is not None and not within_x:
-        within_x["x"] = _within(x, fe)
-        within_x["c"] = within_x["x"] * x  # a station's weight in the within slope: sum(c * share) / sum(c)
-        within_x["c_within"] = _within(within_x["c"], fe)
+    return turnout_regression_by_group(e, {"": np.arange(len(e.table))}, {}, party=party, fixed_effects=fixed_effects,
+                                       cov=cov, cluster=cluster, min_registered=min_registered,
+                                       confidence_level=confidence_level)[""]
 
-    votes = e.table.loc[frame.index, party].astype(float)
-    y = votes / frame["N"]
-    model, slope, se, dist = _slope(y, x, None, fit_kw, 0)
-    share = votes / frame["cast"]
-    expected = float(share.mean())
-    within = {"within_slope": None, "within_expected": None}
-    if fe is not None:
-        c = within_x["c"]
-        within = {"within_slope": _slope(y, x, fe, fit_kw, info["n_groups"], within_x["x"])[1],
-                  "within_expected": float((c * share.groupby(fe).transform("mean")).sum() / c.sum())}
-        _, g, g_se, _ = _slope(share, c, fe, fit_kw, info["n_groups"], within_x["c_within"])
-        t = g / g_se if g_se > 0 else np.nan
-    else:
-        t = (slope - expected) / se if se > 0 else np.nan
-    pvalue = float(2 * dist.sf(abs(t))) if np.isfinite(t) else np.nan
+
+def turnout_regression_by_group(election, groups: dict, rngs: dict, party=None, fixed_effects: str | None = "auto",
+                                cov: str = "cluster", cluster: str | None = "auto", min_registered: int = 100,
+                                confidence_level: float = 0.95) -> dict:
+    """``turnout_regression`` of each group of rows at once: {group: TestResult}.
+
+    ``groups`` maps a group's name to the positions of its rows in the table
+    (``rngs`` is accepted for the grouped-form interface; the test draws no
+    random numbers).  Each group's result is the one ``turnout_regression``
+    gives on that group alone: the same sums in the same order, with every
+    group and party done in one pass over the rows (per-group sums by
+    ``np.bincount`` on group x TEC codes).  ``party=None`` is each group's
+    leader.
+    """
+    e = as_election(election)
+    prepared = _grouped_design(e, groups, min_registered, fixed_effects, cov, cluster)
+    layout, leaders = prepared[4], prepared[5]
+    out = {}
+    for k, name, rows in _each_group(prepared[2], groups):
+        group_party = party_column(e, party or leaders[k])
+        numbers = _numbers(e, prepared, group_party)
+        out[name] = _regression_result(_group_excluded(prepared, k), numbers["y"][rows], numbers["cell"][rows], group_party,
+                                       group_party == leaders[k],
+                                       {key: numbers[key][k] for key in numbers if key not in ("y", "cell")},
+                                       _info(layout, k), confidence_level)
+    return out
+
+
+turnout_regression.grouped = turnout_regression_by_group
+
+
+def _regression_result(ex, y, cells, party, is_leader, numbers, info, confidence_level) -> TestResult:
+    """The result of one group and party from its closed-form numbers, its stations' votes / list ``y`` and cells."""
+    n = len(y)
+    if n < 3:
+        return TestResult.from_exclusions("turnout_regression", ex, party=party,
+                                          explanation="Too few polling stations for a regression.")
+    slope, se, t = (float(numbers[k]) for k in ("slope", "se", "t"))
+    cdf, sf, ppf = _reference(info)
+    pvalue = float(2 * sf(abs(t))) if np.isfinite(t) else np.nan
+    within = {k: float(numbers[k]) if info["fixed_effects"] else None for k in ("within_slope", "within_expected")}
     details = {
-        "se": se, "z": float(t), "overall_share": float(votes.sum() / frame["cast"].sum()),
-        "pvalue_above_one": float(dist.sf((slope - 1) / se)) if se > 0 else np.nan,
-        "pvalue_negative": float(dist.cdf(slope / se)) if se > 0 else np.nan,
-        "intercept": float(model.params[0]), "slope_above_one": slope > 1, "negative_slope": slope < 0,
-        "is_leader": party == leader, **within, **info,
-        "r2": float(model.rsquared) if model.centered_tss > 0 else float("nan"),  # a constant share has no R²
-        "histogram": histogram2d(np.clip(x.to_numpy(float), 0, 1), np.clip(y.to_numpy(float), 0, 1),
-                                 np.ones(len(y)), 0.005, names=("turnout", "votes")),
+        "se": se, "z": t, "overall_share": float(numbers["overall_share"]),
+        "pvalue_above_one": float(sf((slope - 1) / se)) if se > 0 else np.nan,
+        "pvalue_negative": float(cdf(slope / se)) if se > 0 else np.nan,
+        "intercept": float(numbers["intercept"]), "slope_above_one": slope > 1, "negative_slope": slope < 0,
+        "is_leader": is_leader, **within, **info,
+        "r2": float(numbers["r2"]),  # NaN for a constant share, which has no R²
+        "histogram": _histogram(cells),
     }
-    q = float(dist.ppf(0.5 + confidence_level / 2))
+    q = float(ppf(0.5 + confidence_level / 2))
+    expected = float(numbers["expected"])
     return TestResult.from_exclusions(
         "turnout_regression", ex, slope, pvalue=pvalue, ci=(slope - q * se, slope + q * se), expected=expected,
         details=details, party=party, alternative="two-sided", confidence_level=confidence_level,
-        method=_method(info), explanation=_explain_regression(party, slope, se, expected, pvalue, len(y),
-                                                              party == leader, info),
+        method=_method(info), explanation=_explain_regression(party, slope, se, expected, pvalue, n, is_leader, info),
     )
 
 
@@ -287,27 +499,78 @@ def turnout_share_correlation(election, party=None, method: str = "pearson", min
     then is ``ci`` (Fisher's z, at ``confidence_level``) reported, as with clustered stations that
     interval is too narrow.  ``details``: the
     within-group correlation, the slope, its se, t and the design.
+    ``turnout_share_correlation.grouped`` does every group of a level at once.
     """
     e = election
-    party = party_column(e, party)
+    return turnout_share_correlation_by_group(
+        e, {"": np.arange(len(e.table))}, {}, party=party, method=method, min_registered=min_registered,
+        fixed_effects=fixed_effects, cov=cov, cluster=cluster, confidence_level=confidence_level)[""]
+
+
+def turnout_share_correlation_by_group(election, groups: dict, rngs: dict, party=None, method: str = "pearson",
+                                       min_registered: int = 100, fixed_effects: str | None = "auto",
+                                       cov: str = "cluster", cluster: str | None = "auto",
+                                       confidence_level: float = 0.95) -> dict:
+    """``turnout_share_correlation`` of each group of rows at once: {group: TestResult}.
+
+    As ``turnout_regression_by_group``: one pass over the rows for every
+    group, each group's result the one it gives alone; ``party=None`` is
+    each group's leader.
+    """
     if method not in ("pearson", "spearman"):
         raise ValueError("method must be 'pearson' or 'spearman'")
-    ex, frame, fe, fit_kw, info, _ = _prepared(e, min_registered, fixed_effects, cov, cluster)
-    share = e.table.loc[frame.index, party].astype(float) / frame["valid"]
-    n = len(frame)
+    e = as_election(election)
+    prepared = _grouped_design(e, groups, min_registered, fixed_effects, cov, cluster)
+    frame, layout, leaders, numbers = prepared[3:7]
+    out = {}
+    for k, name, rows in _each_group(prepared[2], groups):
+        group_party = party_column(e, party or leaders[k])
+        key = ("correlation", method, group_party)
+        if key not in numbers:
+            numbers[key] = _correlation_numbers(layout, frame, e.table.loc[frame.index, group_party], method)
+        found = numbers[key]
+        out[name] = _correlation_result(_group_excluded(prepared, k), found["x"][rows], found["y"][rows], group_party, method,
+                                        {c: found[c][k] for c in ("r", "within_r", "slope", "se")},
+                                        _info(layout, k), confidence_level)
+    return out
+
+
+turnout_share_correlation.grouped = turnout_share_correlation_by_group
+
+
+def _correlation_numbers(layout, frame, votes, method) -> dict:
+    """Turnout and share (ranks within each group for Spearman), r, within r, the slope and its se per group."""
+    group, n_groups = layout["group"], layout["n_groups"]
+    x, y = frame["turnout"], votes.astype(float) / frame["valid"]
+    if method == "spearman":
+        x, y = (v.groupby(group).rank() for v in (x, y))
+    x, y = x.to_numpy(float), y.to_numpy(float)
+
+    def correlation(a, b):
+        return _sums(group, a * b, n_groups) / np.sqrt(_sums(group, a * a, n_groups) * _sums(group, b * b, n_groups))
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slope, se, _, xc, yc = _pooled_slopes(layout, x, y[:, None])
+        r = within_r = correlation(xc, yc[:, 0])
+        if layout["fixed_effects"] is not None:
+            cells, n_cells, counts = layout["fe"], layout["n_fe_cells"], layout["fe_counts"]
+            within_r = correlation(_demean(cells, n_cells, counts, x), _demean(cells, n_cells, counts, y))
+            slope, se, _ = _within_slopes(layout, x, y[:, None])
+    return {"x": x, "y": y, "r": r, "within_r": within_r, "slope": slope[:, 0], "se": se[:, 0]}
+
+
+def _correlation_result(ex, x, y, party, method, numbers, info, confidence_level) -> TestResult:
+    """The result of one group from its numbers and its stations' turnout and share (or their ranks)."""
+    n = len(x)
     if n < 4:
         return TestResult.from_exclusions("turnout_share_correlation", ex, party=party,
                                           explanation="Too few polling stations for a correlation.")
-    x, y = frame["turnout"], share
-    if method == "spearman":
-        x, y = x.rank(), y.rank()
-    r = float(np.corrcoef(x, y)[0, 1])
-    within_r = float(np.corrcoef(_within(x, fe), _within(y, fe))[0, 1])
-    _, slope, se, dist = _slope(y, x, fe, fit_kw, info["n_groups"])
+    r, within_r, slope, se = (float(numbers[c]) for c in ("r", "within_r", "slope", "se"))
+    fe = info["fixed_effects"]
     t = slope / se if se > 0 else np.nan
-    pvalue = float(2 * dist.sf(abs(t))) if np.isfinite(t) else np.nan
+    pvalue = float(2 * _reference(info)[1](abs(t))) if np.isfinite(t) else np.nan
     ci = None
-    if fe is None and cov == "HC1":  # stations as independent: the exact test of r = 0 and Fisher's interval
+    if fe is None and info["cov"] == "HC1":  # stations as independent: the exact test of r = 0 and Fisher's interval
         pvalue = float(stats.pearsonr(x, y).pvalue)
         half = stats.norm.ppf(0.5 + confidence_level / 2) / np.sqrt(n - 3)
         ci = (float(np.tanh(np.arctanh(r) - half)), float(np.tanh(np.arctanh(r) + half)))
@@ -337,7 +600,8 @@ def vote_rate_collapse(election, party=None, min_registered: int = 100, n_sim: i
     Clean elections collapse onto a roughly normal curve (skewness 0,
     kurtosis 3); ballot stuffing for the party gives a long tail.
     ``statistic`` is the (non-excess) kurtosis, ``expected`` 3, ``ci`` its
-    bootstrap interval (``scipy.stats.bootstrap``, percentile, ``n_sim`` resamples); ``details`` has the
+    percentile bootstrap interval (``n_sim`` station resamples, each resample's moments from its
+    power sums, ``forensics.stats._core.bootstrap.resample_sums``); ``details`` has the
     skewness and its interval.  Descriptive: no p-value, compare elections
     and levels.  Stations where the party got all or none of the valid
     votes are excluded (the log is undefined).
@@ -357,19 +621,20 @@ def vote_rate_collapse(election, party=None, min_registered: int = 100, n_sim: i
                                           explanation="Too few polling stations for a data collapse.")
     z = (nu - nu.mean()) / nu.std()
     skew, kurt = (float(v) for v in skew_kurtosis(z))
-    boot = stats.bootstrap((z,), skew_kurtosis, n_resamples=n_sim, confidence_level=confidence_level,
-                           method="percentile", vectorized=True, batch=max(1, 5_000_000 // n), rng=rng)
-    low, high = boot.confidence_interval
+    # every resample's moments from its power sums (z has mean 0 and sd 1, a well-conditioned centre)
+    z2 = z * z
+    replicates = skew_kurtosis_from_sums(resample_sums(np.column_stack([np.ones(n), z, z2, z2 * z, z2 * z2]), n_sim, rng))
+    (low_skew, high_skew), (low_kurt, high_kurt) = (percentile_interval(r, confidence_level) for r in replicates)
     return TestResult.from_exclusions(
-        "vote_rate_collapse", ex, kurt, ci=(float(low[1]), float(high[1])), expected=3.0, party=party,
+        "vote_rate_collapse", ex, kurt, ci=(low_kurt, high_kurt), expected=3.0, party=party,
         confidence_level=confidence_level, method=f"descriptive; percentile bootstrap interval ({n_sim} resamples)",
-        details={"skewness": skew, "skewness_ci": (float(low[0]), float(high[0])), "mean_log_rate": float(nu.mean()),
+        details={"skewness": skew, "skewness_ci": (low_skew, high_skew), "mean_log_rate": float(nu.mean()),
                  "sd_log_rate": float(nu.std()), "z": z},
         explanation=(
             f"For {n:,} polling stations we took the log-ratio of votes for the others to votes for {party} and "
             f"standardised it. Honest elections give a bell curve: skewness near 0 and kurtosis near 3. Here the "
-            f"skewness is {skew:.2f} and the kurtosis {kurt:.2f} ({confidence_level:.0%} bootstrap interval {low[1]:.2f} to "
-            f"{high[1]:.2f}). Ballot stuffing for {party} stretches the curve into a long tail and raises both; "
+            f"skewness is {skew:.2f} and the kurtosis {kurt:.2f} ({confidence_level:.0%} bootstrap interval {low_kurt:.2f} to "
+            f"{high_kurt:.2f}). Ballot stuffing for {party} stretches the curve into a long tail and raises both; "
             f"regional differences can too, so compare with other elections and look region by region."),
     )
 
@@ -389,16 +654,41 @@ def dip_test(election, party=None, min_registered: int = 100, jitter: bool = Tru
     not grow with the number of stations.
     """
     e = election
-    ex, frame = _stations(e, min_registered)
+    return dip_test_by_group(e, {"": np.arange(len(e.table))}, {"": rng}, party=party, min_registered=min_registered,
+                             jitter=jitter)[""]
+
+
+def dip_test_by_group(election, groups: dict, rngs: dict, party=None, min_registered: int = 100,
+                      jitter: bool = True) -> dict:
+    """``dip_test`` of each group of rows at once: {group: TestResult}, each group's jitter from its own stream.
+
+    The stations' exclusions and values are computed once for the table;
+    every group's result is the one ``dip_test`` gives on that group alone
+    with the same stream.
+    """
+    e = as_election(election)
+    positions = [np.asarray(p, dtype=np.int64) for p in groups.values()]
+    ex, used, frame = _group_stations(e, positions, min_registered)
     if party is None:
         num, den, label = frame["cast"], frame["N"], "turnout"
     else:
         party = party_column(e, party)
         num, den, label = e.table.loc[frame.index, party].astype(float), frame["valid"], f"{party}'s share of the vote"
-    num = num.to_numpy(float)
+    num, den = num.to_numpy(float), den.to_numpy(float)
+    out = {}
+    for k, name, rows in _each_group(used, groups):
+        out[name] = _dip_result(_Excluded(ex, positions[k]), num[rows], den[rows], party, label, jitter, rngs.get(name))
+    return out
+
+
+dip_test.grouped = dip_test_by_group
+
+
+def _dip_result(ex, num, den, party, label, jitter, rng) -> TestResult:
+    """The dip test of one group's numerators and denominators."""
     if jitter:
         num = num + rng.uniform(-0.5, 0.5, num.size)
-    values = np.clip(num / den.to_numpy(float), 0, 1)
+    values = np.clip(num / den, 0, 1)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         d, p = dip(values)
