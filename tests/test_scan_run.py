@@ -1,6 +1,9 @@
 """How the scan runs its checks: grouped forms give the same results as group by group."""
 from __future__ import annotations
 
+import dataclasses
+import functools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -8,8 +11,8 @@ import pytest
 import forensics
 from forensics.report import write_tables
 from forensics.scan import Check, scan
+from forensics.scan.battery import DEFAULT_BATTERY
 from forensics.stats.result import TestResult
-from forensics.stats.spikes import integer_percentages
 
 
 @pytest.fixture(scope="module")
@@ -71,16 +74,26 @@ def test_grouped_forms_of_per_party_and_variant_checks_match_group_by_group(elec
     assert regional["note"].isna().all()
 
 
-def test_integer_test_grouped_matches_group_by_group(election, tmp_path):
-    def plain(election, **kwargs):
-        return integer_percentages(election, **kwargs)
+GROUPED_CHECKS = [c for c in DEFAULT_BATTERY if getattr(c.resolve(), "grouped", None) is not None]
 
-    assert getattr(integer_percentages, "grouped", None) is not None
-    params = {"n_sim": 100}
-    grouped = _tables(election, ("integer_percentages",), tmp_path, "grouped", integer_percentages=params)
-    check = Check("integer_percentages", "group by group", "spikes", func=plain, params=params,
-                  sub_params={"breakdown": None})
-    plain_tables = _tables(election, (check,), tmp_path, "plain")
+
+def test_the_battery_has_grouped_forms_where_groups_are_many():
+    assert {c.name for c in GROUPED_CHECKS} >= {
+        "integer_percentages", "turnout_regression", "turnout_share_correlation", "dip_test", "fingerprint",
+        "last_digit_test", "second_digit_test", "digit_pairs_test"}
+
+
+@pytest.mark.parametrize("check", GROUPED_CHECKS, ids=lambda c: c.name)
+def test_grouped_forms_in_the_scan_match_group_by_group(election, tmp_path, check):
+    """Whether the test takes random numbers or not, each battery check's grouped form gives the plain tables."""
+    func = check.resolve()
+    plain = functools.wraps(func)(lambda election, *args, **kwargs: func(election, *args, **kwargs))
+    del plain.grouped  # copied by wraps with the function's attributes: this one is group by group
+    params = {"n_sim": 100} if check.name == "integer_percentages" else {}
+    grouped = _tables(election, (dataclasses.replace(check, params={**check.params, **params}),), tmp_path,
+                      "grouped", workers=1)
+    plain_tables = _tables(election, (dataclasses.replace(check, func=plain, params={**check.params, **params}),),
+                           tmp_path, "plain", workers=1)
     assert grouped.keys() == plain_tables.keys()
     for name in grouped:  # the summary's provenance names the function called; every table is the same
         if name != "summary.json":

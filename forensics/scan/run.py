@@ -331,7 +331,7 @@ def _run(check: Check, func, election: Election, level: str, kwargs: dict, seed,
     small = {g: f"too few stations ({len(p)} < {check.min_stations})" for g, p in subs.positions.items()
              if len(p) < check.min_stations}
     run_groups = {g: p for g, p in subs.positions.items() if g not in small}
-    grouped = getattr(func, "grouped", None) if level != "nation" and takes_rng else None
+    grouped = getattr(func, "grouped", None) if level != "nation" else None
     per_run = [_one_run(check, func, grouped, subs, run_groups, {**kwargs, **variant}, variant, len(runs), seed,
                         takes_rng) for variant in runs]
     out = {}
@@ -354,7 +354,8 @@ def _one_run(check: Check, func, grouped, subs: "LevelGroups", run_groups: dict,
             results = grouped(subs.election, run_groups, streams, **call)
             return {g: _as_results(results[g], check.name) for g in run_groups}
         except Exception:  # noqa: BLE001 - the group-by-group path below reports each group's error
-            streams = {g: _stream(seed, check, subs.level, g, variant, n_runs) for g in run_groups}
+            streams = {g: _stream(seed, check, subs.level, g, variant, n_runs)
+                       for g in run_groups} if takes_rng else {}
     out = {}
     for group in run_groups:
         extra = {"rng": streams[group]} if takes_rng else {}
