@@ -380,12 +380,10 @@ class _Batch:
         # stations: Poisson-binomial counts; voters, ballots, leader votes: integer-weighted Bernoulli sums
         self.tail[:, :, 0] = grouped_sf(self.obs_sum[:, :, 0].T.ravel(), prob, block, g * len(STATISTICS)
                                         ).reshape(len(STATISTICS), g).T
-        m = w.shape[1] - 1
-        weighted = grouped_sf(self.obs_sum[:, :, 1:].transpose(2, 1, 0).ravel(), np.tile(prob, m),
-                              np.concatenate([block + g * len(STATISTICS) * j for j in range(m)]),
-                              g * len(STATISTICS) * m,
-                              weights=np.concatenate([np.tile(w[:, j + 1], len(STATISTICS)) for j in range(m)]))
-        self.tail[:, :, 1:] = weighted.reshape(m, len(STATISTICS), g).transpose(2, 1, 0)
+        # one weighting at a time: a group's tail is its own, and the events of one call are a third as many
+        for j in range(1, w.shape[1]):
+            self.tail[:, :, j] = grouped_sf(self.obs_sum[:, :, j].T.ravel(), prob, block, g * len(STATISTICS),
+                                            weights=np.tile(w[:, j], len(STATISTICS))).reshape(len(STATISTICS), g).T
 
     def _integers(self, code, bins, k_t, obs_t, k_r, obs_r):
         """(groups x 2 x 101) observed and expected stations on each whole percentage, variance, upper tail.
