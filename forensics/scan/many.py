@@ -203,8 +203,9 @@ def _outcomes(tasks: list, executor, workers: int, progress: bool, call: dict) -
     """Run ``scan_one`` for every (name, source, seed) task, sequentially or on Dask; outcomes in task order."""
     from tqdm import tqdm
 
+    client, cluster = (None, None) if executor == "sequential" else _client(executor, workers)
     bar = tqdm(total=len(tasks), desc="elections", disable=not progress, unit="election", leave=False)
-    if executor == "sequential":
+    if client is None:
         out = []
         for name, source, seed in tasks:
             out.append(scan_one(name, source, seed, **call))
@@ -213,7 +214,6 @@ def _outcomes(tasks: list, executor, workers: int, progress: bool, call: dict) -
         return out
     from distributed import as_completed
 
-    client, cluster = _client(executor, workers)
     try:
         futures = {client.submit(scan_one, name, source, seed, pure=False, **call): name
                    for name, source, seed in tasks}
