@@ -123,7 +123,7 @@ def test_import_forensics_loads_no_heavy_library():
     import subprocess
     import sys
 
-    heavy = "('pandas', 'numpy', 'statsmodels', 'scipy', 'matplotlib', 'babel', 'jinja2')"
+    heavy = "('pandas', 'numpy', 'statsmodels', 'scipy', 'matplotlib', 'babel', 'jinja2', 'dask', 'distributed')"
     for setup in ("import forensics", "import forensics.cli; forensics.cli.build_parser()"):
         # the package face and the CLI's option parser (what `forensics --help` builds)
         code = f"import sys; {setup}; print(','.join(m for m in {heavy} if m in sys.modules))"

@@ -19,7 +19,6 @@ row with its error in words; the others are kept.
 """
 from __future__ import annotations
 
-import logging
 import re
 import tempfile
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ import pandas as pd
 from ..errors import DataError
 from ..output import OutputFolder, check_folder
 from ..random import base_seed, seed_sequence
+from ..tasks import check_executor, run_tasks
 from .provenance import jsonable
 
 #: columns of summary.csv: one row per election x headline (one row with the error for a failed election)
@@ -178,64 +178,12 @@ def scan_one(name: str, source, seed, profile=None, report: bool = False, lang: 
     return Outcome(name, label, scan=result if keep else None, rows=_rows(name, label, result), files=files)
 
 
-def _client(executor, workers: int):
-    """(client, cluster to close or None) for a Client, a scheduler address or None (a new LocalCluster)."""
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError:  # pragma: no cover - depends on the installation
-        raise ImportError("scan_many on Dask needs dask.distributed: pip install 'election-forensics[dask]', "
-                          "or pass executor='sequential'") from None
-    if executor is None:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                               silence_logs=logging.ERROR)
-        return Client(cluster), cluster
-    if isinstance(executor, str):
-        try:
-            return Client(executor, timeout="20s"), None
-        except (OSError, TimeoutError) as exc:
-            raise DataError(f"cannot reach the Dask scheduler at {executor} ({exc})",
-                            fix="start one (dask scheduler) and pass its address, e.g. tcp://host:8786, or leave "
-                                "the address out to run on a local cluster") from None
-    return executor, None
-
-
-def _outcomes(tasks: list, executor, workers: int, progress: bool, call: dict) -> list:
-    """Run ``scan_one`` for every (name, source, seed) task, sequentially or on Dask; outcomes in task order."""
-    from tqdm import tqdm
-
-    client, cluster = (None, None) if executor == "sequential" else _client(executor, workers)
-    bar = tqdm(total=len(tasks), desc="elections", disable=not progress, unit="election", leave=False)
-    if client is None:
-        out = []
-        for name, source, seed in tasks:
-            out.append(scan_one(name, source, seed, **call))
-            bar.update(1)
-        bar.close()
-        return out
-    from distributed import as_completed
-
-    try:
-        futures = {client.submit(scan_one, name, source, seed, pure=False, **call): name
-                   for name, source, seed in tasks}
-        done = {}
-        for future in as_completed(futures):
-            name = futures[future]
-            try:
-                done[name] = future.result()
-            except (TypeError, KeyboardInterrupt):
-                raise
-            except Exception as exc:  # noqa: BLE001 - a lost worker fails this election only
-                source = next(str(s) if isinstance(s, (str, Path)) else "Election object"
-                              for n, s, _ in tasks if n == name)
-                error = f"{type(exc).__name__}: {exc}"
-                done[name] = Outcome(name, source, error=error, rows=_rows(name, source, error=error))
-            bar.update(1)
-        return [done[name] for name, _, _ in tasks]
-    finally:
-        bar.close()
-        if cluster is not None:
-            client.close()
-            cluster.close()
+def _lost(args, exc) -> Outcome:
+    """The outcome of a task that raised outside ``scan_one`` (a lost worker): this election failed."""
+    name, source, _ = args
+    label = str(source) if isinstance(source, (str, Path)) else "Election object"
+    error = f"{type(exc).__name__}: {exc}"
+    return Outcome(name, label, error=error, rows=_rows(name, label, error=error))
 
 
 def scan_many(sources, out=None, executor=None, workers: int = 2, rng=None, levels=None, profile=None,
@@ -259,11 +207,7 @@ def scan_many(sources, out=None, executor=None, workers: int = 2, rng=None, leve
     election's report.html and figures in ``lang``.  ``keep=False`` drops
     the ``Scan`` objects once written (to save memory on long runs).
     """
-    if executor is not None and not isinstance(executor, str) and not hasattr(executor, "submit"):
-        raise TypeError(f"executor must be None, 'sequential', a scheduler address or a distributed.Client, "
-                        f"not {type(executor).__name__}")
-    if int(workers) < 1:
-        raise DataError(f"workers must be at least 1, not {workers}", fix="pass --workers 1 or more")
+    check_executor(executor, workers)
     named = _named(sources)
     if out is not None:
         check_folder(out)
@@ -271,7 +215,7 @@ def scan_many(sources, out=None, executor=None, workers: int = 2, rng=None, leve
     call = {"profile": profile, "report": report, "lang": lang, "raw_csv": raw_csv, "render": out is not None,
             "keep": keep, "levels": levels, **scan_kwargs}
     tasks = [(name, named[name], seed) for name in sorted(named)]  # outputs in name order, whatever the input order
-    outcomes = _outcomes(tasks, executor, int(workers), progress, call)
+    outcomes = run_tasks(scan_one, tasks, executor, workers, progress, unit="election", on_error=_lost, **call)
     summary = pd.DataFrame([r for o in outcomes for r in o.rows], columns=SUMMARY_COLUMNS)
     result = ManyScans(scans={o.name: o.scan for o in outcomes if o.scan is not None},
                        errors={o.name: o.error for o in outcomes if o.error},
