@@ -153,3 +153,16 @@ def test_the_russian_elections_on_two_workers_give_the_sequential_tables(tmp_pat
         for table in ("tests.csv", "verdicts.csv", "stations.csv", "excluded.csv", "summary.json"):
             assert a[f"{name}/{table}"] == b[f"{name}/{table}"], (name, table)
     assert a["summary.csv"] == b["summary.csv"]
+
+
+@pytest.mark.slow
+def test_verdict_calibration_runs_on_dask_give_the_sequential_rows(monkeypatch):
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import calibrate_verdicts as calibration
+
+    runs = [(seed, False, False, False) for seed in (0, 1)]
+    timing = ["seconds", "cpu_seconds"]
+    sequential = pd.DataFrame(calibration._map(calibration.clean_run, runs, 1)).drop(columns=timing)
+    on_dask = pd.DataFrame(calibration._map(calibration.clean_run, runs, 2)).drop(columns=timing)
+    pd.testing.assert_frame_equal(sequential, on_dask)
+    assert sequential["seed"].tolist() == [0, 1] and (sequential["stations"] > 0).all()
