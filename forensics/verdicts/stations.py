@@ -250,8 +250,13 @@ def _warnings(e, findings, index) -> pd.Series:
         return out
     ids = e.table[keys].astype(str).assign(_pos=np.arange(len(e.table)))
     merged = f.assign(**{k: f[k].astype(str) for k in keys}).merge(ids, on=keys, how="inner")
-    codes = merged.drop_duplicates(["_pos", "code"]).groupby("_pos")["code"].agg(lambda c: ";".join(sorted(c)))
-    out.iloc[codes.index.to_numpy()] = codes.to_numpy()
+    text = np.full(len(index), "", dtype=object)  # codes in sorted order, one vector step per distinct code
+    pos, code = merged["_pos"].to_numpy(), merged["code"].astype(str).to_numpy()
+    for name in sorted(set(code)):
+        has = np.zeros(len(index), dtype=bool)
+        has[pos[code == name]] = True
+        text[has] = np.where(text[has] == "", name, text[has] + ";" + name)
+    out[:] = text
     return out
 
 
