@@ -1,6 +1,7 @@
 """Calibration of the verdicts; writes benchmarks/results/verdicts.md and forensics/verdicts/calibration.json.
 
     python benchmarks/calibrate_verdicts.py [--runs 200] [--power-runs 10] [--context-runs 60] [--workers 2]
+                                            [--scheduler tcp://host:8786]
 
 1. False alarms: every headline on ``--runs`` clean simulated elections of the
    ``clean-confounded`` preset (20,000 stations, 30 regions, a shared latent
@@ -18,7 +19,10 @@
 6. The real elections of ../shared/data as a check (not a target).
 7. Speed.
 
-Runs are seeded (seed = run number), so results do not depend on ``--workers``.
+Each simulated election is one task (``forensics.tasks.run_tasks``): on a Dask
+``LocalCluster`` of ``--workers`` processes (one after the other with ``--workers 1``), or
+on the cluster of ``--scheduler``.  Runs are seeded (seed = run number), so results do not
+depend on the workers or the cluster.
 """
 from __future__ import annotations
 
@@ -27,7 +31,6 @@ import json
 import sys
 import time
 import warnings
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -164,11 +167,16 @@ def rate(k: int, n: int) -> str:
     return f"{k}/{n} = {100 * k / n:.1f}% [{100 * low:.1f}, {100 * high:.1f}]"
 
 
-def _map(fn, args, workers):
-    if workers <= 1:
-        return [fn(*a) for a in args]
-    with ProcessPoolExecutor(workers) as pool:
-        return list(pool.map(fn, *zip(*args)))
+def _map(fn, args, workers, scheduler=None):
+    """``fn(*a)`` for each ``a`` of ``args``, in order: on ``scheduler``, a local Dask cluster, or in this process."""
+    from forensics.tasks import run_tasks
+
+    if fn.__module__ != "__main__":  # imported from benchmarks/, a folder workers cannot import from: send by value
+        import cloudpickle
+
+        cloudpickle.register_pickle_by_value(sys.modules[fn.__module__])
+    executor = scheduler or ("sequential" if workers <= 1 else None)
+    return run_tasks(fn, args, executor=executor, workers=max(workers, 1))
 
 
 def quantiles(values) -> dict:
@@ -399,14 +407,15 @@ def main(argv=None) -> int:
     p.add_argument("--context-runs", type=int, default=60)
     p.add_argument("--study-runs", type=int, default=60)
     p.add_argument("--power-runs", type=int, default=10)
-    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--workers", type=int, default=2, help="processes of the local Dask cluster (1: no Dask)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="run the simulated elections on this Dask scheduler")
     p.add_argument("--skip-real", action="store_true")
     args = p.parse_args(argv)
     started = time.perf_counter()
 
     print(f"clean runs: {args.runs}", flush=True)
     clean = pd.DataFrame(_map(clean_run, [(s, s < args.context_runs, s < COARSE_RUNS, s < args.study_runs)
-                                          for s in range(args.runs)], args.workers))
+                                          for s in range(args.runs)], args.workers, args.scheduler))
     print(f"  {time.perf_counter() - started:.0f} s", flush=True)
     lines_fa, false_alarm = section_false_alarms(clean)
     lines_st, station_flags = section_stations(clean)
@@ -421,7 +430,7 @@ def main(argv=None) -> int:
     print("power runs", flush=True)
     jobs = [(kind, level, 1000 + s) for kind, levels in LEVELS.items() for level in levels
             for s in range(args.power_runs)]
-    power = pd.DataFrame(_map(power_run, jobs, args.workers))
+    power = pd.DataFrame(_map(power_run, jobs, args.workers, args.scheduler))
     print(f"  {time.perf_counter() - started:.0f} s", flush=True)
     lines_stab = seed_stability()
     real = None
@@ -447,7 +456,8 @@ def main(argv=None) -> int:
     if real is not None and len(real):
         lines.append("With context, on the real elections (seconds per election): "
                      + ", ".join(f"{r.election} {r.seconds:.0f}" for r in real.itertuples()) + ".")
-    lines += ["", f"Whole benchmark: {(time.perf_counter() - started) / 60:.0f} minutes with {args.workers} workers."]
+    where = f"on the Dask scheduler {args.scheduler}" if args.scheduler else f"with {args.workers} workers"
+    lines += ["", f"Whole benchmark: {(time.perf_counter() - started) / 60:.0f} minutes {where}."]
     kept = OUT.read_text(encoding="utf-8").split(SCAN_HEADING, 1) if OUT.exists() else [""]
     if len(kept) == 2:  # the section benchmarks/scan_real.py writes stays until that script is run again
         lines += ["", SCAN_HEADING + kept[1].rstrip("\n")]

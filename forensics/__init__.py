@@ -22,6 +22,7 @@ _LAZY = {
     "reconcile": "forensics.reconcile:reconcile",
     "scan": "forensics.scan:scan",
     "Scan": "forensics.scan:Scan",
+    "scan_many": "forensics.many:scan_many",
     "Findings": "forensics.reconcile:Findings",
     "tabulate": "forensics.reconcile:tabulate",
     "compare_totals": "forensics.reconcile:compare_totals",

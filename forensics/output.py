@@ -124,24 +124,51 @@ def _neutral_text(text: str) -> str:
     return "'" + text if _FORMULA.match(text) and not _NUMBER.match(text) else text
 
 
+def _risky(values) -> list:
+    """The values among ``values`` whose text would run as a spreadsheet formula."""
+    return [v for v in values if _FORMULA.match(str(v)) and not _NUMBER.match(str(v))]
+
+
 def neutralise(frame):
-    """A copy of ``frame`` whose text cells and headers cannot run as spreadsheet formulas (leading apostrophe)."""
+    """A copy of ``frame`` whose text cells and headers cannot run as spreadsheet formulas (leading apostrophe).
+
+    Each column's distinct values are checked once (names repeat across thousands of rows).
+    """
+    import pandas as pd
+
     out = frame.copy()
     out.columns = [_neutral_text(str(c)) if isinstance(c, str) else c for c in out.columns]
     for i, dtype in enumerate(out.dtypes):
         if dtype == object or str(dtype) in ("string", "str"):
             col = out.iloc[:, i]
-            text = col.where(col.isna(), col.astype(str))
-            risky = text.str.match(_FORMULA.pattern, na=False) & ~text.str.match(_NUMBER.pattern, na=False)
-            if risky.any():
-                out.iloc[:, i] = col.astype(object).where(~risky, "'" + text)
+            risky = _risky(pd.unique(col[col.notna()]))
+            if risky:
+                mask = col.isin(risky).to_numpy(dtype=bool)
+                cells = col.astype(object).to_numpy(copy=True)
+                cells[mask] = ["'" + str(v) for v in cells[mask]]
+                out.isetitem(i, pd.Series(cells, index=col.index, name=col.name, dtype=object))
     return out
+
+
+def _formatted_floats(frame):
+    """``frame`` with its float columns as text in ``FLOAT_FORMAT`` (missing: empty), formatted in one pass each."""
+    import numpy as np
+
+    out = None
+    for i, dtype in enumerate(frame.dtypes):
+        if isinstance(dtype, np.dtype) and dtype.kind == "f":
+            values = frame.iloc[:, i].to_numpy()
+            text = np.array([FLOAT_FORMAT % v for v in values.tolist()], dtype=object)
+            text[np.isnan(values)] = ""
+            out = frame.copy(deep=False) if out is None else out
+            out.isetitem(i, text)
+    return frame if out is None else out
 
 
 def csv_bytes(frame, raw_csv: bool = False) -> bytes:
     """The package's CSV of ``frame``: no index, 10 significant digits, formulas neutralised unless ``raw_csv``."""
-    data = frame if raw_csv else neutralise(frame)
-    return data.to_csv(index=False, float_format=FLOAT_FORMAT, lineterminator="\n").encode("utf-8")
+    data = _formatted_floats(frame if raw_csv else neutralise(frame))
+    return data.to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
 # -- single files ----------------------------------------------------------------------------

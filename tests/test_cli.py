@@ -82,7 +82,7 @@ def test_quiet_hides_the_progress_bars_only(results_csv, tmp_path, capsys, monke
     assert "scan:" not in captured.err  # and no progress bar
 
 
-@pytest.mark.parametrize("command", [*COMMANDS, "audit template"])
+@pytest.mark.parametrize("command", [*(c.replace("_", "-") for c in COMMANDS), "audit template"])
 def test_help_texts_are_clean(command, capsys):
     text = _help(command.split(), capsys)
     assert "%%" not in text  # argparse prints a description's %% as is

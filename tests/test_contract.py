@@ -119,11 +119,19 @@ def test_layers_point_one_way():
     assert not offences, offences
 
 
+def test_the_scan_imports_no_report_plots_or_cli():
+    """The scan sits below the report and the command line (many elections, which write reports, sit above)."""
+    above = ("forensics.report", "forensics.plots", "forensics.cli", "forensics.many")
+    offences = [f"{path.relative_to(PACKAGE)} imports {name}" for path in sorted((PACKAGE / "scan").rglob("*.py"))
+                for name in _imports(path) if name.startswith(above)]
+    assert not offences, offences
+
+
 def test_import_forensics_loads_no_heavy_library():
     import subprocess
     import sys
 
-    heavy = "('pandas', 'numpy', 'statsmodels', 'scipy', 'matplotlib', 'babel', 'jinja2')"
+    heavy = "('pandas', 'numpy', 'statsmodels', 'scipy', 'matplotlib', 'babel', 'jinja2', 'dask', 'distributed')"
     for setup in ("import forensics", "import forensics.cli; forensics.cli.build_parser()"):
         # the package face and the CLI's option parser (what `forensics --help` builds)
         code = f"import sys; {setup}; print(','.join(m for m in {heavy} if m in sys.modules))"

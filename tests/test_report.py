@@ -92,6 +92,24 @@ def test_same_input_and_seed_give_byte_identical_files(tmp_path):
         assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
 
 
+def test_the_page_is_the_same_whatever_the_processes_drawing_the_figures(tmp_path):
+    """Figures drawn here (workers=1) or in forked processes give the same page and the same figure files."""
+    s = scan(_evil_election(seed=9), tests=QUICK, rng=4, progress=False, integer_percentages={"n_sim": 200})
+    outs = []
+    for workers in (1, 2):
+        out = tmp_path / f"w{workers}"
+        write_report(s, out, progress=False, formats=("png", "svg"), time="2026-01-01T00:00:00+00:00",
+                     workers=workers)
+        outs.append(out)
+    one, two = ((o / "report.html").read_bytes() for o in outs)
+    assert one == two
+    assert one.count(b"data:image/png;base64,") >= 3
+    names = sorted(p.name for p in (outs[0] / "figures").iterdir())
+    assert names == sorted(p.name for p in (outs[1] / "figures").iterdir()) and "fingerprint.svg" in names
+    for name in names:
+        assert (outs[0] / "figures" / name).read_bytes() == (outs[1] / "figures" / name).read_bytes(), name
+
+
 @pytest.mark.slow
 def test_cli_scan_writes_the_report(tmp_path, capsys):
     e = forensics.simulate(n_pec=400, n_regions=2, rng=3)

@@ -136,6 +136,26 @@ def test_digit_editing_fires_the_digits_headline():
     assert x.effect["digit"] in (0, 5, 7) or x.groups.set_index("group").loc["Region 11", "digit"] in (0, 5, 7)
 
 
+
+def test_digits_verdict_regions_equal_the_test_on_each_region_alone():
+    """All regions in one pass: each region's chi-square and p-value are the test's on that region alone."""
+    from forensics.levels import groups
+    from forensics.stats.digits import last_digit_test
+    from forensics.verdicts.digits import N_SIM, digits_verdict
+
+    e = simulate_preset("clean-confounded", rng=29, fraud={"digits": {"fraction": 0.3, "regions": ["Region 11"]}},
+                        **SMALL)
+    table = digits_verdict(e, rng=3).groups.set_index("group")
+    regions = 0
+    for name, sub in groups(e, "region"):
+        alone = last_digit_test(sub, n_sim=N_SIM, rng=11)
+        row = table.loc[name]
+        if np.isfinite(row["statistic"]):
+            regions += 1
+            assert row["statistic"] == pytest.approx(alone.statistic, rel=1e-12)
+            assert row["pvalue"] == pytest.approx(alone.pvalue, rel=1e-12)
+    assert regions >= 10 and table.loc["Region 11", "pvalue"] < 1e-3
+
 # -- the result object -------------------------------------------------------------------------------
 def test_verdicts_object_table_words_and_json():
     e = simulate_scenario("rounding", 0.5, rng=24, **SMALL)

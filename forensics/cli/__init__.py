@@ -17,7 +17,7 @@ import sys
 from ..errors import DataError, OutputError
 
 #: sub-command modules, in the order ``--help`` lists them
-COMMANDS = ("load", "profiles", "profile", "simulate", "reconcile", "audit", "scan", "demo", "entry")
+COMMANDS = ("load", "profiles", "profile", "simulate", "reconcile", "audit", "scan", "scan_many", "demo", "entry")
 
 
 def add_input_options(parser) -> None:

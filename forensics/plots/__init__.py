@@ -1,4 +1,4 @@
-"""Figures: matplotlib/seaborn functions that take results and return a Figure.
+"""Figures: matplotlib functions that take results and return a Figure.
 
 They draw only what the results hold (``TestResult.details`` and its
 tables) and never call a statistical test; the report embeds them and

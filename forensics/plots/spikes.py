@@ -6,9 +6,11 @@ computed here.
 """
 from __future__ import annotations
 
+import colorsys
+
 import numpy as np
 import pandas as pd
-import seaborn as sns
+from matplotlib.colors import to_rgb, to_rgba
 from matplotlib.figure import Figure
 
 from ..stats.result import TestResult
@@ -18,6 +20,13 @@ from . import label as text
 __all__ = ["integer_histograms", "integer_excess", "coarse_density", "regression_hexbin"]
 
 NULL_COLOUR = "tab:orange"
+#: bar colours keep seaborn's look (its bars are drawn at 75% saturation)
+SATURATION = 0.75
+
+
+def _desaturated(colour: str, saturation: float = SATURATION) -> tuple:
+    h, lightness, s = colorsys.rgb_to_hls(*to_rgb(colour))
+    return colorsys.hls_to_rgb(h, lightness, s * saturation)
 
 
 def integer_histograms(result, low: float = 30.0, high: float = 100.0, width: float = 0.1):
@@ -33,8 +42,9 @@ def integer_histograms(result, low: float = 30.0, high: float = 100.0, width: fl
     fig = Figure(figsize=(11, 6.5))
     axes = fig.subplots(2, 1, sharex=True)
     for ax, column, label in zip(axes, ("turnout", "result"), ("Turnout", f"Result of {text(result.party)}")):
-        sns.histplot(x=100 * stations[column], bins=edges, element="step", fill=True, color="tab:blue",
-                     linewidth=0.5, ax=ax, label="observed")
+        counts, _ = np.histogram(100 * stations[column].to_numpy(dtype=float), bins=edges)
+        ax.stairs(counts, edges, fill=True, facecolor=to_rgba("tab:blue", 0.75), edgecolor="tab:blue",
+                  linewidth=0.5, label="observed")
         rows = integers[(integers["percent"] >= low) & (integers["percent"] <= high)]
         ax.errorbar(rows["percent"], rows[f"{column}_expected"], yerr=1.96 * rows[f"{column}_sd"], fmt="o", ms=2.5,
                     color=NULL_COLOUR, elinewidth=1, label="expected at whole % (95% band)")
@@ -54,18 +64,24 @@ def integer_excess(result, top: int | None = None):
     """Bar chart of observed minus expected stations at each whole percentage, for turnout and result."""
     table = result.details["integers"]
     tidy = pd.concat([
-        pd.DataFrame({"percent": table["percent"], "excess": table[f"{c}_excess"], "z": table[f"{c}_z"],
-                      "what": c}) for c in ("turnout", "result")
+        pd.DataFrame({"percent": table["percent"], "excess": table[f"{c}_excess"], "what": c})
+        for c in ("turnout", "result")
     ])
     if top is not None:
         keep = tidy.groupby("percent")["excess"].sum().nlargest(top).index
         tidy = tidy[tidy["percent"].isin(keep)]
+    percents = np.sort(tidy["percent"].unique())
     fig = Figure(figsize=(12, 3.8))
     ax = fig.subplots()
-    sns.barplot(data=tidy, x="percent", y="excess", hue="what", ax=ax, palette=["tab:blue", "tab:red"])
+    for offset, (what, colour) in zip((-0.2, 0.2), (("turnout", "tab:blue"), ("result", "tab:red"))):
+        rows = tidy[tidy["what"] == what].set_index("percent")["excess"].reindex(percents)
+        ax.bar(np.arange(len(percents)) + offset, rows.to_numpy(dtype=float), width=0.4,
+               color=_desaturated(colour), label=what)
+    ax.set_xticks(np.arange(len(percents)), [f"{p:g}" if top is not None or int(p) % 5 == 0 else ""
+                                             for p in percents])
+    ax.set_xlim(-0.5, len(percents) - 0.5)
+    ax.legend(title="what")
     ax.axhline(0, color="black", lw=0.6)
-    for label in ax.get_xticklabels():
-        label.set_visible(top is not None or int(float(label.get_text())) % 5 == 0)
     ax.set_xlabel("whole percentage")
     ax.set_ylabel("stations above expected")
     ax.set_title(f"Excess stations at each whole percentage ({text(result.party)})", loc="left", fontsize=10)

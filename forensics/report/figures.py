@@ -8,8 +8,10 @@ available" note instead of a figure (and ``write_report`` says which).
 from __future__ import annotations
 
 import base64
+import contextlib
 import importlib
 import io
+import os
 from dataclasses import dataclass
 
 import matplotlib
@@ -129,31 +131,97 @@ def _ranked_regions(verdicts, lang: str):
     return figure, caption
 
 
-def make_figures(scan, folder, formats=("png",), progress: bool = True, lang: str = "en") -> list:
-    """Draw every figure into ``folder`` (an ``OutputFolder``); return dicts (id, section, caption, png, error, files).
+#: the scan whose figures forked workers draw (set before the pool forks, so the scan is never pickled)
+_SCAN = None
 
-    Captions are in ``lang``; the regions' chart is drawn from the scan's verdicts.
-    """
+
+def _jobs(scan, lang: str) -> list:
+    """(id, section, caption, draw) for every figure of the report, in the page's order."""
     t = translations(lang)
     jobs = [(s.id, s.section, t.gettext(s.caption), lambda s=s: s.draw(scan, lang)) for s in FIGURES]
     jobs.append(("regions_ranked", "regions", "", lambda: _ranked_regions(scan.verdicts, lang)))
-    figures = []
+    return jobs
+
+
+def _drawn(draw, formats) -> tuple:
+    """("ok", caption or None, bytes per format) or ("missing" | "failed", reason, None): never raises."""
+    try:
+        figure = draw()
+        caption = None
+        if isinstance(figure, tuple):  # a figure whose caption is computed from what it draws
+            figure, caption = figure
+        return "ok", caption, _render(figure, formats)
+    except LookupError as exc:
+        return "missing", str(exc), None
+    except Exception as exc:  # noqa: BLE001 - a missing figure is reported, never fatal
+        return "failed", str(exc), None
+
+
+def _drawn_in_worker(index: int, lang: str, formats) -> tuple:
+    return _drawn(_jobs(_SCAN, lang)[index][3], formats)
+
+
+def _can_fork(workers: int) -> bool:
+    import multiprocessing
+
+    return (workers > 1 and "fork" in multiprocessing.get_all_start_methods()
+            and not multiprocessing.current_process().daemon)
+
+
+def _draw_all(scan, jobs, formats, lang: str, workers: int):
+    """Each job's ``_drawn`` outcome, in order: in ``workers`` forked processes where the system allows, else here.
+
+    A figure's bytes do not depend on the process that draws it (the same
+    matplotlib state, fonts and data), so the page is the same either way.
+    """
+    if not _can_fork(workers):
+        return (_drawn(draw, formats) for *_, draw in jobs)
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    importlib.import_module("forensics.plots.regions")
+    for spec in FIGURES:  # imported once here, not once per worker
+        with contextlib.suppress(LookupError):
+            _resolve(spec.func)
+    global _SCAN
+    _SCAN = scan
+    try:
+        with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=multiprocessing.get_context("fork")) as pool:
+            futures = [pool.submit(_drawn_in_worker, i, lang, tuple(formats)) for i in range(len(jobs))]
+            return [f.result() for f in futures]
+    except (BrokenProcessPool, OSError):  # no process could be started or one died: draw them here
+        return [_drawn(draw, formats) for *_, draw in jobs]
+    finally:
+        _SCAN = None
+
+
+def make_figures(scan, folder, formats=("png",), progress: bool = True, lang: str = "en",
+                 workers: int | None = None) -> list:
+    """Draw every figure into ``folder`` (an ``OutputFolder``); return dicts (id, section, caption, png, error, files).
+
+    Captions are in ``lang``; the regions' chart is drawn from the scan's
+    verdicts.  ``workers`` (default: up to 2 processes, as the cores allow)
+    draw the figures side by side where the system can fork; ``workers=1``
+    draws them in this process.  The figures are the same either way.
+    """
+    t = translations(lang)
+    jobs = _jobs(scan, lang)
+    workers = min(2, os.cpu_count() or 1) if workers is None else int(workers)
+    outcomes = _draw_all(scan, jobs, formats, lang, workers)
     if progress:  # tqdm only when asked: tqdm.auto warns in notebooks without ipywidgets
         from tqdm.auto import tqdm
 
-        jobs = tqdm(jobs, desc="figures", leave=False)
-    for fid, section, caption, draw in jobs:
+        outcomes = tqdm(outcomes, desc="figures", total=len(jobs), leave=False)
+    figures = []
+    for (fid, section, caption, _), (status, detail, rendered) in zip(jobs, outcomes):
         entry = {"id": fid, "section": section, "caption": caption, "png": None, "files": [], "error": ""}
-        try:
-            drawn = draw()
-            if isinstance(drawn, tuple):  # a figure whose caption is computed from what it draws
-                drawn, entry["caption"] = drawn
-            rendered = _render(drawn, formats)
-        except LookupError:
+        if status == "missing":
             entry["error"] = t.gettext("figure not drawn: its test did not run or is not in this build")
-        except Exception as exc:  # noqa: BLE001 - a missing figure is reported, never fatal
-            entry["error"] = t.gettext("figure not available: %(reason)s") % {"reason": exc}
+        elif status == "failed":
+            entry["error"] = t.gettext("figure not available: %(reason)s") % {"reason": detail}
         else:  # writing errors are output errors: they stop the report
+            entry["caption"] = caption if detail is None else detail
             entry["files"] = [folder.bytes(f"figures/{fid}.{fmt}", rendered[fmt]).name for fmt in formats]
             entry["png"] = base64.b64encode(rendered["png"]).decode("ascii")
         figures.append(entry)

@@ -55,25 +55,26 @@ def _verdict(row) -> str:
     return "stands" if row["significant"] else "quiet"
 
 
-def _cards(scan, area: str) -> list:
-    """One card per test of an area: the national result(s) and the test's own explanation."""
-    cards = []
-    nation = scan.tests[scan.tests["level"] == "nation"]
+def _cards(scan, areas) -> dict:
+    """Per area, one card per test: the national result(s) and the test's own explanation."""
+    tests = scan.tests
+    nation = tests[tests["level"] == "nation"]
+    rows_by_test = {name: [dict(r, verdict=_verdict(r)) for r in _records(g)]
+                    for name, g in nation.groupby("test", sort=False)}
+    levels = {name: sorted(set(g)) for name, g in tests.groupby("test", sort=False)["level"]}
+    below = tests[tests["level"] != "nation"].groupby("test", sort=False)["significant"].sum()
+    cards = {area: [] for area in areas}
     for check in scan.battery:
-        if check.area != area:
+        if check.area not in cards:
             continue
-        rows = nation[nation["test"] == check.name]
         res = scan.results.get((check.name, "nation"), {}).get("National")
         items = res if isinstance(res, (list, tuple)) else [res]
-        explanations = [r.explanation for r in items if isinstance(r, TestResult) and r.explanation]
-        levels = sorted(set(scan.tests.loc[scan.tests["test"] == check.name, "level"]))
-        cards.append({
+        cards[check.area].append({
             "name": check.name, "title": check.title,
-            "rows": [dict(r, verdict=_verdict(r)) for r in _records(rows)],
-            "explanations": explanations,
-            "levels": levels,
-            "n_significant_groups": int(scan.tests[(scan.tests["test"] == check.name)
-                                                   & (scan.tests["level"] != "nation")]["significant"].sum()),
+            "rows": rows_by_test.get(check.name, []),
+            "explanations": [r.explanation for r in items if isinstance(r, TestResult) and r.explanation],
+            "levels": levels.get(check.name, []),
+            "n_significant_groups": int(below.get(check.name, 0)),
         })
     return cards
 
@@ -84,13 +85,14 @@ def _region_table(scan) -> tuple[list, list]:
     if sub.empty:
         return [], []
     sub = sub.sort_values(["pvalue_adj", "test", "party"], na_position="last", kind="mergesort")
-    best = sub.drop_duplicates(["level", "group", "test"])
+    best = sub.drop_duplicates(["level", "group", "test"]).sort_values(["level", "group"], kind="mergesort")
     tests = [c.name for c in scan.battery if c.name in set(best["test"])]
-    rows = []
-    for (level, group), g in best.groupby(["level", "group"], sort=True):
-        cells = {r.test: {"p": r.pvalue_adj, "effect": r.effect, "sig": bool(r.significant)} for r in g.itertuples()}
-        rows.append({"level": level, "group": group, "n_significant": int(g["significant"].sum()),
-                     "cells": [cells.get(t) for t in tests]})
+    groups: dict = {}
+    for r in best[["level", "group", "test", "pvalue_adj", "effect", "significant"]].itertuples(index=False):
+        groups.setdefault((r.level, r.group), {})[r.test] = {"p": r.pvalue_adj, "effect": r.effect,
+                                                             "sig": bool(r.significant)}
+    rows = [{"level": level, "group": group, "n_significant": sum(c["sig"] for c in cells.values()),
+             "cells": [cells.get(t) for t in tests]} for (level, group), cells in groups.items()]
     return tests, rows
 
 
@@ -141,7 +143,8 @@ def _ui_text(lang: str) -> str:
 
 
 def write_report(scan, out_dir, title: str | None = None, date=None, lang: str = "en", max_rows: int = 2000,
-                 formats=("png",), time: str | None = None, progress: bool = True, raw_csv: bool = False) -> Path:
+                 formats=("png",), time: str | None = None, progress: bool = True, raw_csv: bool = False,
+                 workers: int | None = None) -> Path:
     """Write report.html, the CSV/JSON tables and figures/ into ``out_dir``; return the HTML path.
 
     ``title`` and ``date`` (YYYY-MM-DD) name the election on the first
@@ -154,7 +157,9 @@ def write_report(scan, out_dir, title: str | None = None, date=None, lang: str =
     report's timestamp (default: the scan's provenance time, or
     ``SOURCE_DATE_EPOCH`` when set).  ``raw_csv`` leaves formula-like cells
     of the CSV files as they are.  Figures that could not be drawn are shown
-    as notes in the page and listed in ``report_notes(path)``.
+    as notes in the page and listed in ``report_notes(path)``.  ``workers``:
+    processes drawing the figures (default up to 2; 1 draws them here); the
+    page and the files are the same whatever their number.
     """
     if time is None and os.environ.get("SOURCE_DATE_EPOCH"):
         time = datetime.fromtimestamp(int(os.environ["SOURCE_DATE_EPOCH"]), timezone.utc).isoformat()
@@ -171,7 +176,7 @@ def write_report(scan, out_dir, title: str | None = None, date=None, lang: str =
     rule_counts, findings = _findings(scan, t, max_rows)
     with OutputFolder(out_dir, raw_csv=raw_csv) as folder:
         paths = write_tables(scan, folder)
-        figures = make_figures(scan, folder, formats=formats, progress=progress, lang=lang)
+        figures = make_figures(scan, folder, formats=formats, progress=progress, lang=lang, workers=workers)
         by_section = {}
         for fig in figures:
             by_section.setdefault(fig["section"], []).append(fig)
@@ -194,7 +199,7 @@ def write_report(scan, out_dir, title: str | None = None, date=None, lang: str =
             "n_findings": len(scan.findings),
             "reconcile_note": scan.notes.get("reconcile", ""),
             "rule_counts": rule_counts,
-            "cards": {area: _cards(scan, area) for area in ("fingerprints", "spikes", "shape", "digits", "other")},
+            "cards": _cards(scan, ("fingerprints", "spikes", "shape", "digits", "other")),
             "figures": by_section,
             "figure_errors": [f"{f['id']}: {f['error']}" for f in figures if f["error"]],
             "region_tests": tests,

@@ -31,8 +31,9 @@ METHODS = {
     "cumulative_votes": {"text": N_("Adds up the leader's votes from the lowest-turnout stations to the highest; "
                                  "an honest curve flattens at high turnout."), "refs": ["klimek2012"]},
     "integer_percentages": {"text": N_("Counts stations whose turnout or leader share is a whole percentage and "
-                                    "compares with a simulation in which every station's counts are redrawn at "
-                                    "random around its own rates."), "refs": ["kobak2016"]},
+                                    "compares with the number expected if every station's counts varied at random "
+                                    "around its own rates (each station's own chance of a whole percentage, "
+                                    "added up)."), "refs": ["kobak2016"]},
     "coarse_shares": {"text": N_("Checks whether shares pile up on round fractions (halves, quarters, tenths) more "
                               "than chance would give."), "refs": ["kobak2016"]},
     "turnout_share_correlation": {"text": N_("Measures whether the leader's share rises with turnout across "

@@ -3,6 +3,7 @@
 One job per module: ``battery`` (the checks, as data), ``run`` (running them,
 corrections, the verdicts and station evidence of ``forensics.verdicts``,
 exclusions), ``provenance`` (what a scan records about itself), ``result`` (``Scan``).
+Many elections at once: ``forensics.many.scan_many`` (above this layer: it also writes reports).
 ``forensics.scan(...)`` calls ``scan``: this package is callable.
 """
 from .._callable import make_callable

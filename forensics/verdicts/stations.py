@@ -250,15 +250,14 @@ def _warnings(e, findings, index) -> pd.Series:
         return out
     ids = e.table[keys].astype(str).assign(_pos=np.arange(len(e.table)))
     merged = f.assign(**{k: f[k].astype(str) for k in keys}).merge(ids, on=keys, how="inner")
-    merged = merged.assign(code=merged["code"].astype(str)).drop_duplicates(["_pos", "code"])
-    merged = merged.sort_values(["_pos", "code"], kind="mergesort")
-    pos, code = merged["_pos"].to_numpy(np.int64), merged["code"].to_numpy(object)
-    text = out.to_numpy(object)
-    rank = np.arange(len(pos)) - np.searchsorted(pos, pos)  # a code's place among its station's codes
-    for r in range(int(rank.max(initial=-1)) + 1):  # one pass per place, not a call per station
-        at = rank == r
-        text[pos[at]] = code[at] if r == 0 else text[pos[at]] + ";" + code[at]
-    return pd.Series(text, index=index, dtype=out.dtype)
+    text = np.full(len(index), "", dtype=object)  # codes in sorted order, one vector step per distinct code
+    pos, code = merged["_pos"].to_numpy(), merged["code"].astype(str).to_numpy()
+    for name in sorted(set(code)):
+        has = np.zeros(len(index), dtype=bool)
+        has[pos[code == name]] = True
+        text[has] = np.where(text[has] == "", name, text[has] + ";" + name)
+    out[:] = text
+    return out
 
 
 def _summary(out, flags, judged) -> dict:
