@@ -113,3 +113,59 @@ def test_canada_coarse_shares_is_context_not_a_verdict(canada):
     assert not any("coarse" in code for code in HEADLINES) and "coarse_F" in CONTEXT
     row = context_table({"coarse_F": res.statistic}).iloc[0]
     assert row["value"] == res.statistic and "Descriptive, not a test" in row["words"]
+
+
+# -- the vectorised draws and density give the numbers of the row-by-row reference -------------
+
+def _reference_draw_posterior(rng, fit, resp, n, k, size):
+    """The component draw as a (size x stations x L) comparison, then the Beta posterior."""
+    u = rng.random((size, n.size, 1))
+    comp = (u > np.cumsum(resp, axis=1)[None, :, :-1]).sum(axis=2)
+    return rng.beta(k[None, :] + fit["alpha"][comp], (n - k)[None, :] + fit["beta"][comp])
+
+
+def _reference_share_density(values, bw=1e-4, grid=1001):
+    """R's density() row by row: np.convolve and np.interp on each row."""
+    values = np.atleast_2d(np.asarray(values, dtype=float))
+    size = 2 * int(2 ** np.ceil(np.log2(max(grid, 512))))
+    lo, hi = -4 * bw, 1 + 4 * bw
+    step = (hi - lo) / (size - 1)
+    rows, m = values.shape
+    pos = (values - lo) / step
+    left = np.clip(np.floor(pos).astype(np.int64), 0, size - 2)
+    frac = np.clip(pos - left, 0.0, 1.0)
+    mass = np.zeros((rows, size))
+    for r in range(rows):
+        mass[r] = (np.bincount(left[r], weights=1 - frac[r], minlength=size)
+                   + np.bincount(left[r] + 1, weights=frac[r], minlength=size)) / m
+    half = max(1, int(np.ceil(4 * bw / step)))
+    kernel = stats.norm.pdf(np.arange(-half, half + 1) * step, scale=bw)
+    xs = lo + step * np.arange(size)
+    return np.vstack([np.interp(np.linspace(0, 1, grid), xs, np.convolve(row, kernel, mode="same"))
+                      for row in mass])
+
+
+def test_vectorised_density_equals_row_by_row():
+    rng = np.random.default_rng(4)
+    values = rng.random((6, 3000))
+    values[:, :200] = 0.5
+    values[:, 200:260] = 0.0
+    values[:, 260:300] = 1.0
+    np.testing.assert_array_equal(share_density(values), _reference_share_density(values))
+    for bw in (1e-3, 0.02):  # wider kernels: the same sums in another order
+        np.testing.assert_allclose(share_density(values, bw=bw), _reference_share_density(values, bw=bw),
+                                   rtol=1e-12, atol=1e-12)
+
+
+def test_coarse_shares_equals_the_row_by_row_reference(monkeypatch):
+    """The whole test on a simulated election: identical F, p-value, envelope and null."""
+    from forensics.stats import coarse
+
+    e = simulate(n_pec=3000, rng=21)
+    new = coarse_shares(e, n_sim=40, rng=5)
+    monkeypatch.setattr(coarse, "_draw_posterior", _reference_draw_posterior)
+    monkeypatch.setattr(coarse, "share_density", _reference_share_density)
+    old = coarse_shares(e, n_sim=40, rng=5)
+    assert new.statistic == old.statistic and new.pvalue == old.pvalue
+    for key in ("density", "envelope", "null_F"):
+        np.testing.assert_array_equal(new.details[key], old.details[key])

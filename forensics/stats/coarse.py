@@ -146,10 +146,19 @@ def _responsibilities(fit, n, k):
     return np.exp(comp - special.logsumexp(comp, axis=1, keepdims=True))
 
 
+def _draw_components(rng, resp, size):
+    """(size x stations) component index drawn by responsibility (inverse CDF, one uniform per draw)."""
+    u = rng.random((size, resp.shape[0]))
+    cum = np.cumsum(resp, axis=1)
+    comp = np.zeros(u.shape, dtype=np.intp)
+    for column in cum[:, :-1].T:
+        comp += u > column
+    return comp
+
+
 def _draw_posterior(rng, fit, resp, n, k, size):
     """(size x stations) proportions: a component by responsibility, then its conjugate Beta posterior."""
-    u = rng.random((size, n.size, 1))
-    comp = (u > np.cumsum(resp, axis=1)[None, :, :-1]).sum(axis=2)
+    comp = _draw_components(rng, resp, size)
     return rng.beta(k[None, :] + fit["alpha"][comp], (n - k)[None, :] + fit["beta"][comp])
 
 
@@ -176,10 +185,28 @@ def share_density(values, bw: float = 1e-4, grid: int = 1001) -> np.ndarray:
     mass = mass.reshape(rows, size) / m
     half = max(1, int(np.ceil(4 * bw / step)))
     kernel = stats.norm.pdf(np.arange(-half, half + 1) * step, scale=bw)
-    smooth = np.apply_along_axis(np.convolve, 1, mass, kernel, mode="same")
-    x = np.linspace(0, 1, grid)
-    xs = lo + step * np.arange(size)
-    return np.vstack([np.interp(x, xs, row) for row in smooth])
+    smooth = _convolve_rows(mass, kernel)
+    return _interp_rows(np.linspace(0, 1, grid), lo + step * np.arange(size), smooth)
+
+
+def _convolve_rows(mass, kernel):
+    """``np.convolve(row, kernel, mode="same")`` for every row at once (odd-length kernel)."""
+    half = kernel.size // 2
+    width = mass.shape[1]
+    out = np.zeros_like(mass)
+    for j, weight in enumerate(kernel[::-1]):
+        shift = j - half
+        src = slice(max(0, shift), width + min(0, shift))
+        dst = slice(max(0, -shift), width - max(0, shift))
+        out[:, dst] += mass[:, src] * weight
+    return out
+
+
+def _interp_rows(x, xp, fp):
+    """``np.interp(x, xp, row)`` for every row of ``fp`` at once (x inside [xp[0], xp[-1]))."""
+    j = np.clip(np.searchsorted(xp, x, side="right") - 1, 0, xp.size - 2)
+    slope = (fp[:, j + 1] - fp[:, j]) / (xp[j + 1] - xp[j])
+    return np.where(x == xp[j], fp[:, j], slope * (x - xp[j]) + fp[:, j])
 
 
 def _bin_shares(values, grid):
