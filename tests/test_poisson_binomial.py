@@ -67,6 +67,22 @@ def test_weighted_tails_match_the_exact_distribution():
         assert got == pytest.approx(pmf[k:].sum(), rel=0.05), level
 
 
+def test_weighted_tails_of_groups_called_apart_equal_one_call():
+    # the integer test calls one weighting at a time: each group's tail must not depend on the other groups
+    rng = np.random.default_rng(11)
+    n, groups = 4000, 6
+    p = rng.uniform(0.0, 0.3, n)
+    group = np.sort(rng.integers(0, groups, n))
+    weights = [rng.integers(0, 3000, n).astype(float), rng.integers(0, 40, n).astype(float)]
+    k = [np.array([np.sum(w[group == g] * p[group == g]) * f for g in range(groups)])
+         for w, f in zip(weights, (1.1, 0.9))]
+    together = grouped_sf(np.concatenate(k), np.tile(p, 2), np.concatenate([group, group + groups]), 2 * groups,
+                          weights=np.concatenate(weights))
+    apart = np.concatenate([grouped_sf(k[j], p, group, groups, weights=weights[j]) for j in range(2)])
+    assert np.all(together > 0) and np.all(together < 1)
+    assert np.array_equal(together, apart)
+
+
 def test_grouped_tails_edge_cases():
     p = np.array([1.0, 1.0, 0.0, 0.3, 0.3])
     group = np.array([0, 0, 0, 0, 1])

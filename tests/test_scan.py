@@ -104,6 +104,17 @@ def test_exclusions_are_accounted_for(fraud_election, fraud_scan):
     assert (ex.loc[ex["analysis"] == "station evidence", "reason"] == "figures not published").all()
 
 
+def test_excluded_rows_carry_each_station_reason(fraud_election, fraud_scan):
+    # the listed stations of a result are its excluded rows, each with its own reason, in the rows' order
+    res = fraud_scan.results[("integer_percentages", "nation")]["National"]
+    ex = fraud_scan.excluded
+    listed = ex[(ex["analysis"] == "integer_percentages") & (ex["level"] == "nation") & (ex["station"] >= 0)]
+    rows = res.excluded_rows
+    assert listed["station"].tolist() == fraud_election.table.index.get_indexer(rows.index).tolist()
+    assert listed["reason"].tolist() == [str(r) for r in rows]
+    assert (listed["n"] == 1).all() and len(set(listed["reason"])) > 1
+
+
 def _boom(election, **_):
     raise ValueError("this test always fails")
 

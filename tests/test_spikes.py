@@ -33,6 +33,20 @@ def test_bin_probabilities_match_brute_force(total, p):
     np.testing.assert_allclose(got, brute, atol=1e-7)
 
 
+def test_bin_probabilities_in_blocks_equal_one_block(monkeypatch):
+    # the blocks bound the memory; the triple (order, types, values) is that of a single pass over the stations
+    from forensics.stats import spikes
+
+    frame, _ = kobak_counts(simulate(n_pec=3000, n_regions=4, rng=5))
+    total, p = frame["N"].to_numpy(), frame["turnout"].to_numpy()
+    whole = spikes._compute_bin_probabilities(total, p, 0.05, 5.5)
+    monkeypatch.setattr(spikes, "_BLOCK_STATIONS", 7)
+    blocked = spikes._compute_bin_probabilities(total, p, 0.05, 5.5)
+    assert [a.dtype for a in blocked] == [np.dtype(np.int32), np.dtype(np.int16), np.dtype(float)]
+    for a, b in zip(whole, blocked):
+        assert a.dtype == b.dtype and np.array_equal(a, b)
+
+
 def _tiny_election():
     t = pd.DataFrame({
         "region": ["A", "A", "B", "B", "B", "B"], "tec": ["1", "1", "2", "2", "2", "2"],

@@ -225,3 +225,19 @@ def test_a_headline_that_cannot_run_says_why():
     # every station is still listed, not judged, with the reason
     assert len(v.stations) == 400 and (v.stations["n_flags"] == 0).all()
     assert v.stations["excluded"].str.startswith("station evidence could not run").all()
+
+
+def test_station_warnings_join_each_station_codes_sorted_once():
+    # several warnings per station, repeated and out of order: each station's distinct codes, sorted, joined by ";"
+    from forensics.model import Election
+    from forensics.verdicts.stations import _warnings
+
+    table = pd.DataFrame({"region": ["A", "A", "B", "B"], "tec": ["1", "1", "2", "2"], "pec": ["1", "2", "3", "4"]})
+    e = Election(table=table, parties=())
+    findings = pd.DataFrame({
+        "region": ["B", "A", "B", "B", "A", "B", "A"], "tec": ["2", "1", "2", "2", "1", "2", "1"],
+        "pec": ["3", "1", "3", "3", "1", "4", None],
+        "code": ["R19", "R13", "R02", "R19", "R19", "R02", "R01"],
+        "severity": ["warning", "warning", "warning", "warning", "error", "warning", "warning"]})
+    got = _warnings(e, findings, table.index)
+    assert got.tolist() == ["R13", "", "R02;R19", "R02"]

@@ -468,11 +468,13 @@ def _result_blocks(base: tuple, r: TestResult, index: pd.Index) -> list[tuple]:
     rows = r.excluded_rows
     if rows is not None and len(rows):
         at = index.get_indexer(rows.index)
-        reasons = rows.astype(str).to_numpy()[at >= 0]
+        codes, kinds = pd.factorize(rows)  # a handful of reasons: text made once per reason, not per station
+        kinds = np.array([str(k) for k in kinds], dtype=object)
+        codes = codes[at >= 0]
         at = at[at >= 0]
-        blocks.append((base, at, reasons, np.ones(len(at), np.int64)))
-        kinds, counts = np.unique(reasons, return_counts=True)
-        listed = dict(zip(kinds.tolist(), counts.tolist()))
+        blocks.append((base, at, kinds[codes], np.ones(len(at), np.int64)))
+        counts = np.bincount(codes, minlength=len(kinds))
+        listed = {kind: int(n) for kind, n in zip(kinds.tolist(), counts.tolist()) if n}
     rest = [(reason, int(count) - listed.get(reason, 0)) for reason, count in r.excluded.items()
             if int(count) > listed.get(reason, 0)]
     if rest:

@@ -128,9 +128,8 @@ def _bin_probabilities(total, p, tolerance: float, width_sd: float = 5.5):
     p = np.ascontiguousarray(p, dtype=float)
     key = (hashlib.blake2b(total.tobytes() + p.tobytes(), digest_size=20).digest(), float(tolerance), width_sd)
     if key not in _RECENT:
-        rows, ints, probs = _compute_bin_probabilities(total, p, tolerance, width_sd)
         # the smallest integer types that hold them: about 20 entries per station are kept
-        triple = (rows.astype(np.int32 if len(total) < 2**31 else np.int64), ints.astype(np.int16), probs)
+        triple = _compute_bin_probabilities(total, p, tolerance, width_sd)
         for array in triple:
             array.flags.writeable = False
         while len(_RECENT) >= _RECENT_SIZE:
@@ -139,25 +138,34 @@ def _bin_probabilities(total, p, tolerance: float, width_sd: float = 5.5):
     return _RECENT[key]
 
 
+#: stations per block of ``_compute_bin_probabilities`` (its temporaries are about 60 bytes per bin of a block)
+_BLOCK_STATIONS = 1 << 14
+
+
 def _compute_bin_probabilities(total, p, tolerance, width_sd):
+    """The triple of ``_bin_probabilities``, computed in blocks of stations (memory bounded by the block, not
+    the table) and kept in the smallest integer types as it grows."""
     scale = _scale(tolerance)
     sd = 100 * np.sqrt(p * (1 - p) / total)
     first = np.clip(np.floor(100 * p - width_sd * sd - 1), 0, 100).astype(np.int64)
     last = np.clip(np.ceil(100 * p + width_sd * sd + 1), 0, 100).astype(np.int64)
     widths = last - first + 1
+    row_type = np.int32 if len(total) < 2**31 else np.int64
     rows, ints, probs = [], [], []
     for w in np.unique(widths):
-        sel = np.flatnonzero(widths == w)
-        k = first[sel, None] + np.arange(w)[None, :]
-        n = np.broadcast_to(total[sel, None], k.shape)
-        # x is in bin k  <=>  scale*|100x - kn| <= n  <=>  n(scale*k - 1) <= 100*scale*x <= n(scale*k + 1)
-        lo = np.maximum(-((-n * (scale * k - 1)) // (100 * scale)), 0)
-        hi = np.minimum((n * (scale * k + 1)) // (100 * scale), n)
-        keep = hi >= lo
-        q = np.broadcast_to(p[sel, None], k.shape)[keep]
-        rows.append(np.broadcast_to(sel[:, None], k.shape)[keep])
-        ints.append(k[keep])
-        probs.append(_interval_probability(lo[keep], hi[keep], n[keep], q))
+        same = np.flatnonzero(widths == w)
+        for start in range(0, len(same), _BLOCK_STATIONS):
+            sel = same[start:start + _BLOCK_STATIONS]
+            k = first[sel, None] + np.arange(w)[None, :]
+            n = np.broadcast_to(total[sel, None], k.shape)
+            # x is in bin k  <=>  scale*|100x - kn| <= n  <=>  n(scale*k - 1) <= 100*scale*x <= n(scale*k + 1)
+            lo = np.maximum(-((-n * (scale * k - 1)) // (100 * scale)), 0)
+            hi = np.minimum((n * (scale * k + 1)) // (100 * scale), n)
+            keep = hi >= lo
+            q = np.broadcast_to(p[sel, None], k.shape)[keep]
+            rows.append(np.broadcast_to(sel[:, None], k.shape)[keep].astype(row_type))
+            ints.append(k[keep].astype(np.int16))
+            probs.append(_interval_probability(lo[keep], hi[keep], n[keep], q))
     return np.concatenate(rows), np.concatenate(ints), np.clip(np.concatenate(probs), 0.0, 1.0)
 
 
@@ -372,12 +380,10 @@ class _Batch:
         # stations: Poisson-binomial counts; voters, ballots, leader votes: integer-weighted Bernoulli sums
         self.tail[:, :, 0] = grouped_sf(self.obs_sum[:, :, 0].T.ravel(), prob, block, g * len(STATISTICS)
                                         ).reshape(len(STATISTICS), g).T
-        m = w.shape[1] - 1
-        weighted = grouped_sf(self.obs_sum[:, :, 1:].transpose(2, 1, 0).ravel(), np.tile(prob, m),
-                              np.concatenate([block + g * len(STATISTICS) * j for j in range(m)]),
-                              g * len(STATISTICS) * m,
-                              weights=np.concatenate([np.tile(w[:, j + 1], len(STATISTICS)) for j in range(m)]))
-        self.tail[:, :, 1:] = weighted.reshape(m, len(STATISTICS), g).transpose(2, 1, 0)
+        # one weighting at a time: a group's tail is its own, and the events of one call are a third as many
+        for j in range(1, w.shape[1]):
+            self.tail[:, :, j] = grouped_sf(self.obs_sum[:, :, j].T.ravel(), prob, block, g * len(STATISTICS),
+                                            weights=np.tile(w[:, j], len(STATISTICS))).reshape(len(STATISTICS), g).T
 
     def _integers(self, code, bins, k_t, obs_t, k_r, obs_r):
         """(groups x 2 x 101) observed and expected stations on each whole percentage, variance, upper tail.
