@@ -135,6 +135,19 @@ def test_figures_are_figures(clean, extreme):
     assert [len([a for a in f.axes if a.get_visible()]) for f in figures][:6] == [4, 1, 2, 4, 4, 1]
 
 
+
+def test_histograms_mark_every_whole_percent_below_the_axis(clean):
+    """One mark per whole percent, 0% to 100%, in data x and just below the axis (where minor ticks would be)."""
+    from forensics.plots.fingerprints import histograms_plot
+
+    fig = histograms_plot(fingerprint(clean, bin_width=0.001))
+    for ax in fig.axes:
+        marks = [line for line in ax.lines if line.get_transform() == ax.get_xaxis_transform()]
+        assert len(marks) == 1
+        np.testing.assert_allclose(marks[0].get_xdata(), np.arange(101) / 100)
+        assert set(marks[0].get_ydata()) == {0} and marks[0].get_marker() == 3  # a tick drawn downward
+        assert ax.get_xlim()[0] < 0 and ax.get_xlim()[1] > 1  # the marks do not move the axis limits
+
 # -- real elections -----------------------------------------------------------------------------
 
 def test_russia_2011_smear_and_boost(ru2011):

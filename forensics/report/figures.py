@@ -168,6 +168,20 @@ def _can_fork(workers: int) -> bool:
             and not multiprocessing.current_process().daemon)
 
 
+def _warm_text() -> None:
+    """Find the fonts and build the mathtext parser (log-scale tick labels) once, before the processes fork.
+
+    Every figure process inherits them instead of paying the font search and
+    the parser's set-up again; what is drawn does not change.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(1, 1))
+    fig.text(0, 0, r"$\mathdefault{10^{2}}$ 10% Жж", fontsize=10)
+    FigureCanvasAgg(fig).draw()
+
+
 def _draw_all(scan, jobs, formats, lang: str, workers: int):
     """Each job's ``_drawn`` outcome, in order: in ``workers`` forked processes where the system allows, else here.
 
@@ -184,6 +198,7 @@ def _draw_all(scan, jobs, formats, lang: str, workers: int):
     for spec in FIGURES:  # imported once here, not once per worker
         with contextlib.suppress(LookupError):
             _resolve(spec.func)
+    _warm_text()
     global _SCAN
     _SCAN = scan
     try:
