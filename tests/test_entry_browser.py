@@ -75,14 +75,26 @@ def browser(driver):
 
 
 def submit(driver, element) -> None:
-    """Click a button that submits a form and wait for the next page."""
+    """Click a button that submits a form and wait for the next page (the old page's root has left the document)."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as EC
     from selenium.webdriver.support.ui import WebDriverWait
 
     old = driver.find_element(By.TAG_NAME, "html")
     element.click()
-    WebDriverWait(driver, 60).until(EC.staleness_of(old))
+
+    def gone(_driver) -> bool:
+        try:
+            old.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as exc:  # chromium may report the swap this way while the new page loads
+            if "does not belong to the document" in str(exc):
+                return True
+            raise
+        return False
+
+    WebDriverWait(driver, 60).until(gone)
 
 
 def sign_in(driver, base, user, password):
