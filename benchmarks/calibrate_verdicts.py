@@ -2,6 +2,11 @@
 
     python benchmarks/calibrate_verdicts.py [--runs 200] [--power-runs 10] [--context-runs 60] [--workers 2]
                                             [--scheduler tcp://host:8786]
+    python benchmarks/calibrate_verdicts.py --context-only [--context-runs 60]
+
+``--context-only`` re-measures only the context baselines (section 3 and the seed
+stability of section 6, and ``baselines`` in calibration.json), for when a context
+measure such as Klimek's fit or the coarse shares changes and the headlines do not.
 
 1. False alarms: every headline on ``--runs`` clean simulated elections of the
    ``clean-confounded`` preset (20,000 stations, 30 regions, a shared latent
@@ -143,6 +148,46 @@ def clean_run(seed: int, context: bool, coarse: bool = False, study: bool = True
         row.update({f"ctx:{k}": val for k, val in context_values(e, measures=measures, rng=seed).items()
                     if not k.endswith("_error")})
     return row
+
+
+def context_run(seed: int, coarse: bool) -> dict:
+    """The context measures alone on one clean election (what ``clean_run`` records with ``context=True``)."""
+    e = simulate_preset(PRESET, rng=seed)
+    measures = DEFAULT_CONTEXT + (("coarse_F",) if coarse else ())
+    return {f"ctx:{k}": val for k, val in context_values(e, measures=measures, rng=seed).items()
+            if not k.endswith("_error")}
+
+
+def replace_sections(text: str, sections: list[list]) -> str:
+    """``text`` with each section (a list of lines starting with a blank line and its "## " heading) replaced."""
+    for lines in sections:
+        heading = lines[1]
+        start = text.index(heading)
+        end = text.find("\n## ", start + len(heading))
+        text = text[:start] + "\n".join(lines[1:]) + ("\n" + text[end:] if end >= 0 else "\n")
+    return text
+
+
+def context_only(args) -> int:
+    """Re-measure the context baselines and the seed stability; the rest of the calibration stays as it was."""
+    started = time.perf_counter()
+    clean = pd.DataFrame(_map(context_run, [(s, s < COARSE_RUNS) for s in range(args.context_runs)],
+                              args.workers, args.scheduler))
+    lines_ctx, baselines = section_context(clean)
+    lines_ctx += ["", "Re-measured alone (`--context-only`); the other sections come from the last full run."]
+    record = json.loads(CALIBRATION.read_text(encoding="utf-8"))
+    record["baselines"] = baselines
+    _write(CALIBRATION, json.dumps(record, indent=1, sort_keys=True) + "\n")
+    _write(OUT, replace_sections(OUT.read_text(encoding="utf-8"), [lines_ctx, seed_stability()]))
+    print(f"context baselines re-measured in {(time.perf_counter() - started) / 60:.0f} minutes; wrote {OUT} "
+          f"and {CALIBRATION}")
+    return 0
+
+
+def _write(path: Path, text: str) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
 
 
 def power_run(kind: str, level: float, seed: int) -> dict:
@@ -410,7 +455,11 @@ def main(argv=None) -> int:
     p.add_argument("--workers", type=int, default=2, help="processes of the local Dask cluster (1: no Dask)")
     p.add_argument("--scheduler", metavar="ADDRESS", help="run the simulated elections on this Dask scheduler")
     p.add_argument("--skip-real", action="store_true")
+    p.add_argument("--context-only", action="store_true",
+                   help="re-measure only the context baselines (section 3, section 6, calibration.json baselines)")
     args = p.parse_args(argv)
+    if args.context_only:
+        return context_only(args)
     started = time.perf_counter()
 
     print(f"clean runs: {args.runs}", flush=True)
