@@ -85,23 +85,26 @@ def by_level(election: Election, test: Callable, level: str = "nation", min_stat
     return out
 
 
-def tidy_rows(results: dict, level: str = "nation") -> pd.DataFrame:
+def tidy_rows(results, level: str = "nation") -> pd.DataFrame:
     """One row per result of {group: result | [results] | note}, without any correction.
 
     A result is anything with ``to_row()`` (a ``TestResult``); a string is a
     note ("too few stations", "could not run: ...") kept as its own row.
+    ``results`` may also be a list of (level, {group: ...}) pairs: their
+    rows in one table, built at once.
     """
+    steps = list(results) if isinstance(results, list) else [(level, results)]
     rows = []
-    for group, res in results.items():
-        items = res if isinstance(res, (list, tuple)) else [res]
-        for r in items:
-            if hasattr(r, "to_row"):
-                row = r.to_row()
-                row["note"] = ""
-            else:
-                row = {"test": None, "party": None, "statistic": np.nan, "pvalue": np.nan, "note": str(r)}
-            row.update(level=level or "nation", group=group)
-            rows.append(row)
+    for lv, res in steps:
+        for group, items in res.items():
+            for r in items if isinstance(items, (list, tuple)) else [items]:
+                if hasattr(r, "to_row"):
+                    row = r.to_row()
+                    row["note"] = ""
+                else:
+                    row = {"test": None, "party": None, "statistic": np.nan, "pvalue": np.nan, "note": str(r)}
+                row.update(level=lv or "nation", group=group)
+                rows.append(row)
     table = pd.DataFrame(rows)
     if not table.empty:
         table["pvalue"] = table["pvalue"].astype(float)

@@ -37,10 +37,37 @@ def test_benford_second_digit_reference_values():
 
 def test_iran_2009_spike_and_dip():
     # 116 counts, digit 7 in 17% (20) and 5 in 4% (5): "fewer than four in a hundred" clean elections
-    p = D.spike_dip_pvalue(116, 20, 5, n_sim=200_000, rng=2009)
-    # p is about 0.035 (0.0345-0.0353 over three seeds) with a Monte Carlo sd of 0.0004: both
-    # bounds are more than 10 sd away
-    assert 0.03 < p < 0.04
+    p = D.spike_dip_pvalue(116, 20, 5)
+    # the exact chance; 200,000 Monte Carlo draws gave 0.0345-0.0353 over three seeds
+    assert p == pytest.approx(0.03494, abs=5e-5)
+
+
+def _spike_dip_by_enumeration(n, spike, dip, cells=10):
+    """The same chance from the multinomial's generating function, in exact fractions (small n only)."""
+    from fractions import Fraction
+    from math import factorial
+
+    def box(lo, hi):
+        poly = [Fraction(1)] + [Fraction(0)] * n
+        for _ in range(cells):
+            poly = [sum(poly[i - k] / factorial(k) for k in range(lo, min(hi, i) + 1)) for i in range(n + 1)]
+        return poly[n] * factorial(n) / Fraction(cells) ** n
+
+    return float(1 - box(0, spike - 1) - box(dip + 1, n) + box(dip + 1, spike - 1))
+
+
+@pytest.mark.parametrize("n, spike, dip", [(25, 4, 1), (30, 5, 1), (40, 7, 2), (60, 9, 3), (60, 15, 0)])
+def test_spike_dip_is_the_exact_multinomial_chance(n, spike, dip):
+    assert D.spike_dip_pvalue(n, spike, dip) == pytest.approx(_spike_dip_by_enumeration(n, spike, dip), abs=1e-12)
+
+
+@pytest.mark.parametrize("n, spike, dip", [(500, 62, 38), (20_000, 2_100, 1_900)])
+def test_spike_dip_agrees_with_simulated_digits(n, spike, dip):
+    draws = 100_000
+    sims = np.random.default_rng(7).multinomial(n, np.full(10, 0.1), size=draws)
+    simulated = ((sims.max(axis=1) >= spike) & (sims.min(axis=1) <= dip)).mean()
+    exact = D.spike_dip_pvalue(n, spike, dip)
+    assert abs(simulated - exact) < 5 * np.sqrt(exact * (1 - exact) / draws) + 1e-9
 
 
 def test_iran_2009_non_adjacent_pairs():

@@ -108,9 +108,8 @@ def scan(election: Election, levels=None, tests=None, rng=None, progress: bool =
         if isinstance(job, _Step):
             results[(job.check.name, job.level)] = out
     decided = done[-1][0]
-    tables = [_table(job.check, out, job.level) for job, (out, _) in zip(jobs[:-1], done[:-1])]
-    test_table = _correct(pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=TEST_COLUMNS),
-                          alpha)
+    test_table = _correct(_tests_table([(job.check.name, job.level, out) for job, (out, _) in
+                                        zip(jobs[:-1], done[:-1])]), alpha)
     bar.close()
 
     return Scan(election=election, tests=test_table, findings=findings, stations=decided.stations,
@@ -385,23 +384,38 @@ class LevelGroups:
         return self._subs[group]
 
 
-def _table(check: Check, res: dict, level: str) -> pd.DataFrame:
-    """Tidy rows of one check at one level; ``test`` is the battery name, ``measure`` the result's own name.
+def _tests_table(steps: list) -> pd.DataFrame:
+    """Tidy rows of every (check name, level, results) step; ``test`` is the battery name, ``measure`` the
+    result's own name.
 
     ``pvalue_adj_test`` corrects one measure (and party) across the groups of
-    the level, the family stated in ``family_test``.
+    one check at one level, the family stated in ``family_test``.  The rows
+    of all steps are joined first and the columns computed once.
     """
-    table = tidy_rows(res, level)
+    table = tidy_rows([(level, res) for _, level, res in steps])
+    sizes = [sum(len(r) if isinstance(r, (list, tuple)) else 1 for r in res.values()) for _, _, res in steps]
     if table.empty:
-        return table
-    table["measure"] = table["test"].fillna(check.name)
-    table["test"] = check.name
-    table["party"] = table["party"].astype(object).where(table["party"].notna(), "")
-    families = table.groupby(["measure", "party"], sort=False)
-    table["pvalue_adj_test"] = families["pvalue"].transform(adjust)
-    party = table["party"].astype(str)
-    table["family_test"] = (table["measure"].astype(str) + np.where(party != "", " / " + party, "")
-                            + f" across the {level} groups")
+        return pd.DataFrame(columns=TEST_COLUMNS)
+    check = np.repeat(np.array([name for name, _, _ in steps], dtype=object), sizes)
+    level = np.repeat(np.array([lv for _, lv, _ in steps], dtype=object), sizes)
+    measure = table["test"].to_numpy(dtype=object)
+    measure = np.where(pd.isna(measure), check, measure)
+    party = table["party"].to_numpy(dtype=object)
+    party = np.where(pd.isna(party), "", party)
+    families = pd.MultiIndex.from_arrays([check, level, measure, party.astype(str)])
+    codes = pd.factorize(families)[0]
+    adjusted = np.full(len(table), np.nan)
+    pvalue = table["pvalue"].to_numpy(dtype=float)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.flatnonzero(np.diff(codes[order])) + 1
+    for rows in np.split(order, bounds):
+        adjusted[rows] = adjust(pvalue[rows])
+    table["measure"] = measure
+    table["test"] = check
+    table["party"] = party
+    table["pvalue_adj_test"] = adjusted
+    table["family_test"] = [f"{m}{' / ' + str(p) if str(p) != '' else ''} across the {lv} groups"
+                            for m, p, lv in zip(measure, party, level)]
     return table
 
 
@@ -433,12 +447,14 @@ def excluded_table(election: Election, results: dict, stations: pd.DataFrame) ->
     only counted (e.g. counts below 10 in a digit test); the ``n`` of one
     result's rows add up to its ``n_excluded``.  Results of one call that
     share their exclusions (the three digit-pair tests) are listed once.
-    Built as blocks of arrays, one per result, joined once at the end.
+    Built as blocks of arrays, one per result, joined once at the end; the
+    stations every result left out are placed and their reasons coded in
+    one pass over all results.
     """
-    index = election.table.index
     st = stations[stations["excluded"] != ""]
     blocks = [(("station evidence", "nation", NATIONAL, ""), st["station"].to_numpy(np.int64),
                st["excluded"].astype(str).to_numpy(), np.ones(len(st), np.int64))]
+    listed = []  # (labels of the rows the test lists, ...), in result order
     for (name, level), res in results.items():
         for group, items in res.items():
             seen = set()
@@ -449,7 +465,13 @@ def excluded_table(election: Election, results: dict, stations: pd.DataFrame) ->
                 if key in seen:
                     continue
                 seen.add(key)
-                blocks += _result_blocks((name, level, group, r.party or ""), r, index)
+                listed.append(((name, level, group, r.party or ""), r))
+    rows = [r.excluded_rows if r.excluded_rows is not None else pd.Series([], dtype=object) for _, r in listed]
+    bounds = np.cumsum([0] + [len(x) for x in rows])
+    at, codes, kinds = _place_rows(election.table.index, [x for x in rows if len(x)])
+    for k, (base, r) in enumerate(listed):
+        blocks += _result_blocks(base, r, at[bounds[k]:bounds[k + 1]], codes[bounds[k]:bounds[k + 1]], kinds,
+                                 bool(len(rows[k])))
     labels = np.array([b[0] for b in blocks], dtype=object).reshape(len(blocks), 4)
     sizes = np.array([len(b[1]) for b in blocks])
     table = pd.DataFrame({col: np.repeat(labels[:, k], sizes) for k, col in
@@ -462,16 +484,22 @@ def excluded_table(election: Election, results: dict, stations: pd.DataFrame) ->
     return table[EXCLUDED_COLUMNS].reset_index(drop=True)
 
 
-def _result_blocks(base: tuple, r: TestResult, index: pd.Index) -> list[tuple]:
-    """Blocks of one result: each station it left out whole, then the units of each reason not listed by station."""
+def _place_rows(index: pd.Index, rows: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(position of each listed row in ``index``, -1 if absent; its reason's code; the reasons as text)."""
+    if not rows:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, dtype=object)
+    at = index.get_indexer(pd.Index(np.concatenate([x.index.to_numpy() for x in rows])))
+    codes, kinds = pd.factorize(np.concatenate([x.to_numpy(dtype=object) for x in rows]))
+    return at, codes, np.array([str(k) for k in kinds], dtype=object)  # text made once per reason, not per row
+
+
+def _result_blocks(base: tuple, r: TestResult, at: np.ndarray, codes: np.ndarray, kinds: np.ndarray,
+                   has_rows: bool) -> list[tuple]:
+    """Blocks of one result: each station it left out whole (``at``, ``codes`` from ``_place_rows``), then the
+    units of each reason not listed by station."""
     blocks, listed = [], {}
-    rows = r.excluded_rows
-    if rows is not None and len(rows):
-        at = index.get_indexer(rows.index)
-        codes, kinds = pd.factorize(rows)  # a handful of reasons: text made once per reason, not per station
-        kinds = np.array([str(k) for k in kinds], dtype=object)
-        codes = codes[at >= 0]
-        at = at[at >= 0]
+    if has_rows:
+        codes, at = codes[at >= 0], at[at >= 0]
         blocks.append((base, at, kinds[codes], np.ones(len(at), np.int64)))
         counts = np.bincount(codes, minlength=len(kinds))
         listed = {kind: int(n) for kind, n in zip(kinds.tolist(), counts.tolist()) if n}
