@@ -57,18 +57,18 @@ def arithmetic_verdict(election, findings=None, alpha: float = 0.01, levels=("na
     per_station = errors.drop_duplicates("station")
     rows = []
 
-    def row(stations, n, **ids):
-        k = int(len(stations))
+    def row(k, n, **ids):
+        k = int(k)
         return {**ids, "statistic": float(k), "expected": 0.0, "effect": float(k), "pvalue": 0.0 if k else 1.0,
                 "n_used": int(n)}
 
     if "nation" in levels:
-        rows.append(row(per_station, len(e.table), **national_row()))
+        rows.append(row(len(per_station), len(e.table), **national_row()))
     if "region" in levels and "region" in e.table.columns:
         sizes = e.table["region"].astype(str).value_counts()
+        found = per_station["region"].value_counts() if "region" in per_station else pd.Series(dtype=int)
         for name in sorted(sizes.index):
-            rows.append(row(per_station[per_station["region"] == name] if "region" in per_station else [],
-                            sizes[name], level="region", group=name))
+            rows.append(row(found.get(name, 0), sizes[name], level="region", group=name))
     groups = decide(rows, alpha)
     by_code = errors.drop_duplicates(["station", "code"])["code"].value_counts()
     effect = {"stations": float(len(per_station)), **{f"rule {k}": float(v) for k, v in by_code.head(5).items()}}

@@ -39,7 +39,7 @@ from ..exclusions import Exclusions
 from ..model import as_election
 from ..stats.result import TestResult
 from ..stats._core.plane import party_column
-from .neighbourhoods import NEIGHBOURHOOD_SIZE, neighbourhoods, tec_key
+from .neighbourhoods import NEIGHBOURHOOD_SIZE, neighbourhoods, tec_codes
 
 __all__ = ["BENIGN_SPLIT", "TRIM", "neighbourhood_split", "split_frame", "split_test", "split_tests"]
 
@@ -70,9 +70,9 @@ def split_frame(election, party=None, size: int = NEIGHBOURHOOD_SIZE, min_regist
     ex.require(frame["cast"] <= frame["N"], "turnout above 100% (ill-defined list)")
     ex.require(frame["W"] <= frame["cast"], "party votes exceed ballots cast")
     frame = frame[ex.keep].copy()
-    table = e.table.loc[frame.index]
-    frame["region"] = table["region"].astype(str).to_numpy() if "region" in table else "all"
-    frame["tec"] = pd.factorize(tec_key(table))[0]
+    table = e.table.loc[ex.keep, [c for c in ("region", "tec", "pec") if c in e.table]]
+    frame["region"] = table["region"].astype(str).array if "region" in table else "all"
+    frame["tec"] = tec_codes(table)
     frame["hood"] = neighbourhoods(table, size).to_numpy()
     turnout = frame["cast"] / frame["N"]
     shared = frame.groupby("hood")["N"].transform("size") > 1
@@ -94,53 +94,61 @@ def split_tests(frame: pd.DataFrame, by=None, benign: float = BENIGN_SPLIT) -> d
     error follow from its TECs' sums (TECs nest in regions).
     """
     x, y = frame["x"].to_numpy(), frame["y"].to_numpy()
-    share = (frame["W"] / frame["cast"]).to_numpy()
-    s = share - pd.Series(share, index=frame.index).groupby(frame["hood"]).transform("mean").to_numpy()
-    up = x > 0
-    group = np.zeros(len(frame), dtype=np.int64) if by is None else pd.factorize(frame[by])[0]
-    names = ["all"] if by is None else list(pd.factorize(frame[by])[1])
-    per_tec = pd.DataFrame({"group": group, "tec": frame["tec"].to_numpy(), "sxy": x * y, "sxx": x * x,
-                            "sss": s * s, "sxs": x * s, "cast": frame["cast"].to_numpy(), "W": frame["W"].to_numpy(),
-                            "extra": np.where(up, frame["N"].to_numpy() * x, 0.0), "used": x != 0, "n": 1,
-                            "hood": frame["hood"].to_numpy()})
-    hoods = per_tec[per_tec["used"]].groupby("group")["hood"].nunique()
-    tec = per_tec.groupby(["group", "tec"], sort=False).agg(
-        sxy=("sxy", "sum"), sxx=("sxx", "sum"), sss=("sss", "sum"), sxs=("sxs", "sum"), cast=("cast", "sum"),
-        W=("W", "sum"), extra=("extra", "sum"), used=("used", "any"), n=("n", "sum")).reset_index()
-    out = {}
-    for code, t in tec.groupby("group", sort=True):
-        out[names[code]] = _test(t, int(hoods.get(code, 0)), benign)
-    return out
+    cast, W = frame["cast"].to_numpy(), frame["W"].to_numpy()
+    hood = frame["hood"].to_numpy()
+    share = W / cast
+    s = share - pd.Series(share, index=frame.index).groupby(hood).transform("mean").to_numpy()
+    up, used = x > 0, x != 0
+    if by is None:
+        group, names = np.zeros(len(frame), dtype=np.int64), ["all"]
+    else:
+        group, names = pd.factorize(frame[by])
+        names = list(names)
+    tec = frame["tec"].to_numpy()
+    _, first, pair = np.unique(group * (int(tec.max(initial=0)) + 1) + tec, return_index=True, return_inverse=True)
+    pair_group = group[first]
+    per_pair = {name: np.bincount(pair, weights=v, minlength=len(first)) for name, v in (
+        ("sxy", x * y), ("sxx", x * x), ("sss", s * s), ("sxs", x * s), ("cast", cast), ("W", W),
+        ("extra", np.where(up, frame["N"].to_numpy() * x, 0.0)), ("used", used), ("n", np.ones(len(frame))))}
+    per_pair["used"] = per_pair["used"] > 0
+    sums = {name: np.bincount(pair_group, weights=v, minlength=len(names)) for name, v in per_pair.items()}
+    used_group = group[used]
+    hoods = np.unique(used_group * (int(hood.max(initial=0)) + 1) + hood[used], return_index=True)[1]
+    sums["hoods"] = np.bincount(used_group[hoods], minlength=len(names))
+    slope = np.divide(sums["sxy"], sums["sxx"], out=np.zeros(len(names)), where=sums["sxx"] > 0)
+    score = per_pair["sxy"] - slope[pair_group] * per_pair["sxx"]
+    sums["score2"] = np.bincount(pair_group, weights=score ** 2, minlength=len(names))
+    return {names[code]: _test({k: v[code] for k, v in sums.items()}, benign) for code in range(len(names))}
 
 
 def split_test(frame: pd.DataFrame, benign: float = BENIGN_SPLIT) -> dict:
     """kappa and its one-sided test on rows of ``split_frame`` (a whole election or one region)."""
-    return split_tests(frame, None, benign)["all"] if len(frame) else _test(pd.DataFrame(
-        columns=["sxy", "sxx", "sss", "sxs", "cast", "W", "extra", "used", "n"]), 0, benign)
+    return split_tests(frame, None, benign)["all"] if len(frame) else _test(
+        dict.fromkeys(("sxy", "sxx", "sss", "sxs", "cast", "W", "extra", "used", "n", "hoods", "score2"), 0.0),
+        benign)
 
 
-def _test(t: pd.DataFrame, n_hoods: int, benign: float) -> dict:
-    """The test from one group's per-TEC sums."""
-    sxx, cast = float(t["sxx"].sum()), float(t["cast"].sum())
-    others_share = float((cast - t["W"].sum()) / cast) if cast > 0 else np.nan
-    n_tecs = int(t["used"].sum())
+def _test(t: dict, benign: float) -> dict:
+    """The test from one group's sums over its TECs (``score2``: the TECs' squared scores at the group's slope)."""
+    sxx, cast = float(t["sxx"]), float(t["cast"])
+    others_share = float((cast - t["W"]) / cast) if cast > 0 else np.nan
+    n_tecs = int(t["used"])
     out = {"kappa": np.nan, "pvalue": np.nan, "ci": None, "se": np.nan, "others_share": others_share,
            "others_slope": np.nan, "leader_slope": np.nan, "leader_share": 1 - others_share,
            "within_r": np.nan, "extra_ballots": 0.0, "excess_votes": 0.0, "n_tecs": n_tecs,
-           "n_neighbourhoods": n_hoods, "n_used": int(t["n"].sum()), "benign": benign}
+           "n_neighbourhoods": int(t["hoods"]), "n_used": int(t["n"]), "benign": benign}
     if out["n_used"] < 10 or sxx <= 0 or n_tecs < 2 or not 0.005 < others_share < 0.995:
         return out
-    slope = float(t["sxy"].sum() / sxx)
-    score = t["sxy"] - slope * t["sxx"]
-    se = float(np.sqrt((score ** 2).sum() * n_tecs / (n_tecs - 1)) / sxx) / others_share
+    slope = float(t["sxy"] / sxx)
+    se = float(np.sqrt(t["score2"] * n_tecs / (n_tecs - 1)) / sxx) / others_share
     kappa = slope / others_share
     df = n_tecs - 1  # Student's t with TECs - 1 df (scipy.special directly: a frozen distribution costs ~2 ms)
     half = float(special.stdtrit(df, 0.975)) * se
-    sss = float(t["sss"].sum())
-    extra = float(t["extra"].sum())
+    sss = float(t["sss"])
+    extra = float(t["extra"])
     out.update(kappa=kappa, se=se, ci=(kappa - half, kappa + half), others_slope=slope, leader_slope=1 - slope,
                pvalue=float(special.stdtr(df, (kappa - benign) / se)) if se > 0 else float(kappa >= benign),
-               within_r=float(t["sxs"].sum() / np.sqrt(sxx * sss)) if sss > 0 else np.nan,
+               within_r=float(t["sxs"] / np.sqrt(sxx * sss)) if sss > 0 else np.nan,
                extra_ballots=extra, excess_votes=max(0.0, extra * (others_share - slope)))
     return out
 
