@@ -17,7 +17,7 @@ from .catalogue import CHECKS
 from .family import decide, national_row
 from .result import Verdict
 
-__all__ = ["arithmetic_verdict", "error_findings", "LIST_RULES"]
+__all__ = ["arithmetic_verdict", "error_findings", "matched_stations", "LIST_RULES"]
 
 #: rules that compare with the voter list (not applied at stations without one)
 LIST_RULES = ("R01-ISSUED-LE-REGISTERED", "R12-TURNOUT-LE-100", "R13-TURNOUT-EXACTLY-100")
@@ -42,12 +42,21 @@ def error_findings(election, findings=None) -> pd.DataFrame:
         return pd.DataFrame(columns=[*ID_COLUMNS, "code", "message", "station"])
     f = f[(f["severity"] == "error") & f["pec"].notna()]
     keys = [c for c in ID_COLUMNS if c in f.columns and c in e.table.columns]
-    ids = e.table[keys].astype(str).assign(station=np.arange(len(e.table)), _reg=e.table["registered"].to_numpy()
-                                           if "registered" in e.table else np.nan)
-    merged = f.assign(**{k: f[k].astype(str) for k in keys}).merge(ids, on=keys, how="inner")
-    no_list = merged["_reg"].fillna(0) <= 0
-    merged = merged[~(no_list & merged["code"].isin(LIST_RULES))]
-    return merged.drop(columns="_reg").reset_index(drop=True)
+    merged = matched_stations(e, f, keys)
+    registered = e.table["registered"].to_numpy(float) if "registered" in e.table else np.full(len(e.table), np.nan)
+    no_list = np.nan_to_num(registered[merged["station"].to_numpy(np.int64)], nan=0.0) <= 0
+    merged = merged[~(no_list & merged["code"].isin(LIST_RULES).to_numpy())]
+    return merged.reset_index(drop=True)
+
+
+def matched_stations(election, findings: pd.DataFrame, keys: list) -> pd.DataFrame:
+    """``findings`` joined to every station with the same ids (``keys``, compared as text), with the station's row
+    position (``station``); only the stations whose last id appears among the findings are looked at."""
+    table = election.table
+    f = findings.assign(**{k: findings[k].astype(str) for k in keys})
+    candidates = table[keys[-1]].astype(str).isin(f[keys[-1]]).to_numpy() if keys else np.ones(len(table), bool)
+    ids = table.loc[candidates, keys].astype(str).assign(station=np.flatnonzero(candidates))
+    return f.merge(ids, on=keys, how="inner")
 
 
 def arithmetic_verdict(election, findings=None, alpha: float = 0.01, levels=("nation", "region")) -> Verdict:

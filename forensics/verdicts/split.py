@@ -104,51 +104,57 @@ def split_tests(frame: pd.DataFrame, by=None, benign: float = BENIGN_SPLIT) -> d
     else:
         group, names = pd.factorize(frame[by])
         names = list(names)
+    # per TEC of each group (in order of appearance), then per group over its TECs in that order
     tec = frame["tec"].to_numpy()
-    _, first, pair = np.unique(group * (int(tec.max(initial=0)) + 1) + tec, return_index=True, return_inverse=True)
+    pair = pd.factorize(group * (int(tec.max(initial=0)) + 1) + tec)[0]
+    per_pair = pd.DataFrame({"sxy": x * y, "sxx": x * x, "sss": s * s, "sxs": x * s, "cast": cast, "W": W,
+                             "extra": np.where(up, frame["N"].to_numpy() * x, 0.0), "used": used,
+                             "n": np.ones(len(frame), dtype=np.int64)}).groupby(pair, sort=False).agg(
+        {"sxy": "sum", "sxx": "sum", "sss": "sum", "sxs": "sum", "cast": "sum", "W": "sum", "extra": "sum",
+         "used": "any", "n": "sum"})
+    first = np.unique(pair, return_index=True)[1]
     pair_group = group[first]
-    per_pair = {name: np.bincount(pair, weights=v, minlength=len(first)) for name, v in (
-        ("sxy", x * y), ("sxx", x * x), ("sss", s * s), ("sxs", x * s), ("cast", cast), ("W", W),
-        ("extra", np.where(up, frame["N"].to_numpy() * x, 0.0)), ("used", used), ("n", np.ones(len(frame))))}
-    per_pair["used"] = per_pair["used"] > 0
-    sums = {name: np.bincount(pair_group, weights=v, minlength=len(names)) for name, v in per_pair.items()}
+    order = np.argsort(pair_group, kind="stable")
+    bounds = np.searchsorted(pair_group[order], np.arange(len(names) + 1))
+    columns = {name: per_pair[name].to_numpy()[order] for name in per_pair.columns}
     used_group = group[used]
     hoods = np.unique(used_group * (int(hood.max(initial=0)) + 1) + hood[used], return_index=True)[1]
-    sums["hoods"] = np.bincount(used_group[hoods], minlength=len(names))
-    slope = np.divide(sums["sxy"], sums["sxx"], out=np.zeros(len(names)), where=sums["sxx"] > 0)
-    score = per_pair["sxy"] - slope[pair_group] * per_pair["sxx"]
-    sums["score2"] = np.bincount(pair_group, weights=score ** 2, minlength=len(names))
-    return {names[code]: _test({k: v[code] for k, v in sums.items()}, benign) for code in range(len(names))}
+    n_hoods = np.bincount(used_group[hoods], minlength=len(names))
+    out = {}
+    for code in range(len(names)):
+        part = slice(bounds[code], bounds[code + 1])
+        out[names[code]] = _test({name: v[part] for name, v in columns.items()}, int(n_hoods[code]), benign)
+    return out
 
 
 def split_test(frame: pd.DataFrame, benign: float = BENIGN_SPLIT) -> dict:
     """kappa and its one-sided test on rows of ``split_frame`` (a whole election or one region)."""
     return split_tests(frame, None, benign)["all"] if len(frame) else _test(
-        dict.fromkeys(("sxy", "sxx", "sss", "sxs", "cast", "W", "extra", "used", "n", "hoods", "score2"), 0.0),
-        benign)
+        {name: np.zeros(0) for name in ("sxy", "sxx", "sss", "sxs", "cast", "W", "extra", "used", "n")}, 0, benign)
 
 
-def _test(t: dict, benign: float) -> dict:
-    """The test from one group's sums over its TECs (``score2``: the TECs' squared scores at the group's slope)."""
-    sxx, cast = float(t["sxx"]), float(t["cast"])
-    others_share = float((cast - t["W"]) / cast) if cast > 0 else np.nan
-    n_tecs = int(t["used"])
+def _test(t: dict, n_hoods: int, benign: float) -> dict:
+    """The test from one group's per-TEC sums (arrays, one entry per TEC)."""
+    sxx, cast = float(t["sxx"].sum()), float(t["cast"].sum())
+    others_share = float((cast - t["W"].sum()) / cast) if cast > 0 else np.nan
+    n_tecs = int(t["used"].sum())
     out = {"kappa": np.nan, "pvalue": np.nan, "ci": None, "se": np.nan, "others_share": others_share,
            "others_slope": np.nan, "leader_slope": np.nan, "leader_share": 1 - others_share,
            "within_r": np.nan, "extra_ballots": 0.0, "excess_votes": 0.0, "n_tecs": n_tecs,
-           "n_neighbourhoods": int(t["hoods"]), "n_used": int(t["n"]), "benign": benign}
+           "n_neighbourhoods": n_hoods, "n_used": int(t["n"].sum()), "benign": benign}
     if out["n_used"] < 10 or sxx <= 0 or n_tecs < 2 or not 0.005 < others_share < 0.995:
         return out
-    slope = float(t["sxy"] / sxx)
-    se = float(np.sqrt(t["score2"] * n_tecs / (n_tecs - 1)) / sxx) / others_share
+    slope = float(t["sxy"].sum() / sxx)
+    score = t["sxy"] - slope * t["sxx"]
+    se = float(np.sqrt((score ** 2).sum() * n_tecs / (n_tecs - 1)) / sxx) / others_share
     kappa = slope / others_share
     df = n_tecs - 1  # Student's t with TECs - 1 df (scipy.special directly: a frozen distribution costs ~2 ms)
     half = float(special.stdtrit(df, 0.975)) * se
-    sss = float(t["sss"])
-    extra = float(t["extra"])
+    sss = float(t["sss"].sum())
+    extra = float(t["extra"].sum())
     out.update(kappa=kappa, se=se, ci=(kappa - half, kappa + half), others_slope=slope, leader_slope=1 - slope,
                pvalue=float(special.stdtr(df, (kappa - benign) / se)) if se > 0 else float(kappa >= benign),
-               within_r=float(t["sxs"] / np.sqrt(sxx * sss)) if sss > 0 else np.nan,
+               within_r=float(t["sxs"].sum() / np.sqrt(sxx * sss)) if sss > 0 else np.nan,
                extra_ballots=extra, excess_votes=max(0.0, extra * (others_share - slope)))
     return out
 

@@ -46,7 +46,7 @@ from ..i18n import N_, Formats, Message, translations
 from ..model import ID_COLUMNS, as_election
 from ..stats._core.plane import party_column
 from ..stats.spikes import is_integer_percent
-from .arithmetic import error_findings
+from .arithmetic import error_findings, matched_stations
 from .calibration import flag_rate
 from .catalogue import CLUSTER_SHARE, CLUSTER_TURNOUT, SMALL_STATION
 from .cluster import cluster_stations
@@ -106,10 +106,10 @@ def _leader_excess(e, party, table):
     ratio = np.log((w + 0.5) / (o + 0.5)) - np.log((hw + 0.5) / (ho + 0.5))
     var = 1 / (w + 0.5) + 1 / (o + 0.5) + 1 / (hw + 0.5) + 1 / (ho + 0.5)
     ratio, var, at = ratio[judged], var[judged], kept[judged]
-    codes = pd.factorize(table["region"].to_numpy()[at] if "region" in table else np.zeros(len(at)),
-                         use_na_sentinel=False)[0]
+    codes = pd.factorize(table["region"], use_na_sentinel=False)[0][at] if "region" in table else np.zeros(len(at),
+                                                                                                          dtype=int)
     z, limit = np.full(len(table), np.nan), np.full(len(table), np.nan)
-    q = stats.norm.isf(RATE)
+    q, q_low = stats.norm.isf(RATE), stats.norm.isf(0.01)
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(codes.max(initial=-1) + 2))
     for k in range(len(bounds) - 1):
@@ -122,7 +122,7 @@ def _leader_excess(e, party, table):
         tau2 = max(spread - np.nanmedian(v), 0.0)
         zi = (r - centre) / np.sqrt(v + tau2)
         low = np.nanquantile(zi, 0.01) if np.isfinite(zi).any() else np.nan
-        widen = max(1.0, -low / stats.norm.isf(0.01)) if np.isfinite(low) else 1.0
+        widen = max(1.0, -low / q_low) if np.isfinite(low) else 1.0
         z[at[idx]], limit[at[idx]] = zi, q * widen
     return z, limit, stats.norm.sf(z / (limit / q)), ex
 
@@ -255,10 +255,9 @@ def _warnings(e, findings, index) -> pd.Series:
     keys = [c for c in ID_COLUMNS if c in f.columns and c in e.table.columns]
     if f.empty or not keys:
         return out
-    ids = e.table[keys].astype(str).assign(_pos=np.arange(len(e.table)))
-    merged = f.assign(**{k: f[k].astype(str) for k in keys}).merge(ids, on=keys, how="inner")
+    merged = matched_stations(e, f, keys)
     text = np.full(len(index), "", dtype=object)  # codes in sorted order, one vector step per distinct code
-    pos, code = merged["_pos"].to_numpy(), merged["code"].astype(str).to_numpy()
+    pos, code = merged["station"].to_numpy(), merged["code"].astype(str).to_numpy()
     for name in sorted(set(code)):
         has = np.zeros(len(index), dtype=bool)
         has[pos[code == name]] = True
