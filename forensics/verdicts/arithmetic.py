@@ -50,13 +50,18 @@ def error_findings(election, findings=None) -> pd.DataFrame:
 
 
 def matched_stations(election, findings: pd.DataFrame, keys: list) -> pd.DataFrame:
-    """``findings`` joined to every station with the same ids (``keys``, compared as text), with the station's row
-    position (``station``); only the stations whose last id appears among the findings are looked at."""
+    """``findings`` (ids as text) joined to every station with the same ids (``keys``, compared as text), with the
+    station's row position (``station``).  The ids are coded as integers over both tables together, then joined."""
     table = election.table
+    n = len(table)
     f = findings.assign(**{k: findings[k].astype(str) for k in keys})
-    candidates = table[keys[-1]].astype(str).isin(f[keys[-1]]).to_numpy() if keys else np.ones(len(table), bool)
-    ids = table.loc[candidates, keys].astype(str).assign(station=np.flatnonzero(candidates))
-    return f.merge(ids, on=keys, how="inner")
+    code = np.zeros(n + len(f), dtype=np.int64)
+    for k in keys:
+        part, uniques = pd.factorize(pd.concat([table[k].astype(str), f[k]], ignore_index=True),
+                                     use_na_sentinel=False)
+        code = pd.factorize(code * len(uniques) + part)[0]
+    ids = pd.DataFrame({"_id": code[:n], "station": np.arange(n)})
+    return f.assign(_id=code[n:]).merge(ids, on="_id", how="inner").drop(columns="_id")
 
 
 def arithmetic_verdict(election, findings=None, alpha: float = 0.01, levels=("nation", "region")) -> Verdict:
