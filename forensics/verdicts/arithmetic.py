@@ -55,6 +55,8 @@ def matched_stations(election, findings: pd.DataFrame, keys: list) -> pd.DataFra
     table = election.table
     n = len(table)
     f = findings.assign(**{k: findings[k].astype(str) for k in keys})
+    if f.empty:
+        return f.assign(station=np.zeros(0, dtype=np.int64))
     code = np.zeros(n + len(f), dtype=np.int64)
     for k in keys:
         part, uniques = pd.factorize(pd.concat([table[k].astype(str), f[k]], ignore_index=True),

@@ -40,7 +40,9 @@ def _numbers_and_ranks(pec: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     of the id as text (equal ids, equal ranks)."""
     codes, uniques = pd.factorize(pec.astype(str))
     uniques = pd.Series(uniques)
-    first = uniques.str.extract(_NUMBER.pattern, expand=False)
+    first = uniques.where(uniques.str.isdecimal())  # an id of digits only is its own first number
+    other = first.isna().to_numpy()
+    first[other] = uniques[other].str.extract(_NUMBER.pattern, expand=False)
     number = pd.to_numeric(first, errors="coerce").fillna(-1).to_numpy()
     rank = np.empty(len(uniques), dtype=np.int64)
     rank[np.argsort(uniques.to_numpy(object), kind="stable")] = np.arange(len(uniques))
