@@ -241,3 +241,29 @@ def test_station_warnings_join_each_station_codes_sorted_once():
         "severity": ["warning", "warning", "warning", "warning", "error", "warning", "warning"]})
     got = _warnings(e, findings, table.index)
     assert got.tolist() == ["R13", "", "R02;R19", "R02"]
+
+
+# -- inside a scan: numbers the battery computed are taken from its results ---------------------------
+def test_a_scans_verdicts_equal_the_verdicts_computed_alone():
+    from forensics.random import seed_sequence
+    from forensics.scan import scan
+    from forensics.verdicts.context import DEFAULT_CONTEXT, FROM_BATTERY
+
+    e = simulate_preset("clean-confounded", rng=27, n_pec=3000,
+                        fraud={"digits": {"fraction": 0.3, "regions": ["Region 03"]}})
+    s = scan(e, rng=5, progress=False, workers=1)
+    alone = verdicts(e, rng=np.random.default_rng(seed_sequence(5, "verdicts")))
+    assert list(s.verdicts.verdicts) == list(HEADLINES)
+    pd.testing.assert_frame_equal(s.verdict_table, alone.table)  # the digits headline from the battery's tests
+    pd.testing.assert_frame_equal(s.stations, alone.stations)
+    assert s.verdicts.stations_summary == alone.stations_summary
+    # the context measures come from the battery's national results: the same numbers where no draw enters,
+    # the battery's own fit and jitter for Klimek's fit and the dip (so they match tests.csv)
+    context, own = (v.set_index("measure")["value"] for v in (s.context, alone.context))
+    assert list(context.index) == list(DEFAULT_CONTEXT)
+    drawn = {"klimek_fraud", "turnout_dip"}
+    pd.testing.assert_series_equal(context.drop(list(drawn)), own.drop(list(drawn)))
+    nation = s.tests[s.tests["level"] == "nation"].set_index("test")
+    assert context["klimek_fraud"] == pytest.approx(nation.loc["klimek_fit", "statistic"])
+    assert context["turnout_dip"] == pytest.approx(100 * nation.loc["dip_test", "statistic"])
+    assert set(FROM_BATTERY) == set(DEFAULT_CONTEXT)

@@ -34,7 +34,7 @@ from ..multitest import adjust
 from ..random import base_seed, seed_sequence
 from ..stats.registry import check_parameters, registered_tests
 from ..stats.result import TestResult
-from ..verdicts import verdicts
+from ..verdicts import FROM_BATTERY, HEADLINES, reusable, verdicts
 from .battery import Check, battery, known_test, parameters
 from .provenance import provenance
 from .result import EXCLUDED_COLUMNS, TEST_COLUMNS, Scan
@@ -107,7 +107,14 @@ def scan(election: Election, levels=None, tests=None, rng=None, progress: bool =
         timings[name], cpu[name] = seconds["wall"], seconds["cpu"]
         if isinstance(job, _Step):
             results[(job.check.name, job.level)] = out
-    decided = done[-1][0]
+    # the verdicts whose numbers the battery computed: from its results, here, counted with the verdicts' time
+    wall, clock = perf_counter(), process_time()
+    calls = {(c.name, lv): plan[c.name][1](lv) for c, lv in steps}
+    decided = done[-1][0].merged(verdicts(
+        election, party=party, alpha=alpha, levels=levels, checks=FROM_BATTERY, stations=False,
+        reuse=reusable(results, calls), rng=np.random.default_rng(seed_sequence(seed, "verdicts"))))
+    timings["verdicts"] += perf_counter() - wall
+    cpu["verdicts"] += process_time() - clock
     test_table = _correct(_tests_table([(job.check.name, job.level, out) for job, (out, _) in
                                         zip(jobs[:-1], done[:-1])]), alpha)
     bar.close()
@@ -134,7 +141,7 @@ class _Step:
 
 @dataclass(frozen=True)
 class _Verdicts:
-    """The verdicts and the station evidence, from their own stream."""
+    """The verdicts the battery does not compute and the station evidence (the others follow its results)."""
 
     party: str | None
     alpha: float
@@ -143,8 +150,9 @@ class _Verdicts:
     seed: object
 
     def __call__(self, election: Election, by_level: dict, seed):
+        own = tuple(code for code in HEADLINES if code not in FROM_BATTERY)
         return verdicts(election, party=self.party, alpha=self.alpha, levels=self.levels, findings=self.findings,
-                        rng=np.random.default_rng(seed_sequence(seed, "verdicts")))
+                        checks=own, context=(), rng=np.random.default_rng(seed_sequence(seed, "verdicts")))
 
 
 #: what the forked workers run: (jobs, election, by_level, seed), set just before the pool starts

@@ -20,7 +20,9 @@ and its words.  Descriptive estimates (Shpilkin's excess, Klimek's fit,
 2BL, kurtosis, the dip, the turnout-share correlation) are ``context``,
 shown beside their range on clean simulated elections.  ``station_evidence``
 flags polling stations on their own evidence, with the number expected
-without manipulation.
+without manipulation.  Inside a scan the headlines and measures whose
+numbers the battery computes too (``FROM_BATTERY``) are taken from its
+results (``forensics.verdicts.reuse``), not computed twice.
 """
 from __future__ import annotations
 
@@ -35,18 +37,21 @@ from .digits import digits_verdict
 from .family import decide
 from .integer import integer_verdict
 from .result import Check, Verdict, Verdicts
+from .reuse import reusable
 from .stations import FLAGS, STATION_COLUMNS, station_evidence, unjudged
 from .stuffing import stuffing_verdict
 
 __all__ = ["verdicts", "station_evidence", "Verdicts", "Verdict", "Check", "CHECKS", "CONTEXT", "FLAGS",
-           "STATION_COLUMNS", "HEADLINES"]
+           "STATION_COLUMNS", "HEADLINES", "FROM_BATTERY", "reusable"]
 
 #: the headline checks, in the order the summary gives them
 HEADLINES = ("integer", "stuffing", "turnout_100", "digits", "arithmetic")
+#: the headlines whose numbers the scan's battery computes too (``reuse``)
+FROM_BATTERY = ("digits",)
 
 
 def verdicts(election, party=None, alpha: float = 0.01, levels=("nation", "region"), findings=None,
-             checks=HEADLINES, context=DEFAULT_CONTEXT, stations: bool = True, rng=None) -> Verdicts:
+             checks=HEADLINES, context=DEFAULT_CONTEXT, stations: bool = True, rng=None, reuse=None) -> Verdicts:
     """Every headline's decision, the context measures and the station evidence for one election.
 
     ``party``: the party whose results are examined (default: the leader
@@ -58,7 +63,9 @@ def verdicts(election, party=None, alpha: float = 0.01, levels=("nation", "regio
     ``CONTEXT``, empty for none); ``stations``: also compute the station
     evidence (when it cannot run, every station is listed as not judged,
     with the reason); ``rng``: seed or Generator for the few Monte Carlo steps (the
-    headline p-values are exact and do not depend on it).
+    headline p-values are exact and do not depend on it); ``reuse``: a scan's
+    results computed with the verdicts' parameters (``reusable``), taken
+    instead of computing the same numbers again.
     """
     e = as_election(election)
     rng = ensure_rng(rng)
@@ -74,11 +81,11 @@ def verdicts(election, party=None, alpha: float = 0.01, levels=("nation", "regio
         "integer": lambda: integer_verdict(e, party, alpha, levels),
         "stuffing": lambda: stuffing_verdict(e, party, alpha, levels),
         "turnout_100": lambda: cluster_verdict(e, party, alpha, levels),
-        "digits": lambda: digits_verdict(e, alpha, levels, rng=rng),
+        "digits": lambda: digits_verdict(e, alpha, levels, rng=rng, reuse=reuse),
         "arithmetic": lambda: arithmetic_verdict(e, findings, alpha, levels),
     }
     decided = {code: _run(code, runners[code], party, alpha) for code in HEADLINES if code in checks}
-    table = context_table(context_values(e, party, context, rng)) if context and party else context_table({})
+    table = context_table(context_values(e, party, context, rng, reuse)) if context and party else context_table({})
     evidence, summary = None, {}
     if stations:
         try:

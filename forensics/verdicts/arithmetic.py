@@ -17,7 +17,7 @@ from .catalogue import CHECKS
 from .family import decide, national_row
 from .result import Verdict
 
-__all__ = ["arithmetic_verdict", "error_findings", "LIST_RULES"]
+__all__ = ["arithmetic_verdict", "error_findings", "matched_stations", "LIST_RULES"]
 
 #: rules that compare with the voter list (not applied at stations without one)
 LIST_RULES = ("R01-ISSUED-LE-REGISTERED", "R12-TURNOUT-LE-100", "R13-TURNOUT-EXACTLY-100")
@@ -42,12 +42,28 @@ def error_findings(election, findings=None) -> pd.DataFrame:
         return pd.DataFrame(columns=[*ID_COLUMNS, "code", "message", "station"])
     f = f[(f["severity"] == "error") & f["pec"].notna()]
     keys = [c for c in ID_COLUMNS if c in f.columns and c in e.table.columns]
-    ids = e.table[keys].astype(str).assign(station=np.arange(len(e.table)), _reg=e.table["registered"].to_numpy()
-                                           if "registered" in e.table else np.nan)
-    merged = f.assign(**{k: f[k].astype(str) for k in keys}).merge(ids, on=keys, how="inner")
-    no_list = merged["_reg"].fillna(0) <= 0
-    merged = merged[~(no_list & merged["code"].isin(LIST_RULES))]
-    return merged.drop(columns="_reg").reset_index(drop=True)
+    merged = matched_stations(e, f, keys)
+    registered = e.table["registered"].to_numpy(float) if "registered" in e.table else np.full(len(e.table), np.nan)
+    no_list = np.nan_to_num(registered[merged["station"].to_numpy(np.int64)], nan=0.0) <= 0
+    merged = merged[~(no_list & merged["code"].isin(LIST_RULES).to_numpy())]
+    return merged.reset_index(drop=True)
+
+
+def matched_stations(election, findings: pd.DataFrame, keys: list) -> pd.DataFrame:
+    """``findings`` (ids as text) joined to every station with the same ids (``keys``, compared as text), with the
+    station's row position (``station``).  The ids are coded as integers over both tables together, then joined."""
+    table = election.table
+    n = len(table)
+    f = findings.assign(**{k: findings[k].astype(str) for k in keys})
+    if f.empty:
+        return f.assign(station=np.zeros(0, dtype=np.int64))
+    code = np.zeros(n + len(f), dtype=np.int64)
+    for k in keys:
+        part, uniques = pd.factorize(pd.concat([table[k].astype(str), f[k]], ignore_index=True),
+                                     use_na_sentinel=False)
+        code = pd.factorize(code * len(uniques) + part)[0]
+    ids = pd.DataFrame({"_id": code[:n], "station": np.arange(n)})
+    return f.assign(_id=code[n:]).merge(ids, on="_id", how="inner").drop(columns="_id")
 
 
 def arithmetic_verdict(election, findings=None, alpha: float = 0.01, levels=("nation", "region")) -> Verdict:
@@ -57,18 +73,18 @@ def arithmetic_verdict(election, findings=None, alpha: float = 0.01, levels=("na
     per_station = errors.drop_duplicates("station")
     rows = []
 
-    def row(stations, n, **ids):
-        k = int(len(stations))
+    def row(k, n, **ids):
+        k = int(k)
         return {**ids, "statistic": float(k), "expected": 0.0, "effect": float(k), "pvalue": 0.0 if k else 1.0,
                 "n_used": int(n)}
 
     if "nation" in levels:
-        rows.append(row(per_station, len(e.table), **national_row()))
+        rows.append(row(len(per_station), len(e.table), **national_row()))
     if "region" in levels and "region" in e.table.columns:
         sizes = e.table["region"].astype(str).value_counts()
+        found = per_station["region"].value_counts() if "region" in per_station else pd.Series(dtype=int)
         for name in sorted(sizes.index):
-            rows.append(row(per_station[per_station["region"] == name] if "region" in per_station else [],
-                            sizes[name], level="region", group=name))
+            rows.append(row(found.get(name, 0), sizes[name], level="region", group=name))
     groups = decide(rows, alpha)
     by_code = errors.drop_duplicates(["station", "code"])["code"].value_counts()
     effect = {"stations": float(len(per_station)), **{f"rule {k}": float(v) for k, v in by_code.head(5).items()}}

@@ -73,10 +73,10 @@ def cluster_verdict(election, party=None, alpha: float = 0.01, levels=("nation",
         # one pass over the stations (the sums are whole numbers, so they do not depend on the order)
         per = pd.DataFrame({"hit": corner.to_numpy(), "n": keep.to_numpy(),
                             "cast": frame["cast"].where(corner, 0.0).to_numpy(),
-                            "W": frame["W"].where(corner, 0.0).to_numpy()}).groupby(region.to_numpy()).sum()
-        for name in sorted(per.index):
-            r = per.loc[name]
-            rows.append(_row(int(r["hit"]), int(r["n"]), r["cast"], r["W"], level="region", group=str(name)))
+                            "W": frame["W"].where(corner, 0.0).to_numpy()}).groupby(region.array).sum()
+        per = per.loc[sorted(per.index)]
+        rows += [_row(int(hit), int(n), cast, W, level="region", group=str(name))
+                 for name, hit, n, cast, W in zip(per.index, per["hit"], per["n"], per["cast"], per["W"])]
     groups = decide(rows, alpha)
     groups = groups.merge(pd.DataFrame(rows)[["group", "ballots", "party_votes"]], on="group", how="left")
     small = (frame["N"] < SMALL_STATION) & (frame["N"] > 0) & (frame["turnout"] >= CLUSTER_TURNOUT) \

@@ -17,9 +17,11 @@ import numpy as np
 import pandas as pd
 
 from ..i18n import N_, translations
+from ..levels import NATIONAL
 from ..model import as_election
 from ..random import ensure_rng
 from .calibration import baseline
+from .reuse import battery_result
 
 __all__ = ["CONTEXT", "context_values", "context_table", "context_words"]
 
@@ -40,13 +42,37 @@ DEFAULT_CONTEXT = ("excess_share", "klimek_fraud", "second_digit_mean", "kurtosi
                    "leader_slope")
 
 
-def _one(name, e, party, rng):
+#: measure -> (the battery test whose national result gives it, the party it must be of: "party" / None)
+FROM_BATTERY = {
+    "excess_share": ("excess_votes", "party"), "klimek_fraud": ("klimek_fit", "party"),
+    "second_digit_mean": ("second_digit_test", False), "kurtosis": ("vote_rate_collapse", "party"),
+    "turnout_dip": ("dip_test", None), "correlation": ("turnout_share_correlation", "party"),
+    "leader_slope": ("turnout_regression", "party"),
+}
+
+
+def _value(name, r):
+    """A measure from its test's result (the same number whichever call computed it)."""
+    if name == "excess_share":
+        return r.statistic / r.details["leader_votes"] if r.details.get("leader_votes") else math.nan
+    if name == "second_digit_mean":
+        return r.details["mean"] if "mean" in r.details else r.statistic
+    if name == "turnout_dip":
+        return r.details["effect_percent"]
+    return r.statistic
+
+
+def _one(name, e, party, rng, reuse=None):
     from ..stats import (coarse_shares, dip_test, excess_votes, klimek_fit, second_digit_mean,
                          turnout_regression, turnout_share_correlation, vote_rate_collapse)
 
+    if name in FROM_BATTERY:
+        test, of = FROM_BATTERY[name]
+        r = battery_result(reuse, test, "nation", NATIONAL, party if of == "party" else of)
+        if r is not None:
+            return _value(name, r)
     if name == "excess_share":
-        r = excess_votes(e, party, n_sim=0)
-        return r.statistic / r.details["leader_votes"] if r.details.get("leader_votes") else math.nan
+        return _value(name, excess_votes(e, party, n_sim=0))
     if name == "klimek_fraud":
         return klimek_fit(e, party, rng=rng, n_sim_ci=0, n_sim=0).statistic
     if name == "second_digit_mean":
@@ -54,7 +80,7 @@ def _one(name, e, party, rng):
     if name == "kurtosis":
         return vote_rate_collapse(e, party, n_sim=2, rng=rng).statistic
     if name == "turnout_dip":
-        return dip_test(e, rng=rng).details["effect_percent"]
+        return _value(name, dip_test(e, rng=rng))
     if name == "correlation":
         return turnout_share_correlation(e, party).statistic
     if name == "leader_slope":
@@ -64,14 +90,20 @@ def _one(name, e, party, rng):
     raise KeyError(f"unknown context measure {name!r}; known: {', '.join(CONTEXT)}")
 
 
-def context_values(election, party=None, measures=DEFAULT_CONTEXT, rng=None) -> dict:
-    """{measure: value} for the election (NaN with the reason when a measure cannot run)."""
+def context_values(election, party=None, measures=DEFAULT_CONTEXT, rng=None, reuse=None) -> dict:
+    """{measure: value} for the election (NaN with the reason when a measure cannot run).
+
+    ``reuse``: the scan's results (``forensics.verdicts.reuse``); a measure
+    its battery computed nationally (``FROM_BATTERY``) is taken from there
+    (for Klimek's fit and the dip, whose fit and jitter draw, the battery's
+    draws: the value then matches the scan's test table).
+    """
     e = as_election(election)
     rng = ensure_rng(rng)
     out = {}
     for name in measures:
         try:
-            out[name] = float(_one(name, e, party, rng))
+            out[name] = float(_one(name, e, party, rng, reuse))
         except Exception as exc:  # noqa: BLE001 - context must not stop the verdicts; the reason is kept
             out[name] = math.nan
             out[f"{name}_error"] = f"{type(exc).__name__}: {exc}"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..levels import group_positions
+from ..levels import NATIONAL, group_positions
 from ..i18n import Message
 from ..model import as_election
 from ..random import ensure_rng
@@ -11,6 +11,7 @@ from ..stats.digits import last_digit_test
 from .catalogue import CHECKS
 from .family import decide, national_row
 from .result import Verdict
+from .reuse import battery_result
 
 __all__ = ["digits_verdict", "MIN_COUNTS"]
 
@@ -24,33 +25,46 @@ def _row(res, **ids) -> dict:
     if res.n_used < MIN_COUNTS or not np.isfinite(res.statistic):
         return {**ids, "n_used": res.n_used, "note": f"too few counts ({res.n_used} < {MIN_COUNTS})"}
     table = res.details["digits"]
-    gap = 100 * (table["share"] - table["expected_share"])
-    top = int(gap.idxmax())
-    return {**ids, "statistic": res.statistic, "expected": 9.0, "pvalue": res.pvalue, "effect": float(gap.max()),
-            "n_used": res.n_used, "n_excluded": res.n_excluded, "digit": int(table.loc[top, "digit"]),
-            "digit_share": float(table.loc[top, "share"]), "digit_expected": float(table.loc[top, "expected_share"])}
+    share, expected = table["share"].to_numpy(float), table["expected_share"].to_numpy(float)
+    gap = 100 * (share - expected)
+    top = int(np.nanargmax(gap))
+    return {**ids, "statistic": res.statistic, "expected": 9.0, "pvalue": res.pvalue, "effect": float(gap[top]),
+            "n_used": res.n_used, "n_excluded": res.n_excluded, "digit": int(table["digit"].iat[top]),
+            "digit_share": float(share[top]), "digit_expected": float(expected[top])}
 
 
-def digits_verdict(election, alpha: float = 0.01, levels=("nation", "region"), columns=None, rng=None) -> Verdict:
+def digits_verdict(election, alpha: float = 0.01, levels=("nation", "region"), columns=None, rng=None,
+                   reuse=None) -> Verdict:
     """Chi-square of last digits (counts of 10+) nationally and per region.
 
     ``groups``: statistic = chi-square (9 df), expected = 9, effect = the
     largest excess of one digit over its expected share (points), plus
-    ``digit``, ``digit_share`` and ``digit_expected``.
+    ``digit``, ``digit_share`` and ``digit_expected``.  ``reuse``: the
+    scan's results (``forensics.verdicts.reuse``), whose ``last_digit_test``
+    of a group is taken as it is (the chi-square and the digit table do not
+    depend on the draws); the other groups are tested here.
     """
     e = as_election(election)
     rng = ensure_rng(rng)
+    reuse = reuse if columns is None else None
     keep = [c for c in ("region", "unpublished", *(e.parties if columns is None else columns)) if c in e.table]
     e = e.with_table(e.table[keep])  # the counts only: each region's subset is then cheap
     rows = []
     if "nation" in levels:
-        rows.append(_row(last_digit_test(e, columns=columns, n_sim=N_SIM, rng=rng), **national_row()))
+        res = battery_result(reuse, "last_digit_test", "nation", NATIONAL)
+        if res is None:
+            res = last_digit_test(e, columns=columns, n_sim=N_SIM, rng=rng)
+        rows.append(_row(res, **national_row()))
     if "region" in levels and "region" in e.table.columns:
         # every region in one pass; each its own stream (only the side statistic draws: the chi-square of 50
         # counts or more, all a tested region has, is analytic)
         positions = group_positions(e, "region")
         streams = dict(zip(positions, rng.spawn(len(positions))))
-        results = last_digit_test.grouped(e, positions, streams, columns=columns, n_sim=N_SIM)
+        results = {name: battery_result(reuse, "last_digit_test", "region", name) for name in positions}
+        missing = {name: p for name, p in positions.items() if results[name] is None}
+        if missing:
+            results.update(last_digit_test.grouped(e, missing, {name: streams[name] for name in missing},
+                                                   columns=columns, n_sim=N_SIM))
         rows += [_row(results[name], level="region", group=name) for name in positions]
     groups = decide(rows, alpha)
     extra = [c for c in ("digit", "digit_share", "digit_expected") if c in rows[0]] if rows else []

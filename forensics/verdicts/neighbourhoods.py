@@ -16,29 +16,37 @@ import re
 import numpy as np
 import pandas as pd
 
-__all__ = ["NEIGHBOURHOOD_SIZE", "neighbourhoods", "tec_key"]
+__all__ = ["NEIGHBOURHOOD_SIZE", "neighbourhoods", "tec_codes"]
 
 #: stations per neighbourhood (the last run of a TEC joins the one before when shorter than half)
 NEIGHBOURHOOD_SIZE = 8
 _NUMBER = re.compile(r"(\d+)")
 
 
-def tec_key(table: pd.DataFrame) -> pd.Series:
-    """TEC labels qualified by region (TEC names repeat across regions); region alone without a TEC column."""
-    if "tec" in table.columns:
-        region = table["region"].astype(str) if "region" in table.columns else ""
-        return region + " / " + table["tec"].astype(str)
-    if "region" in table.columns:
-        return table["region"].astype(str)
-    return pd.Series("all", index=table.index)
+def tec_codes(table: pd.DataFrame) -> np.ndarray:
+    """TEC of every row as an integer, in order of first appearance; TEC names repeat across regions, so a TEC is
+    a (region, TEC) pair (the region alone without a TEC column)."""
+    columns = [c for c in ("region", "tec") if c in table.columns] if "tec" in table.columns else \
+        [c for c in ("region",) if c in table.columns]
+    code = np.zeros(len(table), dtype=np.int64)
+    for c in columns:
+        part = pd.factorize(table[c], use_na_sentinel=False)[0]
+        code = code * (int(part.max(initial=0)) + 1) + part
+    return pd.factorize(code)[0] if columns else code
 
 
-def _station_number(pec: pd.Series) -> pd.Series:
-    """The first whole number in a station id ("УИК №1234" -> 1234, "44A" -> 44), else -1."""
+def _numbers_and_ranks(pec: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Each station id's first whole number ("УИК №1234" -> 1234, "44A" -> 44; -1 without one) and the rank
+    of the id as text (equal ids, equal ranks)."""
     codes, uniques = pd.factorize(pec.astype(str))
-    first = pd.Series(uniques).str.extract(_NUMBER.pattern, expand=False)
+    uniques = pd.Series(uniques)
+    first = uniques.where(uniques.str.isdecimal())  # an id of digits only is its own first number
+    other = first.isna().to_numpy()
+    first[other] = uniques[other].str.extract(_NUMBER.pattern, expand=False)
     number = pd.to_numeric(first, errors="coerce").fillna(-1).to_numpy()
-    return pd.Series(number[codes] if len(codes) else np.zeros(0), index=pec.index)
+    rank = np.empty(len(uniques), dtype=np.int64)
+    rank[np.argsort(uniques.to_numpy(object), kind="stable")] = np.arange(len(uniques))
+    return (number[codes], rank[codes]) if len(codes) else (np.zeros(0), np.zeros(0, dtype=np.int64))
 
 
 def neighbourhoods(table: pd.DataFrame, size: int = NEIGHBOURHOOD_SIZE) -> pd.Series:
@@ -50,10 +58,10 @@ def neighbourhoods(table: pd.DataFrame, size: int = NEIGHBOURHOOD_SIZE) -> pd.Se
     """
     if size < 2:
         raise ValueError("a neighbourhood needs at least 2 stations")
-    tec = pd.factorize(tec_key(table))[0]
+    tec = tec_codes(table)
     pec = table["pec"] if "pec" in table.columns else pd.Series("", index=table.index)
-    number = _station_number(pec).to_numpy()
-    order = np.lexsort((np.arange(len(table)), pec.astype(str).to_numpy(), number, tec))
+    number, text = _numbers_and_ranks(pec)
+    order = np.lexsort((np.arange(len(table)), text, number, tec))
     sorted_tec = tec[order]
     starts = np.r_[0, np.flatnonzero(np.diff(sorted_tec)) + 1]
     counts = np.diff(np.r_[starts, len(order)])

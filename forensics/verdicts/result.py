@@ -182,6 +182,18 @@ class Verdicts:
     party: str | None = None
     n_stations: int = 0
 
+    def merged(self, other: "Verdicts") -> "Verdicts":
+        """These verdicts and ``other``'s (decided apart on the same election): headlines in the catalogue's
+        order, the context and station evidence of whichever has them."""
+        from .catalogue import CHECKS
+
+        both = {**self.verdicts, **other.verdicts}
+        pick = self if self.stations is not None or self.stations_summary else other
+        return Verdicts(verdicts={code: both[code] for code in CHECKS if code in both},
+                        context=self.context if len(self.context) else other.context, stations=pick.stations,
+                        stations_summary=pick.stations_summary, alpha=self.alpha, party=self.party,
+                        n_stations=self.n_stations)
+
     @property
     def headlines(self) -> list:
         """The verdicts that fired, fraud patterns first, in the catalogue's order."""

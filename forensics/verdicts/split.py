@@ -39,7 +39,7 @@ from ..exclusions import Exclusions
 from ..model import as_election
 from ..stats.result import TestResult
 from ..stats._core.plane import party_column
-from .neighbourhoods import NEIGHBOURHOOD_SIZE, neighbourhoods, tec_key
+from .neighbourhoods import NEIGHBOURHOOD_SIZE, neighbourhoods, tec_codes
 
 __all__ = ["BENIGN_SPLIT", "TRIM", "neighbourhood_split", "split_frame", "split_test", "split_tests"]
 
@@ -70,9 +70,9 @@ def split_frame(election, party=None, size: int = NEIGHBOURHOOD_SIZE, min_regist
     ex.require(frame["cast"] <= frame["N"], "turnout above 100% (ill-defined list)")
     ex.require(frame["W"] <= frame["cast"], "party votes exceed ballots cast")
     frame = frame[ex.keep].copy()
-    table = e.table.loc[frame.index]
-    frame["region"] = table["region"].astype(str).to_numpy() if "region" in table else "all"
-    frame["tec"] = pd.factorize(tec_key(table))[0]
+    table = e.table.loc[ex.keep, [c for c in ("region", "tec", "pec") if c in e.table]]
+    frame["region"] = table["region"].astype(str).array if "region" in table else "all"
+    frame["tec"] = tec_codes(table)
     frame["hood"] = neighbourhoods(table, size).to_numpy()
     turnout = frame["cast"] / frame["N"]
     shared = frame.groupby("hood")["N"].transform("size") > 1
@@ -94,33 +94,47 @@ def split_tests(frame: pd.DataFrame, by=None, benign: float = BENIGN_SPLIT) -> d
     error follow from its TECs' sums (TECs nest in regions).
     """
     x, y = frame["x"].to_numpy(), frame["y"].to_numpy()
-    share = (frame["W"] / frame["cast"]).to_numpy()
-    s = share - pd.Series(share, index=frame.index).groupby(frame["hood"]).transform("mean").to_numpy()
-    up = x > 0
-    group = np.zeros(len(frame), dtype=np.int64) if by is None else pd.factorize(frame[by])[0]
-    names = ["all"] if by is None else list(pd.factorize(frame[by])[1])
-    per_tec = pd.DataFrame({"group": group, "tec": frame["tec"].to_numpy(), "sxy": x * y, "sxx": x * x,
-                            "sss": s * s, "sxs": x * s, "cast": frame["cast"].to_numpy(), "W": frame["W"].to_numpy(),
-                            "extra": np.where(up, frame["N"].to_numpy() * x, 0.0), "used": x != 0, "n": 1,
-                            "hood": frame["hood"].to_numpy()})
-    hoods = per_tec[per_tec["used"]].groupby("group")["hood"].nunique()
-    tec = per_tec.groupby(["group", "tec"], sort=False).agg(
-        sxy=("sxy", "sum"), sxx=("sxx", "sum"), sss=("sss", "sum"), sxs=("sxs", "sum"), cast=("cast", "sum"),
-        W=("W", "sum"), extra=("extra", "sum"), used=("used", "any"), n=("n", "sum")).reset_index()
+    cast, W = frame["cast"].to_numpy(), frame["W"].to_numpy()
+    hood = frame["hood"].to_numpy()
+    share = W / cast
+    s = share - pd.Series(share, index=frame.index).groupby(hood).transform("mean").to_numpy()
+    up, used = x > 0, x != 0
+    if by is None:
+        group, names = np.zeros(len(frame), dtype=np.int64), ["all"]
+    else:
+        group, names = pd.factorize(frame[by])
+        names = list(names)
+    # per TEC of each group (in order of appearance), then per group over its TECs in that order
+    tec = frame["tec"].to_numpy()
+    pair = pd.factorize(group * (int(tec.max(initial=0)) + 1) + tec)[0]
+    per_pair = pd.DataFrame({"sxy": x * y, "sxx": x * x, "sss": s * s, "sxs": x * s, "cast": cast, "W": W,
+                             "extra": np.where(up, frame["N"].to_numpy() * x, 0.0), "used": used,
+                             "n": np.ones(len(frame), dtype=np.int64)}).groupby(pair, sort=False).agg(
+        {"sxy": "sum", "sxx": "sum", "sss": "sum", "sxs": "sum", "cast": "sum", "W": "sum", "extra": "sum",
+         "used": "any", "n": "sum"})
+    first = np.unique(pair, return_index=True)[1]
+    pair_group = group[first]
+    order = np.argsort(pair_group, kind="stable")
+    bounds = np.searchsorted(pair_group[order], np.arange(len(names) + 1))
+    columns = {name: per_pair[name].to_numpy()[order] for name in per_pair.columns}
+    used_group = group[used]
+    hoods = np.unique(used_group * (int(hood.max(initial=0)) + 1) + hood[used], return_index=True)[1]
+    n_hoods = np.bincount(used_group[hoods], minlength=len(names))
     out = {}
-    for code, t in tec.groupby("group", sort=True):
-        out[names[code]] = _test(t, int(hoods.get(code, 0)), benign)
+    for code in range(len(names)):
+        part = slice(bounds[code], bounds[code + 1])
+        out[names[code]] = _test({name: v[part] for name, v in columns.items()}, int(n_hoods[code]), benign)
     return out
 
 
 def split_test(frame: pd.DataFrame, benign: float = BENIGN_SPLIT) -> dict:
     """kappa and its one-sided test on rows of ``split_frame`` (a whole election or one region)."""
-    return split_tests(frame, None, benign)["all"] if len(frame) else _test(pd.DataFrame(
-        columns=["sxy", "sxx", "sss", "sxs", "cast", "W", "extra", "used", "n"]), 0, benign)
+    return split_tests(frame, None, benign)["all"] if len(frame) else _test(
+        {name: np.zeros(0) for name in ("sxy", "sxx", "sss", "sxs", "cast", "W", "extra", "used", "n")}, 0, benign)
 
 
-def _test(t: pd.DataFrame, n_hoods: int, benign: float) -> dict:
-    """The test from one group's per-TEC sums."""
+def _test(t: dict, n_hoods: int, benign: float) -> dict:
+    """The test from one group's per-TEC sums (arrays, one entry per TEC)."""
     sxx, cast = float(t["sxx"].sum()), float(t["cast"].sum())
     others_share = float((cast - t["W"].sum()) / cast) if cast > 0 else np.nan
     n_tecs = int(t["used"].sum())

@@ -46,7 +46,7 @@ from ..i18n import N_, Formats, Message, translations
 from ..model import ID_COLUMNS, as_election
 from ..stats._core.plane import party_column
 from ..stats.spikes import is_integer_percent
-from .arithmetic import error_findings
+from .arithmetic import error_findings, matched_stations
 from .calibration import flag_rate
 from .catalogue import CLUSTER_SHARE, CLUSTER_TURNOUT, SMALL_STATION
 from .cluster import cluster_stations
@@ -86,7 +86,8 @@ STATION_COLUMNS = ["station", *ID_COLUMNS, "registered", "ballots_cast", "turnou
 
 
 def _leader_excess(e, party, table):
-    """(z, threshold, p) per station of the LEADER_EXCESS check (NaN where not judged), and the exclusions."""
+    """(z, threshold, p) per station of the LEADER_EXCESS check (arrays by row, NaN where not judged), and the
+    exclusions."""
     cast = e.ballots_cast().astype(float)
     W = table[party].astype(float)
     O = cast - W
@@ -94,20 +95,21 @@ def _leader_excess(e, party, table):
     ex.require(cast.notna() & W.notna(), "missing counts")
     ex.require(cast >= MIN_BALLOTS, f"fewer than {MIN_BALLOTS} ballots cast")
     ex.require((W >= 0) & (O >= 0), "party votes exceed ballots cast")
-    keep = ex.keep
-    hood = neighbourhoods(table[keep])
-    w, o = W[keep], O[keep]
-    hw, ho = w.groupby(hood).transform("sum") - w, o.groupby(hood).transform("sum") - o
-    alone = (hw + ho) <= 0
+    keep = ex.keep.to_numpy(bool)
+    kept = np.flatnonzero(keep)
+    hood = pd.factorize(neighbourhoods(table.loc[keep, [c for c in ("region", "tec", "pec") if c in table]]))[0]
+    w, o = W.to_numpy(float)[keep], O.to_numpy(float)[keep]
+    # whole numbers: the neighbourhood sums are exact in any order
+    hw = np.bincount(hood, weights=w)[hood] - w
+    ho = np.bincount(hood, weights=o)[hood] - o
+    judged = (hw + ho) > 0
     ratio = np.log((w + 0.5) / (o + 0.5)) - np.log((hw + 0.5) / (ho + 0.5))
     var = 1 / (w + 0.5) + 1 / (o + 0.5) + 1 / (hw + 0.5) + 1 / (ho + 0.5)
-    ratio, var = ratio[~alone], var[~alone]
-    region = table.loc[ratio.index, "region"].astype(str) if "region" in table else pd.Series("all", ratio.index)
-    at = table.index.get_indexer(ratio.index)
-    ratio, var = ratio.to_numpy(float), var.to_numpy(float)
+    ratio, var, at = ratio[judged], var[judged], kept[judged]
+    codes = pd.factorize(table["region"], use_na_sentinel=False)[0][at] if "region" in table else np.zeros(len(at),
+                                                                                                          dtype=int)
     z, limit = np.full(len(table), np.nan), np.full(len(table), np.nan)
-    q = stats.norm.isf(RATE)
-    codes = pd.factorize(region)[0]
+    q, q_low = stats.norm.isf(RATE), stats.norm.isf(0.01)
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(codes.max(initial=-1) + 2))
     for k in range(len(bounds) - 1):
@@ -120,11 +122,9 @@ def _leader_excess(e, party, table):
         tau2 = max(spread - np.nanmedian(v), 0.0)
         zi = (r - centre) / np.sqrt(v + tau2)
         low = np.nanquantile(zi, 0.01) if np.isfinite(zi).any() else np.nan
-        widen = max(1.0, -low / stats.norm.isf(0.01)) if np.isfinite(low) else 1.0
+        widen = max(1.0, -low / q_low) if np.isfinite(low) else 1.0
         z[at[idx]], limit[at[idx]] = zi, q * widen
-    z, limit = pd.Series(z, index=table.index), pd.Series(limit, index=table.index)
-    p = pd.Series(stats.norm.sf(z / (limit / q)), index=table.index)
-    return z, limit, p, ex
+    return z, limit, stats.norm.sf(z / (limit / q)), ex
 
 
 def station_evidence(election, findings=None, party=None) -> tuple[pd.DataFrame, dict]:
@@ -140,7 +140,7 @@ def station_evidence(election, findings=None, party=None) -> tuple[pd.DataFrame,
     party = party_column(e, party)
     t = e.table
     n = len(t)
-    ids = {c: (t[c].astype(str).to_numpy() if c in t else np.full(n, "")) for c in ID_COLUMNS}
+    ids = {c: (t[c].astype(str).array if c in t else np.full(n, "")) for c in ID_COLUMNS}
     out = pd.DataFrame({"station": np.arange(n), **ids}, index=t.index)
     corner, cluster_ex, frame, _ = cluster_stations(e, party)
     out["registered"] = frame["N"]
@@ -158,54 +158,60 @@ def station_evidence(election, findings=None, party=None) -> tuple[pd.DataFrame,
     ex.require(frame["cast"].fillna(0) > 0, "no ballots cast")
     out["excluded"] = ex.reasons.fillna("").astype(str)
 
-    flags = pd.DataFrame(False, index=t.index, columns=list(FLAGS))
-    evidence = pd.DataFrame(0.0, index=t.index, columns=list(FLAGS))
-    reasons = {code: pd.Series("", index=t.index) for code in FLAGS}
+    # one array per flag, by row position
+    flags = {code: np.zeros(n, dtype=bool) for code in FLAGS}
+    evidence = {code: np.zeros(n) for code in FLAGS}
+    reasons = {code: np.full(n, "", dtype=object) for code in FLAGS}
 
     errors = error_findings(e, findings)
     if len(errors):
-        pos = t.index[errors["station"].to_numpy()]
-        text = (errors["code"].astype(str) + ": " + errors["message"].astype(str)).groupby(pos).agg("; ".join)
-        flags.loc[text.index, "ARITHMETIC"] = True
-        evidence.loc[text.index, "ARITHMETIC"] = CERTAIN
-        reasons["ARITHMETIC"].loc[text.index] = [REASONS["ARITHMETIC"] % {"rules": x} for x in text]
+        text = (errors["code"].astype(str) + ": " + errors["message"].astype(str)).groupby(
+            errors["station"].to_numpy()).agg("; ".join)
+        at = text.index.to_numpy(np.int64)
+        flags["ARITHMETIC"][at] = True
+        evidence["ARITHMETIC"][at] = CERTAIN
+        reasons["ARITHMETIC"][at] = [REASONS["ARITHMETIC"] % {"rules": x} for x in text]
 
-    flags["CLUSTER_100"] = corner
-    honest = _cluster_chance(frame, corner)
-    evidence.loc[corner, "CLUSTER_100"] = np.minimum(CERTAIN, -np.log10(np.maximum(honest[corner], 1e-300)))
-    reasons["CLUSTER_100"].loc[corner] = [REASONS["CLUSTER_100"] % {"share": f"{100 * share:.1f}", "voters": int(n)}
-                                          for share, n in zip(frame.loc[corner, "share"], frame.loc[corner, "N"])]
+    in_corner = corner.to_numpy(bool)
+    at = np.flatnonzero(in_corner)
+    flags["CLUSTER_100"] = in_corner
+    honest = _cluster_chance(frame, in_corner)
+    evidence["CLUSTER_100"][at] = np.minimum(CERTAIN, -np.log10(np.maximum(honest, 1e-300)))
+    reasons["CLUSTER_100"][at] = [REASONS["CLUSTER_100"] % {"share": f"{100 * share:.1f}", "voters": int(v)}
+                                  for share, v in zip(frame["share"].to_numpy()[at], frame["N"].to_numpy()[at])]
 
     z, limit, p, excess_ex = _leader_excess(e, party, t)
-    hit = (z > limit) & ~corner
-    flags["LEADER_EXCESS"] = hit.fillna(False)
-    evidence.loc[flags["LEADER_EXCESS"], "LEADER_EXCESS"] = np.minimum(
-        CERTAIN, -np.log10(np.maximum(p[flags["LEADER_EXCESS"]], 1e-300)))
-    hit = flags["LEADER_EXCESS"]
-    reasons["LEADER_EXCESS"].loc[hit] = [REASONS["LEADER_EXCESS"] % {"z": f"{zi:.1f}", "limit": f"{li:.1f}"}
-                                         for zi, li in zip(z[hit], limit[hit])]
+    hit = (z > limit) & ~in_corner  # NaN (not judged) compares False
+    at = np.flatnonzero(hit)
+    flags["LEADER_EXCESS"] = hit
+    evidence["LEADER_EXCESS"][at] = np.minimum(CERTAIN, -np.log10(np.maximum(p[at], 1e-300)))
+    reasons["LEADER_EXCESS"][at] = [REASONS["LEADER_EXCESS"] % {"z": f"{zi:.1f}", "limit": f"{li:.1f}"}
+                                    for zi, li in zip(z[at], limit[at])]
 
     out["flag_codes"], out["flag_reasons"] = _joined(flags, reasons)
-    out["n_flags"] = flags.sum(axis=1).astype(int)
-    out["evidence"] = evidence.max(axis=1).where(out["n_flags"] > 0)
-    order = out[out["n_flags"] > 0].assign(_cast=out["ballots_cast"].fillna(-1)).sort_values(
-        ["evidence", "n_flags", "_cast", "station"], ascending=[False, False, False, True], kind="mergesort")
-    out["review_order"] = pd.Series(pd.NA, index=out.index, dtype="Int64")
-    out.loc[order.index, "review_order"] = np.arange(1, len(order) + 1)
+    n_flags = np.sum([flags[code] for code in FLAGS], axis=0).astype(int)
+    out["n_flags"] = n_flags
+    out["evidence"] = np.where(n_flags > 0, np.max([evidence[code] for code in FLAGS], axis=0), np.nan)
+    flagged = np.flatnonzero(n_flags > 0)
+    cast = out["ballots_cast"].fillna(-1).to_numpy()[flagged]
+    order = flagged[np.lexsort((flagged, -cast, -n_flags[flagged], -out["evidence"].to_numpy()[flagged]))]
+    review = np.full(n, -1, dtype=np.int64)
+    review[order] = np.arange(1, len(order) + 1)
+    out["review_order"] = pd.arrays.IntegerArray(np.maximum(review, 0), review < 0)
     out["warnings"] = _warnings(e, findings, t.index)
     judged = {"ARITHMETIC": int(n), "CLUSTER_100": int(cluster_ex.keep.sum()),
-              "LEADER_EXCESS": int(z.notna().sum())}
+              "LEADER_EXCESS": int((~np.isnan(z)).sum())}
     summary = _summary(out, flags, judged)
     return out[STATION_COLUMNS].reset_index(drop=True), summary
 
 
-def _joined(flags: pd.DataFrame, reasons: dict) -> tuple[np.ndarray, np.ndarray]:
+def _joined(flags: dict, reasons: dict) -> tuple[np.ndarray, np.ndarray]:
     """Each station's flag codes joined by ";" and their reasons by " | " (one pass per flag, not per station)."""
-    codes = np.full(len(flags), "", dtype=object)
-    texts = np.full(len(flags), "", dtype=object)
+    n = len(next(iter(flags.values())))
+    codes = np.full(n, "", dtype=object)
+    texts = np.full(n, "", dtype=object)
     for code in FLAGS:
-        on = flags[code].to_numpy(bool)
-        reason = reasons[code].to_numpy(object)
+        on, reason = flags[code], reasons[code]
         said = on & (reason != "")
         codes[on] = np.where(codes[on] == "", code, codes[on] + ";" + code)
         texts[said] = np.where(texts[said] == "", reason[said], texts[said] + " | " + reason[said])
@@ -229,14 +235,15 @@ def unjudged(election, reason: str) -> pd.DataFrame:
     return out[STATION_COLUMNS]
 
 
-def _cluster_chance(frame, corner):
-    """Chance that an honest station of this size reaches the corner: binomial tails at the median turnout and share."""
+def _cluster_chance(frame, corner: np.ndarray) -> np.ndarray:
+    """Chance that an honest station of this size reaches the corner: binomial tails at the median turnout and
+    share (for the ``corner`` stations only)."""
     a = float(np.nanmedian(frame["turnout"][frame["turnout"] <= 1])) if frame["turnout"].notna().any() else 0.5
     s = float(np.nanmedian(frame["share"])) if frame["share"].notna().any() else 0.5
-    N, cast = frame["N"].fillna(0), frame["cast"].fillna(0)
+    N, cast = frame["N"].fillna(0).to_numpy()[corner], frame["cast"].fillna(0).to_numpy()[corner]
     p_turnout = stats.binom.sf(np.ceil(CLUSTER_TURNOUT * N) - 1, N, min(a, 0.999))
     p_share = stats.binom.sf(np.ceil(CLUSTER_SHARE * cast) - 1, cast, min(s, 0.999))
-    return pd.Series(p_turnout * p_share, index=frame.index).where(corner)
+    return p_turnout * p_share
 
 
 def _warnings(e, findings, index) -> pd.Series:
@@ -248,10 +255,9 @@ def _warnings(e, findings, index) -> pd.Series:
     keys = [c for c in ID_COLUMNS if c in f.columns and c in e.table.columns]
     if f.empty or not keys:
         return out
-    ids = e.table[keys].astype(str).assign(_pos=np.arange(len(e.table)))
-    merged = f.assign(**{k: f[k].astype(str) for k in keys}).merge(ids, on=keys, how="inner")
+    merged = matched_stations(e, f, keys)
     text = np.full(len(index), "", dtype=object)  # codes in sorted order, one vector step per distinct code
-    pos, code = merged["_pos"].to_numpy(), merged["code"].astype(str).to_numpy()
+    pos, code = merged["station"].to_numpy(), merged["code"].astype(str).to_numpy()
     for name in sorted(set(code)):
         has = np.zeros(len(index), dtype=bool)
         has[pos[code == name]] = True
