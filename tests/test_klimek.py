@@ -143,8 +143,9 @@ def test_canada_2011_fits_no_fraud(canada):
 
 
 def test_objective_equals_one_simulation_per_grid_point():
-    """The prefix-sum objective scores each grid point exactly as simulating it alone with the same draws."""
-    from forensics.stats.klimek import _apply, _Binner, _draw, _grid_points, _objective, _simulated_sizes
+    """The prefix-sum objective scores each grid point exactly as simulating it alone with the same draws,
+    and a simulation's votes for a fair part are exactly those of ``_draw`` with the same stream."""
+    from forensics.stats.klimek import _apply, _Binner, _draw, _grid_points, _Objective
 
     e, s = _model_election(0.3, 0.02, 1.5, n=3000, seed=4)
     N = s["registered"].to_numpy()
@@ -153,15 +154,38 @@ def test_objective_equals_one_simulation_per_grid_point():
     for objective, distance, iterations in (("share", "chisq", None), ("fingerprint", "klimek", 2)):
         binner = _Binner(objective, 0.01, distance)
         obs = binner.hist(obs_t, obs_s)
-        fast = _objective(N, obs, FAIR, points, binner, iterations, np.random.default_rng(8))
-        sizes, weight = _simulated_sizes(N, iterations)
+        objective_at = _Objective(N, points, binner, iterations)
+        sim = objective_at.simulate(np.random.default_rng(8))
+        fast = objective_at(sim, FAIR, obs)
+        sizes, weight = objective_at.sizes, objective_at.weight
         d = _draw(sizes, FAIR, np.random.default_rng(8), stratified=True)
+        mine = objective_at.draws(sim, FAIR)
+        for key in ("W", "O", "rest", "x_inc", "x_ext"):
+            assert np.array_equal(mine[key], d[key]), key
+        assert np.array_equal(sim["u"], d["u"])
         for i, (f_i, f_e, alpha) in enumerate(points[["f_i", "f_e", "alpha"]].to_numpy()):
             inc = d["u"] < f_i
             ext = ~inc & (d["u"] < f_i + f_e)
             W, O = _apply(d, np.where(inc, d["x_inc"], np.where(ext, d["x_ext"], 0.0)), alpha)
             hist = np.bincount(binner.cells(W, W + O, sizes), minlength=binner.n_cells + 1)[: binner.n_cells]
             assert fast[i] == pytest.approx(binner.score(hist * weight, obs), rel=1e-12, abs=1e-12)
+
+
+def test_share_cells_equal_bin_index():
+    """The in-place share cells are ``bin_index`` of W / V, with stations without votes in the overflow cell."""
+    from forensics.stats._core.plane import bin_index
+    from forensics.stats.klimek import _Binner
+
+    rng = np.random.default_rng(3)
+    V = rng.integers(0, 300, 20_000).astype(float)
+    W = np.floor(V * rng.random(V.size))
+    W[:50], V[:50] = 0.0, 0.0
+    W[50:100] = V[50:100]  # share exactly 1 joins the last bin
+    V[100:200], W[100:200] = 100.0, np.arange(100.0)  # exact percentages
+    binner = _Binner("share", 0.01, "chisq")
+    ok = V > 0
+    expected = np.where(ok, bin_index(W / np.where(ok, V, 1), 0.01), 100)
+    assert np.array_equal(binner.cells(W, V, None), expected)
 
 
 def test_large_elections_simulate_a_stratified_sample_of_their_station_sizes():
