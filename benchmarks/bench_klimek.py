@@ -32,7 +32,8 @@ def _record(label, case, election, **call):
     cpu = time.process_time() - t0
     d = r.details
     return {"label": label, "case": case, "cpu": round(cpu, 3), "f_i": d["f_i"], "f_e": d["f_e"],
-            "alpha": d["alpha"], "total": r.statistic, "ci": r.ci, "pvalue": r.pvalue}
+            "alpha": d["alpha"], "total": r.statistic, "ci": r.ci, "f_i_ci": d["f_i_ci"], "f_e_ci": d["f_e_ci"],
+            "pvalue": r.pvalue}
 
 
 def _print(rec):

@@ -143,9 +143,8 @@ def test_canada_2011_fits_no_fraud(canada):
 
 
 def test_objective_equals_one_simulation_per_grid_point():
-    """The prefix-sum objective scores each grid point exactly as simulating it alone with the same draws,
-    and a simulation's votes for a fair part are exactly those of ``_draw`` with the same stream."""
-    from forensics.stats.klimek import _apply, _Binner, _draw, _grid_points, _Objective
+    """The prefix-sum objective scores each grid point exactly as simulating it alone with the same draws."""
+    from forensics.stats.klimek import _apply, _Binner, _grid_points, _Objective
 
     e, s = _model_election(0.3, 0.02, 1.5, n=3000, seed=4)
     N = s["registered"].to_numpy()
@@ -158,11 +157,8 @@ def test_objective_equals_one_simulation_per_grid_point():
         sim = objective_at.simulate(np.random.default_rng(8))
         fast = objective_at(sim, FAIR, obs)
         sizes, weight = objective_at.sizes, objective_at.weight
-        d = _draw(sizes, FAIR, np.random.default_rng(8), stratified=True)
-        mine = objective_at.draws(sim, FAIR)
-        for key in ("W", "O", "rest", "x_inc", "x_ext"):
-            assert np.array_equal(mine[key], d[key]), key
-        assert np.array_equal(sim["u"], d["u"])
+        d = objective_at.draws(sim, FAIR)
+        d["u"] = sim["u"]
         for i, (f_i, f_e, alpha) in enumerate(points[["f_i", "f_e", "alpha"]].to_numpy()):
             inc = d["u"] < f_i
             ext = ~inc & (d["u"] < f_i + f_e)
@@ -189,7 +185,8 @@ def test_share_cells_equal_bin_index():
 
 
 def test_large_elections_simulate_a_stratified_sample_of_their_station_sizes():
-    from forensics.stats.klimek import SIMULATED_STATIONS, _simulated_sizes, _uniforms
+    from forensics.stats.klimek import DEFAULT_GRID, SIMULATED_STATIONS, _Binner, _grid_points, _Objective, \
+        _simulated_sizes
 
     N = np.random.default_rng(1).integers(100, 3000, 3 * SIMULATED_STATIONS).astype(float)
     sizes, weight = _simulated_sizes(N, None)
@@ -198,5 +195,11 @@ def test_large_elections_simulate_a_stratified_sample_of_their_station_sizes():
     small = N[:1000]
     assert _simulated_sizes(small, None)[0].size == 4000 and _simulated_sizes(small, 2)[1] == 0.5
     assert _simulated_sizes(N[: SIMULATED_STATIONS // 4], None)[0].size == SIMULATED_STATIONS // 2
-    u = _uniforms(1000, np.random.default_rng(2), stratified=True)
-    assert (np.sort(np.floor(u * 1000)) == np.arange(1000)).all()
+    # the simulation's uniforms: one in each 1/n of [0, 1) per margin, and evenly spread in pairs
+    objective_at = _Objective(N, _grid_points(DEFAULT_GRID), _Binner("share", 0.01, "chisq"), None)
+    sim = objective_at.simulate(np.random.default_rng(2))
+    n = SIMULATED_STATIONS
+    for key in ("u_turnout", "u_share", "u", "u_x"):
+        assert (np.sort(np.floor(sim[key] * n)) == np.arange(n)).all(), key
+    pair = np.bincount((np.floor(sim["u_turnout"] * 16) * 16 + np.floor(sim["u_share"] * 16)).astype(int), minlength=256)
+    assert pair.min() == pair.max() == n // 256
