@@ -275,7 +275,7 @@ def _simulated_sizes(N: np.ndarray, iterations: int | None):
 class _Objective:
     """The fitting objective at every grid point, against a simulated election drawn by ``simulate``.
 
-    The stations of a simulation are sorted into segments by the uniform
+    The stations of a simulation are grouped into segments by the uniform
     that decides their fraud type, so every grid point's histogram is a sum
     of three prefix sums (incremental, extreme, clean) instead of a new
     simulation.  A simulation holds only uniforms, not votes: it can be
