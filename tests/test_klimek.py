@@ -144,7 +144,7 @@ def test_canada_2011_fits_no_fraud(canada):
 
 def test_objective_equals_one_simulation_per_grid_point():
     """The prefix-sum objective scores each grid point exactly as simulating it alone with the same draws."""
-    from forensics.stats.klimek import _apply, _Binner, _draw, _grid_points, _objective, _simulated_sizes
+    from forensics.stats.klimek import _apply, _Binner, _grid_points, _Objective
 
     e, s = _model_election(0.3, 0.02, 1.5, n=3000, seed=4)
     N = s["registered"].to_numpy()
@@ -153,9 +153,12 @@ def test_objective_equals_one_simulation_per_grid_point():
     for objective, distance, iterations in (("share", "chisq", None), ("fingerprint", "klimek", 2)):
         binner = _Binner(objective, 0.01, distance)
         obs = binner.hist(obs_t, obs_s)
-        fast = _objective(N, obs, FAIR, points, binner, iterations, np.random.default_rng(8))
-        sizes, weight = _simulated_sizes(N, iterations)
-        d = _draw(sizes, FAIR, np.random.default_rng(8), stratified=True)
+        objective_at = _Objective(N, points, binner, iterations)
+        sim = objective_at.simulate(np.random.default_rng(8))
+        fast = objective_at(sim, FAIR, obs)
+        sizes, weight = objective_at.sizes, objective_at.weight
+        d = objective_at.draws(sim, FAIR)
+        d["u"] = sim["u"]
         for i, (f_i, f_e, alpha) in enumerate(points[["f_i", "f_e", "alpha"]].to_numpy()):
             inc = d["u"] < f_i
             ext = ~inc & (d["u"] < f_i + f_e)
@@ -164,8 +167,26 @@ def test_objective_equals_one_simulation_per_grid_point():
             assert fast[i] == pytest.approx(binner.score(hist * weight, obs), rel=1e-12, abs=1e-12)
 
 
+def test_share_cells_equal_bin_index():
+    """The in-place share cells are ``bin_index`` of W / V, with stations without votes in the overflow cell."""
+    from forensics.stats._core.plane import bin_index
+    from forensics.stats.klimek import _Binner
+
+    rng = np.random.default_rng(3)
+    V = rng.integers(0, 300, 20_000).astype(float)
+    W = np.floor(V * rng.random(V.size))
+    W[:50], V[:50] = 0.0, 0.0
+    W[50:100] = V[50:100]  # share exactly 1 joins the last bin
+    V[100:200], W[100:200] = 100.0, np.arange(100.0)  # exact percentages
+    binner = _Binner("share", 0.01, "chisq")
+    ok = V > 0
+    expected = np.where(ok, bin_index(W / np.where(ok, V, 1), 0.01), 100)
+    assert np.array_equal(binner.cells(W, V, None), expected)
+
+
 def test_large_elections_simulate_a_stratified_sample_of_their_station_sizes():
-    from forensics.stats.klimek import SIMULATED_STATIONS, _simulated_sizes, _uniforms
+    from forensics.stats.klimek import DEFAULT_GRID, SIMULATED_STATIONS, _Binner, _grid_points, _Objective, \
+        _simulated_sizes
 
     N = np.random.default_rng(1).integers(100, 3000, 3 * SIMULATED_STATIONS).astype(float)
     sizes, weight = _simulated_sizes(N, None)
@@ -173,6 +194,12 @@ def test_large_elections_simulate_a_stratified_sample_of_their_station_sizes():
     assert np.abs(np.quantile(sizes, np.linspace(0, 1, 11)) - np.quantile(N, np.linspace(0, 1, 11))).max() <= 3
     small = N[:1000]
     assert _simulated_sizes(small, None)[0].size == 4000 and _simulated_sizes(small, 2)[1] == 0.5
-    assert _simulated_sizes(N[:10_000], None)[0].size == 20_000
-    u = _uniforms(1000, np.random.default_rng(2), stratified=True)
-    assert (np.sort(np.floor(u * 1000)) == np.arange(1000)).all()
+    assert _simulated_sizes(N[: SIMULATED_STATIONS // 4], None)[0].size == SIMULATED_STATIONS // 2
+    # the simulation's uniforms: one in each 1/n of [0, 1) per margin, and evenly spread in pairs
+    objective_at = _Objective(N, _grid_points(DEFAULT_GRID), _Binner("share", 0.01, "chisq"), None)
+    sim = objective_at.simulate(np.random.default_rng(2))
+    n = SIMULATED_STATIONS
+    for key in ("u_turnout", "u_share", "u", "u_x"):
+        assert (np.sort(np.floor(sim[key] * n)) == np.arange(n)).all(), key
+    pair = np.bincount((np.floor(sim["u_turnout"] * 16) * 16 + np.floor(sim["u_share"] * 16)).astype(int), minlength=256)
+    assert pair.min() == pair.max() == n // 256
