@@ -316,17 +316,37 @@ def integer_percentages_by_group(election, groups: dict, rngs: dict, party=None,
         code = np.where(mine[membership[used]] & (membership[used] >= 0), membership[used], -1)
         batch = _Batch(frame, station_bins(frame, tolerance), code, len(names), tolerance,
                        _breakdown(e, frame.index, breakdown))
-        keep, reasons = ex.keep.to_numpy(), ex.reasons.to_numpy(dtype=object)
+        excluded = _Excluded(ex)
         for k in np.flatnonzero(mine):
-            positions = np.asarray(groups[names[k]], dtype=np.int64)
-            group_ex = Exclusions(table.index[positions])
-            group_ex.keep = pd.Series(keep[positions], index=group_ex.index)
-            group_ex.reasons = pd.Series(reasons[positions], index=group_ex.index, dtype=object)
+            group_ex = excluded.take(np.asarray(groups[names[k]], dtype=np.int64))
             if batch.size[k] == 0:
                 out[names[k]] = _empty_result(group_party, group_ex)
                 continue
             out[names[k]] = batch.result(k, group_ex, group_party, n_sim, ensure_rng(rngs.get(names[k])), null, chunk)
     return {name: out[name] for name in names}
+
+
+class _Excluded:
+    """What ``TestResult.from_exclusions`` reads of an ``Exclusions`` (``n_used``, ``counts``, ``rows``), for
+    subsets of its rows: each row's reason is its own, so a subset's are those of its rows (counted in the order
+    they first appear, as ``Exclusions.counts``)."""
+
+    def __init__(self, ex: Exclusions):
+        self.index, self.keep = ex.index, ex.keep.to_numpy()
+        self.reasons = ex.reasons.to_numpy(dtype=object)
+        self.codes, self.names = pd.factorize(ex.reasons)
+
+    def take(self, positions) -> "_Excluded":
+        part = _Excluded.__new__(_Excluded)
+        codes = self.codes[positions]
+        dropped = np.flatnonzero(codes >= 0)
+        found, first, count = np.unique(codes[dropped], return_index=True, return_counts=True)
+        appear = np.argsort(first, kind="stable")
+        part.n_used = int(self.keep[positions].sum())
+        part.counts = {str(self.names[found[j]]): int(count[j]) for j in appear}
+        rows = positions[dropped]
+        part.rows = pd.Series(self.reasons[rows], index=self.index[rows], dtype=object)
+        return part
 
 
 def _group_leaders(e, membership, n_groups) -> list:
@@ -400,18 +420,19 @@ class _Batch:
         1967), which is close because each station's chance of a given whole
         percentage is small: p-values valid (never too small) at no cost.
         """
-        g = self.n_groups
+        g, n = self.n_groups, code.size
         shape = (g, 2, 101)
         self.int_obs, self.int_mean, self.int_var = np.zeros(shape), np.zeros(shape), np.zeros(shape)
+        # groups x stations: a product with it sums each group's stations, in station order
+        member = np.flatnonzero(code >= 0)
+        groups = sparse.csr_matrix((np.ones(member.size), (code[member], member)), shape=(g, n))
         for i, (hit, ks, (rows, ints, probs)) in enumerate(((obs_t, k_t, bins[0]), (obs_r, k_r, bins[1]))):
             sel = hit & (code >= 0)
             self.int_obs[:, i, :] = np.bincount(code[sel] * 101 + ks[sel], minlength=g * 101).reshape(g, 101)
-            entry = code[rows]
-            inside = entry >= 0
-            cell = entry[inside] * 101 + ints[inside]
-            self.int_mean[:, i, :] = np.bincount(cell, weights=probs[inside], minlength=g * 101).reshape(g, 101)
-            self.int_var[:, i, :] = np.bincount(cell, weights=(probs * (1 - probs))[inside],
-                                                minlength=g * 101).reshape(g, 101)
+            # the bins come station by station: stations x whole percentages, without copying them per entry
+            starts = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n))])
+            for out, values in ((self.int_mean, probs), (self.int_var, probs * (1 - probs))):
+                out[:, i, :] = (groups @ sparse.csr_matrix((values, ints, starts), shape=(n, 101))).toarray()
         self.int_tail = np.where(self.int_obs > 0, stats.poisson.sf(self.int_obs - 1, self.int_mean), 1.0)
 
     def _breakdown(self, c, breakdown):
@@ -423,7 +444,8 @@ class _Batch:
         self.labels = None
         if breakdown is None:
             return
-        self.labels, label = breakdown[0], breakdown[1][self.order]
+        # the labels as the tables' column type once, not once per table
+        self.labels, label = pd.Series(breakdown[0]).array, breakdown[1][self.order]
         cell, self.cell = np.unique(c * len(self.labels) + label, return_inverse=True)
         self.cell_group, self.cell_label = cell // len(self.labels), cell % len(self.labels)
         hit, p = self.observed["either"].astype(float), self.p_null["either"]
