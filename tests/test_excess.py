@@ -140,19 +140,27 @@ def test_canada_2011_small(canada):
     assert r.statistic < 0.03 * r.details["leader_votes"]
 
 
-def test_bootstrap_replicates_are_the_estimates_of_resampled_stations():
-    """The replicates (resampled arrays, no per-bin table) are the estimates of the resampled station frames."""
+@pytest.mark.parametrize("peak_weights,peak_method", [("stations", "kde"), ("voters", "kde"), ("stations", "klimek")])
+def test_bootstrap_replicates_are_the_estimates_of_resampled_stations(peak_weights, peak_method):
+    """The replicates (from sums weighted by how often each station is drawn) are the estimates of the resampled
+    station frames."""
     from forensics.simulate import simulate as simulate_election
-    from forensics.stats._core.bootstrap import percentile_interval, resample_indices
+    from forensics.stats._core.bootstrap import multiplicities, percentile_interval
     from forensics.stats._core.plane import station_values
-    from forensics.stats.excess import COLUMNS, _estimate
+    from forensics.stats.excess import COLUMNS, _bootstrap, _estimate
 
     e = simulate_election(n_pec=1500, rng=8, fraud={"stuffing": {"fraction": 0.2}})
-    r = excess_votes(e, n_sim=20, rng=6)
+    r = excess_votes(e, n_sim=20, rng=6, peak_weights=peak_weights, peak_method=peak_method)
     kept, _, _ = station_values(e, None, turnout="issued", share=e.percent_base)
+    replicates, order = _bootstrap({c: kept[c].to_numpy() for c in COLUMNS}, 20, np.random.default_rng(6), 0.01,
+                                   peak_weights, peak_method)
     rng = np.random.default_rng(6)
     boot = []
     for _ in range(20):
-        resampled = kept.iloc[resample_indices(rng, len(kept))]
-        boot.append(_estimate({c: resampled[c].to_numpy() for c in COLUMNS}, 0.01, "stations", "kde")["positive"])
-    assert r.ci == percentile_interval(boot)
+        # each station of the listing repeated as often as the resample draws it
+        resampled = kept.iloc[order].iloc[np.repeat(np.arange(len(kept)), multiplicities(rng, len(kept), 1)[0].astype(int))]
+        boot.append(_estimate({c: resampled[c].to_numpy() for c in COLUMNS}, 0.01, peak_weights,
+                              peak_method)["positive"])
+    # the same peaks and bins: equal up to the order of the additions in the bandwidth's moments
+    np.testing.assert_allclose(replicates, boot, rtol=1e-12)
+    assert r.ci == pytest.approx(percentile_interval(boot), rel=1e-12)

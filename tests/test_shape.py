@@ -383,6 +383,44 @@ def test_collapse_interval_agrees_with_scipy_bootstrap():
     assert abs(r.details["skewness_ci"][0] - ref.low[0]) < 0.1 * skew_width
 
 
+def test_binned_power_sums_have_the_bootstraps_mean_and_covariance():
+    """Drawn per bin, the replicate power sums keep the exact bootstrap's mean n*E[y] and covariance n*Cov(y)."""
+    from forensics.stats._core.bootstrap import resample_power_sums
+
+    rng = np.random.default_rng(8)
+    z = np.r_[rng.standard_normal(9600), 3 + 2 * rng.standard_normal(400)]  # a stuffed tail
+    z = (z - z.mean()) / z.std()
+    y = np.column_stack([z ** k for k in range(1, 5)])
+    n, reps = z.size, 4000
+    sums, share = resample_power_sums(z, reps, np.random.default_rng(9))
+    assert (sums[:, 0] == n).all() and 0 < share < 1e-3
+    sd = np.sqrt(n * y.var(axis=0))
+    # the mean of 4,000 replicates lies within 4.5 of its standard errors; each variance within 4.5 of the
+    # standard error of a variance (sqrt(2 / reps), the sums being close to normal, doubled for z^4's tail)
+    assert np.all(np.abs(sums[:, 1:].mean(axis=0) - n * y.mean(axis=0)) < 4.5 * sd / np.sqrt(reps))
+    assert np.all(np.abs(sums[:, 1:].var(axis=0) / sd ** 2 - 1) < 4.5 * 2 * np.sqrt(2 / reps))
+    corr = np.corrcoef(sums[:, 1:].T)
+    assert np.all(np.abs(corr - np.corrcoef(y.T)) < 4.5 / np.sqrt(reps))
+
+
+def test_binned_collapse_interval_agrees_with_the_station_bootstrap():
+    """The interval from per-bin draws matches the one from resampled stations (other draws) within Monte Carlo
+    error, on a clean and on a stuffed election."""
+    from forensics.stats._core.bootstrap import percentile_interval, resample_sums
+    from forensics.stats._core.moments import skew_kurtosis_from_sums
+
+    for fraud in (None, {"stuffing": {"fraction": 0.1}}):
+        r = vote_rate_collapse(simulate(n_pec=5000, rng=31, fraud=fraud), n_sim=2000, rng=3)
+        z = r.details["z"]
+        z2 = z * z
+        skew, kurt = skew_kurtosis_from_sums(resample_sums(np.column_stack([np.ones(z.size), z, z2, z2 * z, z2 * z2]),
+                                                           2000, np.random.default_rng(4)))
+        for (low, high), (ref_low, ref_high) in ((r.ci, percentile_interval(kurt)),
+                                                 (r.details["skewness_ci"], percentile_interval(skew))):
+            # each end point of 2,000 replicates moves by well under a tenth of the interval's width between seeds
+            assert abs(low - ref_low) < 0.1 * (ref_high - ref_low) and abs(high - ref_high) < 0.1 * (ref_high - ref_low)
+
+
 def test_grouped_dip_is_the_group_by_group_result():
     """``dip_test.grouped`` with each group's stream gives what each group alone gives with that stream."""
     from forensics.levels import group_positions

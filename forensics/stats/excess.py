@@ -21,8 +21,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._core.bootstrap import percentile_interval, resample_indices
-from ._core.plane import bin_edges, bin_index, find_peak, station_values, too_few_text
+from ._core.bootstrap import multiplicities, percentile_interval
+from ._core.plane import bin_edges, bin_index, find_peak, kde_grid_index, kde_peak, station_values, too_few_text
+from ..random import ensure_rng
 from .registry import register_test
 from .result import TestResult
 
@@ -41,10 +42,13 @@ ASSUMPTIONS = (
 
 #: The station values the estimate reads.
 COLUMNS = ("turnout", "registered", "ballots", "base", "leader")
+#: The counts summed per turnout bin, and those of them the estimate reads (the others are for the table).
+SUMMED = ("registered", "ballots", "base", "leader")
+ESTIMATED = ("base", "leader")
 
 
 def _estimate(kept: dict, bin_width: float, peak_weights: str, peak_method: str, table: bool = True) -> dict:
-    """The Shpilkin estimate on one set of stations, arrays of ``COLUMNS`` (also used for bootstrap replicates).
+    """The Shpilkin estimate on one set of stations, arrays of ``COLUMNS``.
 
     ``table=False`` leaves out the per-bin table (a bootstrap replicate needs only the numbers).
     """
@@ -53,8 +57,22 @@ def _estimate(kept: dict, bin_width: float, peak_weights: str, peak_method: str,
     peak = find_peak(t, weights=weights, method=peak_method, min_height=1.0)
     n_bins = int(round(1 / bin_width))
     b = bin_index(t, bin_width)
-    sums = {c: np.bincount(b, weights=kept[c], minlength=n_bins)
-            for c in ("registered", "ballots", "base", "leader")}
+    sums = {c: np.bincount(b, weights=kept[c], minlength=n_bins) for c in SUMMED}
+    out = _from_bins(peak, sums, bin_width)
+    if not table:
+        return out
+    bins = pd.DataFrame({
+        "turnout_bin": bin_edges(np.arange(n_bins), bin_width), "stations": np.bincount(b, minlength=n_bins),
+        "registered": sums["registered"], "ballots": sums["ballots"], "leader": sums["leader"],
+        "others": out.pop("others"), "honest_leader": out.pop("honest"), "anomalous": out.pop("contribution"),
+        "clean": out.pop("clean"),
+    })
+    return out | {"table": bins[bins["stations"] > 0].reset_index(drop=True)}
+
+
+def _from_bins(peak: float, sums: dict, bin_width: float) -> dict:
+    """The estimate from the turnout peak and the per-bin sums of ``ESTIMATED``."""
+    n_bins = int(round(1 / bin_width))
     others = sums["base"] - sums["leader"]
     peak_bin = int(bin_index([peak], bin_width)[0])
     clean = np.arange(n_bins) <= peak_bin
@@ -63,16 +81,56 @@ def _estimate(kept: dict, bin_width: float, peak_weights: str, peak_method: str,
     contribution = np.where(clean, 0.0, sums["leader"] - honest)
     positive = float(contribution[contribution > 0].sum())
     negative = float(contribution[contribution < 0].sum())
-    out = {"peak": peak, "peak_bin": float(bin_edges(peak_bin, bin_width)), "ratio": float(ratio),
-           "positive": positive, "negative": negative}
-    if not table:
-        return out
-    bins = pd.DataFrame({
-        "turnout_bin": bin_edges(np.arange(n_bins), bin_width), "stations": np.bincount(b, minlength=n_bins),
-        "registered": sums["registered"], "ballots": sums["ballots"], "leader": sums["leader"],
-        "others": others, "honest_leader": honest, "anomalous": contribution, "clean": clean,
-    })
-    return out | {"table": bins[bins["stations"] > 0].reset_index(drop=True)}
+    return {"peak": peak, "peak_bin": float(bin_edges(peak_bin, bin_width)), "ratio": float(ratio),
+            "positive": positive, "negative": negative, "others": others, "honest": honest,
+            "contribution": contribution, "clean": clean}
+
+
+def _bootstrap(columns: dict, n_sim: int, rng, bin_width: float, peak_weights: str, peak_method: str) -> np.ndarray:
+    """The estimate's positive part on ``n_sim`` bootstrap resamples of the stations, and their listing.
+
+    A resample is how often each station is drawn (``multiplicities``, one
+    resample at a time), assigned to the stations listed in turnout order
+    (``order``, returned): the counts of a resample are exchangeable, so the
+    order they are assigned in does not change the bootstrap.  With the
+    ``kde`` peak the estimate reads the stations only through sums that the
+    counts weight: the weights on each point of the peak's grid, the totals
+    of the weights' squares and of the weighted turnout and its square (for
+    the bandwidth), and each turnout bin's counts; in turnout order every
+    grid point and bin is a contiguous run.  ``klimek`` peaks are found on
+    the resampled stations themselves.
+    """
+    t = columns["turnout"]
+    n, n_bins = t.size, int(round(1 / bin_width))
+    w = np.ones(n) if peak_weights == "stations" else columns["registered"].astype(float)
+    grid, bins = kde_grid_index(t), bin_index(t, bin_width)
+    # grid points and bins both grow with turnout: in (grid point, bin) order each is a contiguous run
+    order = np.lexsort((bins, grid))
+    grid, bins, w, t = grid[order], bins[order], w[order], t[order]
+    listing = {c: v[order] for c, v in columns.items()}
+    totals = np.vstack([w * w, w * t, w * t * t])
+    summed = np.vstack([listing[c] for c in ESTIMATED])
+    grid_runs, bin_runs = (np.flatnonzero(np.r_[True, v[1:] != v[:-1]]) for v in (grid, bins))
+    n_grid = int(round(1 / 0.001)) + 1
+    out = np.empty(n_sim)
+    for r in range(n_sim):
+        drawn = multiplicities(rng, n, 1)[0]
+        if peak_method != "kde":
+            rows = np.repeat(np.arange(n), drawn.astype(np.int64))
+            out[r] = _estimate({c: v[rows] for c, v in listing.items()}, bin_width, peak_weights, peak_method,
+                               table=False)["positive"]
+            continue
+        total_w2, total_wt, total_wt2 = totals @ drawn
+        hist = np.zeros(n_grid)
+        hist[grid[grid_runs]] = np.add.reduceat(w * drawn, grid_runs)
+        total_w = hist.sum()
+        mean = total_wt / total_w
+        peak = kde_peak(hist, total_w ** 2 / total_w2, np.sqrt(max(total_wt2 / total_w - mean * mean, 0.0)),
+                        min_height=1.0)
+        per_bin = np.zeros((len(ESTIMATED), n_bins))
+        per_bin[:, bins[bin_runs]] = np.add.reduceat(summed * drawn, bin_runs, axis=1)
+        out[r] = _from_bins(peak, dict(zip(ESTIMATED, per_bin)), bin_width)["positive"]
+    return out, order
 
 
 @register_test("excess_votes", renamed={"n_boot": "n_sim"})
@@ -115,12 +173,8 @@ def excess_votes(election, party=None, bin_width: float = 0.01, turnout: str = "
     }
     ci = None
     if n_sim:
-        boot = []
-        for _ in range(n_sim):
-            rows = resample_indices(rng, len(kept))
-            boot.append(_estimate({c: v[rows] for c, v in columns.items()}, bin_width, peak_weights, peak_method,
-                                  table=False)["positive"])
-        ci = percentile_interval(boot, confidence_level)
+        ci = percentile_interval(_bootstrap(columns, n_sim, ensure_rng(rng), bin_width, peak_weights, peak_method)[0],
+                                 confidence_level)
     ci_text = f" ({confidence_level:.0%} bootstrap interval {ci[0]:,.0f} to {ci[1]:,.0f})" if ci else ""
     explanation = (
         f"Shpilkin's estimate: {anomaly:,.0f} of {party}'s {leader:,.0f} votes ({anomaly / leader:.1%}) look "

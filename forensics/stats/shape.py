@@ -38,7 +38,7 @@ from scipy import special, stats
 from ..errors import DataError
 from ..exclusions import Exclusions
 from ..model import as_election
-from ._core.bootstrap import percentile_interval, resample_sums
+from ._core.bootstrap import percentile_interval, resample_power_sums
 from ._core.moments import skew_kurtosis, skew_kurtosis_from_sums
 from ._core.plane import bin_edges, bin_index, party_column, require_registered
 from .dip import dip
@@ -601,8 +601,10 @@ def vote_rate_collapse(election, party=None, min_registered: int = 100, n_sim: i
     kurtosis 3); ballot stuffing for the party gives a long tail.
     ``statistic`` is the (non-excess) kurtosis, ``expected`` 3, ``ci`` its
     percentile bootstrap interval (``n_sim`` station resamples, each resample's moments from its
-    power sums, ``forensics.stats._core.bootstrap.resample_sums``); ``details`` has the
-    skewness and its interval.  Descriptive: no p-value, compare elections
+    power sums, drawn per fiftieth of a standard deviation of the standardised rate by
+    ``forensics.stats._core.bootstrap.resample_power_sums``); ``details`` has the
+    skewness and its interval, and ``bootstrap_within_share``, the part of the
+    power sums' variance drawn by its moments (within the bins) rather than exactly.  Descriptive: no p-value, compare elections
     and levels.  Stations where the party got all or none of the valid
     votes are excluded (the log is undefined).
     """
@@ -622,14 +624,14 @@ def vote_rate_collapse(election, party=None, min_registered: int = 100, n_sim: i
     z = (nu - nu.mean()) / nu.std()
     skew, kurt = (float(v) for v in skew_kurtosis(z))
     # every resample's moments from its power sums (z has mean 0 and sd 1, a well-conditioned centre)
-    z2 = z * z
-    replicates = skew_kurtosis_from_sums(resample_sums(np.column_stack([np.ones(n), z, z2, z2 * z, z2 * z2]), n_sim, rng))
+    sums, within_share = resample_power_sums(z, n_sim, rng)
+    replicates = skew_kurtosis_from_sums(sums)
     (low_skew, high_skew), (low_kurt, high_kurt) = (percentile_interval(r, confidence_level) for r in replicates)
     return TestResult.from_exclusions(
         "vote_rate_collapse", ex, kurt, ci=(low_kurt, high_kurt), expected=3.0, party=party,
         confidence_level=confidence_level, method=f"descriptive; percentile bootstrap interval ({n_sim} resamples)",
         details={"skewness": skew, "skewness_ci": (low_skew, high_skew), "mean_log_rate": float(nu.mean()),
-                 "sd_log_rate": float(nu.std()), "z": z},
+                 "sd_log_rate": float(nu.std()), "z": z, "bootstrap_within_share": within_share},
         explanation=(
             f"For {n:,} polling stations we took the log-ratio of votes for the others to votes for {party} and "
             f"standardised it. Honest elections give a bell curve: skewness near 0 and kurtosis near 3. Here the "

@@ -138,80 +138,83 @@ def _bin_probabilities(total, p, tolerance: float, width_sd: float = 5.5):
     return _RECENT[key]
 
 
-#: stations per block of ``_compute_bin_probabilities`` (its temporaries are about 60 bytes per bin of a block)
+#: stations per block of ``_compute_bin_probabilities`` (its temporaries are about 100 bytes per bin of a block)
 _BLOCK_STATIONS = 1 << 14
-
-
-def _compute_bin_probabilities(total, p, tolerance, width_sd):
-    """The triple of ``_bin_probabilities``, computed in blocks of stations (memory bounded by the block, not
-    the table) and kept in the smallest integer types as it grows."""
-    scale = _scale(tolerance)
-    sd = 100 * np.sqrt(p * (1 - p) / total)
-    first = np.clip(np.floor(100 * p - width_sd * sd - 1), 0, 100).astype(np.int64)
-    last = np.clip(np.ceil(100 * p + width_sd * sd + 1), 0, 100).astype(np.int64)
-    widths = last - first + 1
-    row_type = np.int32 if len(total) < 2**31 else np.int64
-    rows, ints, probs = [], [], []
-    for w in np.unique(widths):
-        same = np.flatnonzero(widths == w)
-        for start in range(0, len(same), _BLOCK_STATIONS):
-            sel = same[start:start + _BLOCK_STATIONS]
-            k = first[sel, None] + np.arange(w)[None, :]
-            n = np.broadcast_to(total[sel, None], k.shape)
-            # x is in bin k  <=>  scale*|100x - kn| <= n  <=>  n(scale*k - 1) <= 100*scale*x <= n(scale*k + 1)
-            lo = np.maximum(-((-n * (scale * k - 1)) // (100 * scale)), 0)
-            hi = np.minimum((n * (scale * k + 1)) // (100 * scale), n)
-            keep = hi >= lo
-            q = np.broadcast_to(p[sel, None], k.shape)[keep]
-            rows.append(np.broadcast_to(sel[:, None], k.shape)[keep].astype(row_type))
-            ints.append(k[keep].astype(np.int16))
-            probs.append(_interval_probability(lo[keep], hi[keep], n[keep], q))
-    return np.concatenate(rows), np.concatenate(ints), np.clip(np.concatenate(probs), 0.0, 1.0)
-
-
 #: bins of at most this many counts are summed from the probability mass function, wider ones from the cdf
 _FEW_COUNTS = 8
-
-
-def _interval_probability(lo, hi, n, p):
-    """P(lo <= Bin(n, p) <= hi), elementwise (lo <= hi).
-
-    A bin a tenth of a percentage point wide holds only a few counts at a
-    polling station's size; summing their binomial probabilities is exact
-    and several times cheaper than two incomplete beta functions.
-    """
-    out = np.empty(len(lo))
-    width = hi - lo + 1
-    few = width <= _FEW_COUNTS
-    wide = ~few
-    out[wide] = binom_cdf(hi[wide], n[wide], p[wide]) - binom_cdf(lo[wide] - 1, n[wide], p[wide])
-    cells = np.flatnonzero(few)
-    counts = width[cells]
-    owner = np.repeat(np.arange(len(cells)), counts)
-    x = lo[cells][owner] + (np.arange(owner.size) - np.repeat(np.cumsum(counts) - counts, counts))
-    mass = _binom_pmf(x, n[cells][owner], p[cells][owner])
-    out[cells] = np.bincount(owner, weights=mass, minlength=len(cells))
-    return out
-
-
 #: largest station size whose log-factorials are tabulated; beyond it scipy's pmf is used
 _TABLE_MAX = 1_000_000
 
 
-def _binom_pmf(x, n, p):
-    """Binomial probabilities from a table of log-factorials (one ``gammaln`` per size, not per count).
+def _compute_bin_probabilities(total, p, tolerance, width_sd):
+    """The triple of ``_bin_probabilities``, station by station (bins in increasing order), computed in blocks of
+    stations (memory bounded by the block, not the table) and kept in the smallest integer types as it grows."""
+    scale = _scale(tolerance)
+    sd = 100 * np.sqrt(p * (1 - p) / total)
+    first = np.clip(np.floor(100 * p - width_sd * sd - 1), 0, 100).astype(np.int64)
+    widths = np.clip(np.ceil(100 * p + width_sd * sd + 1), 0, 100).astype(np.int64) - first + 1
+    top = int(total.max(initial=0))
+    log_factorial = special.gammaln(np.arange(top + 1) + 1.0) if top <= _TABLE_MAX else None
+    row_type = np.int32 if len(total) < 2**31 else np.int64
+    rows, ints, probs = [np.empty(0, row_type)], [np.empty(0, np.int16)], [np.empty(0)]
+    for start in range(0, len(total), _BLOCK_STATIONS):
+        block = slice(start, start + _BLOCK_STATIONS)
+        w = widths[block]
+        owner = np.repeat(np.arange(w.size), w)
+        k = np.repeat(first[block] - (np.cumsum(w) - w), w) + np.arange(owner.size)
+        n = total[block].astype(float)[owner]
+        # x is in bin k  <=>  scale*|100x - kn| <= n  <=>  n(scale*k - 1) <= 100*scale*x <= n(scale*k + 1); the
+        # products are exact in floats and a quotient is never within rounding of a whole number it is not
+        lo = np.maximum(np.ceil(n * (scale * k - 1) / (100 * scale)), 0)
+        hi = np.minimum(np.floor(n * (scale * k + 1) / (100 * scale)), n)
+        keep = np.flatnonzero(hi >= lo)
+        owner = owner[keep]
+        rows.append((owner + start).astype(row_type))
+        ints.append(k[keep].astype(np.int16))
+        probs.append(_interval_probability(lo[keep], hi[keep], total[block], p[block], owner, log_factorial))
+    return np.concatenate(rows), np.concatenate(ints), np.clip(np.concatenate(probs), 0.0, 1.0)
 
-    Each term of log C(n, x) + x log p + (n - x) log(1 - p) is below 1e6 in
-    size, so the result keeps a relative accuracy of about 1e-10, far inside
-    the 1e-7 the bins are computed to.
+
+def _interval_probability(lo, hi, total, p, owner, log_factorial):
+    """P(lo <= Bin(n, p) <= hi) of each bin, the bin of station ``owner`` (size ``total``, probability ``p``).
+
+    A bin a tenth of a percentage point wide holds only a few counts at a
+    polling station's size: their binomial probabilities are summed, the
+    first from a table of log-factorials and each next one from the ratio
+    P(x + 1) / P(x) = (n - x) / (x + 1) * p / (1 - p).  Exact, and several
+    times cheaper than two incomplete beta functions, which sum the wider bins.
     """
-    top = int(n.max(initial=0))
-    if top > _TABLE_MAX:
-        return stats.binom.pmf(x, n, p)
-    log_factorial = special.gammaln(np.arange(top + 1) + 1.0)
-    log_mass = (log_factorial[n] - log_factorial[x] - log_factorial[n - x]
-                + special.xlogy(x, p) + special.xlog1py(n - x, -p))
-    return np.exp(log_mass)
+    n = total.astype(float)[owner]
+    q = p[owner]
+    out = np.empty(lo.size)
+    width = hi - lo + 1
+    wide = np.flatnonzero(width > _FEW_COUNTS)
+    out[wide] = binom_cdf(hi[wide], n[wide], q[wide]) - binom_cdf(lo[wide] - 1, n[wide], q[wide])
+    few = np.flatnonzero(width <= _FEW_COUNTS)
+    lo, n, owner, width = lo[few], n[few], owner[few], width[few]
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        # log P(x) = [log n! + n log(1 - p)] - log x! - log (n - x)! + x log(p / (1 - p)); 0 log 0 = 0
+        log_p, log_q = np.maximum(np.log(p), -1e300), np.maximum(np.log1p(-p), -1e300)
+        log_odds = log_p - log_q
+        if log_factorial is None:
+            mass = stats.binom.pmf(lo, n, q[few])
+        else:
+            x = lo.astype(np.int64)
+            mass = np.exp((log_factorial[total] + total * log_q)[owner] - log_factorial[x] - log_factorial[total[owner] - x]
+                          + lo * log_odds[owner])
+        odds = np.exp(log_odds)
+        summed = mass.copy()
+        longer = np.arange(few.size)
+        for step in range(1, _FEW_COUNTS):
+            longer = longer[width[longer] > step]
+            if longer.size == 0:
+                break
+            x = lo[longer] + (step - 1)
+            mass[longer] *= (n[longer] - x) / (x + 1) * odds[owner[longer]]
+            summed[longer] += mass[longer]
+    # p = 1 puts all the mass on n, in the bin whose top is n
+    out[few] = np.where(p[owner] >= 1, hi[few] == n, summed)
+    return out
 
 
 def station_bins(frame: pd.DataFrame, tolerance: float = 0.05) -> tuple:
@@ -269,8 +272,9 @@ def integer_percentages(election, party=None, n_sim: int = 0, rng=None, toleranc
     party = party_column(election, party)
     if len(frame) == 0:
         return _empty_result(party, ex)
-    batch = _Batch(frame, station_bins(frame, tolerance), np.zeros(len(frame), dtype=np.int64), 1, tolerance)
-    return batch.result(0, election, ex, party, n_sim, rng, breakdown, null, chunk)
+    batch = _Batch(frame, station_bins(frame, tolerance), np.zeros(len(frame), dtype=np.int64), 1, tolerance,
+                   _breakdown(election, frame.index, breakdown))
+    return batch.result(0, ex, party, n_sim, rng, null, chunk)
 
 
 def _check_options(null, n_sim):
@@ -310,19 +314,39 @@ def integer_percentages_by_group(election, groups: dict, rngs: dict, party=None,
         used = np.flatnonzero(ex.keep.to_numpy())
         mine = np.array([leader == group_party for leader in leaders])
         code = np.where(mine[membership[used]] & (membership[used] >= 0), membership[used], -1)
-        batch = _Batch(frame, station_bins(frame, tolerance), code, len(names), tolerance)
-        keep, reasons = ex.keep.to_numpy(), ex.reasons.to_numpy(dtype=object)
+        batch = _Batch(frame, station_bins(frame, tolerance), code, len(names), tolerance,
+                       _breakdown(e, frame.index, breakdown))
+        excluded = _Excluded(ex)
         for k in np.flatnonzero(mine):
-            positions = np.asarray(groups[names[k]], dtype=np.int64)
-            group_ex = Exclusions(table.index[positions])
-            group_ex.keep = pd.Series(keep[positions], index=group_ex.index)
-            group_ex.reasons = pd.Series(reasons[positions], index=group_ex.index, dtype=object)
+            group_ex = excluded.take(np.asarray(groups[names[k]], dtype=np.int64))
             if batch.size[k] == 0:
                 out[names[k]] = _empty_result(group_party, group_ex)
                 continue
-            out[names[k]] = batch.result(k, e, group_ex, group_party, n_sim, ensure_rng(rngs.get(names[k])),
-                                         breakdown, null, chunk)
+            out[names[k]] = batch.result(k, group_ex, group_party, n_sim, ensure_rng(rngs.get(names[k])), null, chunk)
     return {name: out[name] for name in names}
+
+
+class _Excluded:
+    """What ``TestResult.from_exclusions`` reads of an ``Exclusions`` (``n_used``, ``counts``, ``rows``), for
+    subsets of its rows: each row's reason is its own, so a subset's are those of its rows (counted in the order
+    they first appear, as ``Exclusions.counts``)."""
+
+    def __init__(self, ex: Exclusions):
+        self.index, self.keep = ex.index, ex.keep.to_numpy()
+        self.reasons = ex.reasons.to_numpy(dtype=object)
+        self.codes, self.names = pd.factorize(ex.reasons)
+
+    def take(self, positions) -> "_Excluded":
+        part = _Excluded.__new__(_Excluded)
+        codes = self.codes[positions]
+        dropped = np.flatnonzero(codes >= 0)
+        found, first, count = np.unique(codes[dropped], return_index=True, return_counts=True)
+        appear = np.argsort(first, kind="stable")
+        part.n_used = int(self.keep[positions].sum())
+        part.counts = {str(self.names[found[j]]): int(count[j]) for j in appear}
+        rows = positions[dropped]
+        part.rows = pd.Series(self.reasons[rows], index=self.index[rows], dtype=object)
+        return part
 
 
 def _group_leaders(e, membership, n_groups) -> list:
@@ -336,13 +360,14 @@ def _group_leaders(e, membership, n_groups) -> list:
 class _Batch:
     """Every count, expectation and analytic tail of the test, for all groups of used stations in one pass.
 
-    ``code`` gives each used station's group (-1: in none).  Stations are
-    taken in group order (stable, so a group keeps its table order) and every
-    sum runs over a group's stations in that order: a group's numbers are
-    the ones it gets on its own.
+    ``code`` gives each used station's group (-1: in none), ``breakdown``
+    the (labels, codes) of the column each group's result is split by (or
+    None).  Stations are taken in group order (stable, so a group keeps its
+    table order) and every sum runs over a group's stations in that order: a
+    group's numbers are the ones it gets on its own.
     """
 
-    def __init__(self, frame, bins, code, n_groups, tolerance):
+    def __init__(self, frame, bins, code, n_groups, tolerance, breakdown):
         self.frame, self.tolerance, self.n_groups = frame, tolerance, n_groups
         self.shares = frame[["turnout", "result"]]
         n = len(frame)
@@ -362,6 +387,7 @@ class _Batch:
                                                             for col in list(WEIGHTS.values())[1:]])
         self._counts(c)
         self._integers(code, bins, k_t, obs_t, k_r, obs_r)
+        self._breakdown(c, breakdown)
 
     def _counts(self, c):
         """(groups x statistics x weightings) observed, expected, sd and analytic upper tail."""
@@ -394,35 +420,60 @@ class _Batch:
         1967), which is close because each station's chance of a given whole
         percentage is small: p-values valid (never too small) at no cost.
         """
-        g = self.n_groups
+        g, n = self.n_groups, code.size
         shape = (g, 2, 101)
         self.int_obs, self.int_mean, self.int_var = np.zeros(shape), np.zeros(shape), np.zeros(shape)
+        # groups x stations: a product with it sums each group's stations, in station order
+        member = np.flatnonzero(code >= 0)
+        groups = sparse.csr_matrix((np.ones(member.size), (code[member], member)), shape=(g, n))
         for i, (hit, ks, (rows, ints, probs)) in enumerate(((obs_t, k_t, bins[0]), (obs_r, k_r, bins[1]))):
             sel = hit & (code >= 0)
             self.int_obs[:, i, :] = np.bincount(code[sel] * 101 + ks[sel], minlength=g * 101).reshape(g, 101)
-            entry = code[rows]
-            inside = entry >= 0
-            cell = entry[inside] * 101 + ints[inside]
-            self.int_mean[:, i, :] = np.bincount(cell, weights=probs[inside], minlength=g * 101).reshape(g, 101)
-            self.int_var[:, i, :] = np.bincount(cell, weights=(probs * (1 - probs))[inside],
-                                                minlength=g * 101).reshape(g, 101)
+            # the bins come station by station: stations x whole percentages, without copying them per entry
+            starts = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n))])
+            for out, values in ((self.int_mean, probs), (self.int_var, probs * (1 - probs))):
+                out[:, i, :] = (groups @ sparse.csr_matrix((values, ints, starts), shape=(n, 101))).toarray()
         self.int_tail = np.where(self.int_obs > 0, stats.poisson.sf(self.int_obs - 1, self.int_mean), 1.0)
 
-    def result(self, k, e, ex, party, n_sim, rng, breakdown, null, chunk) -> TestResult:
+    def _breakdown(self, c, breakdown):
+        """The 'either' counts of every (group, breakdown label) cell, their null sd and analytic tails at once.
+
+        A cell's stations are summed in the group's order, so each group's
+        table is the one it gets alone.
+        """
+        self.labels = None
+        if breakdown is None:
+            return
+        # the labels as the tables' column type once, not once per table
+        self.labels, label = pd.Series(breakdown[0]).array, breakdown[1][self.order]
+        cell, self.cell = np.unique(c * len(self.labels) + label, return_inverse=True)
+        self.cell_group, self.cell_label = cell // len(self.labels), cell % len(self.labels)
+        hit, p = self.observed["either"].astype(float), self.p_null["either"]
+        n_cells = cell.size
+        self.cell_used = np.bincount(self.cell, minlength=n_cells)
+        self.cell_obs = np.bincount(self.cell, weights=hit, minlength=n_cells)
+        self.cell_mean = np.bincount(self.cell, weights=p, minlength=n_cells)
+        self.cell_sd = np.sqrt(np.bincount(self.cell, weights=p * (1 - p), minlength=n_cells))
+        self.cell_tail = grouped_sf(self.cell_obs, p, self.cell, n_cells)
+
+    def _groups(self, k, part):
+        """Group ``k``'s (labels, codes) of the breakdown column and the slice of its cells, or None."""
+        if self.labels is None:
+            return None, None
+        cells = slice(*np.searchsorted(self.cell_group, [k, k + 1]))
+        return (self.labels[self.cell_label[cells]], self.cell[part] - cells.start), cells
+
+    def result(self, k, ex, party, n_sim, rng, null, chunk) -> TestResult:
         """Group ``k``'s TestResult (Monte Carlo replicates drawn here when ``n_sim``)."""
         part = slice(self.starts[k], self.starts[k + 1])
         index = self.order[part]
         n = index.size
-        observed = {s: v[part] for s, v in self.observed.items()}
-        p_null = {s: v[part] for s, v in self.p_null.items()}
-        groups = _groups(e, self.frame.index[index], breakdown)
+        groups, cells = self._groups(k, part)
         sims = None
         if n_sim:
             sims = _simulate(rng, self.prob[part], self.frame.iloc[index], self.tolerance, null, n_sim,
                              self.weights[part], groups, chunk)
-        counts = _counts_table(self.obs_sum[k], self.mean[k], self.sd[k], self.tail[k], sims)
-        main = {column: counts[column].iat[0] for column in ("observed", "expected", "excess", "null_sd", "pvalue",
-                                                            "pvalue_analytic")}
+        counts, main = _counts_table(self.obs_sum[k], self.mean[k], self.sd[k], self.tail[k], sims)
         details = {
             "party": party,
             "excess": float(main["excess"]),
@@ -441,15 +492,17 @@ class _Batch:
             details["null_quantiles"] = {q: float(np.quantile(sims["either"][:, 0], q))
                                          for q in (0.025, 0.5, 0.975, 0.999)}
         if groups is not None:
-            details["regions"] = _regions_table(groups, observed["either"], p_null["either"],
-                                                None if sims is None else sims["groups"])
+            pvalue = self.cell_tail[cells] if sims is None else _mc_pvalue(sims["groups"], self.cell_obs[cells])
+            details["regions"] = _regions_table(groups[0], self.cell_used[cells], self.cell_obs[cells],
+                                                self.cell_mean[cells], self.cell_sd[cells], pvalue)
         method = (f"Monte Carlo ({n_sim} binomial re-counts of every station)" if n_sim else
                   "analytic tail of a sum of independent station indicators (Poisson-binomial: exact when small, "
                   "saddlepoint otherwise)")
         return TestResult.from_exclusions(
             "integer_percentages", ex, main["observed"], pvalue=float(main["pvalue"]),
             expected=float(main["expected"]), details=details,
-            explanation=_explain(main, self.obs_sum[k] - self.mean[k], details, n, party),
+            explanation=_explain(main, self.obs_sum[k] - self.mean[k], self.int_obs[k] - self.int_mean[k], details, n,
+                                 party),
             party=party, alternative="greater", method=method,
         )
 
@@ -457,12 +510,12 @@ class _Batch:
 integer_percentages.grouped = integer_percentages_by_group
 
 
-def _groups(e, index, breakdown):
+def _breakdown(e, index, breakdown):
     """(labels, codes) of the breakdown column for the used stations, or None."""
     if breakdown is None or breakdown not in e.table.columns:
         return None
     codes, labels = pd.factorize(e.table.loc[index, breakdown].astype(str), sort=True)
-    return labels, codes
+    return np.asarray(labels), codes
 
 
 def _simulate(rng, prob, frame, tolerance, null, n_sim, weights, groups, chunk):
@@ -497,7 +550,8 @@ def _counts_table(obs, mean, sd, tail, sims) -> pd.DataFrame:
     """Observed vs null for each statistic and weighting ((statistics x weightings) arrays of one group).
 
     One row per statistic and weighting, statistic by statistic (so the
-    first row is the main count: either percentage, stations).
+    first row is the main count: either percentage, stations).  Returns the
+    table and its first row as a dict.
     """
     shape = obs.shape
     if sims is not None:
@@ -507,13 +561,11 @@ def _counts_table(obs, mean, sd, tail, sims) -> pd.DataFrame:
                           for s in STATISTICS])
     else:
         mc = mc_mean = mc_sd = np.full(shape, np.nan)
-    values = np.column_stack([obs.ravel(), mean.ravel(), (obs - mean).ravel(), sd.ravel(), mc_mean.ravel(),
-                              mc_sd.ravel(), (tail if sims is None else mc).ravel(), tail.ravel(), mc.ravel()])
-    table = pd.DataFrame(values, columns=["observed", "expected", "excess", "null_sd", "mc_mean", "mc_sd", "pvalue",
-                                          "pvalue_analytic", "pvalue_mc"])
-    table.insert(0, "weight", _ROW_NAMES[1])
-    table.insert(0, "statistic", _ROW_NAMES[0])
-    return table
+    values = dict(zip(["observed", "expected", "excess", "null_sd", "mc_mean", "mc_sd", "pvalue", "pvalue_analytic",
+                       "pvalue_mc"], (np.asarray(v, dtype=float).ravel() for v in
+                                      (obs, mean, obs - mean, sd, mc_mean, mc_sd, tail if sims is None else mc, tail, mc))))
+    table = pd.DataFrame({"statistic": _ROW_NAMES[0], "weight": _ROW_NAMES[1]} | values)
+    return table, {column: v[0] for column, v in values.items()}
 
 
 #: the statistic and weight label columns of every counts table, built once
@@ -530,21 +582,13 @@ def _integers_table(obs, mean, var, tail):
             z = np.where(var[i] > 0, (obs[i] - mean[i]) / sd, 0.0)
         columns.update({f"{name}_observed": obs[i], f"{name}_expected": mean[i], f"{name}_excess": obs[i] - mean[i],
                         f"{name}_sd": sd, f"{name}_z": z, f"{name}_pvalue_adj": adjust(tail[i])})
-    table = pd.DataFrame(np.column_stack(list(columns.values())), columns=list(columns))
-    table.insert(0, "percent", PERCENTS)
-    return table
+    return pd.DataFrame({"percent": PERCENTS} | {name: np.asarray(v, dtype=float) for name, v in columns.items()})
 
 
-def _regions_table(groups, observed, p_null, sims):
-    """Observed vs null 'either' counts per group, with BH-adjusted p-values (Monte Carlo when ``sims``)."""
-    labels, codes = groups
-    obs = np.bincount(codes, weights=observed.astype(float), minlength=len(labels))
-    mean = np.bincount(codes, weights=p_null, minlength=len(labels))
-    sd = np.sqrt(np.bincount(codes, weights=p_null * (1 - p_null), minlength=len(labels)))
-    pval = grouped_sf(obs, p_null, codes, len(labels)) if sims is None else _mc_pvalue(sims, obs)
-    table = pd.DataFrame({"group": np.asarray(labels), "n_used": np.bincount(codes, minlength=len(labels)),
-                          "observed": obs, "expected": mean, "excess": obs - mean, "null_sd": sd,
-                          "pvalue": pval, "pvalue_adj": adjust(pval)})
+def _regions_table(labels, n_used, obs, mean, sd, pvalue):
+    """Observed vs null 'either' counts per breakdown label, with BH-adjusted p-values, largest excess first."""
+    table = pd.DataFrame({"group": labels, "n_used": n_used, "observed": obs, "expected": mean, "excess": obs - mean,
+                          "null_sd": sd, "pvalue": pvalue, "pvalue_adj": adjust(pvalue)})
     return table.sort_values("excess", ascending=False, ignore_index=True)
 
 
@@ -557,13 +601,11 @@ def _empty_result(party, ex):
     )
 
 
-def _explain(main, excess, details, n, party) -> str:
+def _explain(main, excess, int_excess, details, n, party) -> str:
     res = {"excess": excess[STATISTICS.index("result"), 0]}
     tur = {"excess": excess[STATISTICS.index("turnout"), 0]}
     z = main["excess"] / main["null_sd"] if main["null_sd"] > 0 else 0.0
-    ints = details["integers"]
-    top = PERCENTS[np.argsort(-(ints["turnout_excess"].to_numpy() + ints["result_excess"].to_numpy()),
-                              kind="stable")[:3]].tolist()
+    top = PERCENTS[np.argsort(-int_excess.sum(axis=0), kind="stable")[:3]].tolist()
     how = "Monte Carlo" if details["n_sim"] else "exact tail"
     verdict = (f"That is {z:.1f} standard deviations more than expected; honest counting would give a count "
                f"this high with probability about {main['pvalue']:.2g} ({how})."

@@ -120,11 +120,26 @@ def find_peak(values, weights=None, lower: float = 0.3, method: str = "kde", min
         return _klimek_peak(x, start_bin)
     if method != "kde":
         raise ValueError("method must be 'kde' or 'klimek'")
-    n_grid = int(round(1 / step)) + 1
-    hist = np.bincount(np.clip(np.rint(x / step).astype(int), 0, n_grid - 1), weights=w, minlength=n_grid)
+    hist = np.bincount(kde_grid_index(x, step), weights=w, minlength=int(round(1 / step)) + 1)
     n_eff = w.sum() ** 2 / (w ** 2).sum()
     mean = np.average(x, weights=w)
     sd = np.sqrt(np.average((x - mean) ** 2, weights=w))
+    return kde_peak(hist, n_eff, sd, lower, min_height, step)
+
+
+def kde_grid_index(values, step: float = 0.001) -> np.ndarray:
+    """The point of ``find_peak``'s ``step`` grid on [0, 1] nearest to each value."""
+    return np.clip(np.rint(np.asarray(values, dtype=float) / step).astype(int), 0, int(round(1 / step)))
+
+
+def kde_peak(hist, n_eff: float, sd: float, lower: float = 0.3, min_height: float = 0.25,
+             step: float = 0.001) -> float:
+    """``find_peak(method="kde")`` from the values' (weighted) counts on the grid, effective number and sd.
+
+    The peak depends on the values only through these, so a bootstrap can
+    find each resample's peak from resampled sums.
+    """
+    n_grid = hist.size
     bandwidth = max(sd * n_eff ** (-1 / 5), 2 * step)
     half = int(np.ceil(4 * bandwidth / step))
     kernel = np.exp(-0.5 * (np.arange(-half, half + 1) * step / bandwidth) ** 2)
