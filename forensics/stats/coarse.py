@@ -67,6 +67,12 @@ def _component_loglik(n, k, a, b, log_choose=None):
             - special.betaln(a, b)[None, :])
 
 
+def _logsumexp_rows(x):
+    """``log(sum(exp(x), axis=1))`` for a (rows x L) array of finite values (scipy's logsumexp, without its checks)."""
+    top = x.max(axis=1)
+    return np.log(np.exp(x - top[:, None]).sum(axis=1)) + top
+
+
 def _unpack(theta, L):
     a = np.exp(theta[:L])
     b = np.exp(theta[L:2 * L])
@@ -79,7 +85,7 @@ def _negloglik(theta, n, k, count, L, log_choose):
     """Negative mixture log-likelihood and its gradient in (log a, log b, weight logits)."""
     a, b, logw = _unpack(theta, L)
     comp = _component_loglik(n, k, a, b, log_choose) + logw[None, :]
-    total = special.logsumexp(comp, axis=1)
+    total = _logsumexp_rows(comp)
     resp = np.exp(comp - total[:, None]) * count[:, None]
     dig_ab = special.digamma(a + b) - special.digamma(n[:, None] + a + b)
     grad_a = a * ((resp * (special.digamma(k[:, None] + a) - special.digamma(a) + dig_ab)).sum(axis=0))
@@ -149,14 +155,14 @@ def fit_betabinom_mixture(n, k, max_components: int = 5, rng=None, sample: int =
 def _responsibilities(fit, n, k):
     """(stations x L) probability of each component given a station's counts."""
     comp = _component_loglik(n, k, fit["alpha"], fit["beta"]) + fit["logw"][None, :]
-    return np.exp(comp - special.logsumexp(comp, axis=1, keepdims=True))
+    return np.exp(comp - _logsumexp_rows(comp)[:, None])
 
 
 def _draw_components(rng, resp, size):
     """(size x stations) component index drawn by responsibility (inverse CDF, one uniform per draw)."""
     u = rng.random((size, resp.shape[0]))
     cum = np.cumsum(resp, axis=1)
-    comp = np.zeros(u.shape, dtype=np.intp)
+    comp = np.zeros(u.shape, dtype=np.uint8 if resp.shape[1] <= 256 else np.intp)
     for column in cum[:, :-1].T:
         comp += u > column
     return comp
@@ -165,7 +171,11 @@ def _draw_components(rng, resp, size):
 def _draw_posterior(rng, fit, resp, n, k, size):
     """(size x stations) proportions: a component by responsibility, then its conjugate Beta posterior."""
     comp = _draw_components(rng, resp, size)
-    return rng.beta(k[None, :] + fit["alpha"][comp], (n - k)[None, :] + fit["beta"][comp])
+    a = np.take(fit["alpha"], comp)
+    a += k
+    b = np.take(fit["beta"], comp)
+    b += n - k
+    return rng.beta(a, b)
 
 
 # -- step 3: kernel density on the grid, as R's density() ---------------------------------------
