@@ -77,7 +77,7 @@ def _unpack(theta, L):
     a = np.exp(theta[:L])
     b = np.exp(theta[L:2 * L])
     u = np.concatenate([[0.0], theta[2 * L:]])
-    logw = u - special.logsumexp(u)
+    logw = u - _logsumexp_rows(u[None, :])[0]
     return a, b, logw
 
 
