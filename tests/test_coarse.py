@@ -169,3 +169,17 @@ def test_coarse_shares_equals_the_row_by_row_reference(monkeypatch):
     assert new.statistic == old.statistic and new.pvalue == old.pvalue
     for key in ("density", "envelope", "null_F"):
         np.testing.assert_array_equal(new.details[key], old.details[key])
+
+
+def test_same_numbers_on_one_thread_and_on_several():
+    """The re-count blocks have their own streams: the number of threads changes nothing."""
+    e = simulate(n_pec=2000, rng=22)
+    one = coarse_shares(e, n_sim=60, rng=9, workers=1, chunk=20_000)  # 6 blocks of 10 re-counts
+    two = coarse_shares(e, n_sim=60, rng=9, workers=2, chunk=20_000)
+    three = coarse_shares(e, n_sim=60, rng=9, workers=3, chunk=20_000)
+    for other in (two, three):
+        assert other.statistic == one.statistic and other.pvalue == one.pvalue
+        for key in ("density", "envelope", "null_F"):
+            np.testing.assert_array_equal(other.details[key], one.details[key])
+    with pytest.raises(ValueError, match="workers"):
+        coarse_shares(e, n_sim=10, rng=9, workers=0)

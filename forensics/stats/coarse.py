@@ -35,6 +35,9 @@ least the observed one.
 """
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
@@ -49,6 +52,9 @@ __all__ = ["coarse_shares"]
 
 #: box for log alpha and log beta (alpha, beta in [0.050, 403])
 LOG_BOUNDS = (-3.0, 6.0)
+#: at most this many re-counts per block: every block has its own random stream, so the blocks can be
+#: drawn in parallel, and the numbers depend on this constant and ``chunk``, never on the number of threads
+RECOUNTS_PER_BLOCK = 25
 
 
 # -- step 1: beta-binomial mixture ------------------------------------------------------------
@@ -61,11 +67,17 @@ def _component_loglik(n, k, a, b, log_choose=None):
             - special.betaln(a, b)[None, :])
 
 
+def _logsumexp_rows(x):
+    """``log(sum(exp(x), axis=1))`` for a (rows x L) array of finite values (scipy's logsumexp, without its checks)."""
+    top = x.max(axis=1)
+    return np.log(np.exp(x - top[:, None]).sum(axis=1)) + top
+
+
 def _unpack(theta, L):
     a = np.exp(theta[:L])
     b = np.exp(theta[L:2 * L])
     u = np.concatenate([[0.0], theta[2 * L:]])
-    logw = u - special.logsumexp(u)
+    logw = u - _logsumexp_rows(u[None, :])[0]
     return a, b, logw
 
 
@@ -73,7 +85,7 @@ def _negloglik(theta, n, k, count, L, log_choose):
     """Negative mixture log-likelihood and its gradient in (log a, log b, weight logits)."""
     a, b, logw = _unpack(theta, L)
     comp = _component_loglik(n, k, a, b, log_choose) + logw[None, :]
-    total = special.logsumexp(comp, axis=1)
+    total = _logsumexp_rows(comp)
     resp = np.exp(comp - total[:, None]) * count[:, None]
     dig_ab = special.digamma(a + b) - special.digamma(n[:, None] + a + b)
     grad_a = a * ((resp * (special.digamma(k[:, None] + a) - special.digamma(a) + dig_ab)).sum(axis=0))
@@ -143,14 +155,14 @@ def fit_betabinom_mixture(n, k, max_components: int = 5, rng=None, sample: int =
 def _responsibilities(fit, n, k):
     """(stations x L) probability of each component given a station's counts."""
     comp = _component_loglik(n, k, fit["alpha"], fit["beta"]) + fit["logw"][None, :]
-    return np.exp(comp - special.logsumexp(comp, axis=1, keepdims=True))
+    return np.exp(comp - _logsumexp_rows(comp)[:, None])
 
 
 def _draw_components(rng, resp, size):
     """(size x stations) component index drawn by responsibility (inverse CDF, one uniform per draw)."""
     u = rng.random((size, resp.shape[0]))
     cum = np.cumsum(resp, axis=1)
-    comp = np.zeros(u.shape, dtype=np.intp)
+    comp = np.zeros(u.shape, dtype=np.uint8 if resp.shape[1] <= 256 else np.intp)
     for column in cum[:, :-1].T:
         comp += u > column
     return comp
@@ -159,7 +171,11 @@ def _draw_components(rng, resp, size):
 def _draw_posterior(rng, fit, resp, n, k, size):
     """(size x stations) proportions: a component by responsibility, then its conjugate Beta posterior."""
     comp = _draw_components(rng, resp, size)
-    return rng.beta(k[None, :] + fit["alpha"][comp], (n - k)[None, :] + fit["beta"][comp])
+    a = np.take(fit["alpha"], comp)
+    a += k
+    b = np.take(fit["beta"], comp)
+    b += n - k
+    return rng.beta(a, b)
 
 
 # -- step 3: kernel density on the grid, as R's density() ---------------------------------------
@@ -231,7 +247,7 @@ def _F(dens, envelope, share, mean_share):
 @register_test("coarse_shares", renamed={"resamples": "n_sim"})
 def coarse_shares(election, party=None, n_sim: int = 1000, bw: float = 1e-4, grid: int = 1001,
                   rng=None, max_components: int = 5, fit_sample: int = 5_000,
-                  chunk: int = 2_000_000) -> TestResult:
+                  chunk: int = 1_000_000, workers: int | None = None) -> TestResult:
     """Rozenas' RKD estimate of the percentage of stations with excess coarse vote shares.
 
     Uses t = valid votes and v = the party's votes (the leader by default) at
@@ -240,6 +256,11 @@ def coarse_shares(election, party=None, n_sim: int = 1000, bw: float = 1e-4, gri
     ``details``: ``flagged`` (share, excess in percent of stations),
     ``fits`` (turnout and vote mixtures), ``x``, ``density``, ``envelope``
     and ``null_F`` for figures.
+
+    The re-counts are drawn in blocks of at most ``RECOUNTS_PER_BLOCK``
+    resamples and ``chunk`` station draws, each block from its own stream
+    spawned from ``rng``, on ``workers`` threads (None: the cores this
+    process may use); the result does not depend on ``workers``.
     """
     if n_sim < 2:
         raise ValueError("n_sim must be at least 2")
@@ -267,15 +288,21 @@ def coarse_shares(election, party=None, n_sim: int = 1000, bw: float = 1e-4, gri
     observed = v / t
     dens_obs = share_density(observed, bw, grid)[0]
     share_obs = _bin_shares(observed, grid)[0]
-    dens_sim, share_sim = [], []
-    size = max(1, min(n_sim, chunk // N.size))
-    for start in range(0, n_sim, size):
-        m = min(size, n_sim - start)
-        t_star = rng.binomial(N[None, :], _draw_posterior(rng, fit_t, resp_t, N, t, m))
-        v_star = rng.binomial(t_star, _draw_posterior(rng, fit_v, resp_v, t, v, m))
-        y = np.divide(v_star, t_star, out=np.zeros(t_star.shape), where=t_star > 0)
-        dens_sim.append(share_density(y, bw, grid))
-        share_sim.append(_bin_shares(y, grid))
+    size = max(1, min(RECOUNTS_PER_BLOCK, n_sim, chunk // N.size))
+    starts = range(0, n_sim, size)
+    streams = np.random.SeedSequence(int(rng.integers(2**63))).spawn(len(starts))
+    model = (fit_t, resp_t, fit_v, resp_v, N, t, v, bw, grid)
+
+    def block(start, stream):
+        return _recount_block(np.random.default_rng(stream), *model, min(size, n_sim - start))
+
+    workers = _workers(workers, len(starts))
+    if workers == 1:
+        blocks = list(map(block, starts, streams))
+    else:
+        with ThreadPoolExecutor(workers) as pool:
+            blocks = list(pool.map(block, starts, streams))
+    dens_sim, share_sim = zip(*blocks)
     dens_sim, share_sim = np.vstack(dens_sim), np.vstack(share_sim)
 
     envelope = dens_sim.max(axis=0)
@@ -298,6 +325,23 @@ def coarse_shares(election, party=None, n_sim: int = 1000, bw: float = 1e-4, gri
         explanation=_explain(F, pvalue, flagged_table, N.size, party, n_sim), party=party, alternative="greater",
         method=f"resampled kernel density ({n_sim} honest re-counts)",
     )
+
+
+def _recount_block(rng, fit_t, resp_t, fit_v, resp_v, N, t, v, bw, grid, size):
+    """Densities and bin shares of ``size`` honest re-counts: t* of N, then v* of t*."""
+    t_star = rng.binomial(N[None, :], _draw_posterior(rng, fit_t, resp_t, N, t, size))
+    v_star = rng.binomial(t_star, _draw_posterior(rng, fit_v, resp_v, t, v, size))
+    y = np.divide(v_star, t_star, out=np.zeros(t_star.shape), where=t_star > 0)
+    return share_density(y, bw, grid), _bin_shares(y, grid)
+
+
+def _workers(workers, blocks):
+    """Threads to use: ``workers`` or the cores this process may run on, at most one per block."""
+    if workers is None:
+        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if workers < 1:
+        raise ValueError("workers must be at least 1")
+    return max(1, min(int(workers), blocks))
 
 
 def _leave_one_out_F(dens, share):
