@@ -18,7 +18,8 @@ from matplotlib.ticker import MultipleLocator, PercentFormatter
 from ..i18n import N_, Formats, translations
 from ..stats.result import TestResult
 from . import label
-from .layout import LINE, count_margin, margins, rect, tick_marks
+from .artists import stairs, tick_marks
+from .layout import LINE, count_margin, margins, rect
 from .layout import title as fixed_title
 
 __all__ = ["fingerprint_plot", "comet", "klimek_plot", "cumulative_plot", "histograms_plot", "excess_plot",
@@ -178,7 +179,7 @@ def histograms_plot(result: TestResult) -> Figure:
     for ax, name in zip(axes, ("turnout", "share")):
         hist = d[f"{name}_hist"]
         edges = np.r_[hist[f"{name}_bin"].to_numpy(), 1.0]
-        ax.stairs(hist["weight"].to_numpy(), edges, fill=True, color="C0")
+        stairs(ax, hist["weight"].to_numpy(), edges, fill=True, color="C0")
         _percent_axes(ax, y=False)
         _whole_percent_marks(ax)
         ax.set_xlabel("turnout" if name == "turnout" else f"{label(result.party)}'s share")
@@ -195,9 +196,9 @@ def excess_plot(result: TestResult) -> Figure:
     fig = Figure(figsize=(7.5, 4.5))
     ax = fig.add_subplot()
     margins(fig, left=0.75, right=0.15, top=0.35, bottom=0.55)
-    ax.stairs(full["others"].to_numpy(), edges, color="C0", label="other parties")
-    ax.stairs(full["leader"].to_numpy(), edges, color="C3", label=f"{label(result.party)} (official)")
-    ax.stairs(full["honest_leader"].to_numpy(), edges, color="C3", ls="--",
+    stairs(ax, full["others"].to_numpy(), edges, color="C0", label="other parties")
+    stairs(ax, full["leader"].to_numpy(), edges, color="C3", label=f"{label(result.party)} (official)")
+    stairs(ax, full["honest_leader"].to_numpy(), edges, color="C3", ls="--",
               label=f"{label(result.party)} at the clean ratio {d['ratio']:.2f}")
     ax.axvline(d["peak"], color="grey", lw=0.8, ls=":", label=f"turnout peak {d['peak']:.1%}")
     ax.set_xlabel("turnout")

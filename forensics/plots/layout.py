@@ -11,7 +11,6 @@ them).
 from __future__ import annotations
 
 import numpy as np
-from matplotlib.markers import TICKDOWN
 
 #: the height of one line of text of ``points`` size, in inches (matplotlib's default line spacing)
 LINE = 1.2 / 72
@@ -45,13 +44,3 @@ def count_margin(largest: float) -> float:
     digits = len(f"{int(largest * 1.05):d}") if np.isfinite(largest) and largest >= 1 else 3
     return 0.42 + 0.09 * digits
 
-
-def tick_marks(ax, xs, length: float, width: float) -> None:
-    """Short ticks below the x axis at ``xs`` (data), drawn as one line of markers.
-
-    They look like ticks without labels, but are one artist instead of one
-    tick object per mark that every draw would build and measure.
-    """
-    xs = np.asarray(xs, dtype=float)
-    ax.plot(xs, np.zeros_like(xs), ls="none", marker=TICKDOWN, markersize=length, color="black",
-            markeredgewidth=width, transform=ax.get_xaxis_transform(), clip_on=False, scalex=False, scaley=False)

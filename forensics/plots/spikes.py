@@ -17,7 +17,8 @@ from matplotlib.figure import Figure
 from ..stats.result import TestResult
 
 from . import label as text
-from .layout import count_margin, margins, tick_marks
+from .artists import stairs, tick_marks, vertical_lines
+from .layout import count_margin, margins
 from .layout import title as fixed_title
 
 __all__ = ["integer_histograms", "integer_excess", "coarse_density", "regression_hexbin"]
@@ -51,12 +52,12 @@ def integer_histograms(result, low: float = 30.0, high: float = 100.0, width: fl
     axes = fig.subplots(2, 1, sharex=True)
     margins(fig, left=count_margin(top), right=0.15, top=0.6, bottom=0.55, hspace=0.4)
     for ax, column, label in zip(axes, ("turnout", "result"), ("Turnout", f"Result of {text(result.party)}")):
-        ax.stairs(counts[column], edges, fill=True, facecolor=to_rgba("tab:blue", 0.75), edgecolor="tab:blue",
+        stairs(ax, counts[column], edges, fill=True, facecolor=to_rgba("tab:blue", 0.75), edgecolor="tab:blue",
                   linewidth=0.5, label="observed")
         ax.errorbar(rows["percent"], rows[f"{column}_expected"], yerr=1.96 * rows[f"{column}_sd"], fmt="o", ms=2.5,
                     color=NULL_COLOUR, elinewidth=1, label="expected at whole % (95% band)")
-        for k in rows["percent"][rows["percent"] % 5 == 0]:
-            ax.axvline(k, color="grey", lw=0.4, ls=":", zorder=0)
+        vertical_lines(ax, rows["percent"][rows["percent"] % 5 == 0], colors="grey", linewidths=0.4, linestyles=":",
+                       zorder=0)
         ax.set_ylabel("stations per 0.1 pp")
         fixed_title(ax, label, loc="left", fontsize=10)
     axes[0].legend(loc="upper left", fontsize=8)
