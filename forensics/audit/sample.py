@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import stats
 
 from ..errors import DataError
@@ -292,6 +291,8 @@ def observer_effect(official: Election, observed, fe: str = "region", cluster: s
             raise DataError(Message("no group (%(fe)s) has both observed and unobserved stations: the effect "
                                     "cannot be estimated", fe=fe),
                             fix="observe stations in more places, or use a coarser fixed effect")
+        import statsmodels.api as sm  # here, not at import: reports and scans that load this package never fit it
+
         fit = sm.OLS(data["y"], data[["d"]]).fit(
             cov_type="cluster", cov_kwds={"groups": pd.factorize(group_key(official.table.loc[keep], cluster))[0]},
             use_t=True)

@@ -12,6 +12,8 @@ from matplotlib.figure import Figure
 
 from ..stats.result import TestResult
 from . import label
+from .layout import margins
+from .layout import title as fixed_title
 
 __all__ = ["digit_frame", "plot_digits", "plot_digit_grid"]
 
@@ -48,16 +50,18 @@ def _draw(ax, frame: pd.DataFrame, color="C0"):
 def plot_digits(result, ax=None, title=None):
     """Bar chart of one digit test's observed digit shares, intervals and expected shares; returns the Figure."""
     frame = digit_frame(result)
-    fig = Figure(figsize=(6, 3.5)) if ax is None else ax.figure
+    own = ax is None
+    fig = Figure(figsize=(6, 3.5)) if own else ax.figure
     ax = ax or fig.add_subplot()
+    if own:
+        margins(fig, left=0.75, right=0.1, top=0.35, bottom=0.55)
     if frame.empty:
         ax.text(0.5, 0.5, "no counts to show", ha="center", va="center", transform=ax.transAxes)
         return fig
     _draw(ax, frame)
     ax.set_ylabel("share of counts")
-    ax.set_title(label(title) if title else f"{frame['test'].iloc[0]} (n = {frame['n'].iloc[0]:,})")
+    fixed_title(ax, label(title) if title else f"{frame['test'].iloc[0]} (n = {frame['n'].iloc[0]:,})")
     ax.legend(fontsize="small", frameon=False)
-    fig.tight_layout()
     return fig
 
 

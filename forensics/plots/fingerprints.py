@@ -12,13 +12,15 @@ import numpy as np
 import pandas as pd
 from matplotlib import rcParams
 from matplotlib.colors import LogNorm
-from matplotlib.markers import TICKDOWN
 from matplotlib.figure import Figure
 from matplotlib.ticker import MultipleLocator, PercentFormatter
 
 from ..i18n import N_, Formats, translations
 from ..stats.result import TestResult
 from . import label
+from .artists import stairs, tick_marks
+from .layout import LINE, count_margin, margins, rect
+from .layout import title as fixed_title
 
 __all__ = ["fingerprint_plot", "comet", "klimek_plot", "cumulative_plot", "histograms_plot", "excess_plot",
            "regional_fingerprints"]
@@ -48,15 +50,8 @@ def _percent_axes(ax, x=True, y=True, step=0.1):
 
 
 def _whole_percent_marks(ax, length: float = 3.0):
-    """A short tick below the x axis at every whole percent, drawn as one line of markers.
-
-    Looks like minor ticks, but is one artist instead of a hundred tick
-    objects that every layout pass and draw would rebuild and measure.
-    """
-    xs = np.arange(101) / 100
-    ax.plot(xs, np.zeros_like(xs), ls="none", marker=TICKDOWN, markersize=length, color="black",
-            markeredgewidth=rcParams["xtick.minor.width"], transform=ax.get_xaxis_transform(), clip_on=False,
-            scalex=False, scaley=False)
+    """A short tick below the x axis at every whole percent, drawn as one line of markers (``tick_marks``)."""
+    tick_marks(ax, np.arange(101) / 100, length, rcParams["xtick.minor.width"])
 
 
 def _draw_fingerprint(ax, histogram, bin_width, title, vmax=None, step=0.1, lang: str = "en"):
@@ -69,7 +64,7 @@ def _draw_fingerprint(ax, histogram, bin_width, title, vmax=None, step=0.1, lang
     t = translations(lang)
     ax.set_xlabel(t.gettext("turnout"))
     ax.set_ylabel(t.gettext("leader's share"))
-    ax.set_title(title, fontsize=10)
+    fixed_title(ax, title, fontsize=10)
     _percent_axes(ax, step=step)
     return image
 
@@ -79,22 +74,39 @@ def fingerprint_plot(result: TestResult, ax=None, title: str | None = None, lang
 
     Drawn large (a whole-percent cell is several pixels wide at 100 dpi), with
     the full title wrapped above the plot and a colorbar that says what a
-    colour counts and in which cells; its words in ``lang``.
+    colour counts and in which cells; its words in ``lang``.  On its own
+    figure the plot, title and colorbar sit at places fixed in inches.
     """
-    fig = Figure(figsize=(7.2, 6.6), layout="constrained") if ax is None else ax.figure
-    ax = ax or fig.add_subplot()
     d = result.details
     t, f = translations(lang), Formats(lang)
     counted = t.gettext(COUNTED[d["weights"]])
     title = title or t.gettext("%(party)s: %(n)s polling stations by turnout and the leader's share (counted: "
                                "%(counted)s)") % {"party": label(result.party), "n": f.number(result.n_used),
                                                   "counted": counted}
-    image = _draw_fingerprint(ax, d["histogram"], d["bin_width"], "\n".join(textwrap.wrap(title, 70)), lang=lang)
+    lines = textwrap.wrap(title, 70)
+    if ax is None:
+        fig = Figure(figsize=(7.2, 6.6))
+        side, left, bottom = _square(fig, left=0.8, right=0.45 + 0.2 + 0.75, top=0.2 + 10 * LINE * len(lines),
+                                     bottom=0.6)
+        ax = fig.add_axes(rect(fig, left, bottom, side, side))
+        colorbar = {"cax": fig.add_axes(rect(fig, left + side + 0.45, bottom + 0.075 * side, 0.2, 0.85 * side))}
+    else:
+        fig, colorbar = ax.figure, {"ax": ax, "shrink": 0.85}
+    image = _draw_fingerprint(ax, d["histogram"], d["bin_width"], "\n".join(lines), lang=lang)
     points = f.decimal(100 * d["bin_width"])
-    fig.colorbar(image, ax=ax, shrink=0.85, label=t.gettext("%(counted)s per cell of %(points)s x %(points)s "
-                                                            "percentage points") % {"counted": counted,
-                                                                                     "points": points})
+    fig.colorbar(image, **colorbar, label=t.gettext("%(counted)s per cell of %(points)s x %(points)s "
+                                                    "percentage points") % {"counted": counted, "points": points})
     return fig
+
+
+def _square(fig, left: float, right: float, top: float, bottom: float, panels: int = 1, gap: float = 0.0):
+    """The side of ``panels`` square plots in a row between the margins (inches), and the lower left corner
+    of the first, the row centred in the room left over."""
+    width, height = fig.get_size_inches()
+    side = min((width - left - right - (panels - 1) * gap) / panels, height - top - bottom)
+    spare_w = width - left - right - (panels - 1) * gap - panels * side
+    spare_h = height - top - bottom - side
+    return side, left + spare_w / 2, bottom + spare_h / 2
 
 
 def comet(results) -> Figure:
@@ -117,11 +129,15 @@ def klimek_plot(result: TestResult) -> Figure:
               (f"fitted: f_i={d['f_i']:.2f}, f_e={d['f_e']:.3f}, alpha={d['alpha']:.2g}", d["fitted"]),
               ("fair model (no fraud)", d["fair_fingerprint"])]
     vmax = max(p["weight"].max() for _, p in panels)
-    fig = Figure(figsize=(15, 4.6), layout="constrained")
-    axes = fig.subplots(1, 3)
+    fig = Figure(figsize=(15, 4.6))
+    gap = 1.0
+    side, left, bottom = _square(fig, left=0.8, right=0.45 + 0.2 + 0.75, top=0.3 + 22 * LINE, bottom=0.55,
+                                 panels=3, gap=gap)
+    axes = [fig.add_axes(rect(fig, left + i * (side + gap), bottom, side, side)) for i in range(3)]
     for ax, (title, hist) in zip(axes, panels):
         image = _draw_fingerprint(ax, hist, 0.01, title, vmax=vmax)
-    fig.colorbar(image, ax=list(axes), label="stations")
+    fig.colorbar(image, cax=fig.add_axes(rect(fig, left + 3 * side + 2 * gap + 0.45, bottom, 0.2, side)),
+                 label="stations")
     fig.suptitle(f"Klimek model, {label(result.party)}: turnout = valid / registered, share = leader / valid")
     return fig
 
@@ -131,8 +147,9 @@ def cumulative_plot(result: TestResult) -> Figure:
     d = result.details
     curve = d["curve"]
     x = curve["turnout_bin"] + d["bin_width"]  # the curve counts stations up to each bin's upper edge
-    fig = Figure(figsize=(6.5, 4.5), layout="constrained")
+    fig = Figure(figsize=(6.5, 4.5))
     ax = fig.add_subplot()
+    margins(fig, left=0.8, right=0.2, top=0.35, bottom=0.55)
     ax.plot(x, curve["leader_cumulative"], label=label(result.party), color="C3")
     ax.plot(x, curve["other_cumulative"], label="other parties", color="C0")
     ax.axvline(d["peak"], color="grey", lw=0.8, ls=":", label=f"turnout peak {d['peak']:.1%}")
@@ -142,8 +159,8 @@ def cumulative_plot(result: TestResult) -> Figure:
     ax.set_ylabel("share of votes from stations up to this turnout")
     _percent_axes(ax, y=False)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-    ax.set_title(f"{d['leader_fraction_above']:.1%} of the leader's votes vs {d['other_fraction_above']:.1%} "
-                 f"of the others' come from turnout above {d['cut']:.0%}", fontsize=10)
+    fixed_title(ax, f"{d['leader_fraction_above']:.1%} of the leader's votes vs {d['other_fraction_above']:.1%} "
+                f"of the others' come from turnout above {d['cut']:.0%}", fontsize=10)
     ax.legend()
     return fig
 
@@ -154,11 +171,15 @@ def histograms_plot(result: TestResult) -> Figure:
     Use a fine ``bin_width`` (0.001) to see spikes at integer percentages.
     """
     d = result.details
-    fig = Figure(figsize=(11, 3.8), layout="constrained")
-    for ax, name in zip(fig.subplots(1, 2), ("turnout", "share")):
+    fig = Figure(figsize=(11, 3.8))
+    axes = fig.subplots(1, 2)
+    widest = max(d[f"{name}_hist"]["weight"].max() for name in ("turnout", "share"))
+    left = count_margin(widest)
+    margins(fig, left=left, right=0.1, top=0.1, bottom=0.55, wspace=left + 0.05)
+    for ax, name in zip(axes, ("turnout", "share")):
         hist = d[f"{name}_hist"]
         edges = np.r_[hist[f"{name}_bin"].to_numpy(), 1.0]
-        ax.stairs(hist["weight"].to_numpy(), edges, fill=True, color="C0")
+        stairs(ax, hist["weight"].to_numpy(), edges, fill=True, color="C0")
         _percent_axes(ax, y=False)
         _whole_percent_marks(ax)
         ax.set_xlabel("turnout" if name == "turnout" else f"{label(result.party)}'s share")
@@ -172,19 +193,20 @@ def excess_plot(result: TestResult) -> Figure:
     grid = pd.DataFrame({"turnout_bin": np.round(np.arange(int(round(1 / d["bin_width"]))) * d["bin_width"], 10)})
     full = grid.merge(d["bins"], on="turnout_bin", how="left").fillna(0)
     edges = np.r_[full["turnout_bin"].to_numpy(), 1.0]
-    fig = Figure(figsize=(7.5, 4.5), layout="constrained")
+    fig = Figure(figsize=(7.5, 4.5))
     ax = fig.add_subplot()
-    ax.stairs(full["others"].to_numpy(), edges, color="C0", label="other parties")
-    ax.stairs(full["leader"].to_numpy(), edges, color="C3", label=f"{label(result.party)} (official)")
-    ax.stairs(full["honest_leader"].to_numpy(), edges, color="C3", ls="--",
+    margins(fig, left=0.75, right=0.15, top=0.35, bottom=0.55)
+    stairs(ax, full["others"].to_numpy(), edges, color="C0", label="other parties")
+    stairs(ax, full["leader"].to_numpy(), edges, color="C3", label=f"{label(result.party)} (official)")
+    stairs(ax, full["honest_leader"].to_numpy(), edges, color="C3", ls="--",
               label=f"{label(result.party)} at the clean ratio {d['ratio']:.2f}")
     ax.axvline(d["peak"], color="grey", lw=0.8, ls=":", label=f"turnout peak {d['peak']:.1%}")
     ax.set_xlabel("turnout")
     ax.set_ylabel("votes per turnout bin")
     _percent_axes(ax, y=False)
-    ax.set_title(f"Anomalous votes: {result.statistic:,.0f}; share {d['share_official']:.1%} -> "
-                 f"{d['share_clean']:.1%}, turnout {d['turnout_official']:.1%} -> {d['turnout_clean']:.1%}",
-                 fontsize=10)
+    fixed_title(ax, f"Anomalous votes: {result.statistic:,.0f}; share {d['share_official']:.1%} -> "
+                f"{d['share_clean']:.1%}, turnout {d['turnout_official']:.1%} -> {d['turnout_clean']:.1%}",
+                fontsize=10)
     ax.legend(fontsize=8)
     return fig
 

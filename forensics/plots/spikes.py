@@ -10,12 +10,16 @@ import colorsys
 
 import numpy as np
 import pandas as pd
+from matplotlib import rcParams
 from matplotlib.colors import to_rgb, to_rgba
 from matplotlib.figure import Figure
 
 from ..stats.result import TestResult
 
 from . import label as text
+from .artists import stairs, tick_marks, vertical_lines
+from .layout import count_margin, margins
+from .layout import title as fixed_title
 
 __all__ = ["integer_histograms", "integer_excess", "coarse_density", "regression_hexbin"]
 
@@ -39,24 +43,27 @@ def integer_histograms(result, low: float = 30.0, high: float = 100.0, width: fl
     stations = result.details["stations"]
     integers = result.details["integers"]
     edges = np.arange(low - width / 2, high + width, width)
+    rows = integers[(integers["percent"] >= low) & (integers["percent"] <= high)]
+    counts = {column: np.histogram(100 * stations[column].to_numpy(dtype=float), bins=edges)[0]
+              for column in ("turnout", "result")}
+    top = max([c.max(initial=0) for c in counts.values()]
+              + [(rows[f"{c}_expected"] + 1.96 * rows[f"{c}_sd"]).max() for c in counts])
     fig = Figure(figsize=(11, 6.5))
     axes = fig.subplots(2, 1, sharex=True)
+    margins(fig, left=count_margin(top), right=0.15, top=0.6, bottom=0.55, hspace=0.4)
     for ax, column, label in zip(axes, ("turnout", "result"), ("Turnout", f"Result of {text(result.party)}")):
-        counts, _ = np.histogram(100 * stations[column].to_numpy(dtype=float), bins=edges)
-        ax.stairs(counts, edges, fill=True, facecolor=to_rgba("tab:blue", 0.75), edgecolor="tab:blue",
+        stairs(ax, counts[column], edges, fill=True, facecolor=to_rgba("tab:blue", 0.75), edgecolor="tab:blue",
                   linewidth=0.5, label="observed")
-        rows = integers[(integers["percent"] >= low) & (integers["percent"] <= high)]
         ax.errorbar(rows["percent"], rows[f"{column}_expected"], yerr=1.96 * rows[f"{column}_sd"], fmt="o", ms=2.5,
                     color=NULL_COLOUR, elinewidth=1, label="expected at whole % (95% band)")
-        for k in rows["percent"][rows["percent"] % 5 == 0]:
-            ax.axvline(k, color="grey", lw=0.4, ls=":", zorder=0)
+        vertical_lines(ax, rows["percent"][rows["percent"] % 5 == 0], colors="grey", linewidths=0.4, linestyles=":",
+                       zorder=0)
         ax.set_ylabel("stations per 0.1 pp")
-        ax.set_title(label, loc="left", fontsize=10)
+        fixed_title(ax, label, loc="left", fontsize=10)
     axes[0].legend(loc="upper left", fontsize=8)
     axes[1].set_xlabel("percent")
     fig.suptitle(f"Whole-percentage spikes: {int(result.statistic):,} integer stations, "
                  f"{result.expected:.0f} expected (p = {result.pvalue:.2g})", fontsize=11)
-    fig.tight_layout()
     return fig
 
 
@@ -73,19 +80,22 @@ def integer_excess(result, top: int | None = None):
     percents = np.sort(tidy["percent"].unique())
     fig = Figure(figsize=(12, 3.8))
     ax = fig.subplots()
+    widest = tidy["excess"].abs().max()
+    margins(fig, left=count_margin(widest) + (0.09 if (tidy["excess"] < 0).any() else 0), right=0.15, top=0.35,
+            bottom=0.55)
     for offset, (what, colour) in zip((-0.2, 0.2), (("turnout", "tab:blue"), ("result", "tab:red"))):
         rows = tidy[tidy["what"] == what].set_index("percent")["excess"].reindex(percents)
         ax.bar(np.arange(len(percents)) + offset, rows.to_numpy(dtype=float), width=0.4,
                color=_desaturated(colour), label=what)
-    ax.set_xticks(np.arange(len(percents)), [f"{p:g}" if top is not None or int(p) % 5 == 0 else ""
-                                             for p in percents])
+    labelled = np.array([top is not None or int(p) % 5 == 0 for p in percents], dtype=bool)
+    ax.set_xticks(np.flatnonzero(labelled), [f"{p:g}" for p in percents[labelled]])
+    tick_marks(ax, np.flatnonzero(~labelled), rcParams["xtick.major.size"], rcParams["xtick.major.width"])
     ax.set_xlim(-0.5, len(percents) - 0.5)
     ax.legend(title="what")
     ax.axhline(0, color="black", lw=0.6)
     ax.set_xlabel("whole percentage")
     ax.set_ylabel("stations above expected")
-    ax.set_title(f"Excess stations at each whole percentage ({text(result.party)})", loc="left", fontsize=10)
-    fig.tight_layout()
+    fixed_title(ax, f"Excess stations at each whole percentage ({text(result.party)})", loc="left", fontsize=10)
     return fig
 
 
@@ -96,6 +106,7 @@ def coarse_density(result, window: tuple[float, float] = (0.0, 1.0)):
     sel = (x >= window[0]) & (x <= window[1])
     fig = Figure(figsize=(11, 4))
     ax = fig.subplots()
+    margins(fig, left=0.75, right=0.15, top=0.35, bottom=0.55)
     ax.plot(x[sel], d["envelope"][sel], color=NULL_COLOUR, lw=0.8, label=f"max of {d['n_sim']} honest re-counts")
     ax.plot(x[sel], d["density"][sel], color="tab:blue", lw=0.6, label="observed")
     flagged = d["flagged"]
@@ -106,10 +117,9 @@ def coarse_density(result, window: tuple[float, float] = (0.0, 1.0)):
                zorder=3, label="flagged share")
     ax.set_xlabel(f"share of the vote ({text(result.party)})")
     ax.set_ylabel("density")
-    ax.set_title(f"Coarse vote shares: F = {result.statistic:.4f}% of stations (p = {result.pvalue:.2g})",
-                 loc="left", fontsize=10)
+    fixed_title(ax, f"Coarse vote shares: F = {result.statistic:.4f}% of stations (p = {result.pvalue:.2g})",
+                loc="left", fontsize=10)
     ax.legend(fontsize=8)
-    fig.tight_layout()
     return fig
 
 
@@ -127,6 +137,7 @@ def regression_hexbin(results, parties=None, gridsize: int = 60):
         parties = [r.party for r in sorted(results, key=lambda r: -r.details["overall_share"])[:2]]
     fig = Figure(figsize=(5.2 * len(parties), 4.4))
     axes = fig.subplots(1, len(parties), squeeze=False)
+    margins(fig, left=0.65, right=0.15, top=0.35, bottom=0.55, wspace=0.75)
     for ax, party in zip(axes[0], parties):
         res = by_party[party]
         h = res.details["histogram"]
@@ -140,7 +151,6 @@ def regression_hexbin(results, parties=None, gridsize: int = 60):
         ax.set_ylim(0, 1)
         ax.set_xlabel("turnout")
         ax.set_ylabel("votes / voters on the list")
-        ax.set_title(text(str(party)[:40]), loc="left", fontsize=10)
+        fixed_title(ax, text(str(party)[:40]), loc="left", fontsize=10)
         ax.legend(fontsize=8, loc="upper left")
-    fig.tight_layout()
     return fig
