@@ -107,17 +107,16 @@ def _bootstrap(columns: dict, n_sim: int, rng, bin_width: float, peak_weights: s
     # grid points and bins both grow with turnout: in (grid point, bin) order each is a contiguous run
     order = np.lexsort((bins, grid))
     grid, bins, w, t = grid[order], bins[order], w[order], t[order]
-    listing = {c: v[order] for c, v in columns.items()}
     totals = np.vstack([w * w, w * t, w * t * t])
-    summed = np.vstack([listing[c] for c in ESTIMATED])
+    summed = np.vstack([columns[c][order] for c in ESTIMATED])
     grid_runs, bin_runs = (np.flatnonzero(np.r_[True, v[1:] != v[:-1]]) for v in (grid, bins))
     n_grid = int(round(1 / 0.001)) + 1
     out = np.empty(n_sim)
     for r in range(n_sim):
         drawn = multiplicities(rng, n, 1)[0]
         if peak_method != "kde":
-            rows = np.repeat(np.arange(n), drawn.astype(np.int64))
-            out[r] = _estimate({c: v[rows] for c, v in listing.items()}, bin_width, peak_weights, peak_method,
+            rows = order[np.repeat(np.arange(n), drawn.astype(np.int64))]
+            out[r] = _estimate({c: v[rows] for c, v in columns.items()}, bin_width, peak_weights, peak_method,
                                table=False)["positive"]
             continue
         total_w2, total_wt, total_wt2 = totals @ drawn

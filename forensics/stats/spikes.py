@@ -171,8 +171,9 @@ def _compute_bin_probabilities(total, p, tolerance, width_sd):
         owner = owner[keep]
         rows.append((owner + start).astype(row_type))
         ints.append(k[keep].astype(np.int16))
-        probs.append(_interval_probability(lo[keep], hi[keep], total[block], p[block], owner, log_factorial))
-    return np.concatenate(rows), np.concatenate(ints), np.clip(np.concatenate(probs), 0.0, 1.0)
+        chances = _interval_probability(lo[keep], hi[keep], total[block], p[block], owner, log_factorial)
+        probs.append(np.clip(chances, 0.0, 1.0, out=chances))
+    return np.concatenate(rows), np.concatenate(ints), np.concatenate(probs)
 
 
 def _interval_probability(lo, hi, total, p, owner, log_factorial):
@@ -431,8 +432,13 @@ class _Batch:
             self.int_obs[:, i, :] = np.bincount(code[sel] * 101 + ks[sel], minlength=g * 101).reshape(g, 101)
             # the bins come station by station: stations x whole percentages, without copying them per entry
             starts = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n))])
-            for out, values in ((self.int_mean, probs), (self.int_var, probs * (1 - probs))):
-                out[:, i, :] = (groups @ sparse.csr_matrix((values, ints, starts), shape=(n, 101))).toarray()
+            chances = sparse.csr_matrix((probs, ints, starts), shape=(n, 101))
+            self.int_mean[:, i, :] = (groups @ chances).toarray()
+            variance = np.subtract(1.0, probs)
+            variance *= probs
+            # the same structure (its indices converted once), the binomial variances as values
+            self.int_var[:, i, :] = (groups @ sparse.csr_matrix((variance, chances.indices, chances.indptr),
+                                                                shape=(n, 101))).toarray()
         self.int_tail = np.where(self.int_obs > 0, stats.poisson.sf(self.int_obs - 1, self.int_mean), 1.0)
 
     def _breakdown(self, c, breakdown):
