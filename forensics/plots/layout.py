@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-#: the height of one line of text of ``points`` size, in inches (matplotlib's default line spacing)
+#: inches per point of font size that one line of text takes (matplotlib's default line spacing, 1.2)
 LINE = 1.2 / 72
 
 
