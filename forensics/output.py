@@ -25,6 +25,7 @@ indent, NaN and infinities as null.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import math
 import os
@@ -168,7 +169,55 @@ def _formatted_floats(frame):
 def csv_bytes(frame, raw_csv: bool = False) -> bytes:
     """The package's CSV of ``frame``: no index, 10 significant digits, formulas neutralised unless ``raw_csv``."""
     data = _formatted_floats(frame if raw_csv else neutralise(frame))
-    return data.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    columns = [_text_column(data.iloc[:, i]) for i in range(data.shape[1])] if data.shape[1] > 1 else [None]
+    if any(c is None for c in columns):
+        return data.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    import pyarrow.compute as pc
+
+    header = ",".join(_quoted(str(c)) for c in data.columns)
+    rows = pc.binary_join_element_wise(*columns, ",").to_pylist() if len(data) else []
+    return "\n".join([header, *rows, ""]).encode("utf-8")
+
+
+def _quoted(text: str) -> str:
+    """``text`` as a CSV field: quoted (quotes doubled) where the csv module that pandas writes with quotes it."""
+    return '"' + text.replace('"', '""') + '"' if _needs_quotes().search(text) else text
+
+
+@functools.cache
+def _needs_quotes() -> re.Pattern:
+    """The characters for which the csv module quotes a field (a comma and a quote; which line breaks depends on
+    the Python version), asked of the module once."""
+    import csv
+    import io
+
+    def quoted(char):
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerow(["a" + char + "b", "c"])
+        return buf.getvalue().startswith('"')
+
+    return re.compile("[" + re.escape("".join(c for c in ',"\r\n' if quoted(c))) + "]")
+
+
+def _text_column(column):
+    """The CSV cells of ``column`` as a pyarrow string array, written as ``DataFrame.to_csv`` writes them (missing:
+    empty; each distinct value converted once), or None for a type whose text only pandas knows (dates, categories).
+    With more than one column, ``to_csv``'s cells are these joined by commas, byte for byte (a test)."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+
+    dtype = column.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind == "b":
+        return pa.array(np.where(column.to_numpy(), "True", "False"))
+    if isinstance(dtype, np.dtype) and dtype.kind in "iu":
+        return pa.array(column.to_numpy()).cast(pa.string())
+    if not (dtype == object or str(dtype) in ("string", "str", "Int64", "Int32", "Int16", "Int8")):
+        return None
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    text = [v if type(v) is str else str(v) for v in uniques.tolist()]
+    cells = np.array([_quoted(t) for t in text] + [""], dtype=object)
+    return pa.array(cells[codes], type=pa.string())
 
 
 # -- single files ----------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import pytest
 
 import forensics
 from forensics.errors import OutputError
-from forensics.output import MARKER, OutputFolder, check_folder, neutralise, write_csv
+from forensics.output import MARKER, OutputFolder, _formatted_floats, check_folder, csv_bytes, neutralise, write_csv
 from forensics.report import write_report, write_tables
 from forensics.scan import scan
 
@@ -37,6 +37,25 @@ def test_write_csv_neutralises_unless_raw(tmp_path):
     write_csv(frame, tmp_path / "b.csv", raw_csv=True)
     assert (tmp_path / "a.csv").read_text(encoding="utf-8") == "party,votes\n'=cmd|' /C calc'!A0,-3\n"
     assert (tmp_path / "b.csv").read_text(encoding="utf-8") == "party,votes\n=cmd|' /C calc'!A0,-3\n"
+
+
+def test_csv_cells_are_those_pandas_writes(election):
+    """The column-wise CSV writer gives pandas' ``to_csv`` bytes: quoting, missing values, booleans, nullable
+    integers, mixed objects, line breaks; dates and single columns go through pandas itself."""
+    frame = pd.DataFrame({
+        "name, with comma": ["a", 'say "hi"', "two\nlines", "cr\rx", None, "é", "", "x"],
+        "n": np.arange(8, dtype=np.int64) - 3, "flag": [True, False] * 4,
+        "maybe": pd.array([1, None, 3, None, 5, 6, 7, 8], dtype="Int64"),
+        "mixed": [1, 2.5, "t", None, float("nan"), ("a", 1), "=1", "-2"],
+        "share": [0.1, np.nan, 1 / 3, 1e-12, -2.0, np.inf, 7.0, 123456789012.5],
+        "text": pd.array(["p", None, "q,r", "s", "t", "u", "v", "w"], dtype="str"),
+    })
+    when = pd.DataFrame({"day": pd.to_datetime(["2026-11-28", "2026-11-29"]), "n": [1, 2]})
+    single = pd.DataFrame({"only": ["", "a", None]})
+    for f in (frame, when, single, frame.iloc[:0], scan(election, rng=1, progress=False).stations):
+        for raw in (False, True):
+            data = _formatted_floats(f if raw else neutralise(f))
+            assert csv_bytes(f, raw_csv=raw) == data.to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
 def test_a_folder_is_complete_or_absent(tmp_path):
