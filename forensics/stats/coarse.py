@@ -257,10 +257,10 @@ def coarse_shares(election, party=None, n_sim: int = 1000, bw: float = 1e-4, gri
     ``fits`` (turnout and vote mixtures), ``x``, ``density``, ``envelope``
     and ``null_F`` for figures.
 
-    The re-counts are drawn in blocks of at most ``RECOUNTS_PER_BLOCK``
-    resamples and ``chunk`` station draws, each block from its own stream
-    spawned from ``rng``, on ``workers`` threads (None: the cores this
-    process may use); the result does not depend on ``workers``.
+    The two mixtures are fitted, and the re-counts drawn in blocks of at
+    most ``RECOUNTS_PER_BLOCK`` resamples and ``chunk`` station draws, each
+    from its own stream spawned from ``rng``, on ``workers`` threads (None:
+    the cores this process may use); the result does not depend on ``workers``.
     """
     if n_sim < 2:
         raise ValueError("n_sim must be at least 2")
@@ -280,29 +280,30 @@ def coarse_shares(election, party=None, n_sim: int = 1000, bw: float = 1e-4, gri
                                           explanation="Too few polling stations with valid votes to fit the "
                                                       "honest-count model.")
 
-    fit_t = fit_betabinom_mixture(N, t, max_components, rng, fit_sample)
-    fit_v = fit_betabinom_mixture(t, v, max_components, rng, fit_sample)
+    size = max(1, min(RECOUNTS_PER_BLOCK, n_sim, chunk // N.size))
+    starts = range(0, n_sim, size)
+    fit_t_stream, fit_v_stream, *block_streams = np.random.SeedSequence(int(rng.integers(2**63))).spawn(
+        2 + len(starts))
+    workers = _workers(workers)
+
+    def fit(job):
+        n, k, stream = job
+        return fit_betabinom_mixture(n, k, max_components, np.random.default_rng(stream), fit_sample)
+
+    fit_t, fit_v = _run(fit, [(N, t, fit_t_stream), (t, v, fit_v_stream)], workers)
     resp_t = _responsibilities(fit_t, N.astype(float), t.astype(float))
     resp_v = _responsibilities(fit_v, t.astype(float), v.astype(float))
 
     observed = v / t
     dens_obs = share_density(observed, bw, grid)[0]
     share_obs = _bin_shares(observed, grid)[0]
-    size = max(1, min(RECOUNTS_PER_BLOCK, n_sim, chunk // N.size))
-    starts = range(0, n_sim, size)
-    streams = np.random.SeedSequence(int(rng.integers(2**63))).spawn(len(starts))
     model = (fit_t, resp_t, fit_v, resp_v, N, t, v, bw, grid)
 
-    def block(start, stream):
+    def block(job):
+        start, stream = job
         return _recount_block(np.random.default_rng(stream), *model, min(size, n_sim - start))
 
-    workers = _workers(workers, len(starts))
-    if workers == 1:
-        blocks = list(map(block, starts, streams))
-    else:
-        with ThreadPoolExecutor(workers) as pool:
-            blocks = list(pool.map(block, starts, streams))
-    dens_sim, share_sim = zip(*blocks)
+    dens_sim, share_sim = zip(*_run(block, list(zip(starts, block_streams)), workers))
     dens_sim, share_sim = np.vstack(dens_sim), np.vstack(share_sim)
 
     envelope = dens_sim.max(axis=0)
@@ -335,13 +336,22 @@ def _recount_block(rng, fit_t, resp_t, fit_v, resp_v, N, t, v, bw, grid, size):
     return share_density(y, bw, grid), _bin_shares(y, grid)
 
 
-def _workers(workers, blocks):
-    """Threads to use: ``workers`` or the cores this process may run on, at most one per block."""
+def _run(func, jobs, workers):
+    """``[func(job) for job in jobs]``, on up to ``workers`` threads."""
+    workers = min(workers, len(jobs))
+    if workers == 1:
+        return [func(job) for job in jobs]
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(func, jobs))
+
+
+def _workers(workers):
+    """Threads to use: ``workers``, or the cores this process may run on."""
     if workers is None:
         workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     if workers < 1:
         raise ValueError("workers must be at least 1")
-    return max(1, min(int(workers), blocks))
+    return int(workers)
 
 
 def _leave_one_out_F(dens, share):
