@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import time
 
 import numpy as np
 import pandas as pd
@@ -113,3 +114,37 @@ def test_workers_give_identical_outputs(election, tmp_path):
 def test_workers_must_be_positive(election):
     with pytest.raises(ValueError, match="workers"):
         scan(election, tests=("fingerprint",), workers=0, progress=False)
+
+
+class _Stop(BaseException):
+    """Not an Exception, so the scan does not report it as "could not run" but stops, wherever it was raised."""
+
+
+def _stops_in_a_helper(election, rng=None):
+    import os
+
+    if os.getpid() != _PARENT:
+        raise _Stop("stopped in a worker")
+    time.sleep(0.1)  # leaves the helper time to start and take a step
+    return TestResult("toy", 0.0, n_used=len(election.table))
+
+
+_PARENT = __import__("os").getpid()
+
+
+def test_an_error_in_a_worker_process_stops_the_scan(election):
+    # many steps, each stopping when a helper process runs it: the helper takes some while this process runs
+    # its own, and its error comes back here instead of leaving the scan waiting
+    checks = tuple(Check(f"stop{k}", "stops", "other", func=_stops_in_a_helper, levels=("nation",), needs=())
+                   for k in range(40))
+    with pytest.raises(_Stop, match="stopped in a worker"):
+        scan(election, tests=checks, rng=1, progress=False, workers=2)
+
+
+def test_steps_start_costliest_first():
+    from forensics.scan.run import _longest_first, _Step
+
+    steps = [_Step(c, None, None, level) for level in ("nation", "region") for c in DEFAULT_BATTERY
+             if c.runs_at(level)]
+    first = [f"{steps[i].check.name} @ {steps[i].level}" for i in _longest_first(steps)][:3]
+    assert first == ["coarse_shares @ nation", "klimek_fit @ nation", "integer_percentages @ region"]
