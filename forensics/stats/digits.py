@@ -153,20 +153,27 @@ class _Counts:
             raise KeyError(f"column(s) not in the table: {', '.join(missing)}")
         ex = Exclusions.for_election(e)
         codes, kinds = pd.factorize(ex.reasons)  # -1: kept; a group's exclusions are sliced from these codes
-        self._set(e, e.table.index, codes, np.array([str(k) for k in kinds], dtype=object))
+        self._set(e, e.table.index, None, codes, np.array([str(k) for k in kinds], dtype=object))
         kept = e.subset(ex.keep)
         self.raw = np.column_stack([count_values(kept, c) for c in self.columns]) if self.columns else \
             np.empty((len(kept), 0))
 
-    def _set(self, election, index, codes, kinds):
-        self._election, self._index, self._codes, self._kinds = election, index, codes, kinds
+    def _set(self, election, index, positions, codes, kinds):
+        """The reading's rows: ``index`` at ``positions`` (None: all), their reason codes into ``kinds``."""
+        self._election, self._base_index, self._positions = election, index, positions
+        self._codes, self._kinds = codes, kinds
         self._resamples = None
         excluded = codes >= 0
         first = np.unique(codes[excluded], return_index=True)
         counts = np.bincount(codes[excluded], minlength=len(kinds))
         # as Exclusions.counts and .rows give them: reasons in order of first appearance, rows by index label
         self.excluded = {str(kinds[c]): int(counts[c]) for c in first[0][np.argsort(first[1])]}
-        self.excluded_rows = pd.Series(kinds[codes[excluded]], index=index[excluded], dtype=object)
+        rows = self._index[excluded] if excluded.any() else self._base_index[:0]
+        self.excluded_rows = pd.Series(kinds[codes[excluded]], index=rows, dtype=object)
+
+    @property
+    def _index(self) -> pd.Index:
+        return self._base_index if self._positions is None else self._base_index[self._positions]
 
     @property
     def keep(self) -> pd.Series:
@@ -184,7 +191,8 @@ class _Counts:
         """The reading of the rows at 0-based ascending ``positions``: what reading them alone gives."""
         part = object.__new__(_Counts)
         part.columns = self.columns
-        part._set(lambda: self.election.with_table(self.election.table.iloc[positions]), self._index[positions],
+        base = positions if self._positions is None else self._positions[positions]
+        part._set(lambda: self.election.with_table(self.election.table.iloc[positions]), self._base_index, base,
                   self._codes[positions], self._kinds)
         kept = self._codes < 0
         part.raw = self.raw[(np.cumsum(kept) - 1)[positions][kept[positions]]]
