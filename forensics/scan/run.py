@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import gc
 import multiprocessing as mp
-import os
 import multiprocessing.connection
+import os
 import pickle
 import queue
 import threading
@@ -156,7 +156,7 @@ class _Verdicts:
                         rng=np.random.default_rng(seed_sequence(seed, "verdicts")))
 
 
-#: what the forked workers run: (jobs, election, by_level, seed), set just before the pool starts
+#: what the jobs run on: (jobs, election, by_level, seed), set before they start (the helpers inherit it)
 _SHARED: tuple | None = None
 
 
