@@ -124,19 +124,26 @@ def _stops_in_a_helper(election, rng=None):
     import os
 
     if os.getpid() != _PARENT:
+        _HELPER_RAN.touch()
         raise _Stop("stopped in a worker")
-    time.sleep(0.1)  # leaves the helper time to start and take a step
+    for _ in range(600):  # this process waits until a helper has taken a step (a minute at most)
+        if _HELPER_RAN.exists():
+            break
+        time.sleep(0.1)
     return TestResult("toy", 0.0, n_used=len(election.table))
 
 
 _PARENT = __import__("os").getpid()
+_HELPER_RAN = None
 
 
-def test_an_error_in_a_worker_process_stops_the_scan(election):
-    # many steps, each stopping when a helper process runs it: the helper takes some while this process runs
-    # its own, and its error comes back here instead of leaving the scan waiting
+def test_an_error_in_a_worker_process_stops_the_scan(election, tmp_path):
+    # this process's steps wait until a helper process has run one; the helper's error comes back here
+    # instead of leaving the scan waiting
+    global _HELPER_RAN
+    _HELPER_RAN = tmp_path / "helper_ran"
     checks = tuple(Check(f"stop{k}", "stops", "other", func=_stops_in_a_helper, levels=("nation",), needs=())
-                   for k in range(40))
+                   for k in range(4))
     with pytest.raises(_Stop, match="stopped in a worker"):
         scan(election, tests=checks, rng=1, progress=False, workers=2)
 
