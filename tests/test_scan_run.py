@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import time
 
 import numpy as np
 import pandas as pd
@@ -113,3 +114,44 @@ def test_workers_give_identical_outputs(election, tmp_path):
 def test_workers_must_be_positive(election):
     with pytest.raises(ValueError, match="workers"):
         scan(election, tests=("fingerprint",), workers=0, progress=False)
+
+
+class _Stop(BaseException):
+    """Not an Exception, so the scan does not report it as "could not run" but stops, wherever it was raised."""
+
+
+def _stops_in_a_helper(election, rng=None):
+    import os
+
+    if os.getpid() != _PARENT:
+        _HELPER_RAN.touch()
+        raise _Stop("stopped in a worker")
+    for _ in range(600):  # this process waits until a helper has taken a step (a minute at most)
+        if _HELPER_RAN.exists():
+            break
+        time.sleep(0.1)
+    return TestResult("toy", 0.0, n_used=len(election.table))
+
+
+_PARENT = __import__("os").getpid()
+_HELPER_RAN = None
+
+
+def test_an_error_in_a_worker_process_stops_the_scan(election, tmp_path):
+    # this process's steps wait until a helper process has run one; the helper's error comes back here
+    # instead of leaving the scan waiting
+    global _HELPER_RAN
+    _HELPER_RAN = tmp_path / "helper_ran"
+    checks = tuple(Check(f"stop{k}", "stops", "other", func=_stops_in_a_helper, levels=("nation",), needs=())
+                   for k in range(4))
+    with pytest.raises(_Stop, match="stopped in a worker"):
+        scan(election, tests=checks, rng=1, progress=False, workers=2)
+
+
+def test_steps_start_costliest_first():
+    from forensics.scan.run import _longest_first, _Step
+
+    steps = [_Step(c, None, None, level) for level in ("nation", "region") for c in DEFAULT_BATTERY
+             if c.runs_at(level)]
+    first = [f"{steps[i].check.name} @ {steps[i].level}" for i in _longest_first(steps)][:3]
+    assert first == ["coarse_shares @ nation", "klimek_fit @ nation", "integer_percentages @ region"]

@@ -26,7 +26,11 @@ class Check:
     not run; ``sub_params`` override ``params`` below the national level;
     ``each_party`` runs the test once per party column (``party=...``);
     ``variants`` runs it once per dict of parameters (e.g. each kind of
-    digit pair).  Each run is one row of ``tests.csv``.
+    digit pair).  Each run is one row of ``tests.csv``.  ``cost`` is a rough
+    relative cost of the check at a level ("nation", or "region" for any
+    level below; default 1), from the work the method does, not from
+    timings: the scan starts the costliest steps first so its workers
+    finish together; it changes no result.
     """
 
     name: str
@@ -40,6 +44,7 @@ class Check:
     sub_params: dict = field(default_factory=dict)
     each_party: bool = False
     variants: tuple = ()
+    cost: dict = field(default_factory=dict)
 
     def resolve(self):
         """The callable, or raise LookupError with a plain reason why it is not available."""
@@ -58,6 +63,10 @@ class Check:
     def runs_at(self, level: str) -> bool:
         """Checks declared for "region" also run at other sub-national levels (e.g. "tec")."""
         return level in self.levels or (level != "nation" and "region" in self.levels)
+
+    def cost_at(self, level: str) -> float:
+        """The relative cost of this check at ``level`` (``cost``; a level below the nation costs as "region")."""
+        return float(self.cost.get(level, self.cost.get("region" if level != "nation" else "nation", 1.0)))
 
     def runs(self, election) -> list[dict]:
         """The parameter sets of one group's runs: one, one per party, or one per variant."""
@@ -85,32 +94,38 @@ def parameters(func) -> tuple[tuple | None, dict]:
 
 #: The default battery.  Parameters are chosen so a full scan of ~100,000
 #: stations at nation + region level, report included, stays within two minutes.
+#: ``cost``: about the tenths of a CPU second a step takes on 100,000 simulated stations in 80 regions
+#: (``benchmarks/results/speed.md``); 1 where less.
 DEFAULT_BATTERY: tuple[Check, ...] = (
     # nationally bins as fine as the stations fill (a quarter point for a large election), so the report's
     # fingerprint shows a grid of whole percentages where there is one
     Check("fingerprint", "Election fingerprint (turnout vs leader share)", "fingerprints",
-          params={"bin_width": "auto"}, sub_params={"bin_width": 0.01}),
+          params={"bin_width": "auto"}, sub_params={"bin_width": 0.01}, cost={"region": 6}),
     Check("klimek_fit", "Klimek fraud-model fit (incremental and extreme fraud)", "fingerprints",
-          levels=("nation",), min_stations=200),
-    Check("excess_votes", "Shpilkin excess-vote estimate", "fingerprints", levels=("nation",)),
+          levels=("nation",), min_stations=200, cost={"nation": 50}),
+    Check("excess_votes", "Shpilkin excess-vote estimate", "fingerprints", levels=("nation",), cost={"nation": 10}),
     Check("cumulative_votes", "Cumulative vote share by turnout", "fingerprints", levels=("nation",)),
     Check("integer_percentages", "Integer-percentage excess (Kobak et al.)", "spikes", params={},
-          sub_params={"breakdown": None}),
+          sub_params={"breakdown": None}, cost={"nation": 6, "region": 26}),
     Check("coarse_shares", "Coarse (round) vote shares (Rozenas)", "spikes", levels=("nation",),
-          params={"n_sim": 200}),
-    Check("turnout_share_correlation", "Turnout-share correlation", "shape"),
-    Check("turnout_regression", "Regression of votes on turnout (Sobyanin-Sukhovolsky)", "shape", each_party=True),
-    Check("vote_rate_collapse", "Vote-rate data collapse (kurtosis, skewness)", "shape", levels=("nation",)),
-    Check("dip_test", "Hartigan's dip test (several peaks in turnout)", "shape"),
-    Check("last_digit_test", "Last-digit test (Beber-Scacco)", "digits", needs=("parties",)),
-    Check("second_digit_test", "Second-digit Benford test (2BL)", "digits", needs=("parties",)),
+          params={"n_sim": 200}, cost={"nation": 150}),
+    Check("turnout_share_correlation", "Turnout-share correlation", "shape", cost={"region": 4}),
+    Check("turnout_regression", "Regression of votes on turnout (Sobyanin-Sukhovolsky)", "shape", each_party=True,
+          cost={"region": 4}),
+    Check("vote_rate_collapse", "Vote-rate data collapse (kurtosis, skewness)", "shape", levels=("nation",),
+          cost={"nation": 20}),
+    Check("dip_test", "Hartigan's dip test (several peaks in turnout)", "shape", cost={"region": 2}),
+    Check("last_digit_test", "Last-digit test (Beber-Scacco)", "digits", needs=("parties",), cost={"region": 5}),
+    Check("second_digit_test", "Second-digit Benford test (2BL)", "digits", needs=("parties",), cost={"region": 4}),
     Check("digit_pairs_test", "Adjacent and repeated digit pairs (Beber-Scacco)", "digits", needs=("parties",),
-          variants=({"kind": "repeated"}, {"kind": "adjacent"}, {"kind": "non-adjacent"})),
+          variants=({"kind": "repeated"}, {"kind": "adjacent"}, {"kind": "non-adjacent"}),
+          cost={"nation": 3, "region": 12}),
 )
 
 #: EFToolkit's basic battery as a check (not in the default battery): ``scan(e, tests=[*DEFAULT_BATTERY, EFTOOLKIT])``.
 EFTOOLKIT = Check("basic_battery", "EFToolkit's basic battery (Kalinin & Mebane)", "digits",
-                  func="forensics.stats.eftoolkit:basic_battery", params={"n_sim": 1000})
+                  func="forensics.stats.eftoolkit:basic_battery", params={"n_sim": 1000},
+                  cost={"nation": 20, "region": 40})
 
 
 def battery(tests=None) -> tuple[Check, ...]:

@@ -19,8 +19,14 @@ processes (``workers``) with outputs identical to a run in one process.
 """
 from __future__ import annotations
 
+import gc
 import multiprocessing as mp
+import multiprocessing.connection
 import os
+import pickle
+import queue
+import threading
+import traceback
 from dataclasses import dataclass
 from time import perf_counter, process_time
 
@@ -143,6 +149,9 @@ class _Step:
 class _Verdicts:
     """The verdicts the battery does not compute and the station evidence (the others follow its results)."""
 
+    #: the verdicts' cost on the scale of ``Check.cost``
+    cost = 60
+
     party: str | None
     alpha: float
     levels: tuple
@@ -155,7 +164,7 @@ class _Verdicts:
                         checks=own, context=(), rng=np.random.default_rng(seed_sequence(seed, "verdicts")))
 
 
-#: what the forked workers run: (jobs, election, by_level, seed), set just before the pool starts
+#: what the jobs run on: (jobs, election, by_level, seed), set before they start (the helpers inherit it)
 _SHARED: tuple | None = None
 
 
@@ -178,35 +187,145 @@ def default_workers() -> int:
 def _execute(jobs: list, election: Election, by_level: dict, seed, workers: int, bar) -> list:
     """[(result, {"wall": s, "cpu": s})] of every job, in the jobs' order, whatever ran where.
 
-    With more than one worker the jobs run in forked processes (they
-    inherit the election and the plan; only the results travel back),
-    the longest first; each job has its own streams, so where and in which
+    The jobs run the costliest first (``_longest_first``).  With more than
+    one worker, ``workers - 1`` forked helpers (they inherit the election
+    and the plan; only their results travel back) and this process take the
+    next job in turn; each job has its own streams, so where and in which
     order it runs changes nothing in its result.
     """
     global _SHARED
     done = [None] * len(jobs)
+    order = _longest_first(jobs)
     _SHARED = (jobs, election, by_level, seed)
-    pool = None
+    outcomes = None
     try:
         if workers == 1 or len(jobs) < 2 or "fork" not in mp.get_all_start_methods():
-            outcomes = map(_timed, range(len(jobs)))
+            outcomes = map(_timed, order)
         else:
             _share_groups(jobs, by_level)
-            pool = mp.get_context("fork").Pool(min(workers, len(jobs)))
-            outcomes = pool.imap_unordered(_timed, _longest_first(jobs))
+            outcomes = _Helpers(min(workers, len(jobs)) - 1, order).run()
         for index, out, wall, cpu in outcomes:
             done[index] = (out, {"wall": wall, "cpu": cpu})
             job = jobs[index]
             bar.set_postfix_str(f"{job.check.name} @ {job.level}" if isinstance(job, _Step) else "verdicts")
             bar.update(1)
-        if pool is not None:
-            pool.close()
-            pool.join()
     finally:
-        if pool is not None:
-            pool.terminate()  # after an error in a worker; a no-op once the pool has joined
+        if hasattr(outcomes, "close"):
+            outcomes.close()  # stops the helpers at once after an error
         _SHARED = None
     return done
+
+
+class _Helpers:
+    """Forked processes that run jobs of ``_SHARED`` beside this one, each taking the next job of ``order``.
+
+    ``run()`` yields (index, result, wall, CPU) of every job, this process's
+    own as they finish and the helpers' as they arrive (each helper sends
+    them through its own pipe); an error in a helper is raised here, and a
+    helper that stops without sending its outcome is an error, not a wait.
+    """
+
+    def __init__(self, n: int, order: list):
+        self.order = order
+        ctx = mp.get_context("fork")
+        self.next = ctx.Value("q", 0)  # position in ``order`` of the next job to take
+        pipes = [ctx.Pipe(duplex=False) for _ in range(n)]
+        self.readers = [r for r, _ in pipes]
+        gc.freeze()  # the helpers' garbage collector leaves the inherited objects (and their pages) alone
+        try:
+            self.procs = [ctx.Process(target=self._work, args=(w,), daemon=True) for _, w in pipes]
+            for proc in self.procs:
+                proc.start()
+        finally:
+            gc.unfreeze()
+        for _, w in pipes:
+            w.close()  # the helpers hold the writing ends; a helper's end closes when it exits
+        self.exited = False  # every helper has exited (their pipes are at their end)
+
+    def _take(self):
+        with self.next.get_lock():
+            k = self.next.value
+            self.next.value = k + 1
+        return self.order[k] if k < len(self.order) else None
+
+    def _work(self, pipe) -> None:
+        """A helper: run jobs until none are left; send each outcome, or the error that stopped it."""
+        while (index := self._take()) is not None:
+            try:
+                pipe.send((True, _timed(index)))
+            except BaseException as exc:  # noqa: BLE001 - raised again in the parent
+                pipe.send((False, _portable(exc)))
+                return
+
+    def run(self):
+        inbox = queue.Queue()
+        listener = threading.Thread(target=self._listen, args=(inbox,), daemon=True)
+        listener.start()
+        try:
+            missing = len(self.order)
+            while (index := self._take()) is not None:
+                yield _timed(index)
+                missing -= 1
+                for item in self._drain(inbox, block=False):
+                    missing -= 1
+                    yield item
+            while missing:
+                for item in self._drain(inbox, block=True):
+                    missing -= 1
+                    yield item
+        finally:
+            for proc in self.procs:
+                if proc.is_alive():
+                    proc.terminate()
+                proc.join()
+            listener.join()
+            for reader in self.readers:
+                reader.close()
+
+    def _listen(self, inbox) -> None:
+        """Receive what the helpers send, as it comes (so a helper never waits for this process to read),
+        then None once every helper has exited."""
+        open_ = list(self.readers)
+        while open_:
+            for reader in mp.connection.wait(open_):
+                try:
+                    inbox.put(reader.recv())
+                except EOFError:
+                    open_.remove(reader)
+        inbox.put(None)
+
+    def _drain(self, inbox, block: bool):
+        """The helpers' outcomes received so far (``block``: wait for one)."""
+        while True:
+            try:
+                got = inbox.get(block=block and not self.exited)
+            except queue.Empty:
+                if block:
+                    break
+                return
+            if got is None:
+                self.exited = True
+                continue
+            ok, item = got
+            if not ok:
+                raise item
+            yield item
+            if block:
+                return
+        codes = sorted({p.exitcode for p in self.procs if p.exitcode})
+        raise RuntimeError("a scan worker process stopped before its step finished"
+                           + (f" (exit code {', '.join(map(str, codes))})" if codes else "")
+                           + "; run with workers=1 to see the error")
+
+
+def _portable(exc: BaseException) -> BaseException:
+    """``exc`` if it survives pickling, else a RuntimeError carrying its text and traceback."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+        return exc
+    except Exception:  # noqa: BLE001 - any failure to pickle
+        text = "".join(traceback.format_exception(exc))
+        return RuntimeError(f"{type(exc).__name__}: {exc}\n{text}")
 
 
 def _share_groups(jobs: list, by_level: dict) -> None:
@@ -219,11 +338,12 @@ def _share_groups(jobs: list, by_level: dict) -> None:
 
 
 def _longest_first(jobs: list) -> list:
-    """Job indexes, the verdicts and the regional steps first (they take longest), so no worker idles at the end."""
-    def rank(index):
+    """Job indexes, the costliest first (``Check.cost``, ``_Verdicts.cost``: fixed estimates, so the order is
+    the same on any machine), so no worker is left with a long step at the end."""
+    def cost(index):
         job = jobs[index]
-        return 0 if not isinstance(job, _Step) else (1 if job.level != "nation" else 2)
-    return sorted(range(len(jobs)), key=rank)
+        return job.check.cost_at(job.level) if isinstance(job, _Step) else job.cost
+    return sorted(range(len(jobs)), key=lambda index: -cost(index))
 
 
 def _check_levels(election: Election, levels) -> None:

@@ -152,15 +152,33 @@ class _Counts:
         if missing:
             raise KeyError(f"column(s) not in the table: {', '.join(missing)}")
         ex = Exclusions.for_election(e)
-        self._set(e, ex)
+        codes, kinds = pd.factorize(ex.reasons)  # -1: kept; a group's exclusions are sliced from these codes
+        self._set(e, e.table.index, None, codes, np.array([str(k) for k in kinds], dtype=object))
         kept = e.subset(ex.keep)
         self.raw = np.column_stack([count_values(kept, c) for c in self.columns]) if self.columns else \
             np.empty((len(kept), 0))
 
-    def _set(self, election, ex):
-        self._election, self._exclusions = election, ex
-        self.keep, self.excluded, self.excluded_rows = ex.keep, ex.counts, ex.rows
+    def _set(self, election, index, positions, codes, kinds):
+        """The reading's rows: ``index`` at ``positions`` (None: all), their reason codes into ``kinds``."""
+        self._election, self._base_index, self._positions = election, index, positions
+        self._codes, self._kinds = codes, kinds
         self._resamples = None
+        excluded = codes >= 0
+        first = np.unique(codes[excluded], return_index=True)
+        counts = np.bincount(codes[excluded], minlength=len(kinds))
+        # as Exclusions.counts and .rows give them: reasons in order of first appearance, rows by index label
+        self.excluded = {str(kinds[c]): int(counts[c]) for c in first[0][np.argsort(first[1])]}
+        rows = self._index[excluded] if excluded.any() else self._base_index[:0]
+        self.excluded_rows = pd.Series(kinds[codes[excluded]], index=rows, dtype=object)
+
+    @property
+    def _index(self) -> pd.Index:
+        return self._base_index if self._positions is None else self._base_index[self._positions]
+
+    @property
+    def keep(self) -> pd.Series:
+        """True for the stations read (the published ones), by index label."""
+        return pd.Series(self._codes < 0, index=self._index)
 
     @property
     def election(self):
@@ -173,9 +191,10 @@ class _Counts:
         """The reading of the rows at 0-based ascending ``positions``: what reading them alone gives."""
         part = object.__new__(_Counts)
         part.columns = self.columns
-        ex = self._exclusions.take(positions)
-        part._set(lambda: self.election.with_table(self.election.table.iloc[positions]), ex)
-        kept = self.keep.to_numpy()
+        base = positions if self._positions is None else self._positions[positions]
+        part._set(lambda: self.election.with_table(self.election.table.iloc[positions]), self._base_index, base,
+                  self._codes[positions], self._kinds)
+        kept = self._codes < 0
         part.raw = self.raw[(np.cumsum(kept) - 1)[positions][kept[positions]]]
         return part
 

@@ -93,9 +93,10 @@ def _fingerprint_grouped(election, groups, rngs=None, party=None, bin_width: flo
     """
     election = as_election(election)
     read = {}  # party -> its stations, read once
+    votes = None if party else _party_votes(election)  # read once, for each group's leader
     out = {}
     for group, positions in groups.items():
-        name = party or _leader(election, positions)
+        name = party or str(election.parties[int(np.argmax(np.nansum(votes[positions], axis=0)))])
         if name not in read:
             kept, ex, _ = station_values(election, name, turnout=turnout, share=share)
             keep = ex.keep.to_numpy()
@@ -108,12 +109,12 @@ def _fingerprint_grouped(election, groups, rngs=None, party=None, bin_width: flo
     return out
 
 
-def _leader(election, positions) -> str:
-    """``Election.leader`` of the rows at ``positions`` (the party with the most votes there)."""
+def _party_votes(election) -> np.ndarray:
+    """Stations x parties votes (NaN where blank), from which a group's leader is the party with the most votes
+    there, as ``Election.leader`` finds it."""
     if not election.parties:
         raise KeyError("the election has no party columns")
-    votes = election.table[list(election.parties)].to_numpy(dtype=float, na_value=np.nan)[positions]
-    return str(election.parties[int(np.argmax(np.nansum(votes, axis=0)))])
+    return election.table[list(election.parties)].to_numpy(dtype=float, na_value=np.nan)
 
 
 fingerprint.grouped = _fingerprint_grouped

@@ -34,16 +34,26 @@ def second_digit(values) -> np.ndarray:
     return d
 
 
+def _remainder(x: np.ndarray, ok: np.ndarray, modulus: int) -> np.ndarray:
+    """``x mod modulus`` where ``ok``, NaN elsewhere; whole counts by integer arithmetic (several times faster
+    than the floating-point remainder, and the same numbers)."""
+    out = np.full(x.shape, np.nan)
+    v = x[ok]
+    whole = v.astype(np.int64)
+    out[ok] = whole % modulus if np.array_equal(whole, v) else np.mod(v, modulus)
+    return out
+
+
 def last_digit(values) -> np.ndarray:
     """Last digit of each count (NaN for missing); zero counts end in 0."""
     x = np.asarray(values, dtype=float)
-    return np.where(np.isfinite(x), np.mod(x, 10), np.nan)
+    return _remainder(x, np.isfinite(x), 10)
 
 
 def last_two_digits(values) -> np.ndarray:
     """Last two digits of each count as 0..99 (NaN for counts below 10 and missing)."""
     x = np.asarray(values, dtype=float)
-    return np.where(np.isfinite(x) & (x >= 10), np.mod(x, 100), np.nan)
+    return _remainder(x, np.isfinite(x) & (x >= 10), 100)
 
 
 def percent_ends_05(share) -> np.ndarray:
