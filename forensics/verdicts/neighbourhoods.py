@@ -35,18 +35,28 @@ def tec_codes(table: pd.DataFrame) -> np.ndarray:
     return pd.factorize(code)[0] if columns else code
 
 
-def _numbers_and_ranks(pec: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Each station id's first whole number ("УИК №1234" -> 1234, "44A" -> 44; -1 without one) and the rank
-    of the id as text (equal ids, equal ranks)."""
+def _station_numbers(pec: pd.Series) -> np.ndarray:
+    """The first whole number in each station id ("УИК №1234" -> 1234, "44A" -> 44), else -1."""
     codes, uniques = pd.factorize(pec.astype(str))
     uniques = pd.Series(uniques)
     first = uniques.where(uniques.str.isdecimal())  # an id of digits only is its own first number
     other = first.isna().to_numpy()
     first[other] = uniques[other].str.extract(_NUMBER.pattern, expand=False)
     number = pd.to_numeric(first, errors="coerce").fillna(-1).to_numpy()
-    rank = np.empty(len(uniques), dtype=np.int64)
-    rank[np.argsort(uniques.to_numpy(object), kind="stable")] = np.arange(len(uniques))
-    return (number[codes], rank[codes]) if len(codes) else (np.zeros(0), np.zeros(0, dtype=np.int64))
+    return number[codes] if len(codes) else np.zeros(0)
+
+
+def _tie_ranks(pec: pd.Series, tec: np.ndarray, number: np.ndarray) -> np.ndarray:
+    """Rank of each id as text among the stations that share its TEC and number (equal ids, equal ranks), 0 for
+    the others: the text only orders stations that the TEC and the number leave tied."""
+    rank = np.zeros(len(pec), dtype=np.int64)
+    tied = pd.DataFrame({"tec": tec, "number": number}).duplicated(keep=False).to_numpy()
+    if tied.any():
+        codes, uniques = pd.factorize(pec.astype(str)[tied])
+        order = np.empty(len(uniques), dtype=np.int64)
+        order[pd.Series(uniques).argsort().to_numpy()] = np.arange(len(uniques))
+        rank[tied] = np.where(codes >= 0, order[codes], -1)
+    return rank
 
 
 def neighbourhoods(table: pd.DataFrame, size: int = NEIGHBOURHOOD_SIZE) -> pd.Series:
@@ -60,8 +70,8 @@ def neighbourhoods(table: pd.DataFrame, size: int = NEIGHBOURHOOD_SIZE) -> pd.Se
         raise ValueError("a neighbourhood needs at least 2 stations")
     tec = tec_codes(table)
     pec = table["pec"] if "pec" in table.columns else pd.Series("", index=table.index)
-    number, text = _numbers_and_ranks(pec)
-    order = np.lexsort((np.arange(len(table)), text, number, tec))
+    number = _station_numbers(pec)
+    order = np.lexsort((np.arange(len(table)), _tie_ranks(pec, tec, number), number, tec))
     sorted_tec = tec[order]
     starts = np.r_[0, np.flatnonzero(np.diff(sorted_tec)) + 1]
     counts = np.diff(np.r_[starts, len(order)])
