@@ -203,3 +203,18 @@ def test_a_bad_count_names_the_spreadsheet_row():
         D.last_digit_test(e)
     with pytest.raises(forensics.DataError, match=r"row 22 \(station 20\)"):
         D.last_digit_test(e.subset(e.table.index >= 10))
+
+
+def test_clopper_pearson_matches_statsmodels_exact_interval():
+    """The digit table's interval is the exact (Beta) interval statsmodels gives, ends included (k = 0, k = n)."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    from forensics.stats._core.binomial import clopper_pearson
+
+    k = np.array([0, 1, 7, 50, 99, 100, 3, 0])
+    n = np.array([100, 100, 100, 100, 100, 100, 5, 1])
+    low, high = clopper_pearson(k, n, 0.9)
+    ref_low, ref_high = proportion_confint(k, n, alpha=0.1, method="beta")
+    np.testing.assert_allclose(low, np.nan_to_num(ref_low, nan=0.0), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(high, np.nan_to_num(ref_high, nan=1.0), rtol=1e-12, atol=1e-15)
+    assert low[0] == 0.0 and high[5] == 1.0

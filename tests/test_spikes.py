@@ -254,3 +254,27 @@ def test_canada_shows_no_integer_spikes(canada):
     # adjusted 0.032, the next 0.26), against five or more in each Russian election
     ints = res.details["integers"]
     assert (ints["turnout_pvalue_adj"] < 0.05).sum() + (ints["result_pvalue_adj"] < 0.05).sum() <= 1
+
+
+def test_warm_computes_the_probabilities_the_nation_and_region_steps_read(monkeypatch):
+    """What the scan does before forking: after ``warm`` the national and the grouped test compute no station
+    probabilities of the leader again (the forked processes inherit them)."""
+    import forensics.stats.spikes as S
+    from forensics.levels import group_positions
+
+    e = simulate(n_pec=900, n_regions=4, rng=31)
+    S._RECENT.clear()
+    calls = []
+    compute = S._compute_bin_probabilities
+    monkeypatch.setattr(S, "_compute_bin_probabilities", lambda *a: calls.append(1) or compute(*a))
+    integer_percentages.warm(e, n_sim=0, breakdown=None)
+    assert len(calls) == 2  # turnout and result of every station, once
+    national = integer_percentages(e, rng=1)
+    positions = group_positions(e, "region")
+    regional = integer_percentages.grouped(e, positions, {g: np.random.default_rng(1) for g in positions},
+                                           party=e.leader)
+    assert len(calls) == 2
+    assert national.statistic > 0 and len(regional) == len(positions)
+    S._RECENT.clear()
+    integer_percentages(e, rng=1)
+    assert len(calls) == 4  # without the warm-up (or in another process) they are computed again

@@ -150,7 +150,7 @@ class _Verdicts:
     """The verdicts the battery does not compute and the station evidence (the others follow its results)."""
 
     #: the verdicts' cost on the scale of ``Check.cost``
-    cost = 60
+    cost = 15
 
     party: str | None
     alpha: float
@@ -203,6 +203,7 @@ def _execute(jobs: list, election: Election, by_level: dict, seed, workers: int,
             outcomes = map(_timed, order)
         else:
             _share_groups(jobs, by_level)
+            _warm(jobs, election)
             outcomes = _Helpers(min(workers, len(jobs)) - 1, order).run()
         for index, out, wall, cpu in outcomes:
             done[index] = (out, {"wall": wall, "cpu": cpu})
@@ -335,6 +336,21 @@ def _share_groups(jobs: list, by_level: dict) -> None:
             subs = by_level[job.level]
             for group in subs.positions:
                 subs.sub(group)
+
+
+def _warm(jobs: list, election: Election) -> None:
+    """Before forking: the work several steps share (a test's ``warm``, e.g. the integer test's station
+    probabilities), done once here so every process inherits it instead of each doing it again."""
+    done = set()
+    for job in jobs:
+        warm = getattr(job.func, "warm", None) if isinstance(job, _Step) else None
+        if warm is None:
+            continue
+        call = job.kwargs(job.level)
+        key = (job.func, repr(sorted(call.items())))
+        if key not in done:
+            done.add(key)
+            warm(election, **call)
 
 
 def _longest_first(jobs: list) -> list:

@@ -516,6 +516,19 @@ class _Batch:
 integer_percentages.grouped = integer_percentages_by_group
 
 
+def warm_integer_percentages(election, party=None, tolerance: float = 0.05, min_registered: int = 100,
+                             max_value: float = 0.99, **_) -> None:
+    """Compute and remember the stations' null probabilities (those of the leader, or of ``party``), so that
+    processes forked afterwards share them instead of each computing them again (the nation and region steps
+    of a scan, and the integer verdict, read the same ones)."""
+    e = as_election(election)
+    frame, _ex = kobak_counts(e, party or e.leader, min_registered, max_value)
+    station_bins(frame, tolerance)
+
+
+integer_percentages.warm = warm_integer_percentages
+
+
 def _breakdown(e, index, breakdown):
     """(labels, codes) of the breakdown column for the used stations, or None."""
     if breakdown is None or breakdown not in e.table.columns:
