@@ -39,9 +39,11 @@ DATA = Path(os.environ.get("FORENSICS_SHARED_DATA", ROOT.parent / "shared" / "da
 RUSSIA = DATA / "ru_2018_president.csv.zip"
 RESULTS = ROOT / "benchmarks" / "results" / "speed.md"
 PUBLISHED_EXCESS = {"ru_2011_duma": 1003.5, "ru_2012_president": 1159.6, "ru_2018_president": 1708.8}
-#: the targets: case -> (wall seconds, peak MB)
-TARGETS = {"russia2018": (12.0, 1024.0), "synthetic-10000": (3.0, None), "synthetic-1000000": (90.0, 3072.0),
-           "integer": (1.0, None)}
+#: the targets: case -> (wall seconds, peak MB, what the seconds cover): Russia 2018 is held to its whole run
+#: (load, scan, report); the synthetic elections to their scan, as the targets measure them ("a 10,000-station
+#: election takes 40 s to scan"; "the same scan of 1M stations"), their report beside it
+TARGETS = {"russia2018": (12.0, 1024.0, "total"), "synthetic-10000": (3.0, None, "scan"),
+           "synthetic-1000000": (90.0, 3072.0, "scan"), "integer": (1.0, None, "total")}
 
 
 def peak_mb() -> float:
@@ -234,6 +236,12 @@ def _total(res: dict) -> tuple[float, float]:
     return sum(r["wall"] for r in rows), sum(r["cpu"] for r in rows)
 
 
+def _scan_wall(res: dict) -> float:
+    """Wall seconds of the case's scan step (NaN for a case without one)."""
+    rows = [r for r in res["steps"] if r["step"].startswith("scan (")]
+    return rows[0]["wall"] if rows else float("nan")
+
+
 def _when(res: dict) -> str:
     load = res.get("load")
     return f"{res.get('when', '')} ({load[0]:.1f} / {load[1]:.1f})" if load else res.get("when", "")
@@ -253,27 +261,34 @@ def render(results: list[dict], load: tuple) -> str:
              f"Python {platform.python_version()}; load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} "
              "(1 / 5 / 15 min) when the run ended.", "",
              "## Totals against the targets", "",
-             "| case | stations | wall (s) | CPU (s) | memory MB | maxrss MB | target | within | measured (load 1 / 5 min) |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "`scan wall` is the scan alone, `wall` the whole case (load or simulation excluded, scan, report); "
+             "`target` says which of the two it holds.", "",
+             "| case | stations | scan wall (s) | wall (s) | CPU (s) | memory MB | maxrss MB | target | within | "
+             "measured (load 1 / 5 min) |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for res in results:
         if "error" in res:
-            lines.append(f"| {res['case']} | | | | | | | failed: {res['error']} | {_when(res)} |")
+            lines.append(f"| {res['case']} | | | | | | | | failed: {res['error']} | {_when(res)} |")
             continue
         if res["case"] == "startup":
             for r in res["steps"]:
                 target = {"import forensics": 0.4, "forensics --help": 0.6}[r["step"]]
-                lines.append(f"| `{r['step']}` (median of 7; min {r['min']:.2f}) | | {r['wall']:.2f} | | | | "
+                lines.append(f"| `{r['step']}` (median of 7; min {r['min']:.2f}) | | | {r['wall']:.2f} | | | | "
                              f"{target} s | {'yes' if r['wall'] <= target else 'NO'} | {_when(res)} |")
             continue
         wall, cpu = _total(res)
+        scan = _scan_wall(res)
         target = TARGETS.get(res["case"])
         within = ""
         if target:
             memory = res.get("tree_mb", res["peak_mb"])
-            within = "yes" if wall <= target[0] and (target[1] is None or memory <= target[1]) else "NO"
-        text = "" if not target else f"{target[0]:g} s" + (f", {target[1]:,.0f} MB" if target[1] else "")
+            held = scan if target[2] == "scan" else wall
+            within = "yes" if held <= target[0] and (target[1] is None or memory <= target[1]) else "NO"
+        text = "" if not target else (f"{target[0]:g} s" + (" scan" if target[2] == "scan" else "")
+                                      + (f", {target[1]:,.0f} MB" if target[1] else ""))
         tree = res.get("tree_mb", float("nan"))
-        lines.append(f"| {res['case']} | {res['stations']:,} | {wall:.1f} | {cpu:.1f} | "
+        lines.append(f"| {res['case']} | {res['stations']:,} | {'' if scan != scan else f'{scan:.1f}'} | "
+                     f"{wall:.1f} | {cpu:.1f} | "
                      f"{'' if tree != tree else f'{tree:,.0f}'} | {res['peak_mb']:,.0f} | "
                      f"{text} | {within} | {_when(res)} |")
     for res in results:
