@@ -35,9 +35,10 @@ import argparse
 from functools import partial
 import time
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
-from scipy import optimize, special, stats
+from scipy import optimize, stats
 
 import forensics
 from forensics.simulate import simulate
@@ -335,40 +336,37 @@ def tables_section(rows, n_sim) -> str:
     return "\n".join(lines)
 
 
-def fit_variant(n, k, seed, warm=False, ftol=None, max_components=5, sample=5_000):
-    """``coarse.fit_betabinom_mixture`` with two candidate savings: ``warm`` starts L components from the L - 1
-    fit with its heaviest component split in two (means half a standard deviation apart), ``ftol`` loosens
-    L-BFGS-B's relative tolerance on the likelihood (default 2.2e-9).  Returns the fit and the evaluations per L."""
-    rng = np.random.default_rng(seed)
-    if n.size > sample:
-        pick = rng.choice(n.size, size=sample, replace=False)
-        n, k = n[pick], k[pick]
-    pairs, count = np.unique(np.column_stack([n, k]), axis=0, return_counts=True)
-    n, k, count = pairs[:, 0].astype(float), pairs[:, 1].astype(float), count.astype(float)
-    log_choose = special.gammaln(n + 1) - special.gammaln(k + 1) - special.gammaln(n - k + 1)
-    x = np.linspace(0.01, 0.99, 99)
-    previous, fit, evaluations = None, None, []
-    for L in range(1, max_components + 1):
-        start = coarse._start(n, k, count, L)
-        if warm and fit is not None:
-            a, b, w = fit["alpha"], fit["beta"], fit["w"]
-            j = int(np.argmax(w))
-            mean, size = a[j] / (a[j] + b[j]), a[j] + b[j]
-            halves = np.clip(mean + np.array([-0.5, 0.5]) * np.sqrt(mean * (1 - mean) / (size + 1)), 0.01, 0.99)
-            a, b = np.concatenate([np.delete(a, j), halves * size]), np.concatenate([np.delete(b, j), (1 - halves) * size])
-            logw = np.log(np.concatenate([np.delete(w, j), [w[j] / 2, w[j] / 2]]))
-            start = np.concatenate([np.clip(np.log(a), *coarse.LOG_BOUNDS), np.clip(np.log(b), *coarse.LOG_BOUNDS),
-                                    np.clip(logw[1:] - logw[0], -10, 10)])
-        bounds = [coarse.LOG_BOUNDS] * (2 * L) + [(-10.0, 10.0)] * (L - 1)
-        opt = optimize.minimize(coarse._negloglik, start, args=(n, k, count, L, log_choose), jac=True,
-                                method="L-BFGS-B", bounds=bounds, options={} if ftol is None else {"ftol": ftol})
+def split_start(x, L):
+    """Start for L + 1 components from the L-component optimum ``x``: its heaviest component split in two,
+    means half a standard deviation apart, each with half its weight."""
+    a, b, logw = coarse._unpack(x, L)
+    w = np.exp(logw)
+    j = int(np.argmax(w))
+    mean, size = a[j] / (a[j] + b[j]), a[j] + b[j]
+    halves = np.clip(mean + np.array([-0.5, 0.5]) * np.sqrt(mean * (1 - mean) / (size + 1)), 0.01, 0.99)
+    a, b = np.concatenate([np.delete(a, j), halves * size]), np.concatenate([np.delete(b, j), (1 - halves) * size])
+    logw = np.log(np.concatenate([np.delete(w, j), [w[j] / 2, w[j] / 2]]))
+    return np.concatenate([np.clip(np.log(a), *coarse.LOG_BOUNDS), np.clip(np.log(b), *coarse.LOG_BOUNDS),
+                           np.clip(logw[1:] - logw[0], -10, 10)])
+
+
+def fit_variant(n, k, seed, warm=False, ftol=None):
+    """``coarse.fit_betabinom_mixture`` with two candidate savings: ``warm`` starts each L from the L - 1
+    optimum (``split_start``), ``ftol`` loosens L-BFGS-B's relative tolerance on the likelihood (default
+    2.2e-9).  Returns the fit and the likelihood evaluations per L."""
+    evaluations, optimum = [], []
+    minimize = optimize.minimize
+
+    def counted(fun, x0, args, **kwargs):
+        if warm and optimum:
+            x0 = split_start(optimum[-1], args[3] - 1)
+        opt = minimize(fun, x0, args=args, **kwargs, **({} if ftol is None else {"options": {"ftol": ftol}}))
         evaluations.append(int(opt.nfev))
-        a, b, logw = coarse._unpack(opt.x, L)
-        fit = {"alpha": a, "beta": b, "w": np.exp(logw), "logw": logw, "L": L, "loglik": -opt.fun}
-        density = coarse._mixture_density(fit, x).ravel()
-        if previous is not None and np.corrcoef(previous, density)[0, 1] >= 0.99:
-            break
-        previous = density
+        optimum.append(opt.x)
+        return opt
+
+    with mock.patch.object(coarse.optimize, "minimize", counted):
+        fit = coarse.fit_betabinom_mixture(n, k, rng=np.random.default_rng(seed))
     return fit, evaluations
 
 
