@@ -1,4 +1,4 @@
-"""Cost of the coarse-shares re-count draws, exact, from a normal approximation and from inversion tables; sections of spikes.md.
+"""Cost of the coarse-shares re-count draws and fits, and of candidates to cut it; sections of spikes.md.
 
 ``coarse_shares`` spends most of its time drawing honest re-counts: per resample and station a
 component, a Beta posterior proportion and a Binomial count, for turnout (t* of N) and for the
@@ -107,10 +107,10 @@ class BetaBinomialTables:
     Each pmf is built by the ratio recurrence pmf(k + 1) / pmf(k) = (n - k)(k + a) / ((k + 1)(n - k - 1 + b))
     (cumulated in logs along the row, so no anchor value can overflow) over a window of the support
     that holds all but ``TABLE_TAIL`` of the mass: the window mean +- ``TABLE_SDS`` standard deviations
-    is checked by bounding the mass beyond its ends with geometric series (the ratios fall beyond the
-    mode when a, b >= 1, the pmf being log-concave), and the full support 0..n is used where the check
-    fails, where a or b < 1 or where the window would not be shorter.  Rows are padded to a power of two
-    in groups of similar width.  A draw inverts a uniform: a guide table (Chen and Asau's indexed
+    is checked by bounding the mass beyond each end with a geometric series (the ratios fall beyond the
+    mode when a, b >= 1, the pmf being log-concave), and a side that fails is widened (``wider``) up to
+    the full support 0..n, which is also used where a or b < 1.  Rows are padded to a power of two in
+    groups of similar width.  A draw inverts a uniform: a guide table (Chen and Asau's indexed
     search) gives a starting index at or below the answer, then vectorised steps finish it, so the
     draws are exact to floating point, as numpy's own samplers are.
     """
@@ -525,7 +525,8 @@ def compiled_section(rows, n_sim) -> str:
              "`coarse_shares`) and by the inversion sampler compiled as one loop per station (the station's "
              "mixture pmf, its CDF, a bisection per uniform; exact, checked by a chi-square against scipy's "
              "beta-binomial mixture first). CPU seconds, uniforms included.", "",
-             "| election | stations | numpy s | compiled s | pmf entries per station | ratio |", "|---|---|---|---|---|---|"]
+             "| election | stations | numpy s | compiled s | pmf entries per station | ratio |",
+             "|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['election']} | {r['stations']:,} | {r['numpy']:.2f} | {r['compiled']:.2f} | "
                      f"{r['entries']:.0f} | {r['numpy'] / r['compiled']:.1f} |")
