@@ -32,7 +32,8 @@ from scipy import special, stats
 from ..random import ensure_rng
 from ._core.bootstrap import percentile_interval, resample_indices
 from ._core.plane import _EPS as BIN_EPS
-from ._core.plane import bin_index, find_peak, histogram2d, station_values, too_few_text
+from ._core.plane import (bin_index, find_peak, histogram2d, kde_grid_index, kde_peak, station_values,
+                          too_few_text)
 from .registry import register_test
 from .result import TestResult
 
@@ -44,6 +45,14 @@ QUIRKS = ("sigma_v_sqrt2", "sigma_x_double_sqrt")
 MIN_STATIONS = 50
 #: Stations simulated per grid point when ``iterations`` is not given.
 SIMULATED_STATIONS = 2 ** 14
+#: Width of the share bins whose fullest one is the share mode (``fair_part``).
+_MODE_WIDTH = 0.01
+#: Points of ``find_peak``'s kernel-density grid on [0, 1] (step 0.001).
+_KDE_POINTS = 1001
+#: Consecutive cuts of f_i (and of f_i + f_e) in one box of the grid's branch and bound (``_Objective.minimum``).
+_BOX = 8
+#: Boxes scored before the branch and bound's first cut.
+_FIRST_BOXES = 4
 #: Extreme fraud intensity is 1 - |N(0, 0.075)| (fixed in the model).
 SIGMA_EXTREME = 0.075
 DEFAULT_GRID = {
@@ -72,22 +81,81 @@ def fair_part(turnout, share, peak: str = "kde", quirks=False) -> dict:
     restores the original fitter's sqrt(2) in sigma_v and double square
     root in sigma_x (see ``QUIRKS``).
     """
-    a, v = np.asarray(turnout, float), np.asarray(share, float)
-    q = _quirks(quirks)
-    a_peak = find_peak(a, method=peak, start_bin=15)
-    v_peak = find_peak(v, method=peak, start_bin=10)
-    width = 0.01
-    counts = np.bincount(bin_index(v, width), minlength=int(round(1 / width)))
-    v_mode = float(np.argmax(counts) * width)
-    low_v = v < v_peak
-    low_both = low_v & (a < a_peak)
-    sigma_a = np.sqrt(np.mean((a[low_both] - a_peak) ** 2)) if low_both.any() else np.nan
-    sigma_v = np.sqrt((2 if "sigma_v_sqrt2" in q else 1) * np.mean((v[low_v] - v_peak) ** 2)) if low_v.any() else np.nan
-    high = v > v_mode
-    spread_x = np.sqrt(np.mean((v[high] - v_mode) ** 2)) if high.any() else np.nan
-    sigma_x = np.sqrt(spread_x) if "sigma_x_double_sqrt" in q else spread_x
-    return {"turnout_peak": a_peak, "turnout_sd": float(sigma_a), "share_peak": v_peak,
-            "share_sd": float(sigma_v), "share_mode": v_mode, "sigma_x": float(sigma_x)}
+    return _Sample(turnout, share).fair(peak=peak, quirks=quirks)
+
+
+class _Sample:
+    """One data set's stations as the fit reads them: turnout, share and their bins, computed once.
+
+    The fair part and the objective's histogram depend on the stations only
+    through bin counts and (masked) sums, so a bootstrap replicate is a vector
+    of multiplicities (how often each station is drawn) instead of a new copy
+    of the stations, binned again.
+    """
+
+    def __init__(self, turnout, share):
+        self.turnout, self.share = np.asarray(turnout, float), np.asarray(share, float)
+        self.n = self.turnout.size
+        self.turnout_grid, self.share_grid = kde_grid_index(self.turnout), kde_grid_index(self.share)
+        self.share_bin = bin_index(self.share, _MODE_WIDTH)
+        self._cells = {}
+
+    def hist(self, binner: "_Binner", weights=None) -> np.ndarray:
+        """The objective's histogram of the (resampled) stations."""
+        key = (binner.objective, binner.width)
+        if key not in self._cells:
+            same = binner.objective == "share" and binner.width == _MODE_WIDTH
+            self._cells[key] = self.share_bin if same else binner.cells_of(self.turnout, self.share)
+        return np.bincount(self._cells[key], weights, minlength=binner.n_cells).astype(float)
+
+    def _peak(self, values, grid_index, method: str, start_bin: int, weights) -> float:
+        if method == "klimek":
+            return find_peak(values if weights is None else np.repeat(values, weights.astype(np.int64)),
+                             method="klimek", start_bin=start_bin)
+        if method != "kde":
+            raise ValueError("method must be 'kde' or 'klimek'")
+        hist = np.bincount(grid_index, weights, minlength=_KDE_POINTS)
+        mean = _mean(values, weights)
+        deviation = values - mean
+        deviation *= deviation
+        return kde_peak(hist, _total(weights, self.n), np.sqrt(_mean(deviation, weights)))
+
+    def fair(self, peak: str = "kde", quirks=False, weights=None) -> dict:
+        """``fair_part`` of these stations, each counted ``weights`` times (once when None)."""
+        a, v, w = self.turnout, self.share, weights
+        q = _quirks(quirks)
+        a_peak = self._peak(a, self.turnout_grid, peak, 15, w)
+        v_peak = self._peak(v, self.share_grid, peak, 10, w)
+        v_mode = float(np.argmax(np.bincount(self.share_bin, w, minlength=int(round(1 / _MODE_WIDTH))))
+                       * _MODE_WIDTH)
+        low_v = v < v_peak
+        sigma_a = _rms(a, a_peak, low_v & (a < a_peak), w)
+        sigma_v = _rms(v, v_peak, low_v, w, 2 if "sigma_v_sqrt2" in q else 1)
+        spread_x = _rms(v, v_mode, v > v_mode, w)
+        sigma_x = np.sqrt(spread_x) if "sigma_x_double_sqrt" in q else spread_x
+        return {"turnout_peak": a_peak, "turnout_sd": float(sigma_a), "share_peak": v_peak,
+                "share_sd": float(sigma_v), "share_mode": v_mode, "sigma_x": float(sigma_x)}
+
+
+def _total(weights, n: int) -> float:
+    return float(n) if weights is None else float(weights.sum())
+
+
+def _mean(values, weights) -> float:
+    return values.mean() if weights is None else (values * weights).sum() / weights.sum()
+
+
+def _rms(values, centre: float, mask, weights, factor: float = 1) -> float:
+    """Root mean square deviation from ``centre`` of the (weighted) values where ``mask``; nan if none."""
+    if weights is not None:
+        weights = weights[mask]
+        if not weights.any():
+            return np.nan
+    elif not mask.any():
+        return np.nan
+    deviation = values[mask] - centre
+    deviation *= deviation
+    return np.sqrt(factor * _mean(deviation, weights))
 
 
 def _truncnorm(loc, scale, low, high, size, rng):
@@ -133,16 +201,16 @@ def _votes(N, turnout, share):
     return np.rint(voters * share), np.rint(voters * (1 - share))
 
 
-def _clean_election(N: np.ndarray, fair: dict, rng):
-    """Sizes, turnouts and shares of a clean election drawn from the fair part (the p-value's null),
-    stations without leader votes left out as in the fit."""
+def _clean_election(N: np.ndarray, fair: dict, rng) -> "_Sample":
+    """A clean election drawn from the fair part (the p-value's null), stations without leader votes left
+    out as in the fit."""
     W, O = _votes(N, _truncnorm_fast(fair["turnout_peak"], fair["turnout_sd"], N.size, rng),
                   _truncnorm_fast(fair["share_peak"], fair["share_sd"], N.size, rng))
     V = W + O
     ok = (V > 0) & (W > 0)
     if not ok.all():
         N, W, V = N[ok], W[ok], V[ok]
-    return N, V / N, W / V
+    return _Sample(V / N, W / V)
 
 
 def _draw(N: np.ndarray, fair: dict, rng) -> dict:
@@ -228,9 +296,6 @@ class _Binner:
             cell = bin_index(turnout, self.width) * self.n_bins + cell
         return cell
 
-    def hist(self, turnout, share) -> np.ndarray:
-        return np.bincount(self.cells_of(turnout, share), minlength=self.n_cells).astype(float)
-
     def score(self, sim: np.ndarray, obs: np.ndarray) -> np.ndarray:
         """Distance over the last axis: Klimek's D_K = sum(((S - O) / (O + 1))^2), or the
         symmetric chi-square sum((S - O)^2 / (S + O + 1)).  Overwrites ``sim`` (no temporary copies)."""
@@ -244,6 +309,15 @@ class _Binner:
             diff *= diff
             diff /= sim
         return diff.sum(axis=-1)
+
+
+def _block_range(table: np.ndarray):
+    """Smallest and largest value over blocks of ``_BOX`` consecutive rows (the second last axis)."""
+    *lead, rows, cols = table.shape
+    blocks = -(-rows // _BOX)
+    padded = np.concatenate([table, np.repeat(table[..., -1:, :], blocks * _BOX - rows, axis=-2)], axis=-2)
+    padded = padded.reshape(*lead, blocks, _BOX, cols)
+    return padded.min(axis=-2), padded.max(axis=-2)
 
 
 def _grid_points(grid: dict) -> pd.DataFrame:
@@ -293,6 +367,16 @@ class _Objective:
         self.rows = [np.flatnonzero(alpha == a) for a in self.alphas]
         self.n_seg, self.size = self.cuts.size, binner.n_cells + 1
         self.sizes, self.weight = _simulated_sizes(N, iterations)
+        self.boxes = [self._boxes(rows) for rows in self.rows]
+
+    def _boxes(self, rows: np.ndarray):
+        """``minimum``'s boxes of one alpha's grid points: each box's block of f_i cuts and of f_i + f_e
+        cuts (``_BOX`` cuts a block), and its points."""
+        key = self.i_lo[rows] // _BOX * (self.n_seg + 1) + self.i_hi[rows] // _BOX
+        boxes, which = np.unique(key, return_inverse=True)
+        order = np.argsort(which, kind="stable")
+        members = np.split(rows[order], np.flatnonzero(np.diff(which[order])) + 1)
+        return boxes // (self.n_seg + 1), boxes % (self.n_seg + 1), members
 
     def simulate(self, rng) -> dict:
         """One simulated election's uniforms and segments.
@@ -322,46 +406,99 @@ class _Objective:
         return {"W": W, "O": O, "rest": np.maximum(self.sizes - W - O, 0), "N": self.sizes,
                 "x_inc": _truncnorm_at(sim["u_x"], 0.0, fair["sigma_x"]), "x_ext": sim["x_ext"]}
 
-    def _prefix(self, offset, W, V) -> np.ndarray:
-        """prefix[m] = histogram of the stations whose fraud-type uniform is below cuts[m]."""
+    def _prefixes(self, offset, W, V) -> np.ndarray:
+        """Per row of W and V (one simulated election each), prefix[m] = the histogram of the stations
+        whose fraud-type uniform is below cuts[m]; all rows in one count."""
         cells = self.binner.cells(W, V, self.sizes)
         cells += offset
-        h = np.bincount(cells, minlength=self.n_seg * self.size)
-        out = np.zeros((self.n_seg + 1, self.binner.n_cells))
-        np.cumsum(h.reshape(self.n_seg, self.size)[:, : self.binner.n_cells], axis=0, out=out[1:])
-        return out
+        cells += (np.arange(W.shape[0]) * (self.n_seg * self.size))[:, None]
+        h = np.bincount(cells.ravel(), minlength=W.shape[0] * self.n_seg * self.size)
+        return h.reshape(W.shape[0], self.n_seg, self.size)[:, :, : self.binner.n_cells]
+
+    def _halves(self, sim: dict, fair: dict, obs: np.ndarray):
+        """The observed histogram's active cells and, per alpha, the two halves of every grid point's
+        histogram: the point at (lo, hi) = (f_i, f_i + f_e) has ``below[k, lo] + above[k, hi]``."""
+        d, offset = self.draws(sim, fair), sim["offset"]
+        # leader and valid votes of the clean election, then of each alpha's incremental and extreme fraud;
+        # _apply's votes, with the part that does not depend on alpha computed once (exact in floats)
+        W, V = np.empty((1 + 2 * self.alphas.size, self.sizes.size)), np.empty((3, self.sizes.size))
+        W[0] = d["W"]
+        V[0] = d["W"] + d["O"]
+        added_inc, added_ext = d["W"] + np.floor(d["x_inc"] * d["rest"]), d["W"] + np.floor(d["x_ext"] * d["rest"])
+        np.add(added_inc, d["O"], out=V[1])
+        np.add(added_ext, d["O"], out=V[2])
+        for k, (a, ext_power) in enumerate(zip(self.alphas, sim["ext_power"])):
+            np.add(added_inc, np.rint(d["x_inc"] ** a * d["O"]), out=W[1 + 2 * k])
+            np.add(added_ext, np.rint(ext_power * d["O"]), out=W[2 + 2 * k])
+        h = self._prefixes(offset, W, np.r_[V[:1], np.tile(V[1:], (self.alphas.size, 1))])
+        # a cell empty in the data and in every simulated station scores 0 at every grid point: skip it
+        active = np.flatnonzero(obs.astype(bool) | h.any(axis=(0, 1)))
+        prefix = np.zeros((h.shape[0], self.n_seg + 1, active.size))
+        prefix[:, 1:] = np.cumsum(h[:, :, active], axis=1)  # in integers: casting inside cumsum is slow
+        clean, inc, ext = prefix[0], prefix[1::2], prefix[2::2]
+        # histogram = inc[lo] + ext[hi] - ext[lo] + clean[all] - clean[hi], gathered twice, not four times
+        below, above = inc - ext, ext - clean + clean[-1]
+        below *= self.weight
+        above *= self.weight
+        return obs[active], below, above
+
+    def _score(self, points, below, above, obs) -> np.ndarray:
+        sim_hist = below[self.i_lo[points]]
+        sim_hist += above[self.i_hi[points]]
+        return self.binner.score(sim_hist, obs)
 
     def __call__(self, sim: dict, fair: dict, obs: np.ndarray) -> np.ndarray:
-        d, offset = self.draws(sim, fair), sim["offset"]
-        clean = self._prefix(offset, d["W"], d["W"] + d["O"])
-        # _apply's votes, with the part that does not depend on alpha computed once (exact in floats)
-        added_inc, added_ext = d["W"] + np.floor(d["x_inc"] * d["rest"]), d["W"] + np.floor(d["x_ext"] * d["rest"])
-        V_inc, V_ext = added_inc + d["O"], added_ext + d["O"]
-        frauds = [(self._prefix(offset, added_inc + np.rint(d["x_inc"] ** a * d["O"]), V_inc),
-                   self._prefix(offset, added_ext + np.rint(ext_power * d["O"]), V_ext))
-                  for a, ext_power in zip(self.alphas, sim["ext_power"])]
-        # a cell empty in the data and in every simulated station scores 0 at every grid point: skip it
-        active = np.flatnonzero(np.vstack([obs, clean[-1]] + [p[-1] for pair in frauds for p in pair]).any(axis=0))
-        obs, clean = obs[active], clean[:, active]
+        """The objective at every grid point."""
+        obs, below, above = self._halves(sim, fair, obs)
         score = np.empty(len(self.points))
-        for rows, (inc, ext) in zip(self.rows, frauds):
-            inc, ext = inc[:, active], ext[:, active]
-            # histogram = inc[lo] + ext[hi] - ext[lo] + clean[all] - clean[hi], gathered twice, not four times
-            below, above = inc - ext, ext - clean + clean[-1]
-            below *= self.weight
-            above *= self.weight
-            for chunk in np.array_split(rows, max(1, rows.size * active.size // 2_000_000)):
-                sim_hist = below[self.i_lo[chunk]]
-                sim_hist += above[self.i_hi[chunk]]
-                score[chunk] = self.binner.score(sim_hist, obs)
+        for rows, below, above in zip(self.rows, below, above):
+            for chunk in np.array_split(rows, max(1, rows.size * obs.size // 2_000_000)):
+                score[chunk] = self._score(chunk, below, above, obs)
         return score
 
-    def fit(self, turnout, share, sim: dict, peak: str, quirks):
-        """Fair part, best grid point (ties averaged) and the objective for one data set."""
-        fair = fair_part(turnout, share, peak=peak, quirks=quirks)
-        score = self(sim, fair, self.binner.hist(turnout, share))
-        best = pd.Series(self.values[score == score.min()].mean(axis=0), index=["f_i", "f_e", "alpha"])
-        return fair, best, score
+    def minimum(self, sim: dict, fair: dict, obs: np.ndarray) -> np.ndarray:
+        """The grid points where ``__call__`` is smallest, found by branch and bound (same points, same scores).
+
+        The points are grouped in boxes of ``_BOX`` consecutive cuts for f_i and for f_i + f_e.  In a
+        box every cell of the histogram lies between the sums of the halves' smallest and largest
+        values over the box's cuts, and each cell's term of the distance is convex with its minimum
+        at the observed count, so clamping the observed count into that range bounds the box's
+        objective from below.  Boxes are scored exactly in the order of their bounds until the next
+        bound exceeds the best score found (plus a margin for rounding): no box left out can hold a
+        point as good.
+        """
+        obs, below, above = self._halves(sim, fair, obs)
+        (below_min, below_max), (above_min, above_max) = _block_range(below), _block_range(above)
+        bounds = [self.binner.score(np.clip(obs, below_min[k][box_lo] + above_min[k][box_hi],
+                                            below_max[k][box_lo] + above_max[k][box_hi]), obs)
+                  for k, (box_lo, box_hi, _) in enumerate(self.boxes)]
+        which = np.concatenate([np.full(b.size, k) for k, b in enumerate(bounds)])
+        box = np.concatenate([np.arange(b.size) for b in bounds])
+        bound = np.concatenate(bounds)
+        order = np.argsort(bound, kind="stable")
+        # the boxes with the smallest bounds first, then every box whose bound does not exceed the best
+        # score found so far (the best can only fall, so no box left out can hold a point as good)
+        found, best = [], np.inf
+        for batch in (order[:_FIRST_BOXES], order[_FIRST_BOXES:]):
+            batch = batch[bound[batch] <= best * (1 + 1e-9) + 1e-12]
+            for k in np.unique(which[batch]):
+                points = np.concatenate([self.boxes[k][2][j] for j in box[batch[which[batch] == k]]])
+                score = self._score(points, below[k], above[k], obs)
+                found.append((points, score))
+                best = min(best, score.min())
+        return np.sort(np.concatenate([points[score == best] for points, score in found]))
+
+    def fit(self, sample: "_Sample", sim: dict, peak: str, quirks, weights=None, full: bool = False):
+        """Fair part, best grid point (ties averaged) and, when ``full``, the objective at every grid point,
+        for one data set (its stations counted ``weights`` times)."""
+        fair = sample.fair(peak=peak, quirks=quirks, weights=weights)
+        obs = sample.hist(self.binner, weights)
+        if full:
+            score = self(sim, fair, obs)
+            best = np.flatnonzero(score == score.min())
+        else:
+            score, best = None, self.minimum(sim, fair, obs)
+        return fair, self.values[best].mean(axis=0), score
 
 
 @register_test("klimek_fit", renamed={"n_boot": "n_sim_ci", "n_null": "n_sim"})
@@ -441,16 +578,19 @@ def klimek_fit(election, party=None, rng=None, grid: dict | None = None, iterati
     binner = _Binner(objective, bin_width, distance)
     objective_at = _Objective(N, points, binner, iterations)
     fit = partial(objective_at.fit, peak=peak, quirks=quirks)
+    sample = _Sample(a, v)
 
     simulation = objective_at.simulate(rng)
-    fair, best, score = fit(a, v, simulation)
+    fair, best, score = fit(sample, simulation, full=True)
     replicates = []
     for _ in range(n_sim_ci):
-        idx = resample_indices(rng, N.size)
-        replicates.append(fit(a[idx], v[idx], objective_at.simulate(rng))[1])
-    replicates = pd.DataFrame(replicates, columns=["f_i", "f_e", "alpha"])
-    null = [fit(*_clean_election(N, fair, rng)[1:], simulation)[1] for _ in range(n_sim)]
-    null = pd.DataFrame(null, columns=["f_i", "f_e", "alpha"])
+        # a resample of the stations, as how often each is drawn
+        weights = np.bincount(resample_indices(rng, N.size), minlength=N.size).astype(float)
+        replicates.append(fit(sample, objective_at.simulate(rng), weights=weights)[1])
+    replicates = pd.DataFrame(np.reshape(replicates, (-1, 3)), columns=["f_i", "f_e", "alpha"])
+    null = [fit(_clean_election(N, fair, rng), simulation)[1] for _ in range(n_sim)]
+    null = pd.DataFrame(np.reshape(null, (-1, 3)), columns=["f_i", "f_e", "alpha"])
+    best = pd.Series(best, index=["f_i", "f_e", "alpha"])
     total = float(best["f_i"] + best["f_e"])
     pvalue = _null_pvalue(best, null) if n_sim else None
 
