@@ -51,8 +51,6 @@ _MODE_WIDTH = 0.01
 _KDE_POINTS = 1001
 #: Consecutive cuts of f_i (and of f_i + f_e) in one box of the grid's branch and bound (``_Objective.minimum``).
 _BOX = 8
-#: Boxes scored before the branch and bound's first cut.
-_FIRST_BOXES = 4
 #: Extreme fraud intensity is 1 - |N(0, 0.075)| (fixed in the model).
 SIGMA_EXTREME = 0.075
 DEFAULT_GRID = {
@@ -271,24 +269,41 @@ class _Binner:
     def cells(self, W, V, N) -> np.ndarray:
         """Cell of each station from its votes; stations without votes go to the overflow cell."""
         if self.objective == "share":
-            return self._share_cells(W, V)
+            return self.share_cells(W, V)
         ok = V > 0
         safe = np.where(ok, V, 1)
         return np.where(ok, self.cells_of(V / N, W / safe), self.n_cells)
 
-    def _share_cells(self, W, V) -> np.ndarray:
-        """``bin_index(W / V)`` for shares in [0, 1] (W <= V), in place, and the overflow cell where V = 0."""
+    def share_cells(self, W, V, out=None, work=None) -> np.ndarray:
+        """``bin_index(W / V)`` for shares in [0, 1] (W <= V), and the overflow cell where V = 0; V is the
+        valid votes of every row of W, or of row 0, of the odd and of the even rows (3 rows).
+
+        When 1 / bin_width is a whole number n, as floor(n W / V): for whole numbers of votes below
+        2**26, n W / V is either a whole number (computed exactly) or at least 1 / V from one, so
+        neither the division's rounding nor ``bin_index``'s guard can cross a bin edge.  ``out``
+        (integers) and ``work`` (floats), of W's shape, take the result and the intermediate values.
+        """
+        whole = self.n_bins * self.width == 1
+        parts = [(slice(None), V)] if V.shape == W.shape else [(0, V[0]), (slice(1, None, 2), V[1]),
+                                                                (slice(2, None, 2), V[2])]
         with np.errstate(divide="ignore", invalid="ignore"):
-            x = W / V
-        x /= self.width
-        x += BIN_EPS
-        np.floor(x, out=x)
-        empty = V <= 0
-        x[empty] = 0.0
-        cell = x.astype(np.intp)
-        np.minimum(cell, self.n_bins - 1, out=cell)
-        cell[empty] = self.n_cells
-        return cell
+            x = np.multiply(W, float(self.n_bins) if whole else 1.0, out=work)
+            for rows, valid in parts:
+                x[rows] /= valid
+            if not whole:
+                x /= self.width
+                x += BIN_EPS
+            np.floor(x, out=x)
+            if out is None:
+                out = x.astype(np.intp)
+            else:
+                out[...] = x
+        np.minimum(out, self.n_bins - 1, out=out)
+        for rows, valid in parts:
+            empty = valid <= 0
+            if empty.any():
+                out[rows][..., empty] = self.n_cells
+        return out
 
     def cells_of(self, turnout, share) -> np.ndarray:
         cell = bin_index(share, self.width)
@@ -314,10 +329,14 @@ class _Binner:
 def _block_range(table: np.ndarray):
     """Smallest and largest value over blocks of ``_BOX`` consecutive rows (the second last axis)."""
     *lead, rows, cols = table.shape
-    blocks = -(-rows // _BOX)
-    padded = np.concatenate([table, np.repeat(table[..., -1:, :], blocks * _BOX - rows, axis=-2)], axis=-2)
-    padded = padded.reshape(*lead, blocks, _BOX, cols)
-    return padded.min(axis=-2), padded.max(axis=-2)
+    full = rows // _BOX * _BOX
+    blocks = table[..., :full, :].reshape(*lead, rows // _BOX, _BOX, cols)
+    low, high = blocks.min(axis=-2), blocks.max(axis=-2)
+    if full < rows:
+        rest = table[..., full:, :]
+        low = np.concatenate([low, rest.min(axis=-2, keepdims=True)], axis=-2)
+        high = np.concatenate([high, rest.max(axis=-2, keepdims=True)], axis=-2)
+    return low, high
 
 
 def _grid_points(grid: dict) -> pd.DataFrame:
@@ -368,15 +387,14 @@ class _Objective:
         self.n_seg, self.size = self.cuts.size, binner.n_cells + 1
         self.sizes, self.weight = _simulated_sizes(N, iterations)
         self.boxes = [self._boxes(rows) for rows in self.rows]
+        self._buffers = {}
 
     def _boxes(self, rows: np.ndarray):
         """``minimum``'s boxes of one alpha's grid points: each box's block of f_i cuts and of f_i + f_e
-        cuts (``_BOX`` cuts a block), and its points."""
+        cuts (``_BOX`` cuts a block), and the box of each point."""
         key = self.i_lo[rows] // _BOX * (self.n_seg + 1) + self.i_hi[rows] // _BOX
-        boxes, which = np.unique(key, return_inverse=True)
-        order = np.argsort(which, kind="stable")
-        members = np.split(rows[order], np.flatnonzero(np.diff(which[order])) + 1)
-        return boxes // (self.n_seg + 1), boxes % (self.n_seg + 1), members
+        boxes, box_of = np.unique(key, return_inverse=True)
+        return boxes // (self.n_seg + 1), boxes % (self.n_seg + 1), box_of
 
     def simulate(self, rng) -> dict:
         """One simulated election's uniforms and segments.
@@ -395,8 +413,8 @@ class _Objective:
             points = stats.qmc.Sobol(5, scramble=True, seed=rng).random_base2(int(np.ceil(np.log2(n))))[:n]
         u_turnout, u_share, u, u_x, u_ext = points[rng.permutation(n)].T
         x_ext = 1 - _truncnorm_at(u_ext, 0.0, SIGMA_EXTREME)
-        offset = np.clip(np.searchsorted(self.cuts, u, side="right") - 1, 0, self.n_seg - 1) * self.size
-        return {"u_turnout": u_turnout, "u_share": u_share, "u": u, "u_x": u_x, "x_ext": x_ext, "offset": offset,
+        segment = np.clip(np.searchsorted(self.cuts, u, side="right") - 1, 0, self.n_seg - 1)
+        return {"u_turnout": u_turnout, "u_share": u_share, "u": u, "u_x": u_x, "x_ext": x_ext, "segment": segment,
                 "ext_power": [x_ext ** a for a in self.alphas]}
 
     def draws(self, sim: dict, fair: dict) -> dict:
@@ -406,38 +424,68 @@ class _Objective:
         return {"W": W, "O": O, "rest": np.maximum(self.sizes - W - O, 0), "N": self.sizes,
                 "x_inc": _truncnorm_at(sim["u_x"], 0.0, fair["sigma_x"]), "x_ext": sim["x_ext"]}
 
-    def _prefixes(self, offset, W, V) -> np.ndarray:
-        """Per row of W and V (one simulated election each), prefix[m] = the histogram of the stations
-        whose fraud-type uniform is below cuts[m]; all rows in one count."""
-        cells = self.binner.cells(W, V, self.sizes)
-        cells += offset
-        cells += (np.arange(W.shape[0]) * (self.n_seg * self.size))[:, None]
-        h = np.bincount(cells.ravel(), minlength=W.shape[0] * self.n_seg * self.size)
-        return h.reshape(W.shape[0], self.n_seg, self.size)[:, :, : self.binner.n_cells]
+    def _buffer(self, name: str, shape, dtype=float) -> np.ndarray:
+        """A work array kept between calls: fresh arrays of a megabyte or more cost page faults on every call."""
+        size = int(np.prod(shape))
+        buffer = self._buffers.get(name)
+        if buffer is None or buffer.size < size:
+            buffer = self._buffers[name] = np.empty(size, dtype)
+        return buffer[:size].reshape(shape)
+
+    def _counts(self, segment, W, V) -> np.ndarray:
+        """Per row of W (one simulated election each; V: the valid votes of row 0, of the odd and of the
+        even rows), the stations of each histogram cell and segment of the fraud-type uniform
+        (rows x cells x segments); all rows in one count."""
+        rows = W.shape[0]
+        if self.binner.objective == "share":
+            key = self.binner.share_cells(W, V, out=self._buffer("key", W.shape, np.intp),
+                                          work=self._buffer("work", W.shape))
+        else:
+            key = self.binner.cells(W, np.r_[V[:1], np.tile(V[1:], (rows // 2, 1))], self.sizes)
+        key += (np.arange(rows) * self.size)[:, None]
+        key *= self.n_seg
+        key += segment
+        h = np.bincount(key.ravel(), minlength=rows * self.size * self.n_seg)
+        return h.reshape(rows, self.size, self.n_seg)[:, : self.binner.n_cells]
 
     def _halves(self, sim: dict, fair: dict, obs: np.ndarray):
         """The observed histogram's active cells and, per alpha, the two halves of every grid point's
-        histogram: the point at (lo, hi) = (f_i, f_i + f_e) has ``below[k, lo] + above[k, hi]``."""
-        d, offset = self.draws(sim, fair), sim["offset"]
-        # leader and valid votes of the clean election, then of each alpha's incremental and extreme fraud;
-        # _apply's votes, with the part that does not depend on alpha computed once (exact in floats)
-        W, V = np.empty((1 + 2 * self.alphas.size, self.sizes.size)), np.empty((3, self.sizes.size))
+        histogram (cuts x cells): the point at (lo, hi) = (f_i, f_i + f_e) has ``below[k, lo] + above[k, hi]``.
+        The halves are work arrays, overwritten by the next call."""
+        d, n_alpha, n = self.draws(sim, fair), self.alphas.size, self.sizes.size
+        # leader votes of the clean election, then of each alpha's incremental and extreme fraud, and the
+        # valid votes of the three; _apply's votes, with the part that does not depend on alpha computed
+        # once (exact in floats)
+        W, V = self._buffer("W", (1 + 2 * n_alpha, n)), self._buffer("V", (3, n))
         W[0] = d["W"]
-        V[0] = d["W"] + d["O"]
+        np.add(d["W"], d["O"], out=V[0])
         added_inc, added_ext = d["W"] + np.floor(d["x_inc"] * d["rest"]), d["W"] + np.floor(d["x_ext"] * d["rest"])
         np.add(added_inc, d["O"], out=V[1])
         np.add(added_ext, d["O"], out=V[2])
         for k, (a, ext_power) in enumerate(zip(self.alphas, sim["ext_power"])):
-            np.add(added_inc, np.rint(d["x_inc"] ** a * d["O"]), out=W[1 + 2 * k])
-            np.add(added_ext, np.rint(ext_power * d["O"]), out=W[2 + 2 * k])
-        h = self._prefixes(offset, W, np.r_[V[:1], np.tile(V[1:], (self.alphas.size, 1))])
+            stolen = d["x_inc"] ** a
+            stolen *= d["O"]
+            np.add(added_inc, np.rint(stolen, out=stolen), out=W[1 + 2 * k])
+            np.multiply(ext_power, d["O"], out=stolen)
+            np.add(added_ext, np.rint(stolen, out=stolen), out=W[2 + 2 * k])
+        h = self._counts(sim["segment"], W, V)
         # a cell empty in the data and in every simulated station scores 0 at every grid point: skip it
-        active = np.flatnonzero(obs.astype(bool) | h.any(axis=(0, 1)))
-        prefix = np.zeros((h.shape[0], self.n_seg + 1, active.size))
-        prefix[:, 1:] = np.cumsum(h[:, :, active], axis=1)  # in integers: casting inside cumsum is slow
-        clean, inc, ext = prefix[0], prefix[1::2], prefix[2::2]
-        # histogram = inc[lo] + ext[hi] - ext[lo] + clean[all] - clean[hi], gathered twice, not four times
-        below, above = inc - ext, ext - clean + clean[-1]
+        active = np.flatnonzero(obs.astype(bool) | h.any(axis=0).any(axis=1))
+        h = np.take(h, active, axis=1, out=self._buffer("h", (h.shape[0], active.size, self.n_seg), h.dtype))
+        # prefix[..., m] = histogram of the stations whose fraud-type uniform is below cuts[m]: one running
+        # sum over all rows (in integers, exact) less each row's start (many short cumulative sums, or
+        # casting inside cumsum, are several times slower)
+        running = np.cumsum(h.ravel(), out=self._buffer("running", h.size, h.dtype)).reshape(h.shape)
+        prefix = self._buffer("prefix", (h.shape[0], active.size, self.n_seg + 1))
+        prefix[:, :, 0] = 0.0
+        np.subtract(running, running[:, :, :1] - h[:, :, :1], out=prefix[:, :, 1:])
+        clean, inc, ext = (part.transpose(0, 2, 1) for part in (prefix[:1], prefix[1::2], prefix[2::2]))
+        # histogram = inc[lo] + ext[hi] - ext[lo] + clean[all] - clean[hi], gathered twice, not four times;
+        # written cuts x cells, so a grid point's histogram is one row of each
+        below, above = self._buffer("below", inc.shape), self._buffer("above", inc.shape)
+        np.subtract(inc, ext, out=below)
+        np.subtract(ext, clean, out=above)
+        above += clean[:, -1:]
         below *= self.weight
         above *= self.weight
         return obs[active], below, above
@@ -472,20 +520,21 @@ class _Objective:
         bounds = [self.binner.score(np.clip(obs, below_min[k][box_lo] + above_min[k][box_hi],
                                             below_max[k][box_lo] + above_max[k][box_hi]), obs)
                   for k, (box_lo, box_hi, _) in enumerate(self.boxes)]
-        which = np.concatenate([np.full(b.size, k) for k, b in enumerate(bounds)])
-        box = np.concatenate([np.arange(b.size) for b in bounds])
-        bound = np.concatenate(bounds)
-        order = np.argsort(bound, kind="stable")
-        # the boxes with the smallest bounds first, then every box whose bound does not exceed the best
-        # score found so far (the best can only fall, so no box left out can hold a point as good)
+        # the box with the smallest bound first, then every other box whose bound does not exceed the best
+        # score found (the best can only fall, so no box left out can hold a point as good)
+        first = min(range(len(bounds)), key=lambda k: bounds[k].min())
+        chosen = [np.zeros(b.size, bool) for b in bounds]
+        chosen[first][np.argmin(bounds[first])] = True
         found, best = [], np.inf
-        for batch in (order[:_FIRST_BOXES], order[_FIRST_BOXES:]):
-            batch = batch[bound[batch] <= best * (1 + 1e-9) + 1e-12]
-            for k in np.unique(which[batch]):
-                points = np.concatenate([self.boxes[k][2][j] for j in box[batch[which[batch] == k]]])
-                score = self._score(points, below[k], above[k], obs)
-                found.append((points, score))
-                best = min(best, score.min())
+        for step in ("first", "rest"):
+            for k, (rows, (_, _, box_of)) in enumerate(zip(self.rows, self.boxes)):
+                if chosen[k].any():
+                    points = rows[chosen[k][box_of]]
+                    score = self._score(points, below[k], above[k], obs)
+                    found.append((points, score))
+                    best = min(best, score.min())
+            if step == "first":
+                chosen = [(b <= best * (1 + 1e-9) + 1e-12) & ~done for b, done in zip(bounds, chosen)]
         return np.sort(np.concatenate([points[score == best] for points, score in found]))
 
     def fit(self, sample: "_Sample", sim: dict, peak: str, quirks, weights=None, full: bool = False):
