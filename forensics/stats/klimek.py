@@ -165,7 +165,12 @@ def _truncnorm_at(u, loc, scale, low=0.0, high=1.0):
     """The Normal(loc, scale) truncated to [low, high] at quantiles ``u``."""
     scale = max(scale, 1e-6)
     p_lo, p_hi = special.ndtr((low - loc) / scale), special.ndtr((high - loc) / scale)
-    return np.clip(loc + scale * special.ndtri(p_lo + u * (p_hi - p_lo)), low, high)
+    x = np.multiply(u, p_hi - p_lo)
+    x += p_lo
+    special.ndtri(x, out=x)
+    x *= scale
+    x += loc
+    return np.clip(x, low, high, out=x)
 
 
 def _truncnorm_fast(loc, scale, size, rng):
@@ -443,7 +448,7 @@ class _Objective:
     def _counts(self, segment, W, V) -> np.ndarray:
         """Per row of W (one simulated election each; V: the valid votes of row 0, of the odd and of the
         even rows), the stations of each histogram cell and segment of the fraud-type uniform
-        (rows x cells x segments); all rows in one count."""
+        (rows x cells x segments, the last cell the overflow of stations without votes); all rows in one count."""
         rows = W.shape[0]
         if self.binner.objective == "share":
             key = self.binner.share_cells(W, V, out=self._buffer("key", W.shape, np.intp),
@@ -454,7 +459,7 @@ class _Objective:
         key *= self.n_seg
         key += segment
         h = np.bincount(key.ravel(), minlength=rows * self.size * self.n_seg)
-        return h.reshape(rows, self.size, self.n_seg)[:, : self.binner.n_cells]
+        return h.reshape(rows, self.size, self.n_seg)
 
     def _halves(self, sim: dict, fair: dict, obs: np.ndarray):
         """The observed histogram's active cells and, per alpha, the two halves of every grid point's
@@ -478,8 +483,9 @@ class _Objective:
             np.add(added_ext, np.rint(stolen, out=stolen), out=W[2 + 2 * k])
         h = self._counts(sim["segment"], W, V)
         # a cell empty in the data and in every simulated station scores 0 at every grid point: skip it
-        active = np.flatnonzero(obs.astype(bool) | h.any(axis=0).any(axis=1))
-        h = np.take(h, active, axis=1, out=self._buffer("h", (h.shape[0], active.size, self.n_seg), h.dtype))
+        active = np.flatnonzero(obs.astype(bool) | h[:, : self.binner.n_cells].any(axis=0).any(axis=1))
+        h = np.take(h, active, axis=1, out=self._buffer("h", (h.shape[0], active.size, self.n_seg), h.dtype),
+                    mode="clip")  # "raise" buffers the output
         # prefix[..., m] = histogram of the stations whose fraud-type uniform is below cuts[m]: one running
         # sum over all rows (in integers, exact) less each row's start (many short cumulative sums, or
         # casting inside cumsum, are several times slower)
