@@ -17,8 +17,12 @@ draws a fresh one.  The stations are grouped by the uniform that decides
 their fraud type, so every grid point's histogram is a sum of three prefix
 sums (incremental, extreme, clean) instead of a new simulation.  It
 simulates at most 2**14 stations (``SIMULATED_STATIONS``), whatever the
-election's size, so a fit costs a few passes over them per value of alpha
-and one pass over the grid.
+election's size, so a fit costs a few passes over them per value of alpha.
+Only the main fit scores the whole grid (its objective is reported); the
+bootstrap and null fits find the same minimum by branch and bound
+(``_Objective.minimum``), scoring about a fifth of the grid.  The observed
+stations are binned once (``_Sample``): a bootstrap replicate is how often
+each station is drawn, a weight in the same bin counts and sums.
 """
 from __future__ import annotations
 
@@ -144,14 +148,16 @@ def _mean(values, weights) -> float:
 
 
 def _rms(values, centre: float, mask, weights, factor: float = 1) -> float:
-    """Root mean square deviation from ``centre`` of the (weighted) values where ``mask``; nan if none."""
+    """Root mean square deviation from ``centre`` of the (weighted) values where ``mask``; nan if none.
+    (``np.compress`` gathers the same values as ``values[mask]``, several times faster.)"""
     if weights is not None:
-        weights = weights[mask]
+        weights = np.compress(mask, weights)
         if not weights.any():
             return np.nan
     elif not mask.any():
         return np.nan
-    deviation = values[mask] - centre
+    deviation = np.compress(mask, values)
+    deviation -= centre
     deviation *= deviation
     return np.sqrt(factor * _mean(deviation, weights))
 
