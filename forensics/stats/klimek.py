@@ -430,7 +430,8 @@ class _Objective:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # n need not be a power of 2; the first n points stay spread
             points = stats.qmc.Sobol(5, scramble=True, seed=rng).random_base2(int(np.ceil(np.log2(n))))[:n]
-        u_turnout, u_share, u, u_x, u_ext = points[rng.permutation(n)].T
+        # each draw's uniforms contiguous: every fit reads them
+        u_turnout, u_share, u, u_x, u_ext = np.take(points.T, rng.permutation(n), axis=1)
         x_ext = 1 - _truncnorm_at(u_ext, 0.0, SIGMA_EXTREME)
         segment = np.clip(np.searchsorted(self.cuts, u, side="right") - 1, 0, self.n_seg - 1)
         return {"u_turnout": u_turnout, "u_share": u_share, "u": u, "u_x": u_x, "x_ext": x_ext, "segment": segment,
