@@ -140,10 +140,12 @@ class _Sample:
 
 
 def _total(weights, n: int) -> float:
+    """How many stations n stations counted ``weights`` times are."""
     return float(n) if weights is None else float(weights.sum())
 
 
 def _mean(values, weights) -> float:
+    """Mean of the values, each counted ``weights`` times (once when None)."""
     return values.mean() if weights is None else (values * weights).sum() / weights.sum()
 
 
