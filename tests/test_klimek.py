@@ -144,7 +144,7 @@ def test_canada_2011_fits_no_fraud(canada):
 
 def test_objective_equals_one_simulation_per_grid_point():
     """The prefix-sum objective scores each grid point exactly as simulating it alone with the same draws."""
-    from forensics.stats.klimek import _apply, _Binner, _grid_points, _Objective
+    from forensics.stats.klimek import _apply, _Binner, _grid_points, _Objective, _Sample
 
     e, s = _model_election(0.3, 0.02, 1.5, n=3000, seed=4)
     N = s["registered"].to_numpy()
@@ -152,7 +152,7 @@ def test_objective_equals_one_simulation_per_grid_point():
     points = _grid_points({"f_i": [0.0, 0.3, 0.55], "f_e": [0.0, 0.02, 0.05], "alpha": [1.0, 1.5]})
     for objective, distance, iterations in (("share", "chisq", None), ("fingerprint", "klimek", 2)):
         binner = _Binner(objective, 0.01, distance)
-        obs = binner.hist(obs_t, obs_s)
+        obs = _Sample(obs_t, obs_s).hist(binner)
         objective_at = _Objective(N, points, binner, iterations)
         sim = objective_at.simulate(np.random.default_rng(8))
         fast = objective_at(sim, FAIR, obs)
@@ -203,3 +203,45 @@ def test_large_elections_simulate_a_stratified_sample_of_their_station_sizes():
         assert (np.sort(np.floor(sim[key] * n)) == np.arange(n)).all(), key
     pair = np.bincount((np.floor(sim["u_turnout"] * 16) * 16 + np.floor(sim["u_share"] * 16)).astype(int), minlength=256)
     assert pair.min() == pair.max() == n // 256
+
+
+def test_branch_and_bound_finds_the_full_grids_minimum():
+    """``_Objective.minimum`` returns exactly the grid points where the objective over the whole grid is
+    smallest, on data with and without fraud, both objectives and both distances, ties included."""
+    from forensics.stats.klimek import DEFAULT_GRID, _Binner, _grid_points, _Objective, _Sample
+
+    points = _grid_points(DEFAULT_GRID)
+    for k, truth in enumerate([(0.0, 0.0, 1.0), (0.3, 0.02, 1.5), (0.6, 0.04, 2.0), (0.1, 0.0, 0.5)]):
+        e, s = _model_election(*truth, n=4000, seed=10 + k)
+        sample = _Sample(s["turnout"], s["share"])
+        for objective, distance in (("share", "chisq"), ("share", "klimek"), ("fingerprint", "chisq")):
+            binner = _Binner(objective, 0.01, distance)
+            objective_at = _Objective(s["registered"].to_numpy(), points, binner, None)
+            sim = objective_at.simulate(np.random.default_rng(k))
+            fair, obs = sample.fair(), sample.hist(binner)
+            score = objective_at(sim, fair, obs)
+            assert np.array_equal(objective_at.minimum(sim, fair, obs), np.flatnonzero(score == score.min()))
+    # a grid where many points tie: no simulated station between the cuts
+    tie = _grid_points({"f_i": [0.0, 0.5], "f_e": [0.0, 1e-7, 2e-7], "alpha": [1.0, 1.0 + 1e-12]})
+    objective_at = _Objective(s["registered"].to_numpy(), tie, _Binner("share", 0.01, "chisq"), None)
+    sim = objective_at.simulate(np.random.default_rng(0))
+    score = objective_at(sim, sample.fair(), sample.hist(objective_at.binner))
+    best = objective_at.minimum(sim, sample.fair(), sample.hist(objective_at.binner))
+    assert best.size > 1 and np.array_equal(best, np.flatnonzero(score == score.min()))
+
+
+@pytest.mark.parametrize("peak", ["kde", "klimek"])
+def test_resample_as_multiplicities_equals_the_resampled_stations(peak):
+    """A bootstrap replicate as how often each station is drawn gives the fair part and histogram of
+    the resampled stations themselves."""
+    from forensics.stats.klimek import _Binner, _Sample
+
+    _, s = _model_election(0.3, 0.02, 1.0, n=5000, seed=6)
+    a, v = s["turnout"].to_numpy(), s["share"].to_numpy()
+    binner = _Binner("share", 0.01, "chisq")
+    for seed in range(3):
+        idx = np.random.default_rng(seed).integers(0, a.size, a.size)
+        weights = np.bincount(idx, minlength=a.size).astype(float)
+        expected, got = fair_part(a[idx], v[idx], peak=peak, quirks=True), _Sample(a, v).fair(peak, True, weights)
+        assert got == pytest.approx(expected, rel=1e-12)
+        assert np.array_equal(_Sample(a, v).hist(binner, weights), _Sample(a[idx], v[idx]).hist(binner))

@@ -17,8 +17,12 @@ draws a fresh one.  The stations are grouped by the uniform that decides
 their fraud type, so every grid point's histogram is a sum of three prefix
 sums (incremental, extreme, clean) instead of a new simulation.  It
 simulates at most 2**14 stations (``SIMULATED_STATIONS``), whatever the
-election's size, so a fit costs a few passes over them per value of alpha
-and one pass over the grid.
+election's size, so a fit costs a few passes over them per value of alpha.
+Only the main fit scores the whole grid (its objective is reported); the
+bootstrap and null fits find the same minimum by branch and bound
+(``_Objective.minimum``), scoring about a fifth of the grid.  The observed
+stations are binned once (``_Sample``): a bootstrap replicate is how often
+each station is drawn, a weight in the same bin counts and sums.
 """
 from __future__ import annotations
 
@@ -32,7 +36,8 @@ from scipy import special, stats
 from ..random import ensure_rng
 from ._core.bootstrap import percentile_interval, resample_indices
 from ._core.plane import _EPS as BIN_EPS
-from ._core.plane import bin_index, find_peak, histogram2d, station_values, too_few_text
+from ._core.plane import (bin_index, find_peak, histogram2d, kde_grid_index, kde_peak, station_values,
+                          too_few_text)
 from .registry import register_test
 from .result import TestResult
 
@@ -44,6 +49,12 @@ QUIRKS = ("sigma_v_sqrt2", "sigma_x_double_sqrt")
 MIN_STATIONS = 50
 #: Stations simulated per grid point when ``iterations`` is not given.
 SIMULATED_STATIONS = 2 ** 14
+#: Width of the share bins whose fullest one is the share mode (``fair_part``).
+_MODE_WIDTH = 0.01
+#: Points of ``find_peak``'s kernel-density grid on [0, 1] (step 0.001).
+_KDE_POINTS = 1001
+#: Consecutive cuts of f_i (and of f_i + f_e) in one box of the grid's branch and bound (``_Objective.minimum``).
+_BOX = 8
 #: Extreme fraud intensity is 1 - |N(0, 0.075)| (fixed in the model).
 SIGMA_EXTREME = 0.075
 DEFAULT_GRID = {
@@ -72,22 +83,85 @@ def fair_part(turnout, share, peak: str = "kde", quirks=False) -> dict:
     restores the original fitter's sqrt(2) in sigma_v and double square
     root in sigma_x (see ``QUIRKS``).
     """
-    a, v = np.asarray(turnout, float), np.asarray(share, float)
-    q = _quirks(quirks)
-    a_peak = find_peak(a, method=peak, start_bin=15)
-    v_peak = find_peak(v, method=peak, start_bin=10)
-    width = 0.01
-    counts = np.bincount(bin_index(v, width), minlength=int(round(1 / width)))
-    v_mode = float(np.argmax(counts) * width)
-    low_v = v < v_peak
-    low_both = low_v & (a < a_peak)
-    sigma_a = np.sqrt(np.mean((a[low_both] - a_peak) ** 2)) if low_both.any() else np.nan
-    sigma_v = np.sqrt((2 if "sigma_v_sqrt2" in q else 1) * np.mean((v[low_v] - v_peak) ** 2)) if low_v.any() else np.nan
-    high = v > v_mode
-    spread_x = np.sqrt(np.mean((v[high] - v_mode) ** 2)) if high.any() else np.nan
-    sigma_x = np.sqrt(spread_x) if "sigma_x_double_sqrt" in q else spread_x
-    return {"turnout_peak": a_peak, "turnout_sd": float(sigma_a), "share_peak": v_peak,
-            "share_sd": float(sigma_v), "share_mode": v_mode, "sigma_x": float(sigma_x)}
+    return _Sample(turnout, share).fair(peak=peak, quirks=quirks)
+
+
+class _Sample:
+    """One data set's stations as the fit reads them: turnout, share and their bins, computed once.
+
+    The fair part and the objective's histogram depend on the stations only
+    through bin counts and (masked) sums, so a bootstrap replicate is a vector
+    of multiplicities (how often each station is drawn) instead of a new copy
+    of the stations, binned again.
+    """
+
+    def __init__(self, turnout, share):
+        self.turnout, self.share = np.asarray(turnout, float), np.asarray(share, float)
+        self.n = self.turnout.size
+        self.turnout_grid, self.share_grid = kde_grid_index(self.turnout), kde_grid_index(self.share)
+        self.share_bin = bin_index(self.share, _MODE_WIDTH)
+        self._cells = {}
+
+    def hist(self, binner: "_Binner", weights=None) -> np.ndarray:
+        """The objective's histogram of the (resampled) stations."""
+        key = (binner.objective, binner.width)
+        if key not in self._cells:
+            same = binner.objective == "share" and binner.width == _MODE_WIDTH
+            self._cells[key] = self.share_bin if same else binner.cells_of(self.turnout, self.share)
+        return np.bincount(self._cells[key], weights, minlength=binner.n_cells).astype(float)
+
+    def _peak(self, values, grid_index, method: str, start_bin: int, weights) -> float:
+        if method == "klimek":
+            return find_peak(values if weights is None else np.repeat(values, weights.astype(np.int64)),
+                             method="klimek", start_bin=start_bin)
+        if method != "kde":
+            raise ValueError("method must be 'kde' or 'klimek'")
+        hist = np.bincount(grid_index, weights, minlength=_KDE_POINTS)
+        mean = _mean(values, weights)
+        deviation = values - mean
+        deviation *= deviation
+        return kde_peak(hist, _total(weights, self.n), np.sqrt(_mean(deviation, weights)))
+
+    def fair(self, peak: str = "kde", quirks=False, weights=None) -> dict:
+        """``fair_part`` of these stations, each counted ``weights`` times (once when None)."""
+        a, v, w = self.turnout, self.share, weights
+        q = _quirks(quirks)
+        a_peak = self._peak(a, self.turnout_grid, peak, 15, w)
+        v_peak = self._peak(v, self.share_grid, peak, 10, w)
+        v_mode = float(np.argmax(np.bincount(self.share_bin, w, minlength=int(round(1 / _MODE_WIDTH))))
+                       * _MODE_WIDTH)
+        low_v = v < v_peak
+        sigma_a = _rms(a, a_peak, low_v & (a < a_peak), w)
+        sigma_v = _rms(v, v_peak, low_v, w, 2 if "sigma_v_sqrt2" in q else 1)
+        spread_x = _rms(v, v_mode, v > v_mode, w)
+        sigma_x = np.sqrt(spread_x) if "sigma_x_double_sqrt" in q else spread_x
+        return {"turnout_peak": a_peak, "turnout_sd": float(sigma_a), "share_peak": v_peak,
+                "share_sd": float(sigma_v), "share_mode": v_mode, "sigma_x": float(sigma_x)}
+
+
+def _total(weights, n: int) -> float:
+    """How many stations n stations counted ``weights`` times are."""
+    return float(n) if weights is None else float(weights.sum())
+
+
+def _mean(values, weights) -> float:
+    """Mean of the values, each counted ``weights`` times (once when None)."""
+    return values.mean() if weights is None else (values * weights).sum() / weights.sum()
+
+
+def _rms(values, centre: float, mask, weights, factor: float = 1) -> float:
+    """Root mean square deviation from ``centre`` of the (weighted) values where ``mask``; nan if none.
+    (``np.compress`` gathers the same values as ``values[mask]``, several times faster.)"""
+    if weights is not None:
+        weights = np.compress(mask, weights)
+        if not weights.any():
+            return np.nan
+    elif not mask.any():
+        return np.nan
+    deviation = np.compress(mask, values)
+    deviation -= centre
+    deviation *= deviation
+    return np.sqrt(factor * _mean(deviation, weights))
 
 
 def _truncnorm(loc, scale, low, high, size, rng):
@@ -99,7 +173,12 @@ def _truncnorm_at(u, loc, scale, low=0.0, high=1.0):
     """The Normal(loc, scale) truncated to [low, high] at quantiles ``u``."""
     scale = max(scale, 1e-6)
     p_lo, p_hi = special.ndtr((low - loc) / scale), special.ndtr((high - loc) / scale)
-    return np.clip(loc + scale * special.ndtri(p_lo + u * (p_hi - p_lo)), low, high)
+    x = np.multiply(u, p_hi - p_lo)
+    x += p_lo
+    special.ndtri(x, out=x)
+    x *= scale
+    x += loc
+    return np.clip(x, low, high, out=x)
 
 
 def _truncnorm_fast(loc, scale, size, rng):
@@ -108,7 +187,9 @@ def _truncnorm_fast(loc, scale, size, rng):
     scale = max(scale, 1e-6)
     if special.ndtr((1 - loc) / scale) - special.ndtr(-loc / scale) < 0.5:
         return _truncnorm(loc, scale, 0.0, 1.0, size, rng)
-    out = loc + scale * rng.standard_normal(size)
+    out = rng.standard_normal(size)
+    out *= scale
+    out += loc
     bad = np.flatnonzero((out < 0) | (out > 1))
     while bad.size:
         out[bad] = loc + scale * rng.standard_normal(bad.size)
@@ -133,16 +214,22 @@ def _votes(N, turnout, share):
     return np.rint(voters * share), np.rint(voters * (1 - share))
 
 
-def _clean_election(N: np.ndarray, fair: dict, rng):
-    """Sizes, turnouts and shares of a clean election drawn from the fair part (the p-value's null),
-    stations without leader votes left out as in the fit."""
-    W, O = _votes(N, _truncnorm_fast(fair["turnout_peak"], fair["turnout_sd"], N.size, rng),
-                  _truncnorm_fast(fair["share_peak"], fair["share_sd"], N.size, rng))
-    V = W + O
-    ok = (V > 0) & (W > 0)
+def _clean_election(N: np.ndarray, fair: dict, rng) -> "_Sample":
+    """A clean election drawn from the fair part (the p-value's null), stations without leader votes left
+    out as in the fit."""
+    # _votes in place: a million stations' fresh arrays cost more than the arithmetic
+    voters = _truncnorm_fast(fair["turnout_peak"], fair["turnout_sd"], N.size, rng)
+    share = _truncnorm_fast(fair["share_peak"], fair["share_sd"], N.size, rng)
+    voters *= N
+    W = np.rint(voters * share)
+    other = np.subtract(1, share, out=share)
+    other *= voters
+    V = np.rint(other, out=other)
+    V += W
+    ok = W > 0  # and V >= W > 0
     if not ok.all():
-        N, W, V = N[ok], W[ok], V[ok]
-    return N, V / N, W / V
+        N, W, V, voters = N[ok], W[ok], V[ok], voters[ok]
+    return _Sample(np.divide(V, N, out=voters), np.divide(W, V, out=W))
 
 
 def _draw(N: np.ndarray, fair: dict, rng) -> dict:
@@ -203,33 +290,47 @@ class _Binner:
     def cells(self, W, V, N) -> np.ndarray:
         """Cell of each station from its votes; stations without votes go to the overflow cell."""
         if self.objective == "share":
-            return self._share_cells(W, V)
+            return self.share_cells(W, V)
         ok = V > 0
         safe = np.where(ok, V, 1)
         return np.where(ok, self.cells_of(V / N, W / safe), self.n_cells)
 
-    def _share_cells(self, W, V) -> np.ndarray:
-        """``bin_index(W / V)`` for shares in [0, 1] (W <= V), in place, and the overflow cell where V = 0."""
+    def share_cells(self, W, V, out=None, work=None) -> np.ndarray:
+        """``bin_index(W / V)`` for shares in [0, 1] (W <= V), and the overflow cell where V = 0; V is the
+        valid votes of every row of W, or of row 0, of the odd and of the even rows (3 rows).
+
+        When 1 / bin_width is a whole number n, as floor(n W / V): for whole numbers of votes below
+        2**26, n W / V is either a whole number (computed exactly) or at least 1 / V from one, so
+        neither the division's rounding nor ``bin_index``'s guard can cross a bin edge.  ``out``
+        (integers) and ``work`` (floats), of W's shape, take the result and the intermediate values.
+        """
+        whole = self.n_bins * self.width == 1
+        parts = [(slice(None), V)] if V.shape == W.shape else [(0, V[0]), (slice(1, None, 2), V[1]),
+                                                                (slice(2, None, 2), V[2])]
         with np.errstate(divide="ignore", invalid="ignore"):
-            x = W / V
-        x /= self.width
-        x += BIN_EPS
-        np.floor(x, out=x)
-        empty = V <= 0
-        x[empty] = 0.0
-        cell = x.astype(np.intp)
-        np.minimum(cell, self.n_bins - 1, out=cell)
-        cell[empty] = self.n_cells
-        return cell
+            x = np.multiply(W, float(self.n_bins) if whole else 1.0, out=work)
+            for rows, valid in parts:
+                x[rows] /= valid
+            if not whole:
+                x /= self.width
+                x += BIN_EPS
+            np.floor(x, out=x)
+            if out is None:
+                out = x.astype(np.intp)
+            else:
+                out[...] = x
+        np.minimum(out, self.n_bins - 1, out=out)
+        for rows, valid in parts:
+            empty = valid <= 0
+            if empty.any():
+                out[rows][..., empty] = self.n_cells
+        return out
 
     def cells_of(self, turnout, share) -> np.ndarray:
         cell = bin_index(share, self.width)
         if self.objective == "fingerprint":
             cell = bin_index(turnout, self.width) * self.n_bins + cell
         return cell
-
-    def hist(self, turnout, share) -> np.ndarray:
-        return np.bincount(self.cells_of(turnout, share), minlength=self.n_cells).astype(float)
 
     def score(self, sim: np.ndarray, obs: np.ndarray) -> np.ndarray:
         """Distance over the last axis: Klimek's D_K = sum(((S - O) / (O + 1))^2), or the
@@ -244,6 +345,19 @@ class _Binner:
             diff *= diff
             diff /= sim
         return diff.sum(axis=-1)
+
+
+def _block_range(table: np.ndarray):
+    """Smallest and largest value over blocks of ``_BOX`` consecutive rows (the second last axis)."""
+    *lead, rows, cols = table.shape
+    full = rows // _BOX * _BOX
+    blocks = table[..., :full, :].reshape(*lead, rows // _BOX, _BOX, cols)
+    low, high = blocks.min(axis=-2), blocks.max(axis=-2)
+    if full < rows:
+        rest = table[..., full:, :]
+        low = np.concatenate([low, rest.min(axis=-2, keepdims=True)], axis=-2)
+        high = np.concatenate([high, rest.max(axis=-2, keepdims=True)], axis=-2)
+    return low, high
 
 
 def _grid_points(grid: dict) -> pd.DataFrame:
@@ -293,6 +407,15 @@ class _Objective:
         self.rows = [np.flatnonzero(alpha == a) for a in self.alphas]
         self.n_seg, self.size = self.cuts.size, binner.n_cells + 1
         self.sizes, self.weight = _simulated_sizes(N, iterations)
+        self.boxes = [self._boxes(rows) for rows in self.rows]
+        self._buffers = {}
+
+    def _boxes(self, rows: np.ndarray):
+        """``minimum``'s boxes of one alpha's grid points: each box's block of f_i cuts and of f_i + f_e
+        cuts (``_BOX`` cuts a block), and the box of each point."""
+        key = self.i_lo[rows] // _BOX * (self.n_seg + 1) + self.i_hi[rows] // _BOX
+        boxes, box_of = np.unique(key, return_inverse=True)
+        return boxes // (self.n_seg + 1), boxes % (self.n_seg + 1), box_of
 
     def simulate(self, rng) -> dict:
         """One simulated election's uniforms and segments.
@@ -309,10 +432,11 @@ class _Objective:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # n need not be a power of 2; the first n points stay spread
             points = stats.qmc.Sobol(5, scramble=True, seed=rng).random_base2(int(np.ceil(np.log2(n))))[:n]
-        u_turnout, u_share, u, u_x, u_ext = points[rng.permutation(n)].T
+        # each draw's uniforms contiguous: every fit reads them
+        u_turnout, u_share, u, u_x, u_ext = np.take(points.T, rng.permutation(n), axis=1)
         x_ext = 1 - _truncnorm_at(u_ext, 0.0, SIGMA_EXTREME)
-        offset = np.clip(np.searchsorted(self.cuts, u, side="right") - 1, 0, self.n_seg - 1) * self.size
-        return {"u_turnout": u_turnout, "u_share": u_share, "u": u, "u_x": u_x, "x_ext": x_ext, "offset": offset,
+        segment = np.clip(np.searchsorted(self.cuts, u, side="right") - 1, 0, self.n_seg - 1)
+        return {"u_turnout": u_turnout, "u_share": u_share, "u": u, "u_x": u_x, "x_ext": x_ext, "segment": segment,
                 "ext_power": [x_ext ** a for a in self.alphas]}
 
     def draws(self, sim: dict, fair: dict) -> dict:
@@ -322,46 +446,131 @@ class _Objective:
         return {"W": W, "O": O, "rest": np.maximum(self.sizes - W - O, 0), "N": self.sizes,
                 "x_inc": _truncnorm_at(sim["u_x"], 0.0, fair["sigma_x"]), "x_ext": sim["x_ext"]}
 
-    def _prefix(self, offset, W, V) -> np.ndarray:
-        """prefix[m] = histogram of the stations whose fraud-type uniform is below cuts[m]."""
-        cells = self.binner.cells(W, V, self.sizes)
-        cells += offset
-        h = np.bincount(cells, minlength=self.n_seg * self.size)
-        out = np.zeros((self.n_seg + 1, self.binner.n_cells))
-        np.cumsum(h.reshape(self.n_seg, self.size)[:, : self.binner.n_cells], axis=0, out=out[1:])
-        return out
+    def _buffer(self, name: str, shape, dtype=float) -> np.ndarray:
+        """A work array kept between calls: fresh arrays of a megabyte or more cost page faults on every call."""
+        size = int(np.prod(shape))
+        buffer = self._buffers.get(name)
+        if buffer is None or buffer.size < size:
+            buffer = self._buffers[name] = np.empty(size, dtype)
+        return buffer[:size].reshape(shape)
+
+    def _counts(self, segment, W, V) -> np.ndarray:
+        """Per row of W (one simulated election each; V: the valid votes of row 0, of the odd and of the
+        even rows), the stations of each histogram cell and segment of the fraud-type uniform
+        (rows x cells x segments, the last cell the overflow of stations without votes); all rows in one count."""
+        rows = W.shape[0]
+        if self.binner.objective == "share":
+            key = self.binner.share_cells(W, V, out=self._buffer("key", W.shape, np.intp),
+                                          work=self._buffer("work", W.shape))
+        else:
+            key = self.binner.cells(W, np.r_[V[:1], np.tile(V[1:], (rows // 2, 1))], self.sizes)
+        key += (np.arange(rows) * self.size)[:, None]
+        key *= self.n_seg
+        key += segment
+        h = np.bincount(key.ravel(), minlength=rows * self.size * self.n_seg)
+        return h.reshape(rows, self.size, self.n_seg)
+
+    def _halves(self, sim: dict, fair: dict, obs: np.ndarray):
+        """The observed histogram's active cells and, per alpha, the two halves of every grid point's
+        histogram (cuts x cells): the point at (lo, hi) = (f_i, f_i + f_e) has ``below[k, lo] + above[k, hi]``.
+        The halves are work arrays, overwritten by the next call."""
+        d, n_alpha, n = self.draws(sim, fair), self.alphas.size, self.sizes.size
+        # leader votes of the clean election, then of each alpha's incremental and extreme fraud, and the
+        # valid votes of the three; _apply's votes, with the part that does not depend on alpha computed
+        # once (exact in floats)
+        W, V = self._buffer("W", (1 + 2 * n_alpha, n)), self._buffer("V", (3, n))
+        W[0] = d["W"]
+        np.add(d["W"], d["O"], out=V[0])
+        added_inc, added_ext = d["W"] + np.floor(d["x_inc"] * d["rest"]), d["W"] + np.floor(d["x_ext"] * d["rest"])
+        np.add(added_inc, d["O"], out=V[1])
+        np.add(added_ext, d["O"], out=V[2])
+        for k, (a, ext_power) in enumerate(zip(self.alphas, sim["ext_power"])):
+            stolen = d["x_inc"] ** a
+            stolen *= d["O"]
+            np.add(added_inc, np.rint(stolen, out=stolen), out=W[1 + 2 * k])
+            np.multiply(ext_power, d["O"], out=stolen)
+            np.add(added_ext, np.rint(stolen, out=stolen), out=W[2 + 2 * k])
+        h = self._counts(sim["segment"], W, V)
+        # a cell empty in the data and in every simulated station scores 0 at every grid point: skip it
+        active = np.flatnonzero(obs.astype(bool) | h[:, : self.binner.n_cells].any(axis=0).any(axis=1))
+        h = np.take(h, active, axis=1, out=self._buffer("h", (h.shape[0], active.size, self.n_seg), h.dtype),
+                    mode="clip")  # "raise" buffers the output
+        # prefix[..., m] = histogram of the stations whose fraud-type uniform is below cuts[m]: one running
+        # sum over all rows (in integers, exact) less each row's start (many short cumulative sums, or
+        # casting inside cumsum, are several times slower)
+        running = np.cumsum(h.ravel(), out=self._buffer("running", h.size, h.dtype)).reshape(h.shape)
+        prefix = self._buffer("prefix", (h.shape[0], active.size, self.n_seg + 1))
+        prefix[:, :, 0] = 0.0
+        np.subtract(running, running[:, :, :1] - h[:, :, :1], out=prefix[:, :, 1:])
+        clean, inc, ext = (part.transpose(0, 2, 1) for part in (prefix[:1], prefix[1::2], prefix[2::2]))
+        # histogram = inc[lo] + ext[hi] - ext[lo] + clean[all] - clean[hi], gathered twice, not four times;
+        # written cuts x cells, so a grid point's histogram is one row of each
+        below, above = self._buffer("below", inc.shape), self._buffer("above", inc.shape)
+        np.subtract(inc, ext, out=below)
+        np.subtract(ext, clean, out=above)
+        above += clean[:, -1:]
+        below *= self.weight
+        above *= self.weight
+        return obs[active], below, above
+
+    def _score(self, points, below, above, obs) -> np.ndarray:
+        sim_hist = below[self.i_lo[points]]
+        sim_hist += above[self.i_hi[points]]
+        return self.binner.score(sim_hist, obs)
 
     def __call__(self, sim: dict, fair: dict, obs: np.ndarray) -> np.ndarray:
-        d, offset = self.draws(sim, fair), sim["offset"]
-        clean = self._prefix(offset, d["W"], d["W"] + d["O"])
-        # _apply's votes, with the part that does not depend on alpha computed once (exact in floats)
-        added_inc, added_ext = d["W"] + np.floor(d["x_inc"] * d["rest"]), d["W"] + np.floor(d["x_ext"] * d["rest"])
-        V_inc, V_ext = added_inc + d["O"], added_ext + d["O"]
-        frauds = [(self._prefix(offset, added_inc + np.rint(d["x_inc"] ** a * d["O"]), V_inc),
-                   self._prefix(offset, added_ext + np.rint(ext_power * d["O"]), V_ext))
-                  for a, ext_power in zip(self.alphas, sim["ext_power"])]
-        # a cell empty in the data and in every simulated station scores 0 at every grid point: skip it
-        active = np.flatnonzero(np.vstack([obs, clean[-1]] + [p[-1] for pair in frauds for p in pair]).any(axis=0))
-        obs, clean = obs[active], clean[:, active]
+        """The objective at every grid point."""
+        obs, below, above = self._halves(sim, fair, obs)
         score = np.empty(len(self.points))
-        for rows, (inc, ext) in zip(self.rows, frauds):
-            inc, ext = inc[:, active], ext[:, active]
-            # histogram = inc[lo] + ext[hi] - ext[lo] + clean[all] - clean[hi], gathered twice, not four times
-            below, above = inc - ext, ext - clean + clean[-1]
-            below *= self.weight
-            above *= self.weight
-            for chunk in np.array_split(rows, max(1, rows.size * active.size // 2_000_000)):
-                sim_hist = below[self.i_lo[chunk]]
-                sim_hist += above[self.i_hi[chunk]]
-                score[chunk] = self.binner.score(sim_hist, obs)
+        for rows, below, above in zip(self.rows, below, above):
+            for chunk in np.array_split(rows, max(1, rows.size * obs.size // 2_000_000)):
+                score[chunk] = self._score(chunk, below, above, obs)
         return score
 
-    def fit(self, turnout, share, sim: dict, peak: str, quirks):
-        """Fair part, best grid point (ties averaged) and the objective for one data set."""
-        fair = fair_part(turnout, share, peak=peak, quirks=quirks)
-        score = self(sim, fair, self.binner.hist(turnout, share))
-        best = pd.Series(self.values[score == score.min()].mean(axis=0), index=["f_i", "f_e", "alpha"])
-        return fair, best, score
+    def minimum(self, sim: dict, fair: dict, obs: np.ndarray) -> np.ndarray:
+        """The grid points where ``__call__`` is smallest, found by branch and bound (same points, same scores).
+
+        The points are grouped in boxes of ``_BOX`` consecutive cuts for f_i and for f_i + f_e.  In a
+        box every cell of the histogram lies between the sums of the halves' smallest and largest
+        values over the box's cuts, and each cell's term of the distance is convex with its minimum
+        at the observed count, so clamping the observed count into that range bounds the box's
+        objective from below.  Boxes are scored exactly in the order of their bounds until the next
+        bound exceeds the best score found (plus a margin for rounding): no box left out can hold a
+        point as good.
+        """
+        obs, below, above = self._halves(sim, fair, obs)
+        (below_min, below_max), (above_min, above_max) = _block_range(below), _block_range(above)
+        bounds = [self.binner.score(np.clip(obs, below_min[k][box_lo] + above_min[k][box_hi],
+                                            below_max[k][box_lo] + above_max[k][box_hi]), obs)
+                  for k, (box_lo, box_hi, _) in enumerate(self.boxes)]
+        # the box with the smallest bound first, then every other box whose bound does not exceed the best
+        # score found (the best can only fall, so no box left out can hold a point as good)
+        first = min(range(len(bounds)), key=lambda k: bounds[k].min())
+        chosen = [np.zeros(b.size, bool) for b in bounds]
+        chosen[first][np.argmin(bounds[first])] = True
+        found, best = [], np.inf
+        for step in ("first", "rest"):
+            for k, (rows, (_, _, box_of)) in enumerate(zip(self.rows, self.boxes)):
+                if chosen[k].any():
+                    points = rows[chosen[k][box_of]]
+                    score = self._score(points, below[k], above[k], obs)
+                    found.append((points, score))
+                    best = min(best, score.min())
+            if step == "first":
+                chosen = [(b <= best * (1 + 1e-9) + 1e-12) & ~done for b, done in zip(bounds, chosen)]
+        return np.sort(np.concatenate([points[score == best] for points, score in found]))
+
+    def fit(self, sample: "_Sample", sim: dict, peak: str, quirks, weights=None, full: bool = False):
+        """Fair part, best grid point (ties averaged) and, when ``full``, the objective at every grid point,
+        for one data set (its stations counted ``weights`` times)."""
+        fair = sample.fair(peak=peak, quirks=quirks, weights=weights)
+        obs = sample.hist(self.binner, weights)
+        if full:
+            score = self(sim, fair, obs)
+            best = np.flatnonzero(score == score.min())
+        else:
+            score, best = None, self.minimum(sim, fair, obs)
+        return fair, self.values[best].mean(axis=0), score
 
 
 @register_test("klimek_fit", renamed={"n_boot": "n_sim_ci", "n_null": "n_sim"})
@@ -441,16 +650,19 @@ def klimek_fit(election, party=None, rng=None, grid: dict | None = None, iterati
     binner = _Binner(objective, bin_width, distance)
     objective_at = _Objective(N, points, binner, iterations)
     fit = partial(objective_at.fit, peak=peak, quirks=quirks)
+    sample = _Sample(a, v)
 
     simulation = objective_at.simulate(rng)
-    fair, best, score = fit(a, v, simulation)
+    fair, best, score = fit(sample, simulation, full=True)
     replicates = []
     for _ in range(n_sim_ci):
-        idx = resample_indices(rng, N.size)
-        replicates.append(fit(a[idx], v[idx], objective_at.simulate(rng))[1])
-    replicates = pd.DataFrame(replicates, columns=["f_i", "f_e", "alpha"])
-    null = [fit(*_clean_election(N, fair, rng)[1:], simulation)[1] for _ in range(n_sim)]
-    null = pd.DataFrame(null, columns=["f_i", "f_e", "alpha"])
+        # a resample of the stations, as how often each is drawn
+        weights = np.bincount(resample_indices(rng, N.size), minlength=N.size).astype(float)
+        replicates.append(fit(sample, objective_at.simulate(rng), weights=weights)[1])
+    replicates = pd.DataFrame(np.reshape(replicates, (-1, 3)), columns=["f_i", "f_e", "alpha"])
+    null = [fit(_clean_election(N, fair, rng), simulation)[1] for _ in range(n_sim)]
+    null = pd.DataFrame(np.reshape(null, (-1, 3)), columns=["f_i", "f_e", "alpha"])
+    best = pd.Series(best, index=["f_i", "f_e", "alpha"])
     total = float(best["f_i"] + best["f_e"])
     pvalue = _null_pvalue(best, null) if n_sim else None
 
