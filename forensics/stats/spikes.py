@@ -41,7 +41,7 @@ from scipy import sparse, special, stats
 from ..exclusions import Exclusions
 from ..model import as_election
 from ..random import ensure_rng
-from ..multitest import adjust
+from ..multitest import adjust, adjust_rows
 from ._core.binomial import binom_cdf
 from ._core.plane import party_column, require_registered
 from .poisson_binomial import grouped_sf
@@ -317,9 +317,9 @@ def integer_percentages_by_group(election, groups: dict, rngs: dict, party=None,
         code = np.where(mine[membership[used]] & (membership[used] >= 0), membership[used], -1)
         batch = _Batch(frame, station_bins(frame, tolerance), code, len(names), tolerance,
                        _breakdown(e, frame.index, breakdown))
-        excluded = _Excluded(ex)
-        for k in np.flatnonzero(mine):
-            group_ex = excluded.take(np.asarray(groups[names[k]], dtype=np.int64))
+        taken = np.flatnonzero(mine)
+        excluded = _Excluded.split(ex, [np.asarray(groups[names[k]], dtype=np.int64) for k in taken])
+        for k, group_ex in zip(taken, excluded):
             if batch.size[k] == 0:
                 out[names[k]] = _empty_result(group_party, group_ex)
                 continue
@@ -332,22 +332,29 @@ class _Excluded:
     subsets of its rows: each row's reason is its own, so a subset's are those of its rows (counted in the order
     they first appear, as ``Exclusions.counts``)."""
 
-    def __init__(self, ex: Exclusions):
-        self.index, self.keep = ex.index, ex.keep.to_numpy()
-        self.reasons = ex.reasons.to_numpy(dtype=object)
-        self.codes, self.names = pd.factorize(ex.reasons)
+    def __init__(self, n_used: int, counts: dict, rows: pd.Series):
+        self.n_used, self.counts, self.rows = n_used, counts, rows
 
-    def take(self, positions) -> "_Excluded":
-        part = _Excluded.__new__(_Excluded)
-        codes = self.codes[positions]
-        dropped = np.flatnonzero(codes >= 0)
-        found, first, count = np.unique(codes[dropped], return_index=True, return_counts=True)
-        appear = np.argsort(first, kind="stable")
-        part.n_used = int(self.keep[positions].sum())
-        part.counts = {str(self.names[found[j]]): int(count[j]) for j in appear}
+    @classmethod
+    def split(cls, ex: Exclusions, parts: list) -> list:
+        """One for each array of row positions in ``parts``: the excluded rows of all of them are listed in one
+        series, of which each part's list is a slice."""
+        codes, names = pd.factorize(ex.reasons)
+        positions = np.concatenate([np.empty(0, np.int64), *parts])
+        bounds = np.concatenate([[0], np.cumsum([len(p) for p in parts], dtype=np.int64)])
+        used = np.concatenate([[0], np.cumsum(ex.keep.to_numpy()[positions], dtype=np.int64)])[bounds]
+        part_codes = codes[positions]
+        dropped = np.flatnonzero(part_codes >= 0)
         rows = positions[dropped]
-        part.rows = pd.Series(self.reasons[rows], index=self.index[rows], dtype=object)
-        return part
+        listed = pd.Series(ex.reasons.to_numpy(dtype=object)[rows], index=ex.index[rows], dtype=object)
+        cuts = np.searchsorted(dropped, bounds)
+        out = []
+        for j in range(len(parts)):
+            found, first, count = np.unique(part_codes[dropped[cuts[j]:cuts[j + 1]]], return_index=True,
+                                            return_counts=True)
+            counts = {str(names[found[i]]): int(count[i]) for i in np.argsort(first, kind="stable")}
+            out.append(cls(int(used[j + 1] - used[j]), counts, listed.iloc[cuts[j]:cuts[j + 1]]))
+        return out
 
 
 def _group_leaders(e, membership, n_groups) -> list:
@@ -370,7 +377,6 @@ class _Batch:
 
     def __init__(self, frame, bins, code, n_groups, tolerance, breakdown):
         self.frame, self.tolerance, self.n_groups = frame, tolerance, n_groups
-        self.shares = frame[["turnout", "result"]]
         n = len(frame)
         counts = {c: frame[c].to_numpy() for c in ("N", "B", "R", "W")}
         obs_t, k_t = is_integer_percent(counts["B"], counts["N"], tolerance)
@@ -384,6 +390,9 @@ class _Batch:
         self.p_null = {"turnout": prob[o, 0], "result": prob[o, 1],
                        "either": 1 - (1 - prob[o, 0]) * (1 - prob[o, 1])}
         self.prob = prob[o]
+        # every group's stations, counts and whole-percentage tables are slices of one (built on first use)
+        self.shares = frame[["turnout", "result"]].take(o)
+        self._tables = None
         self.weights = np.column_stack([np.ones(o.size)] + [counts[col][o].astype(float)
                                                             for col in list(WEIGHTS.values())[1:]])
         self._counts(c)
@@ -469,6 +478,16 @@ class _Batch:
         cells = slice(*np.searchsorted(self.cell_group, [k, k + 1]))
         return (self.labels[self.cell_label[cells]], self.cell[part] - cells.start), cells
 
+    def _slices(self, k):
+        """Group ``k``'s analytic counts table, its first row (the main count) and its whole-percentage table."""
+        if self._tables is None:
+            self._tables = (_counts_table(self.obs_sum, self.mean, self.sd, self.tail),
+                            _integers_table(self.int_obs, self.int_mean, self.int_var, self.int_tail))
+        (counts, values), integers = self._tables
+        rows = len(STATISTICS) * len(WEIGHTS)
+        return (_block(counts, k, rows), {column: v[k * rows] for column, v in values.items()},
+                _block(integers, k, PERCENTS.size))
+
     def result(self, k, ex, party, n_sim, rng, null, chunk) -> TestResult:
         """Group ``k``'s TestResult (Monte Carlo replicates drawn here when ``n_sim``)."""
         part = slice(self.starts[k], self.starts[k + 1])
@@ -479,7 +498,11 @@ class _Batch:
         if n_sim:
             sims = _simulate(rng, self.prob[part], self.frame.iloc[index], self.tolerance, null, n_sim,
                              self.weights[part], groups, chunk)
-        counts, main = _counts_table(self.obs_sum[k], self.mean[k], self.sd[k], self.tail[k], sims)
+        if sims is None:
+            counts, main = self._slices(k)[:2]
+        else:
+            counts, values = _counts_table(*(a[k:k + 1] for a in (self.obs_sum, self.mean, self.sd, self.tail)), sims)
+            main = {column: v[0] for column, v in values.items()}
         details = {
             "party": party,
             "excess": float(main["excess"]),
@@ -488,11 +511,11 @@ class _Batch:
             # the count is a sum of independent indicators with known probabilities: its analytic tail
             "pvalue_exact": float(main["pvalue_analytic"]),
             "counts": counts,
-            "integers": _integers_table(self.int_obs[k], self.int_mean[k], self.int_var[k], self.int_tail[k]),
+            "integers": self._slices(k)[2],
             "n_sim": n_sim,
             "tolerance": self.tolerance,
             "null": null,
-            "stations": self.shares.iloc[index],
+            "stations": self.shares.iloc[part],
         }
         if sims is not None:
             details["null_quantiles"] = {q: float(np.quantile(sims["either"][:, 0], q))
@@ -565,43 +588,51 @@ def _mc_pvalue(null, observed):
     return (1 + (null >= np.asarray(observed)[None, ...] - 1e-9).sum(axis=0)) / (1 + null.shape[0])
 
 
-def _counts_table(obs, mean, sd, tail, sims) -> pd.DataFrame:
-    """Observed vs null for each statistic and weighting ((statistics x weightings) arrays of one group).
+def _counts_table(obs, mean, sd, tail, sims=None) -> tuple:
+    """Observed vs null for each statistic and weighting of every group ((groups x statistics x weightings) arrays).
 
-    One row per statistic and weighting, statistic by statistic (so the
-    first row is the main count: either percentage, stations).  Returns the
-    table and its first row as a dict.
+    One row per group, statistic and weighting, statistic by statistic (so
+    a group's first row is its main count: either percentage, stations);
+    ``sims``, one group's replicates, adds the Monte Carlo columns and makes
+    them the p-values.  Returns the table and its columns as arrays.
     """
     shape = obs.shape
     if sims is not None:
-        mc = np.array([_mc_pvalue(sims[s], obs[i]) for i, s in enumerate(STATISTICS)])
-        mc_mean = np.array([sims[s].mean(axis=0) for s in STATISTICS])
-        mc_sd = np.array([sims[s].std(axis=0, ddof=1) if len(sims[s]) > 1 else np.full(shape[1], np.nan)
-                          for s in STATISTICS])
+        mc = np.array([_mc_pvalue(sims[s], obs[0, i]) for i, s in enumerate(STATISTICS)])[None]
+        mc_mean = np.array([sims[s].mean(axis=0) for s in STATISTICS])[None]
+        mc_sd = np.array([sims[s].std(axis=0, ddof=1) if len(sims[s]) > 1 else np.full(shape[2], np.nan)
+                          for s in STATISTICS])[None]
     else:
         mc = mc_mean = mc_sd = np.full(shape, np.nan)
     values = dict(zip(["observed", "expected", "excess", "null_sd", "mc_mean", "mc_sd", "pvalue", "pvalue_analytic",
                        "pvalue_mc"], (np.asarray(v, dtype=float).ravel() for v in
                                       (obs, mean, obs - mean, sd, mc_mean, mc_sd, tail if sims is None else mc, tail, mc))))
-    table = pd.DataFrame({"statistic": _ROW_NAMES[0], "weight": _ROW_NAMES[1]} | values)
-    return table, {column: v[0] for column, v in values.items()}
-
-
-#: the statistic and weight label columns of every counts table, built once
-_ROW_NAMES = (pd.Series(np.repeat(STATISTICS, len(WEIGHTS))).array,
-              pd.Series(np.tile(list(WEIGHTS), len(STATISTICS))).array)
+    names = (np.repeat(STATISTICS, len(WEIGHTS)), np.tile(list(WEIGHTS), len(STATISTICS)))
+    table = pd.DataFrame({"statistic": pd.Series(np.tile(names[0], shape[0])).array,
+                          "weight": pd.Series(np.tile(names[1], shape[0])).array} | values)
+    return table, values
 
 
 def _integers_table(obs, mean, var, tail):
-    """Per whole percentage: observed vs expected stations for turnout and result ((2 x 101) arrays)."""
+    """Per group and whole percentage: observed vs expected stations for turnout and result ((groups x 2 x 101)
+    arrays; each group's family of p-values adjusted on its own)."""
     columns = {}
     for i, name in enumerate(("turnout", "result")):
-        sd = np.sqrt(var[i])
+        sd = np.sqrt(var[:, i])
         with np.errstate(divide="ignore", invalid="ignore"):
-            z = np.where(var[i] > 0, (obs[i] - mean[i]) / sd, 0.0)
-        columns.update({f"{name}_observed": obs[i], f"{name}_expected": mean[i], f"{name}_excess": obs[i] - mean[i],
-                        f"{name}_sd": sd, f"{name}_z": z, f"{name}_pvalue_adj": adjust(tail[i])})
-    return pd.DataFrame({"percent": PERCENTS} | {name: np.asarray(v, dtype=float) for name, v in columns.items()})
+            z = np.where(var[:, i] > 0, (obs[:, i] - mean[:, i]) / sd, 0.0)
+        columns.update({f"{name}_observed": obs[:, i], f"{name}_expected": mean[:, i],
+                        f"{name}_excess": obs[:, i] - mean[:, i], f"{name}_sd": sd, f"{name}_z": z,
+                        f"{name}_pvalue_adj": adjust_rows(tail[:, i])})
+    return pd.DataFrame({"percent": np.tile(PERCENTS, obs.shape[0])}
+                        | {name: np.asarray(v, dtype=float).ravel() for name, v in columns.items()})
+
+
+def _block(table, k, rows):
+    """Rows ``k * rows`` to ``(k + 1) * rows`` of ``table`` as a table of their own (index from 0)."""
+    part = table.iloc[k * rows:(k + 1) * rows]
+    part.index = pd.RangeIndex(rows)
+    return part
 
 
 def _regions_table(labels, n_used, obs, mean, sd, pvalue):
