@@ -245,7 +245,7 @@ def _saddlepoint_many(k, p, q, w, count, events, which, iterations: int = 60) ->
     cws = count * ws
 
     cws2 = cws * ws
-    pe, rest = np.empty(p.size), np.empty(p.size)
+    pe, rest, s = np.empty(p.size), np.empty(p.size), np.empty(p.size)
 
     def tilt(t):
         """p e^{tw} of every term, in ``pe`` (``unit``: one exponential per group)."""
@@ -259,14 +259,15 @@ def _saddlepoint_many(k, p, q, w, count, events, which, iterations: int = 60) ->
         return pe
 
     def moments(t):
+        """K'(t) and K''(t) of every group; ``rest`` keeps 1 - p + p e^{tw}, whose logs sum to K(t)."""
         tilt(t)
         np.add(q, pe, out=rest)
-        np.divide(pe, rest, out=pe)        # the tilted probability s
-        np.divide(q, rest, out=rest)       # 1 - s, without cancellation
-        first = per_group(cws * pe)
-        np.multiply(pe, rest, out=pe)
-        np.multiply(pe, cws2, out=pe)
-        return first, per_group(pe)
+        np.divide(pe, rest, out=s)         # the tilted probability s
+        np.divide(q, rest, out=pe)         # 1 - s, without cancellation
+        first = per_group(cws * s)
+        np.multiply(s, pe, out=s)
+        np.multiply(s, cws2, out=s)
+        return first, per_group(s)
 
     t = np.zeros(n_groups)
     low, high = np.full(n_groups, -np.inf), np.full(n_groups, np.inf)
@@ -285,10 +286,11 @@ def _saddlepoint_many(k, p, q, w, count, events, which, iterations: int = 60) ->
         active &= (np.abs(gap) > 1e-9 * np.sqrt(k2)) & (np.abs(new - t) > 1e-12 * (1 + np.abs(t)))
         t = np.where(active, new, t)
         if not active.any():
-            break
-    _, k2 = moments(t)
+            break  # t did not move: k2 and ``rest`` are those of the final t
+    else:
+        _, k2 = moments(t)
     # K(t) = sum log(1 - p + p e^{t w})
-    big_k = per_group(count * np.log(q + tilt(t)))
+    big_k = per_group(count * np.log(rest))
     mean = per_group(cws * p)
     lattice = np.isclose(scale, 1)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):

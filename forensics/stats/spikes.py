@@ -164,9 +164,19 @@ def _compute_bin_probabilities(total, p, tolerance, width_sd):
         k = np.repeat(first[block] - (np.cumsum(w) - w), w) + np.arange(owner.size)
         n = total[block].astype(float)[owner]
         # x is in bin k  <=>  scale*|100x - kn| <= n  <=>  n(scale*k - 1) <= 100*scale*x <= n(scale*k + 1); the
-        # products are exact in floats and a quotient is never within rounding of a whole number it is not
-        lo = np.maximum(np.ceil(n * (scale * k - 1) / (100 * scale)), 0)
-        hi = np.minimum(np.floor(n * (scale * k + 1) / (100 * scale)), n)
+        # products are exact in floats (whole numbers, k's too) and a quotient is never within rounding of a whole
+        # number it is not; in place, a block's few arrays are all the temporaries
+        edge = k * float(scale)
+        lo = np.subtract(edge, 1.0)
+        lo *= n
+        lo /= 100 * scale
+        np.ceil(lo, out=lo)
+        np.maximum(lo, 0, out=lo)
+        hi = np.add(edge, 1.0, out=edge)
+        hi *= n
+        hi /= 100 * scale
+        np.floor(hi, out=hi)
+        np.minimum(hi, n, out=hi)
         keep = np.flatnonzero(hi >= lo)
         owner = owner[keep]
         rows.append((owner + start).astype(row_type))
@@ -191,7 +201,8 @@ def _interval_probability(lo, hi, total, p, owner, log_factorial):
     width = hi - lo + 1
     wide = np.flatnonzero(width > _FEW_COUNTS)
     out[wide] = binom_cdf(hi[wide], n[wide], q[wide]) - binom_cdf(lo[wide] - 1, n[wide], q[wide])
-    few = np.flatnonzero(width <= _FEW_COUNTS)
+    # all of them, as a slice (no copies), when no bin is wide
+    few = np.flatnonzero(width <= _FEW_COUNTS) if wide.size else slice(None)
     lo, n, owner, width = lo[few], n[few], owner[few], width[few]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         # log P(x) = [log n! + n log(1 - p)] - log x! - log (n - x)! + x log(p / (1 - p)); 0 log 0 = 0
@@ -205,7 +216,7 @@ def _interval_probability(lo, hi, total, p, owner, log_factorial):
                           + lo * log_odds[owner])
         odds = np.exp(log_odds)
         summed = mass.copy()
-        longer = np.arange(few.size)
+        longer = np.arange(lo.size)
         for step in range(1, _FEW_COUNTS):
             longer = longer[width[longer] > step]
             if longer.size == 0:
@@ -214,7 +225,7 @@ def _interval_probability(lo, hi, total, p, owner, log_factorial):
             mass[longer] *= (n[longer] - x) / (x + 1) * odds[owner[longer]]
             summed[longer] += mass[longer]
     # p = 1 puts all the mass on n, in the bin whose top is n
-    out[few] = np.where(p[owner] >= 1, hi[few] == n, summed)
+    out[few] = np.where(p[owner] >= 1, hi[few] == n, summed) if np.any(p >= 1) else summed
     return out
 
 
@@ -430,24 +441,23 @@ class _Batch:
         1967), which is close because each station's chance of a given whole
         percentage is small: p-values valid (never too small) at no cost.
         """
-        g, n = self.n_groups, code.size
+        g = self.n_groups
         shape = (g, 2, 101)
         self.int_obs, self.int_mean, self.int_var = np.zeros(shape), np.zeros(shape), np.zeros(shape)
-        # groups x stations: a product with it sums each group's stations, in station order
-        member = np.flatnonzero(code >= 0)
-        groups = sparse.csr_matrix((np.ones(member.size), (code[member], member)), shape=(g, n))
         for i, (hit, ks, (rows, ints, probs)) in enumerate(((obs_t, k_t, bins[0]), (obs_r, k_r, bins[1]))):
             sel = hit & (code >= 0)
             self.int_obs[:, i, :] = np.bincount(code[sel] * 101 + ks[sel], minlength=g * 101).reshape(g, 101)
-            # the bins come station by station: stations x whole percentages, without copying them per entry
-            starts = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n))])
-            chances = sparse.csr_matrix((probs, ints, starts), shape=(n, 101))
-            self.int_mean[:, i, :] = (groups @ chances).toarray()
+            # the bins come station by station, so each (group, whole percentage) cell sums its stations in order
+            group = code[rows]
+            if np.any(group < 0):
+                inside = np.flatnonzero(group >= 0)
+                group, ints, probs = group[inside], ints[inside], probs[inside]
+            cell = group * 101
+            cell += ints
+            self.int_mean[:, i, :] = np.bincount(cell, weights=probs, minlength=g * 101).reshape(g, 101)
             variance = np.subtract(1.0, probs)
             variance *= probs
-            # the same structure (its indices converted once), the binomial variances as values
-            self.int_var[:, i, :] = (groups @ sparse.csr_matrix((variance, chances.indices, chances.indptr),
-                                                                shape=(n, 101))).toarray()
+            self.int_var[:, i, :] = np.bincount(cell, weights=variance, minlength=g * 101).reshape(g, 101)
         self.int_tail = np.where(self.int_obs > 0, stats.poisson.sf(self.int_obs - 1, self.int_mean), 1.0)
 
     def _breakdown(self, c, breakdown):
