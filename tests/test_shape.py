@@ -436,3 +436,16 @@ def test_grouped_dip_is_the_group_by_group_result():
             assert (got.statistic, got.pvalue, got.party, got.n_used, got.excluded, got.explanation, got.details) == \
                    (alone.statistic, alone.pvalue, alone.party, alone.n_used, alone.excluded, alone.explanation,
                     alone.details)
+
+
+def test_tec_cells_are_region_and_tec_pairs():
+    """A TEC's cell is its (region, TEC) pair: the partition of the text key "region / TEC", without building it."""
+    from forensics.stats.shape import _key
+
+    e = simulate(n_pec=3000, n_regions=6, rng=41)
+    t = e.table
+    assert t.groupby("tec")["region"].nunique().max() > 1  # TEC names repeat across regions
+    rows = np.random.default_rng(2).permutation(len(t))[:2000]
+    text = (t["region"].astype(str) + " / " + t["tec"].astype(str)).to_numpy()[rows]
+    got, expected = _key(e, rows, "tec"), pd.factorize(text)[0]
+    np.testing.assert_array_equal(got, expected)

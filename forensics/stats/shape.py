@@ -87,35 +87,48 @@ def _options(e, fixed_effects, cov, cluster):
     return fixed_effects, cluster
 
 
-def _key(e, index, column: str) -> pd.Series:
-    """Group labels of ``column`` on rows ``index``; TECs are qualified by region (their names repeat)."""
-    key = e.table.loc[index, column].astype(str)
+def _key(e, rows, column: str) -> np.ndarray:
+    """Codes of the labels of ``column`` on the table rows at positions ``rows``: equal codes, equal labels.
+
+    TECs are qualified by region (their names repeat): a TEC's code is
+    that of its (region, TEC) pair.  Labels compare as text; a missing
+    label is a label of its own.
+    """
+    def codes(name):
+        return pd.factorize(e.table[name].take(rows).astype(str), use_na_sentinel=False)[0]
+
+    key = codes(column)
     if column == "tec" and "region" in e.table.columns:
-        key = e.table.loc[index, "region"].astype(str) + " / " + key
+        key = pd.factorize(codes("region") * (int(key.max(initial=-1)) + 1) + key)[0]
     return key
 
 
-def _cells(e, index, group, n_groups: int, column: str):
-    """Codes of the (group, ``column``) cells of rows ``index``, numbered in order of first appearance.
+def _cells(e, rows, group, n_groups: int, column: str):
+    """Codes of the (group, ``column``) cells of the table rows at positions ``rows``, numbered in order of first
+    appearance.
 
     Returns (codes, number of cells, each cell's group, cells per group).
     """
-    combined = group.astype(np.int64) * (len(index) + 1) + pd.factorize(_key(e, index, column))[0]
+    combined = group.astype(np.int64) * (len(rows) + 1) + _key(e, rows, column)
     codes, uniques = pd.factorize(combined)
-    owner = uniques // (len(index) + 1)
+    owner = uniques // (len(rows) + 1)
     return codes, len(uniques), owner, np.bincount(owner, minlength=n_groups)
 
 
-def _layout(e, index, group, n_groups: int, fixed_effects, cov, cluster) -> dict:
-    """The design of rows ``index`` split into groups ``group`` (codes 0..n_groups-1, rows in group order)."""
+def _layout(e, rows, group, n_groups: int, fixed_effects, cov, cluster) -> dict:
+    """The design of the table rows at positions ``rows`` split into groups ``group`` (codes 0..n_groups-1, rows
+    in group order)."""
     layout = {"group": group, "n_groups": n_groups, "n": np.bincount(group, minlength=n_groups).astype(float),
               "fixed_effects": fixed_effects, "cov": cov, "cluster_column": cluster}
+    found = {}
     if fixed_effects is not None:
-        cells, n_cells, _, per_group = _cells(e, index, group, n_groups, fixed_effects)
+        found[fixed_effects] = _cells(e, rows, group, n_groups, fixed_effects)
+        cells, n_cells, _, per_group = found[fixed_effects]
         layout.update(fe=cells, n_fe_cells=n_cells, fe_counts=np.bincount(cells, minlength=n_cells).astype(float),
                       n_fe=per_group)
     if cov == "cluster":
-        cells, n_cells, owner, per_group = _cells(e, index, group, n_groups, cluster)
+        # clustered by the fixed-effect column (the default: TEC for both), its cells serve twice
+        cells, n_cells, owner, per_group = found.get(cluster) or _cells(e, rows, group, n_groups, cluster)
         layout.update(cluster=cells, n_cells=n_cells, cluster_group=owner, n_clusters=per_group)
     return layout
 
@@ -249,14 +262,15 @@ class _Excluded:
 def _group_stations(e, positions: list, min_registered):
     """``_stations`` of the whole table split into groups of rows ``positions``.
 
-    Returns (exclusions, used rows of each group, frame of the used rows in group order).
+    Returns (exclusions, used rows of each group, frame of the used rows in group order, their positions in the
+    table).
     """
     ex, frame = _stations(e, min_registered)
     keep = ex.keep.to_numpy()
     row_of = np.cumsum(keep) - 1  # a kept row's position in ``frame``
     used = [p[keep[p]] for p in positions]
     rows = np.concatenate(used) if used else np.zeros(0, np.int64)
-    return ex, used, frame.iloc[row_of[rows]]
+    return ex, used, frame.iloc[row_of[rows]], rows
 
 
 def _grouped_design(e, groups: dict, min_registered, fixed_effects, cov, cluster):
@@ -267,7 +281,7 @@ def _grouped_design(e, groups: dict, min_registered, fixed_effects, cov, cluster
     (filled on first use) depend on the table and grouping only.
     Returns (exclusions, rows per group, used rows per group, frame of the
     used rows in group order, layout, leader per group, numbers per party,
-    exclusions per group).
+    exclusions per group, table positions of the frame's rows).
     """
     fixed_effects, cluster = _options(e, fixed_effects, cov, cluster)
     positions = [np.asarray(p, dtype=np.int64) for p in groups.values()]
@@ -276,13 +290,13 @@ def _grouped_design(e, groups: dict, min_registered, fixed_effects, cov, cluster
     last = getattr(_LAST, "value", None)
     if last is not None and last[0] == key and last[1]() is e.table and np.array_equal(last[2], everything):
         return last[3]
-    ex, used, frame = _group_stations(e, positions, min_registered)
+    ex, used, frame, rows = _group_stations(e, positions, min_registered)
     group = np.repeat(np.arange(len(used)), [len(u) for u in used])
-    layout = _layout(e, frame.index, group, len(used), fixed_effects, cov, cluster)
+    layout = _layout(e, rows, group, len(used), fixed_effects, cov, cluster)
     parties = list(e.parties)
     votes = e.table[parties].astype(float).to_numpy() if parties else np.zeros((len(e.table), 0))
     leaders = [str(parties[int(np.argmax(np.nansum(votes[p], axis=0)))]) if parties else None for p in positions]
-    prepared = (ex, positions, used, frame, layout, leaders, {}, {})
+    prepared = (ex, positions, used, frame, layout, leaders, {}, {}, rows)
     _LAST.value = (key, weakref.ref(e.table), everything, prepared)
     return prepared
 
@@ -308,7 +322,7 @@ def _numbers(e, prepared, party: str):
     frame, layout, numbers = prepared[3], prepared[4], prepared[6]
     if party not in numbers:
         parties = list(dict.fromkeys([*e.parties, party]))
-        votes = e.table.loc[frame.index, parties].astype(float).to_numpy()
+        votes = e.table[parties].take(prepared[8]).astype(float).to_numpy()
         turnout, registered, cast = (frame[c].to_numpy(float) for c in ("turnout", "N", "cast"))
         found = _regression_numbers(layout, turnout, registered, cast, votes)
         for j, name in enumerate(parties):
@@ -527,7 +541,7 @@ def turnout_share_correlation_by_group(election, groups: dict, rngs: dict, party
         group_party = party_column(e, party or leaders[k])
         key = ("correlation", method, group_party)
         if key not in numbers:
-            numbers[key] = _correlation_numbers(layout, frame, e.table.loc[frame.index, group_party], method)
+            numbers[key] = _correlation_numbers(layout, frame, e.table[group_party].take(prepared[8]), method)
         found = numbers[key]
         out[name] = _correlation_result(_group_excluded(prepared, k), found["x"][rows], found["y"][rows], group_party, method,
                                         {c: found[c][k] for c in ("r", "within_r", "slope", "se")},
@@ -670,12 +684,12 @@ def dip_test_by_group(election, groups: dict, rngs: dict, party=None, min_regist
     """
     e = as_election(election)
     positions = [np.asarray(p, dtype=np.int64) for p in groups.values()]
-    ex, used, frame = _group_stations(e, positions, min_registered)
+    ex, used, frame, rows = _group_stations(e, positions, min_registered)
     if party is None:
         num, den, label = frame["cast"], frame["N"], "turnout"
     else:
         party = party_column(e, party)
-        num, den, label = e.table.loc[frame.index, party].astype(float), frame["valid"], f"{party}'s share of the vote"
+        num, den, label = e.table[party].take(rows).astype(float), frame["valid"], f"{party}'s share of the vote"
     num, den = num.to_numpy(float), den.to_numpy(float)
     out = {}
     for k, name, rows in _each_group(used, groups):
