@@ -36,7 +36,7 @@ import pandas as pd
 from scipy import special, stats
 
 from ..errors import DataError
-from ..exclusions import Exclusions
+from ..exclusions import Excluded, Exclusions
 from ..model import as_election
 from ._core.bootstrap import percentile_interval, resample_power_sums
 from ._core.moments import skew_kurtosis, skew_kurtosis_from_sums
@@ -246,19 +246,6 @@ def _regression_numbers(layout, turnout, registered, cast, votes) -> dict:
 _LAST = threading.local()
 
 
-class _Excluded:
-    """What ``TestResult.from_exclusions`` reads of the exclusions of rows ``positions``, computed once.
-
-    Each row's reason is its own, so slicing the whole table's exclusions is
-    exact; every party's result of a group shares them.
-    """
-
-    def __init__(self, ex: Exclusions, positions):
-        sub = Exclusions(ex.index[positions])
-        sub.keep, sub.reasons = ex.keep.iloc[positions], ex.reasons.iloc[positions]
-        self.n_used, self.counts, self.rows = sub.n_used, sub.counts, sub.rows
-
-
 def _group_stations(e, positions: list, min_registered):
     """``_stations`` of the whole table split into groups of rows ``positions``.
 
@@ -309,11 +296,11 @@ def _each_group(used: list, groups: dict):
         start += len(used[k])
 
 
-def _group_excluded(prepared, k: int) -> _Excluded:
-    """Group ``k``'s exclusions, computed on first use and shared by every party's result."""
+def _group_excluded(prepared, k: int) -> Excluded:
+    """Group ``k``'s exclusions (every group's computed on first use, shared by every party's result)."""
     ex, positions, excluded = prepared[0], prepared[1], prepared[7]
-    if k not in excluded:
-        excluded[k] = _Excluded(ex, positions[k])
+    if not excluded:
+        excluded.update(enumerate(ex.split(positions)))
     return excluded[k]
 
 
@@ -692,8 +679,8 @@ def dip_test_by_group(election, groups: dict, rngs: dict, party=None, min_regist
         num, den, label = e.table[party].take(rows).astype(float), frame["valid"], f"{party}'s share of the vote"
     num, den = num.to_numpy(float), den.to_numpy(float)
     out = {}
-    for k, name, rows in _each_group(used, groups):
-        out[name] = _dip_result(_Excluded(ex, positions[k]), num[rows], den[rows], party, label, jitter, rngs.get(name))
+    for (k, name, rows), excluded in zip(_each_group(used, groups), ex.split(positions)):
+        out[name] = _dip_result(excluded, num[rows], den[rows], party, label, jitter, rngs.get(name))
     return out
 
 

@@ -329,43 +329,13 @@ def integer_percentages_by_group(election, groups: dict, rngs: dict, party=None,
         batch = _Batch(frame, station_bins(frame, tolerance), code, len(names), tolerance,
                        _breakdown(e, frame.index, breakdown))
         taken = np.flatnonzero(mine)
-        excluded = _Excluded.split(ex, [np.asarray(groups[names[k]], dtype=np.int64) for k in taken])
+        excluded = ex.split([np.asarray(groups[names[k]], dtype=np.int64) for k in taken])
         for k, group_ex in zip(taken, excluded):
             if batch.size[k] == 0:
                 out[names[k]] = _empty_result(group_party, group_ex)
                 continue
             out[names[k]] = batch.result(k, group_ex, group_party, n_sim, ensure_rng(rngs.get(names[k])), null, chunk)
     return {name: out[name] for name in names}
-
-
-class _Excluded:
-    """What ``TestResult.from_exclusions`` reads of an ``Exclusions`` (``n_used``, ``counts``, ``rows``), for
-    subsets of its rows: each row's reason is its own, so a subset's are those of its rows (counted in the order
-    they first appear, as ``Exclusions.counts``)."""
-
-    def __init__(self, n_used: int, counts: dict, rows: pd.Series):
-        self.n_used, self.counts, self.rows = n_used, counts, rows
-
-    @classmethod
-    def split(cls, ex: Exclusions, parts: list) -> list:
-        """One for each array of row positions in ``parts``: the excluded rows of all of them are listed in one
-        series, of which each part's list is a slice."""
-        codes, names = pd.factorize(ex.reasons)
-        positions = np.concatenate([np.empty(0, np.int64), *parts])
-        bounds = np.concatenate([[0], np.cumsum([len(p) for p in parts], dtype=np.int64)])
-        used = np.concatenate([[0], np.cumsum(ex.keep.to_numpy()[positions], dtype=np.int64)])[bounds]
-        part_codes = codes[positions]
-        dropped = np.flatnonzero(part_codes >= 0)
-        rows = positions[dropped]
-        listed = pd.Series(ex.reasons.to_numpy(dtype=object)[rows], index=ex.index[rows], dtype=object)
-        cuts = np.searchsorted(dropped, bounds)
-        out = []
-        for j in range(len(parts)):
-            found, first, count = np.unique(part_codes[dropped[cuts[j]:cuts[j + 1]]], return_index=True,
-                                            return_counts=True)
-            counts = {str(names[found[i]]): int(count[i]) for i in np.argsort(first, kind="stable")}
-            out.append(cls(int(used[j + 1] - used[j]), counts, listed.iloc[cuts[j]:cuts[j + 1]]))
-        return out
 
 
 def _group_leaders(e, membership, n_groups) -> list:
