@@ -88,7 +88,8 @@ def _options(e, fixed_effects, cov, cluster):
 
 
 def _key(e, rows, column: str) -> np.ndarray:
-    """Codes of the labels of ``column`` on the table rows at positions ``rows``: equal codes, equal labels.
+    """Non-negative codes of the labels of ``column`` on the table rows at positions ``rows``: equal codes, equal
+    labels.
 
     TECs are qualified by region (their names repeat): a TEC's code is
     that of its (region, TEC) pair.  Labels compare as text; a missing
@@ -99,7 +100,7 @@ def _key(e, rows, column: str) -> np.ndarray:
 
     key = codes(column)
     if column == "tec" and "region" in e.table.columns:
-        key = pd.factorize(codes("region") * (int(key.max(initial=-1)) + 1) + key)[0]
+        key = codes("region") * (int(key.max(initial=-1)) + 1) + key
     return key
 
 
@@ -109,9 +110,13 @@ def _cells(e, rows, group, n_groups: int, column: str):
 
     Returns (codes, number of cells, each cell's group, cells per group).
     """
-    combined = group.astype(np.int64) * (len(rows) + 1) + _key(e, rows, column)
-    codes, uniques = pd.factorize(combined)
-    owner = uniques // (len(rows) + 1)
+    key = _key(e, rows, column)
+    span = int(key.max(initial=-1)) + 1
+    if n_groups * span >= 2 ** 62:  # numbered densely first, so that group x label stays within 64 bits
+        key = pd.factorize(key)[0]
+        span = int(key.max(initial=-1)) + 1
+    codes, uniques = pd.factorize(group.astype(np.int64) * span + key)
+    owner = uniques // span
     return codes, len(uniques), owner, np.bincount(owner, minlength=n_groups)
 
 
@@ -330,13 +335,30 @@ def _cells_2d(x, y) -> np.ndarray:
 _HISTOGRAM_COLUMNS = pd.Index(["turnout_bin", "votes_bin", "weight"])
 
 
-def _histogram(cells) -> pd.DataFrame:
-    """``histogram2d`` of stations (weight 1) from their cells (``_cells_2d``): the non-empty cells."""
-    n_bins = int(round(1 / _HISTOGRAM_BIN))
-    filled, counts = np.unique(cells, return_counts=True)
-    return pd.DataFrame(np.column_stack([bin_edges(filled // n_bins, _HISTOGRAM_BIN),
-                                         bin_edges(filled % n_bins, _HISTOGRAM_BIN), counts.astype(float)]),
-                        columns=_HISTOGRAM_COLUMNS)
+def _histograms(numbers, layout) -> tuple:
+    """``histogram2d`` of each group's stations (weight 1) from their cells (``_cells_2d``): the non-empty cells.
+
+    One table of every group's cells, group by group (each group's sorted),
+    and the bounds of each group's rows in it; computed on first use and
+    kept in the party's ``numbers``.
+    """
+    if "histograms" not in numbers:
+        n_bins = int(round(1 / _HISTOGRAM_BIN))
+        filled, counts = np.unique(layout["group"].astype(np.int64) * n_bins ** 2 + numbers["cell"], return_counts=True)
+        owner, filled = np.divmod(filled, n_bins ** 2)
+        table = pd.DataFrame(np.column_stack([bin_edges(filled // n_bins, _HISTOGRAM_BIN),
+                                              bin_edges(filled % n_bins, _HISTOGRAM_BIN), counts.astype(float)]),
+                             columns=_HISTOGRAM_COLUMNS)
+        numbers["histograms"] = table, np.searchsorted(owner, np.arange(layout["n_groups"] + 1))
+    return numbers["histograms"]
+
+
+def _histogram(numbers, layout, k: int) -> pd.DataFrame:
+    """Group ``k``'s histogram (``_histograms``), as a table of its own."""
+    table, bounds = _histograms(numbers, layout)
+    part = table.iloc[bounds[k]:bounds[k + 1]]
+    part.index = pd.RangeIndex(len(part))
+    return part
 
 
 # -- Sobyanin-Sukhovolsky / MOS regression -----------------------------------------------------
@@ -401,9 +423,9 @@ def turnout_regression_by_group(election, groups: dict, rngs: dict, party=None, 
     for k, name, rows in _each_group(prepared[2], groups):
         group_party = party_column(e, party or leaders[k])
         numbers = _numbers(e, prepared, group_party)
-        out[name] = _regression_result(_group_excluded(prepared, k), numbers["y"][rows], numbers["cell"][rows], group_party,
-                                       group_party == leaders[k],
-                                       {key: numbers[key][k] for key in numbers if key not in ("y", "cell")},
+        out[name] = _regression_result(_group_excluded(prepared, k), numbers["y"][rows],
+                                       _histogram(numbers, layout, k), group_party, group_party == leaders[k],
+                                       {key: numbers[key][k] for key in numbers if key not in _PER_STATION},
                                        _info(layout, k), confidence_level)
     return out
 
@@ -411,8 +433,13 @@ def turnout_regression_by_group(election, groups: dict, rngs: dict, party=None, 
 turnout_regression.grouped = turnout_regression_by_group
 
 
-def _regression_result(ex, y, cells, party, is_leader, numbers, info, confidence_level) -> TestResult:
-    """The result of one group and party from its closed-form numbers, its stations' votes / list ``y`` and cells."""
+#: what a party's ``_numbers`` hold besides one number per group
+_PER_STATION = ("y", "cell", "histograms")
+
+
+def _regression_result(ex, y, histogram, party, is_leader, numbers, info, confidence_level) -> TestResult:
+    """The result of one group and party from its closed-form numbers, its stations' votes / list ``y`` and
+    their histogram."""
     n = len(y)
     if n < 3:
         return TestResult.from_exclusions("turnout_regression", ex, party=party,
@@ -428,7 +455,7 @@ def _regression_result(ex, y, cells, party, is_leader, numbers, info, confidence
         "intercept": float(numbers["intercept"]), "slope_above_one": slope > 1, "negative_slope": slope < 0,
         "is_leader": is_leader, **within, **info,
         "r2": float(numbers["r2"]),  # NaN for a constant share, which has no R²
-        "histogram": _histogram(cells),
+        "histogram": histogram,
     }
     q = float(ppf(0.5 + confidence_level / 2))
     expected = float(numbers["expected"])
