@@ -30,6 +30,12 @@ class Exclusions:
         ex.require(election.published, "figures not published")
         return ex
 
+    def copy(self) -> "Exclusions":
+        """An independent copy (requiring more of it leaves this one unchanged)."""
+        part = Exclusions.__new__(Exclusions)
+        part.index, part.keep, part.reasons = self.index, self.keep.copy(), self.reasons.copy()
+        return part
+
     def take(self, positions) -> "Exclusions":
         """The exclusions of the rows at 0-based ``positions``, as if those rows had been filtered alone."""
         part = Exclusions.__new__(Exclusions)

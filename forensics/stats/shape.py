@@ -51,8 +51,22 @@ CAVEAT = ("Turnout and party support also move together for social reasons (town
           "regions), so this is a reason to look closer, not proof of manipulation.")
 
 
+#: the last stations read, per thread: several tests and levels of a scan read the same ones
+_LAST_STATIONS = threading.local()
+
+
 def _stations(e, min_registered: int):
-    """Exclusions and the used stations' voters on the list, ballots cast, valid votes and turnout."""
+    """Exclusions (the caller's own copy) and the used stations' voters on the list, ballots cast, valid votes
+    and turnout; the last ones read are kept (per thread) for the same table, parties and minimum."""
+    key = (id(e.table), tuple(e.parties), min_registered)
+    last = getattr(_LAST_STATIONS, "value", None)
+    if last is None or last[0] != key or last[1]() is not e.table:
+        last = (key, weakref.ref(e.table), *_read_stations(e, min_registered))
+        _LAST_STATIONS.value = last
+    return last[2].copy(), last[3].copy(deep=False)
+
+
+def _read_stations(e, min_registered: int):
     require_registered(e)
     frame = pd.DataFrame({"N": e.table["registered"], "cast": e.ballots("cast"),
                           "valid": e.ballots("valid")}).astype(float)
@@ -344,7 +358,14 @@ def _histograms(numbers, layout) -> tuple:
     """
     if "histograms" not in numbers:
         n_bins = int(round(1 / _HISTOGRAM_BIN))
-        filled, counts = np.unique(layout["group"].astype(np.int64) * n_bins ** 2 + numbers["cell"], return_counts=True)
+        code = layout["group"].astype(np.int64) * n_bins ** 2 + numbers["cell"]
+        size = layout["n_groups"] * n_bins ** 2
+        if size <= 4 * code.size + (1 << 20):  # a count per possible cell is cheaper than sorting the stations
+            counts = np.bincount(code, minlength=size)
+            filled = np.flatnonzero(counts)
+            counts = counts[filled]
+        else:
+            filled, counts = np.unique(code, return_counts=True)
         owner, filled = np.divmod(filled, n_bins ** 2)
         table = pd.DataFrame(np.column_stack([bin_edges(filled // n_bins, _HISTOGRAM_BIN),
                                               bin_edges(filled % n_bins, _HISTOGRAM_BIN), counts.astype(float)]),
