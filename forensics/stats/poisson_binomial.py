@@ -220,6 +220,28 @@ def _pool(p, group, n_groups):
     return np.clip(total / count, np.finfo(float).tiny, np.nextafter(1.0, 0.0)), cells // levels, count.astype(float)
 
 
+def _shared_weights(w, events):
+    """(each term's (group, weight) pair, each pair's group, a term of each pair) when whole-number weights repeat
+    within the groups (a station size is shared by many stations), else None: one exponential per pair then
+    serves all its terms."""
+    if w.size == 0 or not np.all(w == np.floor(w)):
+        return None
+    top = int(w.max()) + 1
+    if events.size * top > 4 * w.size + (1 << 20):  # too many possible pairs to tabulate
+        return None
+    key = np.repeat(np.arange(events.size, dtype=np.int64) * top, events) + w.astype(np.int64)
+    present = np.zeros(events.size * top, dtype=bool)
+    present[key] = True
+    pairs = np.flatnonzero(present)
+    if 2 * pairs.size > w.size:  # hardly any repeats
+        return None
+    number = np.cumsum(present) - 1
+    term = number[key]
+    first = np.empty(pairs.size, dtype=np.int64)
+    first[term] = np.arange(w.size)  # any term of a pair: its terms have the same group and weight
+    return term, pairs // top, first
+
+
 def _saddlepoint_many(k, p, q, w, count, events, which, iterations: int = 60) -> np.ndarray:
     """Lugannani-Rice P(X_g >= k_g) for all groups (valid where ``which``; k above the mean there).
 
@@ -246,11 +268,18 @@ def _saddlepoint_many(k, p, q, w, count, events, which, iterations: int = 60) ->
 
     cws2 = cws * ws
     pe, rest, s = np.empty(p.size), np.empty(p.size), np.empty(p.size)
+    shared = None if unit else _shared_weights(w, events)
 
     def tilt(t):
-        """p e^{tw} of every term, in ``pe`` (``unit``: one exponential per group)."""
+        """p e^{tw} of every term, in ``pe`` (``unit``: one exponential per group; terms of a group with the same
+        weight share theirs)."""
         if unit:
             np.multiply(p, np.repeat(np.exp(np.minimum(t, 700.0)), events), out=pe)
+        elif shared is not None:
+            term, owner, first = shared
+            grown = t[owner] * ws[first]
+            np.minimum(grown, 700.0, out=grown)
+            np.multiply(np.exp(grown, out=grown)[term], p, out=pe)
         else:
             np.multiply(np.repeat(t, events), ws, out=pe)
             np.minimum(pe, 700.0, out=pe)
