@@ -136,9 +136,11 @@ def grouped_sf(k, p, group, n_groups: int, weights=None) -> np.ndarray:
     p = np.asarray(p, dtype=float)
     group = np.asarray(group, dtype=np.int64)
     w = np.ones(p.size) if weights is None else np.asarray(weights, dtype=float)
-    sure = np.bincount(group, weights=w * (p >= 1), minlength=n_groups)
+    certain = p >= 1
+    sure = np.bincount(group, weights=w * certain, minlength=n_groups) if certain.any() else np.zeros(n_groups)
     use = (p > 0) & (p < 1) & (w > 0)
-    p, group, w = p[use], group[use], w[use]
+    if not use.all():
+        p, group, w = p[use], group[use], w[use]
     k = k - sure
     total = np.bincount(group, weights=w, minlength=n_groups)
     mean = np.bincount(group, weights=w * p, minlength=n_groups)
@@ -156,12 +158,15 @@ def grouped_sf(k, p, group, n_groups: int, weights=None) -> np.ndarray:
         if weights is None:
             p, group, count = _pool(p, group, n_groups)
             w = np.ones(p.size)
+            events = np.bincount(group, minlength=n_groups)
         else:
-            order = np.argsort(group, kind="stable") if np.any(np.diff(group) < 0) else slice(None)
-            p, group, w, count = p[order], group[order], w[order], np.ones(p.size)
-        events = np.bincount(group, minlength=n_groups)
+            if np.any(np.diff(group) < 0):  # sorted by group (the counts per group stay the same)
+                order = np.argsort(group, kind="stable")
+                p, group, w = p[order], group[order], w[order]
+            count = np.ones(p.size)
         flip = below[group]
-        tail = _saddlepoint_many(np.where(below, total - k + 1, k), np.where(flip, 1 - p, p), np.where(flip, p, 1 - p),
+        q = 1 - p
+        tail = _saddlepoint_many(np.where(below, total - k + 1, k), np.where(flip, q, p), np.where(flip, p, q),
                                  w, count, events, todo)
         out[todo] = np.where(below, 1 - tail, tail)[todo]
     return np.clip(out, np.finfo(float).tiny * (out > 0), 1.0)

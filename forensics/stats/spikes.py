@@ -417,17 +417,15 @@ class _Batch:
         for i, (hit, ks, (rows, ints, probs)) in enumerate(((obs_t, k_t, bins[0]), (obs_r, k_r, bins[1]))):
             sel = hit & (code >= 0)
             self.int_obs[:, i, :] = np.bincount(code[sel] * 101 + ks[sel], minlength=g * 101).reshape(g, 101)
-            # the bins come station by station, so each (group, whole percentage) cell sums its stations in order
-            group = code[rows]
-            if np.any(group < 0):
-                inside = np.flatnonzero(group >= 0)
-                group, ints, probs = group[inside], ints[inside], probs[inside]
-            cell = group * 101
+            # the bins come station by station, so each (group, whole percentage) cell sums its stations in order;
+            # stations in no group are summed in an extra one, left out
+            cell = np.where(code < 0, g, code)[rows] * 101
             cell += ints
-            self.int_mean[:, i, :] = np.bincount(cell, weights=probs, minlength=g * 101).reshape(g, 101)
+            size = (g + 1) * 101
+            self.int_mean[:, i, :] = np.bincount(cell, weights=probs, minlength=size)[:g * 101].reshape(g, 101)
             variance = np.subtract(1.0, probs)
             variance *= probs
-            self.int_var[:, i, :] = np.bincount(cell, weights=variance, minlength=g * 101).reshape(g, 101)
+            self.int_var[:, i, :] = np.bincount(cell, weights=variance, minlength=size)[:g * 101].reshape(g, 101)
         self.int_tail = np.where(self.int_obs > 0, stats.poisson.sf(self.int_obs - 1, self.int_mean), 1.0)
 
     def _breakdown(self, c, breakdown):
