@@ -39,6 +39,7 @@ from ..errors import DataError
 from ..exclusions import Excluded, Exclusions
 from ..model import as_election
 from ._core.bootstrap import percentile_interval, resample_power_sums
+from ._last import LastReading
 from ._core.moments import skew_kurtosis, skew_kurtosis_from_sums
 from ._core.plane import bin_edges, bin_index, party_column, require_registered
 from .dip import dip
@@ -51,19 +52,16 @@ CAVEAT = ("Turnout and party support also move together for social reasons (town
           "regions), so this is a reason to look closer, not proof of manipulation.")
 
 
-#: the last stations read, per thread: several tests and levels of a scan read the same ones
-_LAST_STATIONS = threading.local()
+#: the last stations read: several tests and levels of a scan read the same ones
+_LAST_STATIONS = LastReading()
 
 
 def _stations(e, min_registered: int):
     """Exclusions (the caller's own copy) and the used stations' voters on the list, ballots cast, valid votes
     and turnout; the last ones read are kept (per thread) for the same table, parties and minimum."""
-    key = (id(e.table), tuple(e.parties), min_registered)
-    last = getattr(_LAST_STATIONS, "value", None)
-    if last is None or last[0] != key or last[1]() is not e.table:
-        last = (key, weakref.ref(e.table), *_read_stations(e, min_registered))
-        _LAST_STATIONS.value = last
-    return last[2].copy(), last[3].copy(deep=False)
+    ex, frame = _LAST_STATIONS.get(e.table, (tuple(e.parties), min_registered),
+                                   lambda: _read_stations(e, min_registered))
+    return ex.copy(), frame.copy(deep=False)
 
 
 def _read_stations(e, min_registered: int):

@@ -44,6 +44,7 @@ from ..random import ensure_rng
 from ..multitest import adjust, adjust_rows
 from ._core.binomial import binom_cdf
 from ._core.plane import party_column, require_registered
+from ._last import LastReading
 from .poisson_binomial import grouped_sf
 from .registry import register_test
 from .result import TestResult
@@ -63,11 +64,24 @@ def kobak_counts(election, party=None, min_registered: int = 100, max_value: flo
     Returns ``(frame, exclusions)``: ``frame`` holds the used stations with
     integer columns N (voters on the list), B (ballots issued), R (ballots
     found: valid + invalid), W (the party's votes) and the float columns
-    ``turnout`` = B/N and ``result`` = W/R.
+    ``turnout`` = B/N and ``result`` = W/R.  The last ones read are kept (per
+    thread) for the same table and options: the national and regional
+    steps of a scan and the integer verdict read the same; each caller gets
+    its own copies.
     """
     e = as_election(election)
     require_registered(e)
     party = party_column(e, party)
+    frame, ex = _LAST_COUNTS.get(e.table, (tuple(e.parties), party, min_registered, max_value),
+                                 lambda: _read_counts(e, party, min_registered, max_value))
+    return frame.copy(deep=False), ex.copy()
+
+
+#: the last ``kobak_counts`` read
+_LAST_COUNTS = LastReading()
+
+
+def _read_counts(e, party, min_registered, max_value):
     raw = pd.DataFrame({
         "N": e.table["registered"], "B": e.ballots("issued"), "R": e.ballots("cast"), "W": e.table[party],
     }).astype(float)
