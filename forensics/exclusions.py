@@ -7,6 +7,9 @@ reason that excludes it.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import numpy as np
 import pandas as pd
 
 from .model import Election
@@ -27,6 +30,12 @@ class Exclusions:
         ex.require(election.published, "figures not published")
         return ex
 
+    def copy(self) -> "Exclusions":
+        """An independent copy (requiring more of it leaves this one unchanged)."""
+        part = Exclusions.__new__(Exclusions)
+        part.index, part.keep, part.reasons = self.index, self.keep.copy(), self.reasons.copy()
+        return part
+
     def take(self, positions) -> "Exclusions":
         """The exclusions of the rows at 0-based ``positions``, as if those rows had been filtered alone."""
         part = Exclusions.__new__(Exclusions)
@@ -42,6 +51,31 @@ class Exclusions:
         self.keep &= cond
         return self
 
+    def split(self, parts: list) -> list["Excluded"]:
+        """What was left out of each array of 0-based row positions in ``parts``, as if filtered alone.
+
+        Each row's reason is its own, so a part's are those of its rows
+        (counted in the order they first appear, as ``counts``).  The
+        excluded rows of all parts are listed in one series, of which each
+        part's list is a slice: one pass for many groups.
+        """
+        codes, names = pd.factorize(self.reasons)
+        positions = np.concatenate([np.zeros(0, np.int64), *parts])
+        bounds = np.concatenate([[0], np.cumsum([len(p) for p in parts], dtype=np.int64)])
+        used = np.concatenate([[0], np.cumsum(self.keep.to_numpy()[positions], dtype=np.int64)])[bounds]
+        part_codes = codes[positions]
+        dropped = np.flatnonzero(part_codes >= 0)
+        rows = positions[dropped]
+        listed = pd.Series(self.reasons.to_numpy(dtype=object)[rows], index=self.index[rows], dtype=object)
+        cuts = np.searchsorted(dropped, bounds)
+        out = []
+        for j in range(len(parts)):
+            found, first, count = np.unique(part_codes[dropped[cuts[j]:cuts[j + 1]]], return_index=True,
+                                            return_counts=True)
+            counts = {str(names[found[i]]): int(count[i]) for i in np.argsort(first, kind="stable")}
+            out.append(Excluded(int(used[j + 1] - used[j]), counts, listed.iloc[cuts[j]:cuts[j + 1]]))
+        return out
+
     @property
     def counts(self) -> dict:
         """Excluded rows per reason, in the order the reasons were applied."""
@@ -56,3 +90,13 @@ class Exclusions:
     @property
     def n_used(self) -> int:
         return int(self.keep.sum())
+
+
+@dataclass(frozen=True)
+class Excluded:
+    """What ``TestResult.from_exclusions`` reads of an ``Exclusions``, for a part of its rows (``Exclusions.split``):
+    rows used, excluded rows per reason, and station index -> reason of every excluded row."""
+
+    n_used: int
+    counts: dict
+    rows: pd.Series

@@ -36,3 +36,27 @@ def holm(p) -> np.ndarray:
     out = np.empty_like(p)
     out[order] = np.minimum(stepped, 1.0)
     return out
+
+
+def adjust_rows(pvalues) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values of each row of a 2-D array, each row its own family.
+
+    The same numbers as ``adjust`` row by row (the same arithmetic: sorted
+    p-values divided by rank / m, the running minimum from the largest,
+    capped at 1; missing ones stay missing and are not counted in m), for
+    many small families at once: one call instead of one statsmodels call
+    per row.
+    """
+    p = np.atleast_2d(np.asarray(pvalues, dtype=float))
+    missing = np.isnan(p)
+    m = (~missing).sum(axis=1, keepdims=True).astype(float)
+    order = np.argsort(np.where(missing, np.inf, p), axis=1, kind="mergesort")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ranked = np.take_along_axis(p, order, axis=1) / (np.arange(1, p.shape[1] + 1) / m)
+    ranked[np.take_along_axis(missing, order, axis=1)] = np.inf
+    stepped = np.minimum.accumulate(ranked[:, ::-1], axis=1)[:, ::-1]
+    stepped[stepped > 1] = 1
+    out = np.empty_like(p)
+    np.put_along_axis(out, order, stepped, axis=1)
+    out[missing] = np.nan
+    return out.reshape(np.shape(pvalues))

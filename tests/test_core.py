@@ -136,3 +136,18 @@ def _has_command(name: str) -> bool:
     import importlib.util
 
     return importlib.util.find_spec(f"forensics.cli.{name}") is not None
+
+
+def test_exclusions_split_into_parts_equal_each_part_filtered_alone():
+    rng = np.random.default_rng(4)
+    index = pd.Index([f"s{i}" for i in range(500)])
+    ex = Exclusions(index)
+    for reason in ("missing counts", "too small", "turnout above 100%"):
+        ex.require(rng.random(500) > 0.15, reason)
+    order = rng.permutation(500)
+    parts = [order[:0], order[:120], order[120:121], order[121:400], np.sort(order[400:])]
+    for part, got in zip(parts, ex.split(parts)):
+        alone = ex.take(part)
+        assert got.n_used == alone.n_used and got.counts == alone.counts
+        assert list(got.counts) == list(alone.counts)  # in the order the reasons first appear
+        pd.testing.assert_series_equal(got.rows, alone.rows)

@@ -104,3 +104,22 @@ def test_poisson_tail_bounds_the_count_on_a_whole_percentage():
             if exact < 1e-300:
                 break
             assert exact <= stats.poisson.sf(k - 1, mean) * (1 + 1e-9)
+
+
+def test_weighted_tails_sharing_exponentials_equal_one_per_term(monkeypatch):
+    """Terms of a group with the same whole-number weight share e^{tw}: the same numbers as one per term."""
+    import forensics.stats.poisson_binomial as pb
+
+    rng = np.random.default_rng(12)
+    n, n_groups = 20_000, 7
+    group = np.sort(rng.integers(0, n_groups, n))
+    p = rng.beta(0.5, 20, n)
+    w = rng.integers(100, 400, n).astype(float)  # station sizes repeat
+    mean = np.bincount(group, weights=w * p, minlength=n_groups)
+    sd = np.sqrt(np.bincount(group, weights=w * w * p * (1 - p), minlength=n_groups))
+    k = np.round(mean + np.array([-2, -0.5, 0, 0.5, 2, 4, 8]) * sd)
+    assert pb._shared_weights(w, np.bincount(group, minlength=n_groups)) is not None
+    shared = pb.grouped_sf(k, p, group, n_groups, weights=w)
+    monkeypatch.setattr(pb, "_shared_weights", lambda *a: None)
+    np.testing.assert_array_equal(shared, pb.grouped_sf(k, p, group, n_groups, weights=w))
+    assert np.all((shared > 0) & (shared <= 1))

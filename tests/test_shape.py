@@ -436,3 +436,32 @@ def test_grouped_dip_is_the_group_by_group_result():
             assert (got.statistic, got.pvalue, got.party, got.n_used, got.excluded, got.explanation, got.details) == \
                    (alone.statistic, alone.pvalue, alone.party, alone.n_used, alone.excluded, alone.explanation,
                     alone.details)
+
+
+def test_tec_cells_are_region_and_tec_pairs():
+    """A TEC's cell is its (region, TEC) pair: the partition of the text key "region / TEC", without building it."""
+    from forensics.stats.shape import _key
+
+    e = simulate(n_pec=3000, n_regions=6, rng=41)
+    t = e.table
+    assert t.groupby("tec")["region"].nunique().max() > 1  # TEC names repeat across regions
+    rows = np.random.default_rng(2).permutation(len(t))[:2000]
+    text = (t["region"].astype(str) + " / " + t["tec"].astype(str)).to_numpy()[rows]
+    got = _key(e, rows, "tec")
+    assert got.min() >= 0
+    # the same partition of the stations: numbered by first appearance, the codes are the same
+    np.testing.assert_array_equal(pd.factorize(got)[0], pd.factorize(text)[0])
+
+
+def test_stations_read_once_per_table_each_caller_gets_its_own_exclusions():
+    from forensics.stats.shape import _stations
+
+    e = simulate(n_pec=400, n_regions=2, rng=43)
+    ex, frame = _stations(e, 100)
+    ex.require(np.zeros(len(e.table), dtype=bool), "a caller's own rule")
+    again, frame_again = _stations(e, 100)
+    assert "a caller's own rule" not in again.counts and again.n_used == len(frame_again) == len(frame)
+    t = e.table.copy()
+    t.loc[t.index[:5], "registered"] = 10  # another table: read again
+    fewer, _ = _stations(e.with_table(t), 100)
+    assert fewer.n_used == again.n_used - sum(again.keep.iloc[:5])

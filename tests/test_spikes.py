@@ -278,3 +278,16 @@ def test_warm_computes_the_probabilities_the_nation_and_region_steps_read(monkey
     S._RECENT.clear()
     integer_percentages(e, rng=1)
     assert len(calls) == 4  # without the warm-up (or in another process) they are computed again
+
+
+def test_counts_read_once_per_table_each_caller_gets_its_own_copies():
+    e = simulate(n_pec=400, n_regions=2, rng=47)
+    frame, ex = kobak_counts(e)
+    ex.require(np.zeros(len(e.table), dtype=bool), "a caller's own rule")
+    frame["N"] = 0
+    again, ex_again = kobak_counts(e)
+    assert "a caller's own rule" not in ex_again.counts and (again["N"] >= 100).all()
+    t = e.table.copy()
+    t.loc[t.index[:5], "registered"] = 10  # another table: read again
+    fewer, _ = kobak_counts(e.with_table(t))
+    assert len(fewer) == len(again) - ex_again.keep.iloc[:5].sum()

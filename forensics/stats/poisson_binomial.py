@@ -136,9 +136,11 @@ def grouped_sf(k, p, group, n_groups: int, weights=None) -> np.ndarray:
     p = np.asarray(p, dtype=float)
     group = np.asarray(group, dtype=np.int64)
     w = np.ones(p.size) if weights is None else np.asarray(weights, dtype=float)
-    sure = np.bincount(group, weights=w * (p >= 1), minlength=n_groups)
+    certain = p >= 1
+    sure = np.bincount(group, weights=w * certain, minlength=n_groups) if certain.any() else np.zeros(n_groups)
     use = (p > 0) & (p < 1) & (w > 0)
-    p, group, w = p[use], group[use], w[use]
+    if not use.all():
+        p, group, w = p[use], group[use], w[use]
     k = k - sure
     total = np.bincount(group, weights=w, minlength=n_groups)
     mean = np.bincount(group, weights=w * p, minlength=n_groups)
@@ -156,12 +158,15 @@ def grouped_sf(k, p, group, n_groups: int, weights=None) -> np.ndarray:
         if weights is None:
             p, group, count = _pool(p, group, n_groups)
             w = np.ones(p.size)
+            events = np.bincount(group, minlength=n_groups)
         else:
-            order = np.argsort(group, kind="stable") if np.any(np.diff(group) < 0) else slice(None)
-            p, group, w, count = p[order], group[order], w[order], np.ones(p.size)
-        events = np.bincount(group, minlength=n_groups)
+            if np.any(np.diff(group) < 0):  # sorted by group (the counts per group stay the same)
+                order = np.argsort(group, kind="stable")
+                p, group, w = p[order], group[order], w[order]
+            count = np.ones(p.size)
         flip = below[group]
-        tail = _saddlepoint_many(np.where(below, total - k + 1, k), np.where(flip, 1 - p, p), np.where(flip, p, 1 - p),
+        q = 1 - p
+        tail = _saddlepoint_many(np.where(below, total - k + 1, k), np.where(flip, q, p), np.where(flip, p, q),
                                  w, count, events, todo)
         out[todo] = np.where(below, 1 - tail, tail)[todo]
     return np.clip(out, np.finfo(float).tiny * (out > 0), 1.0)
@@ -220,6 +225,28 @@ def _pool(p, group, n_groups):
     return np.clip(total / count, np.finfo(float).tiny, np.nextafter(1.0, 0.0)), cells // levels, count.astype(float)
 
 
+def _shared_weights(w, events):
+    """(each term's (group, weight) pair, each pair's group, a term of each pair) when whole-number weights repeat
+    within the groups (a station size is shared by many stations), else None: one exponential per pair then
+    serves all its terms."""
+    if w.size == 0 or not np.all(w == np.floor(w)):
+        return None
+    top = int(w.max()) + 1
+    if events.size * top > 4 * w.size + (1 << 20):  # too many possible pairs to tabulate
+        return None
+    key = np.repeat(np.arange(events.size, dtype=np.int64) * top, events) + w.astype(np.int64)
+    present = np.zeros(events.size * top, dtype=bool)
+    present[key] = True
+    pairs = np.flatnonzero(present)
+    if 2 * pairs.size > w.size:  # hardly any repeats
+        return None
+    number = np.cumsum(present) - 1
+    term = number[key]
+    first = np.empty(pairs.size, dtype=np.int64)
+    first[term] = np.arange(w.size)  # any term of a pair: its terms have the same group and weight
+    return term, pairs // top, first
+
+
 def _saddlepoint_many(k, p, q, w, count, events, which, iterations: int = 60) -> np.ndarray:
     """Lugannani-Rice P(X_g >= k_g) for all groups (valid where ``which``; k above the mean there).
 
@@ -245,12 +272,19 @@ def _saddlepoint_many(k, p, q, w, count, events, which, iterations: int = 60) ->
     cws = count * ws
 
     cws2 = cws * ws
-    pe, rest = np.empty(p.size), np.empty(p.size)
+    pe, rest, s = np.empty(p.size), np.empty(p.size), np.empty(p.size)
+    shared = None if unit else _shared_weights(w, events)
 
     def tilt(t):
-        """p e^{tw} of every term, in ``pe`` (``unit``: one exponential per group)."""
+        """p e^{tw} of every term, in ``pe`` (``unit``: one exponential per group; terms of a group with the same
+        weight share theirs)."""
         if unit:
             np.multiply(p, np.repeat(np.exp(np.minimum(t, 700.0)), events), out=pe)
+        elif shared is not None:
+            term, owner, first = shared
+            grown = t[owner] * ws[first]
+            np.minimum(grown, 700.0, out=grown)
+            np.multiply(np.exp(grown, out=grown)[term], p, out=pe)
         else:
             np.multiply(np.repeat(t, events), ws, out=pe)
             np.minimum(pe, 700.0, out=pe)
@@ -259,14 +293,15 @@ def _saddlepoint_many(k, p, q, w, count, events, which, iterations: int = 60) ->
         return pe
 
     def moments(t):
+        """K'(t) and K''(t) of every group; ``rest`` keeps 1 - p + p e^{tw}, whose logs sum to K(t)."""
         tilt(t)
         np.add(q, pe, out=rest)
-        np.divide(pe, rest, out=pe)        # the tilted probability s
-        np.divide(q, rest, out=rest)       # 1 - s, without cancellation
-        first = per_group(cws * pe)
-        np.multiply(pe, rest, out=pe)
-        np.multiply(pe, cws2, out=pe)
-        return first, per_group(pe)
+        np.divide(pe, rest, out=s)         # the tilted probability s
+        np.divide(q, rest, out=pe)         # 1 - s, without cancellation
+        first = per_group(cws * s)
+        np.multiply(s, pe, out=s)
+        np.multiply(s, cws2, out=s)
+        return first, per_group(s)
 
     t = np.zeros(n_groups)
     low, high = np.full(n_groups, -np.inf), np.full(n_groups, np.inf)
@@ -285,10 +320,11 @@ def _saddlepoint_many(k, p, q, w, count, events, which, iterations: int = 60) ->
         active &= (np.abs(gap) > 1e-9 * np.sqrt(k2)) & (np.abs(new - t) > 1e-12 * (1 + np.abs(t)))
         t = np.where(active, new, t)
         if not active.any():
-            break
-    _, k2 = moments(t)
+            break  # t did not move: k2 and ``rest`` are those of the final t
+    else:
+        _, k2 = moments(t)
     # K(t) = sum log(1 - p + p e^{t w})
-    big_k = per_group(count * np.log(q + tilt(t)))
+    big_k = per_group(count * np.log(rest))
     mean = per_group(cws * p)
     lattice = np.isclose(scale, 1)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):

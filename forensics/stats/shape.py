@@ -36,9 +36,10 @@ import pandas as pd
 from scipy import special, stats
 
 from ..errors import DataError
-from ..exclusions import Exclusions
+from ..exclusions import Excluded, Exclusions
 from ..model import as_election
 from ._core.bootstrap import percentile_interval, resample_power_sums
+from ._last import LastReading
 from ._core.moments import skew_kurtosis, skew_kurtosis_from_sums
 from ._core.plane import bin_edges, bin_index, party_column, require_registered
 from .dip import dip
@@ -51,8 +52,19 @@ CAVEAT = ("Turnout and party support also move together for social reasons (town
           "regions), so this is a reason to look closer, not proof of manipulation.")
 
 
+#: the last stations read: several tests and levels of a scan read the same ones
+_LAST_STATIONS = LastReading()
+
+
 def _stations(e, min_registered: int):
-    """Exclusions and the used stations' voters on the list, ballots cast, valid votes and turnout."""
+    """Exclusions (the caller's own copy) and the used stations' voters on the list, ballots cast, valid votes
+    and turnout; the last ones read are kept (per thread) for the same table, parties and minimum."""
+    ex, frame = _LAST_STATIONS.get(e.table, (tuple(e.parties), min_registered),
+                                   lambda: _read_stations(e, min_registered))
+    return ex.copy(), frame.copy(deep=False)
+
+
+def _read_stations(e, min_registered: int):
     require_registered(e)
     frame = pd.DataFrame({"N": e.table["registered"], "cast": e.ballots("cast"),
                           "valid": e.ballots("valid")}).astype(float)
@@ -87,35 +99,53 @@ def _options(e, fixed_effects, cov, cluster):
     return fixed_effects, cluster
 
 
-def _key(e, index, column: str) -> pd.Series:
-    """Group labels of ``column`` on rows ``index``; TECs are qualified by region (their names repeat)."""
-    key = e.table.loc[index, column].astype(str)
+def _key(e, rows, column: str) -> np.ndarray:
+    """Non-negative codes of the labels of ``column`` on the table rows at positions ``rows``: equal codes, equal
+    labels.
+
+    TECs are qualified by region (their names repeat): a TEC's code is
+    that of its (region, TEC) pair.  Labels compare as text; a missing
+    label is a label of its own.
+    """
+    def codes(name):
+        return pd.factorize(e.table[name].take(rows).astype(str), use_na_sentinel=False)[0]
+
+    key = codes(column)
     if column == "tec" and "region" in e.table.columns:
-        key = e.table.loc[index, "region"].astype(str) + " / " + key
+        key = codes("region") * (int(key.max(initial=-1)) + 1) + key
     return key
 
 
-def _cells(e, index, group, n_groups: int, column: str):
-    """Codes of the (group, ``column``) cells of rows ``index``, numbered in order of first appearance.
+def _cells(e, rows, group, n_groups: int, column: str):
+    """Codes of the (group, ``column``) cells of the table rows at positions ``rows``, numbered in order of first
+    appearance.
 
     Returns (codes, number of cells, each cell's group, cells per group).
     """
-    combined = group.astype(np.int64) * (len(index) + 1) + pd.factorize(_key(e, index, column))[0]
-    codes, uniques = pd.factorize(combined)
-    owner = uniques // (len(index) + 1)
+    key = _key(e, rows, column)
+    span = int(key.max(initial=-1)) + 1
+    if n_groups * span >= 2 ** 62:  # numbered densely first, so that group x label stays within 64 bits
+        key = pd.factorize(key)[0]
+        span = int(key.max(initial=-1)) + 1
+    codes, uniques = pd.factorize(group.astype(np.int64) * span + key)
+    owner = uniques // span
     return codes, len(uniques), owner, np.bincount(owner, minlength=n_groups)
 
 
-def _layout(e, index, group, n_groups: int, fixed_effects, cov, cluster) -> dict:
-    """The design of rows ``index`` split into groups ``group`` (codes 0..n_groups-1, rows in group order)."""
+def _layout(e, rows, group, n_groups: int, fixed_effects, cov, cluster) -> dict:
+    """The design of the table rows at positions ``rows`` split into groups ``group`` (codes 0..n_groups-1, rows
+    in group order)."""
     layout = {"group": group, "n_groups": n_groups, "n": np.bincount(group, minlength=n_groups).astype(float),
               "fixed_effects": fixed_effects, "cov": cov, "cluster_column": cluster}
+    found = {}
     if fixed_effects is not None:
-        cells, n_cells, _, per_group = _cells(e, index, group, n_groups, fixed_effects)
+        found[fixed_effects] = _cells(e, rows, group, n_groups, fixed_effects)
+        cells, n_cells, _, per_group = found[fixed_effects]
         layout.update(fe=cells, n_fe_cells=n_cells, fe_counts=np.bincount(cells, minlength=n_cells).astype(float),
                       n_fe=per_group)
     if cov == "cluster":
-        cells, n_cells, owner, per_group = _cells(e, index, group, n_groups, cluster)
+        # clustered by the fixed-effect column (the default: TEC for both), its cells serve twice
+        cells, n_cells, owner, per_group = found.get(cluster) or _cells(e, rows, group, n_groups, cluster)
         layout.update(cluster=cells, n_cells=n_cells, cluster_group=owner, n_clusters=per_group)
     return layout
 
@@ -233,30 +263,18 @@ def _regression_numbers(layout, turnout, registered, cast, votes) -> dict:
 _LAST = threading.local()
 
 
-class _Excluded:
-    """What ``TestResult.from_exclusions`` reads of the exclusions of rows ``positions``, computed once.
-
-    Each row's reason is its own, so slicing the whole table's exclusions is
-    exact; every party's result of a group shares them.
-    """
-
-    def __init__(self, ex: Exclusions, positions):
-        sub = Exclusions(ex.index[positions])
-        sub.keep, sub.reasons = ex.keep.iloc[positions], ex.reasons.iloc[positions]
-        self.n_used, self.counts, self.rows = sub.n_used, sub.counts, sub.rows
-
-
 def _group_stations(e, positions: list, min_registered):
     """``_stations`` of the whole table split into groups of rows ``positions``.
 
-    Returns (exclusions, used rows of each group, frame of the used rows in group order).
+    Returns (exclusions, used rows of each group, frame of the used rows in group order, their positions in the
+    table).
     """
     ex, frame = _stations(e, min_registered)
     keep = ex.keep.to_numpy()
     row_of = np.cumsum(keep) - 1  # a kept row's position in ``frame``
     used = [p[keep[p]] for p in positions]
     rows = np.concatenate(used) if used else np.zeros(0, np.int64)
-    return ex, used, frame.iloc[row_of[rows]]
+    return ex, used, frame.iloc[row_of[rows]], rows
 
 
 def _grouped_design(e, groups: dict, min_registered, fixed_effects, cov, cluster):
@@ -267,7 +285,7 @@ def _grouped_design(e, groups: dict, min_registered, fixed_effects, cov, cluster
     (filled on first use) depend on the table and grouping only.
     Returns (exclusions, rows per group, used rows per group, frame of the
     used rows in group order, layout, leader per group, numbers per party,
-    exclusions per group).
+    exclusions per group, table positions of the frame's rows).
     """
     fixed_effects, cluster = _options(e, fixed_effects, cov, cluster)
     positions = [np.asarray(p, dtype=np.int64) for p in groups.values()]
@@ -276,13 +294,13 @@ def _grouped_design(e, groups: dict, min_registered, fixed_effects, cov, cluster
     last = getattr(_LAST, "value", None)
     if last is not None and last[0] == key and last[1]() is e.table and np.array_equal(last[2], everything):
         return last[3]
-    ex, used, frame = _group_stations(e, positions, min_registered)
+    ex, used, frame, rows = _group_stations(e, positions, min_registered)
     group = np.repeat(np.arange(len(used)), [len(u) for u in used])
-    layout = _layout(e, frame.index, group, len(used), fixed_effects, cov, cluster)
+    layout = _layout(e, rows, group, len(used), fixed_effects, cov, cluster)
     parties = list(e.parties)
     votes = e.table[parties].astype(float).to_numpy() if parties else np.zeros((len(e.table), 0))
     leaders = [str(parties[int(np.argmax(np.nansum(votes[p], axis=0)))]) if parties else None for p in positions]
-    prepared = (ex, positions, used, frame, layout, leaders, {}, {})
+    prepared = (ex, positions, used, frame, layout, leaders, {}, {}, rows)
     _LAST.value = (key, weakref.ref(e.table), everything, prepared)
     return prepared
 
@@ -295,11 +313,11 @@ def _each_group(used: list, groups: dict):
         start += len(used[k])
 
 
-def _group_excluded(prepared, k: int) -> _Excluded:
-    """Group ``k``'s exclusions, computed on first use and shared by every party's result."""
+def _group_excluded(prepared, k: int) -> Excluded:
+    """Group ``k``'s exclusions (every group's computed on first use, shared by every party's result)."""
     ex, positions, excluded = prepared[0], prepared[1], prepared[7]
-    if k not in excluded:
-        excluded[k] = _Excluded(ex, positions[k])
+    if not excluded:
+        excluded.update(enumerate(ex.split(positions)))
     return excluded[k]
 
 
@@ -308,7 +326,7 @@ def _numbers(e, prepared, party: str):
     frame, layout, numbers = prepared[3], prepared[4], prepared[6]
     if party not in numbers:
         parties = list(dict.fromkeys([*e.parties, party]))
-        votes = e.table.loc[frame.index, parties].astype(float).to_numpy()
+        votes = e.table[parties].take(prepared[8]).astype(float).to_numpy()
         turnout, registered, cast = (frame[c].to_numpy(float) for c in ("turnout", "N", "cast"))
         found = _regression_numbers(layout, turnout, registered, cast, votes)
         for j, name in enumerate(parties):
@@ -329,13 +347,37 @@ def _cells_2d(x, y) -> np.ndarray:
 _HISTOGRAM_COLUMNS = pd.Index(["turnout_bin", "votes_bin", "weight"])
 
 
-def _histogram(cells) -> pd.DataFrame:
-    """``histogram2d`` of stations (weight 1) from their cells (``_cells_2d``): the non-empty cells."""
-    n_bins = int(round(1 / _HISTOGRAM_BIN))
-    filled, counts = np.unique(cells, return_counts=True)
-    return pd.DataFrame(np.column_stack([bin_edges(filled // n_bins, _HISTOGRAM_BIN),
-                                         bin_edges(filled % n_bins, _HISTOGRAM_BIN), counts.astype(float)]),
-                        columns=_HISTOGRAM_COLUMNS)
+def _histograms(numbers, layout) -> tuple:
+    """``histogram2d`` of each group's stations (weight 1) from their cells (``_cells_2d``): the non-empty cells.
+
+    One table of every group's cells, group by group (each group's sorted),
+    and the bounds of each group's rows in it; computed on first use and
+    kept in the party's ``numbers``.
+    """
+    if "histograms" not in numbers:
+        n_bins = int(round(1 / _HISTOGRAM_BIN))
+        code = layout["group"].astype(np.int64) * n_bins ** 2 + numbers["cell"]
+        size = layout["n_groups"] * n_bins ** 2
+        if size <= 4 * code.size + (1 << 20):  # a count per possible cell is cheaper than sorting the stations
+            counts = np.bincount(code, minlength=size)
+            filled = np.flatnonzero(counts)
+            counts = counts[filled]
+        else:
+            filled, counts = np.unique(code, return_counts=True)
+        owner, filled = np.divmod(filled, n_bins ** 2)
+        table = pd.DataFrame(np.column_stack([bin_edges(filled // n_bins, _HISTOGRAM_BIN),
+                                              bin_edges(filled % n_bins, _HISTOGRAM_BIN), counts.astype(float)]),
+                             columns=_HISTOGRAM_COLUMNS)
+        numbers["histograms"] = table, np.searchsorted(owner, np.arange(layout["n_groups"] + 1))
+    return numbers["histograms"]
+
+
+def _histogram(numbers, layout, k: int) -> pd.DataFrame:
+    """Group ``k``'s histogram (``_histograms``), as a table of its own."""
+    table, bounds = _histograms(numbers, layout)
+    part = table.iloc[bounds[k]:bounds[k + 1]]
+    part.index = pd.RangeIndex(len(part))
+    return part
 
 
 # -- Sobyanin-Sukhovolsky / MOS regression -----------------------------------------------------
@@ -400,9 +442,9 @@ def turnout_regression_by_group(election, groups: dict, rngs: dict, party=None, 
     for k, name, rows in _each_group(prepared[2], groups):
         group_party = party_column(e, party or leaders[k])
         numbers = _numbers(e, prepared, group_party)
-        out[name] = _regression_result(_group_excluded(prepared, k), numbers["y"][rows], numbers["cell"][rows], group_party,
-                                       group_party == leaders[k],
-                                       {key: numbers[key][k] for key in numbers if key not in ("y", "cell")},
+        out[name] = _regression_result(_group_excluded(prepared, k), numbers["y"][rows],
+                                       _histogram(numbers, layout, k), group_party, group_party == leaders[k],
+                                       {key: numbers[key][k] for key in numbers if key not in _PER_STATION},
                                        _info(layout, k), confidence_level)
     return out
 
@@ -410,8 +452,13 @@ def turnout_regression_by_group(election, groups: dict, rngs: dict, party=None, 
 turnout_regression.grouped = turnout_regression_by_group
 
 
-def _regression_result(ex, y, cells, party, is_leader, numbers, info, confidence_level) -> TestResult:
-    """The result of one group and party from its closed-form numbers, its stations' votes / list ``y`` and cells."""
+#: what a party's ``_numbers`` hold besides one number per group
+_PER_STATION = ("y", "cell", "histograms")
+
+
+def _regression_result(ex, y, histogram, party, is_leader, numbers, info, confidence_level) -> TestResult:
+    """The result of one group and party from its closed-form numbers, its stations' votes / list ``y`` and
+    their histogram."""
     n = len(y)
     if n < 3:
         return TestResult.from_exclusions("turnout_regression", ex, party=party,
@@ -427,7 +474,7 @@ def _regression_result(ex, y, cells, party, is_leader, numbers, info, confidence
         "intercept": float(numbers["intercept"]), "slope_above_one": slope > 1, "negative_slope": slope < 0,
         "is_leader": is_leader, **within, **info,
         "r2": float(numbers["r2"]),  # NaN for a constant share, which has no R²
-        "histogram": _histogram(cells),
+        "histogram": histogram,
     }
     q = float(ppf(0.5 + confidence_level / 2))
     expected = float(numbers["expected"])
@@ -527,7 +574,7 @@ def turnout_share_correlation_by_group(election, groups: dict, rngs: dict, party
         group_party = party_column(e, party or leaders[k])
         key = ("correlation", method, group_party)
         if key not in numbers:
-            numbers[key] = _correlation_numbers(layout, frame, e.table.loc[frame.index, group_party], method)
+            numbers[key] = _correlation_numbers(layout, frame, e.table[group_party].take(prepared[8]), method)
         found = numbers[key]
         out[name] = _correlation_result(_group_excluded(prepared, k), found["x"][rows], found["y"][rows], group_party, method,
                                         {c: found[c][k] for c in ("r", "within_r", "slope", "se")},
@@ -670,16 +717,16 @@ def dip_test_by_group(election, groups: dict, rngs: dict, party=None, min_regist
     """
     e = as_election(election)
     positions = [np.asarray(p, dtype=np.int64) for p in groups.values()]
-    ex, used, frame = _group_stations(e, positions, min_registered)
+    ex, used, frame, rows = _group_stations(e, positions, min_registered)
     if party is None:
         num, den, label = frame["cast"], frame["N"], "turnout"
     else:
         party = party_column(e, party)
-        num, den, label = e.table.loc[frame.index, party].astype(float), frame["valid"], f"{party}'s share of the vote"
+        num, den, label = e.table[party].take(rows).astype(float), frame["valid"], f"{party}'s share of the vote"
     num, den = num.to_numpy(float), den.to_numpy(float)
     out = {}
-    for k, name, rows in _each_group(used, groups):
-        out[name] = _dip_result(_Excluded(ex, positions[k]), num[rows], den[rows], party, label, jitter, rngs.get(name))
+    for (k, name, rows), excluded in zip(_each_group(used, groups), ex.split(positions)):
+        out[name] = _dip_result(excluded, num[rows], den[rows], party, label, jitter, rngs.get(name))
     return out
 
 

@@ -41,9 +41,10 @@ from scipy import sparse, special, stats
 from ..exclusions import Exclusions
 from ..model import as_election
 from ..random import ensure_rng
-from ..multitest import adjust
+from ..multitest import adjust, adjust_rows
 from ._core.binomial import binom_cdf
 from ._core.plane import party_column, require_registered
+from ._last import LastReading
 from .poisson_binomial import grouped_sf
 from .registry import register_test
 from .result import TestResult
@@ -63,11 +64,24 @@ def kobak_counts(election, party=None, min_registered: int = 100, max_value: flo
     Returns ``(frame, exclusions)``: ``frame`` holds the used stations with
     integer columns N (voters on the list), B (ballots issued), R (ballots
     found: valid + invalid), W (the party's votes) and the float columns
-    ``turnout`` = B/N and ``result`` = W/R.
+    ``turnout`` = B/N and ``result`` = W/R.  The last ones read are kept (per
+    thread) for the same table and options: the national and regional
+    steps of a scan and the integer verdict read the same; each caller gets
+    its own copies.
     """
     e = as_election(election)
     require_registered(e)
     party = party_column(e, party)
+    frame, ex = _LAST_COUNTS.get(e.table, (tuple(e.parties), party, min_registered, max_value),
+                                 lambda: _read_counts(e, party, min_registered, max_value))
+    return frame.copy(deep=False), ex.copy()
+
+
+#: the last ``kobak_counts`` read
+_LAST_COUNTS = LastReading()
+
+
+def _read_counts(e, party, min_registered, max_value):
     raw = pd.DataFrame({
         "N": e.table["registered"], "B": e.ballots("issued"), "R": e.ballots("cast"), "W": e.table[party],
     }).astype(float)
@@ -164,9 +178,19 @@ def _compute_bin_probabilities(total, p, tolerance, width_sd):
         k = np.repeat(first[block] - (np.cumsum(w) - w), w) + np.arange(owner.size)
         n = total[block].astype(float)[owner]
         # x is in bin k  <=>  scale*|100x - kn| <= n  <=>  n(scale*k - 1) <= 100*scale*x <= n(scale*k + 1); the
-        # products are exact in floats and a quotient is never within rounding of a whole number it is not
-        lo = np.maximum(np.ceil(n * (scale * k - 1) / (100 * scale)), 0)
-        hi = np.minimum(np.floor(n * (scale * k + 1) / (100 * scale)), n)
+        # products are exact in floats (whole numbers, k's too) and a quotient is never within rounding of a whole
+        # number it is not; in place, a block's few arrays are all the temporaries
+        edge = k * float(scale)
+        lo = np.subtract(edge, 1.0)
+        lo *= n
+        lo /= 100 * scale
+        np.ceil(lo, out=lo)
+        np.maximum(lo, 0, out=lo)
+        hi = np.add(edge, 1.0, out=edge)
+        hi *= n
+        hi /= 100 * scale
+        np.floor(hi, out=hi)
+        np.minimum(hi, n, out=hi)
         keep = np.flatnonzero(hi >= lo)
         owner = owner[keep]
         rows.append((owner + start).astype(row_type))
@@ -191,7 +215,8 @@ def _interval_probability(lo, hi, total, p, owner, log_factorial):
     width = hi - lo + 1
     wide = np.flatnonzero(width > _FEW_COUNTS)
     out[wide] = binom_cdf(hi[wide], n[wide], q[wide]) - binom_cdf(lo[wide] - 1, n[wide], q[wide])
-    few = np.flatnonzero(width <= _FEW_COUNTS)
+    # all of them, as a slice (no copies), when no bin is wide
+    few = np.flatnonzero(width <= _FEW_COUNTS) if wide.size else slice(None)
     lo, n, owner, width = lo[few], n[few], owner[few], width[few]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         # log P(x) = [log n! + n log(1 - p)] - log x! - log (n - x)! + x log(p / (1 - p)); 0 log 0 = 0
@@ -205,7 +230,7 @@ def _interval_probability(lo, hi, total, p, owner, log_factorial):
                           + lo * log_odds[owner])
         odds = np.exp(log_odds)
         summed = mass.copy()
-        longer = np.arange(few.size)
+        longer = np.arange(lo.size)
         for step in range(1, _FEW_COUNTS):
             longer = longer[width[longer] > step]
             if longer.size == 0:
@@ -214,7 +239,7 @@ def _interval_probability(lo, hi, total, p, owner, log_factorial):
             mass[longer] *= (n[longer] - x) / (x + 1) * odds[owner[longer]]
             summed[longer] += mass[longer]
     # p = 1 puts all the mass on n, in the bin whose top is n
-    out[few] = np.where(p[owner] >= 1, hi[few] == n, summed)
+    out[few] = np.where(p[owner] >= 1, hi[few] == n, summed) if np.any(p >= 1) else summed
     return out
 
 
@@ -317,37 +342,14 @@ def integer_percentages_by_group(election, groups: dict, rngs: dict, party=None,
         code = np.where(mine[membership[used]] & (membership[used] >= 0), membership[used], -1)
         batch = _Batch(frame, station_bins(frame, tolerance), code, len(names), tolerance,
                        _breakdown(e, frame.index, breakdown))
-        excluded = _Excluded(ex)
-        for k in np.flatnonzero(mine):
-            group_ex = excluded.take(np.asarray(groups[names[k]], dtype=np.int64))
+        taken = np.flatnonzero(mine)
+        excluded = ex.split([np.asarray(groups[names[k]], dtype=np.int64) for k in taken])
+        for k, group_ex in zip(taken, excluded):
             if batch.size[k] == 0:
                 out[names[k]] = _empty_result(group_party, group_ex)
                 continue
             out[names[k]] = batch.result(k, group_ex, group_party, n_sim, ensure_rng(rngs.get(names[k])), null, chunk)
     return {name: out[name] for name in names}
-
-
-class _Excluded:
-    """What ``TestResult.from_exclusions`` reads of an ``Exclusions`` (``n_used``, ``counts``, ``rows``), for
-    subsets of its rows: each row's reason is its own, so a subset's are those of its rows (counted in the order
-    they first appear, as ``Exclusions.counts``)."""
-
-    def __init__(self, ex: Exclusions):
-        self.index, self.keep = ex.index, ex.keep.to_numpy()
-        self.reasons = ex.reasons.to_numpy(dtype=object)
-        self.codes, self.names = pd.factorize(ex.reasons)
-
-    def take(self, positions) -> "_Excluded":
-        part = _Excluded.__new__(_Excluded)
-        codes = self.codes[positions]
-        dropped = np.flatnonzero(codes >= 0)
-        found, first, count = np.unique(codes[dropped], return_index=True, return_counts=True)
-        appear = np.argsort(first, kind="stable")
-        part.n_used = int(self.keep[positions].sum())
-        part.counts = {str(self.names[found[j]]): int(count[j]) for j in appear}
-        rows = positions[dropped]
-        part.rows = pd.Series(self.reasons[rows], index=self.index[rows], dtype=object)
-        return part
 
 
 def _group_leaders(e, membership, n_groups) -> list:
@@ -370,7 +372,6 @@ class _Batch:
 
     def __init__(self, frame, bins, code, n_groups, tolerance, breakdown):
         self.frame, self.tolerance, self.n_groups = frame, tolerance, n_groups
-        self.shares = frame[["turnout", "result"]]
         n = len(frame)
         counts = {c: frame[c].to_numpy() for c in ("N", "B", "R", "W")}
         obs_t, k_t = is_integer_percent(counts["B"], counts["N"], tolerance)
@@ -384,6 +385,9 @@ class _Batch:
         self.p_null = {"turnout": prob[o, 0], "result": prob[o, 1],
                        "either": 1 - (1 - prob[o, 0]) * (1 - prob[o, 1])}
         self.prob = prob[o]
+        # every group's stations, counts and whole-percentage tables are slices of one (built on first use)
+        self.shares = frame[["turnout", "result"]].take(o)
+        self._tables = None
         self.weights = np.column_stack([np.ones(o.size)] + [counts[col][o].astype(float)
                                                             for col in list(WEIGHTS.values())[1:]])
         self._counts(c)
@@ -421,24 +425,21 @@ class _Batch:
         1967), which is close because each station's chance of a given whole
         percentage is small: p-values valid (never too small) at no cost.
         """
-        g, n = self.n_groups, code.size
+        g = self.n_groups
         shape = (g, 2, 101)
         self.int_obs, self.int_mean, self.int_var = np.zeros(shape), np.zeros(shape), np.zeros(shape)
-        # groups x stations: a product with it sums each group's stations, in station order
-        member = np.flatnonzero(code >= 0)
-        groups = sparse.csr_matrix((np.ones(member.size), (code[member], member)), shape=(g, n))
         for i, (hit, ks, (rows, ints, probs)) in enumerate(((obs_t, k_t, bins[0]), (obs_r, k_r, bins[1]))):
             sel = hit & (code >= 0)
             self.int_obs[:, i, :] = np.bincount(code[sel] * 101 + ks[sel], minlength=g * 101).reshape(g, 101)
-            # the bins come station by station: stations x whole percentages, without copying them per entry
-            starts = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n))])
-            chances = sparse.csr_matrix((probs, ints, starts), shape=(n, 101))
-            self.int_mean[:, i, :] = (groups @ chances).toarray()
+            # the bins come station by station, so each (group, whole percentage) cell sums its stations in order;
+            # stations in no group are summed in an extra one, left out
+            cell = np.where(code < 0, g, code)[rows] * 101
+            cell += ints
+            size = (g + 1) * 101
+            self.int_mean[:, i, :] = np.bincount(cell, weights=probs, minlength=size)[:g * 101].reshape(g, 101)
             variance = np.subtract(1.0, probs)
             variance *= probs
-            # the same structure (its indices converted once), the binomial variances as values
-            self.int_var[:, i, :] = (groups @ sparse.csr_matrix((variance, chances.indices, chances.indptr),
-                                                                shape=(n, 101))).toarray()
+            self.int_var[:, i, :] = np.bincount(cell, weights=variance, minlength=size)[:g * 101].reshape(g, 101)
         self.int_tail = np.where(self.int_obs > 0, stats.poisson.sf(self.int_obs - 1, self.int_mean), 1.0)
 
     def _breakdown(self, c, breakdown):
@@ -469,6 +470,16 @@ class _Batch:
         cells = slice(*np.searchsorted(self.cell_group, [k, k + 1]))
         return (self.labels[self.cell_label[cells]], self.cell[part] - cells.start), cells
 
+    def _slices(self, k):
+        """Group ``k``'s analytic counts table, its first row (the main count) and its whole-percentage table."""
+        if self._tables is None:
+            self._tables = (_counts_table(self.obs_sum, self.mean, self.sd, self.tail),
+                            _integers_table(self.int_obs, self.int_mean, self.int_var, self.int_tail))
+        (counts, values), integers = self._tables
+        rows = len(STATISTICS) * len(WEIGHTS)
+        return (_block(counts, k, rows), {column: v[k * rows] for column, v in values.items()},
+                _block(integers, k, PERCENTS.size))
+
     def result(self, k, ex, party, n_sim, rng, null, chunk) -> TestResult:
         """Group ``k``'s TestResult (Monte Carlo replicates drawn here when ``n_sim``)."""
         part = slice(self.starts[k], self.starts[k + 1])
@@ -479,7 +490,11 @@ class _Batch:
         if n_sim:
             sims = _simulate(rng, self.prob[part], self.frame.iloc[index], self.tolerance, null, n_sim,
                              self.weights[part], groups, chunk)
-        counts, main = _counts_table(self.obs_sum[k], self.mean[k], self.sd[k], self.tail[k], sims)
+        if sims is None:
+            counts, main = self._slices(k)[:2]
+        else:
+            counts, values = _counts_table(*(a[k:k + 1] for a in (self.obs_sum, self.mean, self.sd, self.tail)), sims)
+            main = {column: v[0] for column, v in values.items()}
         details = {
             "party": party,
             "excess": float(main["excess"]),
@@ -488,11 +503,11 @@ class _Batch:
             # the count is a sum of independent indicators with known probabilities: its analytic tail
             "pvalue_exact": float(main["pvalue_analytic"]),
             "counts": counts,
-            "integers": _integers_table(self.int_obs[k], self.int_mean[k], self.int_var[k], self.int_tail[k]),
+            "integers": self._slices(k)[2],
             "n_sim": n_sim,
             "tolerance": self.tolerance,
             "null": null,
-            "stations": self.shares.iloc[index],
+            "stations": self.shares.iloc[part],
         }
         if sims is not None:
             details["null_quantiles"] = {q: float(np.quantile(sims["either"][:, 0], q))
@@ -565,43 +580,51 @@ def _mc_pvalue(null, observed):
     return (1 + (null >= np.asarray(observed)[None, ...] - 1e-9).sum(axis=0)) / (1 + null.shape[0])
 
 
-def _counts_table(obs, mean, sd, tail, sims) -> pd.DataFrame:
-    """Observed vs null for each statistic and weighting ((statistics x weightings) arrays of one group).
+def _counts_table(obs, mean, sd, tail, sims=None) -> tuple:
+    """Observed vs null for each statistic and weighting of every group ((groups x statistics x weightings) arrays).
 
-    One row per statistic and weighting, statistic by statistic (so the
-    first row is the main count: either percentage, stations).  Returns the
-    table and its first row as a dict.
+    One row per group, statistic and weighting, statistic by statistic (so
+    a group's first row is its main count: either percentage, stations);
+    ``sims``, one group's replicates, adds the Monte Carlo columns and makes
+    them the p-values.  Returns the table and its columns as arrays.
     """
     shape = obs.shape
     if sims is not None:
-        mc = np.array([_mc_pvalue(sims[s], obs[i]) for i, s in enumerate(STATISTICS)])
-        mc_mean = np.array([sims[s].mean(axis=0) for s in STATISTICS])
-        mc_sd = np.array([sims[s].std(axis=0, ddof=1) if len(sims[s]) > 1 else np.full(shape[1], np.nan)
-                          for s in STATISTICS])
+        mc = np.array([_mc_pvalue(sims[s], obs[0, i]) for i, s in enumerate(STATISTICS)])[None]
+        mc_mean = np.array([sims[s].mean(axis=0) for s in STATISTICS])[None]
+        mc_sd = np.array([sims[s].std(axis=0, ddof=1) if len(sims[s]) > 1 else np.full(shape[2], np.nan)
+                          for s in STATISTICS])[None]
     else:
         mc = mc_mean = mc_sd = np.full(shape, np.nan)
     values = dict(zip(["observed", "expected", "excess", "null_sd", "mc_mean", "mc_sd", "pvalue", "pvalue_analytic",
                        "pvalue_mc"], (np.asarray(v, dtype=float).ravel() for v in
                                       (obs, mean, obs - mean, sd, mc_mean, mc_sd, tail if sims is None else mc, tail, mc))))
-    table = pd.DataFrame({"statistic": _ROW_NAMES[0], "weight": _ROW_NAMES[1]} | values)
-    return table, {column: v[0] for column, v in values.items()}
-
-
-#: the statistic and weight label columns of every counts table, built once
-_ROW_NAMES = (pd.Series(np.repeat(STATISTICS, len(WEIGHTS))).array,
-              pd.Series(np.tile(list(WEIGHTS), len(STATISTICS))).array)
+    names = (np.repeat(STATISTICS, len(WEIGHTS)), np.tile(list(WEIGHTS), len(STATISTICS)))
+    table = pd.DataFrame({"statistic": pd.Series(np.tile(names[0], shape[0])).array,
+                          "weight": pd.Series(np.tile(names[1], shape[0])).array} | values)
+    return table, values
 
 
 def _integers_table(obs, mean, var, tail):
-    """Per whole percentage: observed vs expected stations for turnout and result ((2 x 101) arrays)."""
+    """Per group and whole percentage: observed vs expected stations for turnout and result ((groups x 2 x 101)
+    arrays; each group's family of p-values adjusted on its own)."""
     columns = {}
     for i, name in enumerate(("turnout", "result")):
-        sd = np.sqrt(var[i])
+        sd = np.sqrt(var[:, i])
         with np.errstate(divide="ignore", invalid="ignore"):
-            z = np.where(var[i] > 0, (obs[i] - mean[i]) / sd, 0.0)
-        columns.update({f"{name}_observed": obs[i], f"{name}_expected": mean[i], f"{name}_excess": obs[i] - mean[i],
-                        f"{name}_sd": sd, f"{name}_z": z, f"{name}_pvalue_adj": adjust(tail[i])})
-    return pd.DataFrame({"percent": PERCENTS} | {name: np.asarray(v, dtype=float) for name, v in columns.items()})
+            z = np.where(var[:, i] > 0, (obs[:, i] - mean[:, i]) / sd, 0.0)
+        columns.update({f"{name}_observed": obs[:, i], f"{name}_expected": mean[:, i],
+                        f"{name}_excess": obs[:, i] - mean[:, i], f"{name}_sd": sd, f"{name}_z": z,
+                        f"{name}_pvalue_adj": adjust_rows(tail[:, i])})
+    return pd.DataFrame({"percent": np.tile(PERCENTS, obs.shape[0])}
+                        | {name: np.asarray(v, dtype=float).ravel() for name, v in columns.items()})
+
+
+def _block(table, k, rows):
+    """Rows ``k * rows`` to ``(k + 1) * rows`` of ``table`` as a table of their own (index from 0)."""
+    part = table.iloc[k * rows:(k + 1) * rows]
+    part.index = pd.RangeIndex(rows)
+    return part
 
 
 def _regions_table(labels, n_used, obs, mean, sd, pvalue):
