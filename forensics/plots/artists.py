@@ -10,7 +10,7 @@ of points.
 from __future__ import annotations
 
 import numpy as np
-from matplotlib.collections import LineCollection
+from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.markers import TICKDOWN
 
 
@@ -28,6 +28,33 @@ def stairs(ax, values, edges, **kwargs):
     low, high = (min(0.0, finite.min()), max(0.0, finite.max())) if finite.size else (0.0, 0.0)
     ax.update_datalim([(edges[0], low), (edges[-1], high)])
     return patch
+
+
+def bars(ax, positions, lengths, width: float = 0.8, start=0.0, horizontal: bool = False, label=None, **kwargs):
+    """``ax.bar(positions, lengths, width, bottom=start)`` (``ax.barh`` when ``horizontal``) as one PolyCollection.
+
+    The same rectangles, centred on their positions, as one artist instead
+    of a patch per bar that matplotlib adds, transforms and measures one by
+    one; the data limits are the rectangles' extremes and, as for
+    ``ax.bar``, autoscaling stops at each bar's base (its sticky edge).
+    Bars of missing length are not drawn.  ``kwargs`` go to the collection
+    (``facecolors``...); ``label`` names it in the legend.
+    """
+    positions, lengths = np.asarray(positions, dtype=float), np.asarray(lengths, dtype=float)
+    starts = np.broadcast_to(np.asarray(start, dtype=float), lengths.shape)
+    keep = np.isfinite(positions) & np.isfinite(lengths) & np.isfinite(starts)
+    low, high = positions[keep] - width / 2, positions[keep] + width / 2
+    base, end = starts[keep], starts[keep] + lengths[keep]
+    corners = np.stack([np.stack(c, axis=-1) for c in ((base, low), (base, high), (end, high), (end, low))], axis=1)
+    if not horizontal:
+        corners = corners[..., ::-1]
+    patches = PolyCollection(corners, closed=True, edgecolors="none", label=label, **kwargs)
+    ax.add_collection(patches, autolim=False)
+    (patches.sticky_edges.x if horizontal else patches.sticky_edges.y).extend(np.unique(base).tolist())
+    if corners.size:
+        ax.update_datalim([corners.reshape(-1, 2).min(axis=0), corners.reshape(-1, 2).max(axis=0)])
+        ax.autoscale_view()
+    return patches
 
 
 def vertical_lines(ax, xs, **kwargs):

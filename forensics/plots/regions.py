@@ -15,6 +15,7 @@ from matplotlib.font_manager import FontProperties
 from matplotlib.textpath import text_to_path
 
 from . import label
+from .artists import bars
 
 __all__ = ["ranked_regions"]
 
@@ -50,7 +51,8 @@ def ranked_regions(groups: pd.DataFrame, xlabel: str, title: str = "") -> Figure
     ax = fig.add_subplot()
     y = range(len(rows))
     band = BAND * rows["null_sd"].astype(float).to_numpy()
-    ax.barh(list(y), 2 * band, left=-band, height=0.6, color="#dddddd", label="honest counting, 95% of the time")
+    bars(ax, y, 2 * band, width=0.6, start=-band, horizontal=True, facecolors=["#dddddd"],
+         label="honest counting, 95% of the time")
     colours = ["#c0392b" if s else "#34495e" for s in rows["significant"].astype(bool)]
     ax.scatter(rows["effect"].astype(float), list(y), c=colours, s=18, zorder=3)
     ax.axvline(0, color="#888888", linewidth=0.8)
