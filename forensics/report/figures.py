@@ -18,6 +18,7 @@ import matplotlib
 import numpy as np
 
 from ..i18n import N_, Formats, translations
+from ..plots.artists import light_ticks
 from ..stats.result import TestResult
 
 
@@ -104,6 +105,8 @@ def _png(fig) -> bytes:
     from PIL import Image
 
     fig.set_dpi(DPI)
+    for ax in fig.axes:
+        light_ticks(ax)
     canvas = FigureCanvasAgg(fig)
     canvas.draw()
     rgba = np.asarray(canvas.buffer_rgba())
