@@ -59,8 +59,9 @@ def _cards(scan, areas) -> dict:
     """Per area, one card per test: the national result(s) and the test's own explanation."""
     tests = scan.tests
     nation = tests[tests["level"] == "nation"]
-    rows_by_test = {name: [dict(r, verdict=_verdict(r)) for r in _records(g)]
-                    for name, g in nation.groupby("test", sort=False)}
+    rows_by_test: dict = {}
+    for r in _records(nation):  # converted once, grouped here: a conversion per test costs more than the rows
+        rows_by_test.setdefault(r["test"], []).append(dict(r, verdict=_verdict(r)))
     levels = {name: sorted(set(g)) for name, g in tests.groupby("test", sort=False)["level"]}
     below = tests[tests["level"] != "nation"].groupby("test", sort=False)["significant"].sum()
     cards = {area: [] for area in areas}
