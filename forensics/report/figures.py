@@ -208,10 +208,10 @@ def _warm_text() -> None:
     FigureCanvasAgg(fig).draw()
 
 
-#: the figures by their cost to draw (CPU seconds measured on Russia 2018 and on simulations), costliest first:
+#: the figures by their cost to draw (``benchmarks/bench_report.py``: Russia 2018, simulations), costliest first:
 #: the order the processes take them in, so that they finish close together
-COSTLIEST_FIRST = ("regions_ranked", "klimek", "integer_excess", "integer_spikes", "fingerprint", "excess",
-                   "histograms", "regression", "cumulative", "coarse", "last_digit", "second_digit")
+COSTLIEST_FIRST = ("regions_ranked", "klimek", "fingerprint", "integer_spikes", "regression", "integer_excess",
+                   "excess", "coarse", "histograms", "cumulative", "last_digit", "second_digit")
 
 
 class PendingFigures:
