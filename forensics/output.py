@@ -168,15 +168,36 @@ def _formatted_floats(frame):
 
 def csv_bytes(frame, raw_csv: bool = False) -> bytes:
     """The package's CSV of ``frame``: no index, 10 significant digits, formulas neutralised unless ``raw_csv``."""
-    data = _formatted_floats(frame if raw_csv else neutralise(frame))
+    data = frame if raw_csv else neutralise(frame)
     columns = [_text_column(data.iloc[:, i]) for i in range(data.shape[1])] if data.shape[1] > 1 else [None]
     if any(c is None for c in columns):
-        return data.to_csv(index=False, lineterminator="\n").encode("utf-8")
+        return _formatted_floats(data).to_csv(index=False, lineterminator="\n").encode("utf-8")
+    import numpy as np
+    import pyarrow as pa
     import pyarrow.compute as pc
 
-    header = ",".join(_quoted(str(c)) for c in data.columns)
-    rows = pc.binary_join_element_wise(*columns, ",").to_pylist() if len(data) else []
-    return "\n".join([header, *rows, ""]).encode("utf-8")
+    header = (",".join(_quoted(str(c)) for c in data.columns) + "\n").encode("utf-8")
+    if not len(data):
+        return header
+    lines = pc.binary_join_element_wise(pc.binary_join_element_wise(*columns, ","), pa.scalar(""), "\n")
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32, count=len(lines) + 1, offset=4 * lines.offset)
+    return header + lines.buffers()[2].to_pybytes()[offsets[0]:offsets[-1]]  # the rows' text, end to end
+
+
+def _float_text(values):
+    """``FLOAT_FORMAT`` of each float as a pyarrow string array (missing: empty); whole numbers below 1e10, which
+    it writes as integers, are converted in one pass, the others one by one."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    whole = np.isfinite(values) & (np.abs(values) < 1e10)
+    whole[whole] = (values[whole] == np.trunc(values[whole])) & ~((values[whole] == 0) & np.signbit(values[whole]))
+    rest = np.full(len(values), "", dtype=object)
+    other = ~whole & ~np.isnan(values)
+    rest[other] = [FLOAT_FORMAT % v for v in values[other].tolist()]
+    integers = pa.array(np.where(whole, values, 0).astype(np.int64)).cast(pa.string())
+    return pc.if_else(pa.array(whole), integers, pa.array(rest, type=pa.string()))
 
 
 def _quoted(text: str) -> str:
@@ -200,14 +221,16 @@ def _needs_quotes() -> re.Pattern:
 
 
 def _text_column(column):
-    """The CSV cells of ``column`` as a pyarrow string array, written as ``DataFrame.to_csv`` writes them (missing:
-    empty; each distinct value converted once), or None for a type whose text only pandas knows (dates, categories).
+    """The CSV cells of ``column`` as a pyarrow string array, written as ``DataFrame.to_csv`` writes them (floats in
+    ``FLOAT_FORMAT``; missing: empty; each distinct value converted once), or None for a type whose text only pandas knows (dates, categories).
     With more than one column, ``to_csv``'s cells are these joined by commas, byte for byte (a test)."""
     import numpy as np
     import pandas as pd
     import pyarrow as pa
 
     dtype = column.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind == "f":
+        return _float_text(column.to_numpy())
     if isinstance(dtype, np.dtype) and dtype.kind == "b":
         return pa.array(np.where(column.to_numpy(), "True", "False"))
     if isinstance(dtype, np.dtype) and dtype.kind in "iu":

@@ -49,6 +49,8 @@ def test_csv_cells_are_those_pandas_writes(election):
         "mixed": [1, 2.5, "t", None, float("nan"), ("a", 1), "=1", "-2"],
         "share": [0.1, np.nan, 1 / 3, 1e-12, -2.0, np.inf, 7.0, 123456789012.5],
         "text": pd.array(["p", None, "q,r", "s", "t", "u", "v", "w"], dtype="str"),
+        "whole": [0.0, -0.0, 9999999999.0, 1e10, -5.0, 3.0, np.nan, -1e15],
+        "small": np.array([1, -2, 3, 4, 5, 6, 7, 8], dtype=np.float32) / 3,
     })
     when = pd.DataFrame({"day": pd.to_datetime(["2026-11-28", "2026-11-29"]), "n": [1, 2]})
     single = pd.DataFrame({"only": ["", "a", None]})

@@ -29,7 +29,8 @@ def test_integer_figures_show_observed_and_null():
     assert len(top.lines[0].get_xdata()) == 61
     assert _png(fig).startswith(b"\x89PNG")
     bars = integer_excess(res, top=10)
-    heights = sorted(p.get_height() for p in bars.axes[0].patches if p.get_width() > 0)
+    heights = sorted(np.ptp(path.vertices[:, 1]) * np.sign(path.vertices[:, 1].sum())
+                     for c in bars.axes[0].collections for path in c.get_paths())
     # the bars are the table's excesses for the ten most excessive percentages
     ints = res.details["integers"]
     chosen = (ints["turnout_excess"] + ints["result_excess"]).nlargest(10).index

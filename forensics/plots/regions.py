@@ -13,8 +13,10 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.textpath import text_to_path
+from matplotlib.ticker import FixedFormatter, FixedLocator
 
 from . import label
+from .artists import bars
 
 __all__ = ["ranked_regions"]
 
@@ -50,11 +52,15 @@ def ranked_regions(groups: pd.DataFrame, xlabel: str, title: str = "") -> Figure
     ax = fig.add_subplot()
     y = range(len(rows))
     band = BAND * rows["null_sd"].astype(float).to_numpy()
-    ax.barh(list(y), 2 * band, left=-band, height=0.6, color="#dddddd", label="honest counting, 95% of the time")
+    bars(ax, y, 2 * band, width=0.6, start=-band, horizontal=True, facecolors=["#dddddd"],
+         label="honest counting, 95% of the time")
     colours = ["#c0392b" if s else "#34495e" for s in rows["significant"].astype(bool)]
     ax.scatter(rows["effect"].astype(float), list(y), c=colours, s=18, zorder=3)
     ax.axvline(0, color="#888888", linewidth=0.8)
-    ax.set_yticks(list(y), names, fontsize=NAME_SIZE)
+    # the names as the axis' locator and formatter: set_yticks would build a Tick per name here, to draw them later
+    ax.yaxis.set_major_locator(FixedLocator(list(y)))
+    ax.yaxis.set_major_formatter(FixedFormatter(names))
+    ax.tick_params(axis="y", labelsize=NAME_SIZE)
     ax.set_ylim(-0.7, len(rows) - 0.3)
     ax.set_xlabel(xlabel)
     ax.grid(axis="x", color="#eeeeee")

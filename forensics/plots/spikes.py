@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from ..stats.result import TestResult
 
 from . import label as text
-from .artists import stairs, tick_marks, vertical_lines
+from .artists import bars, stairs, tick_marks, vertical_lines
 from .layout import count_margin, margins
 from .layout import title as fixed_title
 
@@ -85,8 +85,8 @@ def integer_excess(result, top: int | None = None):
             bottom=0.55)
     for offset, (what, colour) in zip((-0.2, 0.2), (("turnout", "tab:blue"), ("result", "tab:red"))):
         rows = tidy[tidy["what"] == what].set_index("percent")["excess"].reindex(percents)
-        ax.bar(np.arange(len(percents)) + offset, rows.to_numpy(dtype=float), width=0.4,
-               color=_desaturated(colour), label=what)
+        bars(ax, np.arange(len(percents)) + offset, rows.to_numpy(dtype=float), width=0.4,
+             facecolors=[_desaturated(colour)], label=what)
     labelled = np.array([top is not None or int(p) % 5 == 0 for p in percents], dtype=bool)
     ax.set_xticks(np.flatnonzero(labelled), [f"{p:g}" for p in percents[labelled]])
     tick_marks(ax, np.flatnonzero(~labelled), rcParams["xtick.major.size"], rcParams["xtick.major.width"])

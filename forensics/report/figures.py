@@ -15,8 +15,10 @@ import os
 from dataclasses import dataclass
 
 import matplotlib
+import numpy as np
 
 from ..i18n import N_, Formats, translations
+from ..plots.artists import light_ticks
 from ..stats.result import TestResult
 
 
@@ -87,16 +89,40 @@ def _resolve(target: str):
     return getattr(module, attr)
 
 
+#: the figures' resolution, and zlib's level for their PNG files (level 3 of 9: 40% less CPU than the default 6
+#: for 5% larger files, which opaque RGB pixels more than win back)
+DPI, PNG_LEVEL = 100, 3
+
+
+def _png(fig) -> bytes:
+    """The figure as a PNG at ``DPI``: the pixels ``savefig`` draws, stored as RGB where they are all opaque.
+
+    ``savefig`` always stores four channels; the report's figures have an
+    opaque background, so the alpha channel only costs encoding time and
+    bytes.  Pixels are unchanged (a test compares them with ``savefig``'s).
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
+
+    fig.set_dpi(DPI)
+    for ax in fig.axes:
+        light_ticks(ax)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    rgba = np.asarray(canvas.buffer_rgba())
+    image = Image.fromarray(np.ascontiguousarray(rgba[..., :3]) if (rgba[..., 3] == 255).all() else rgba)
+    buffer = io.BytesIO()
+    image.save(buffer, format="png", dpi=(DPI, DPI), compress_level=PNG_LEVEL)
+    return buffer.getvalue()
+
+
 def _render(fig, formats) -> dict:
     """The figure's bytes per format (PNG always, for embedding); drawing errors surface here, not while writing."""
-    out = {}
-    for fmt in ("png", *[f for f in formats if f != "png"]):
+    out = {"png": _png(fig)}
+    for fmt in (f for f in formats if f != "png"):
         buffer = io.BytesIO()
-        if fmt == "png":
-            fig.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
-        else:
-            with matplotlib.rc_context({"svg.hashsalt": "forensics"}):  # stable ids inside SVG files
-                fig.savefig(buffer, format=fmt, metadata={"Date": None} if fmt == "svg" else None)
+        with matplotlib.rc_context({"svg.hashsalt": "forensics"}):  # stable ids inside SVG files
+            fig.savefig(buffer, format=fmt, metadata={"Date": None} if fmt == "svg" else None)
         out[fmt] = buffer.getvalue()
     return out
 
@@ -182,33 +208,105 @@ def _warm_text() -> None:
     FigureCanvasAgg(fig).draw()
 
 
-def _draw_all(scan, jobs, formats, lang: str, workers: int):
-    """Each job's ``_drawn`` outcome, in order: in ``workers`` forked processes where the system allows, else here.
+#: the figures by their cost to draw (``benchmarks/bench_report.py``: Russia 2018, simulations), costliest first:
+#: the order the processes take them in, so that they finish close together
+COSTLIEST_FIRST = ("regions_ranked", "klimek", "fingerprint", "integer_spikes", "regression", "integer_excess",
+                   "excess", "coarse", "histograms", "cumulative", "last_digit", "second_digit")
 
-    A figure's bytes do not depend on the process that draws it (the same
-    matplotlib state, fonts and data), so the page is the same either way.
+
+class PendingFigures:
+    """The report's figures being drawn (``draw_figures``); ``collect`` waits for them and writes them.
+
+    With more than one worker the figures are drawn in forked processes
+    while the caller does other work (the tables, the page's data); with
+    one, or where the system cannot fork, they are drawn here when
+    collected.  A figure's bytes do not depend on the process that draws it
+    (the same matplotlib state, fonts and data), so the page is the same
+    either way.  Use it as a context manager: leaving it stops the processes.
     """
-    if not _can_fork(workers):
-        return (_drawn(draw, formats) for *_, draw in jobs)
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
 
-    importlib.import_module("forensics.plots.regions")
-    for spec in FIGURES:  # imported once here, not once per worker
-        with contextlib.suppress(LookupError):
-            _resolve(spec.func)
-    _warm_text()
-    global _SCAN
-    _SCAN = scan
-    try:
-        with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=multiprocessing.get_context("fork")) as pool:
-            futures = [pool.submit(_drawn_in_worker, i, lang, tuple(formats)) for i in range(len(jobs))]
-            return [f.result() for f in futures]
-    except (BrokenProcessPool, OSError):  # no process could be started or one died: draw them here
-        return [_drawn(draw, formats) for *_, draw in jobs]
-    finally:
-        _SCAN = None
+    def __init__(self, scan, formats=("png",), lang: str = "en", workers: int = 1):
+        self.jobs = _jobs(scan, lang)
+        self.formats, self.lang = tuple(formats), lang
+        self._pool, self._futures = None, None
+        if _can_fork(workers):
+            self._start(scan, workers)
+
+    def _start(self, scan, workers: int) -> None:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
+
+        importlib.import_module("forensics.plots.regions")
+        for spec in FIGURES:  # imported once here, not once per worker
+            with contextlib.suppress(LookupError):
+                _resolve(spec.func)
+        _warm_text()
+        global _SCAN
+        _SCAN = scan
+        rank = {fid: i for i, fid in enumerate(COSTLIEST_FIRST)}
+        order = sorted(range(len(self.jobs)), key=lambda i: rank.get(self.jobs[i][0], len(rank)))
+        try:
+            self._pool = ProcessPoolExecutor(min(workers, len(self.jobs)),
+                                             mp_context=multiprocessing.get_context("fork"))
+            self._futures = {i: self._pool.submit(_drawn_in_worker, i, self.lang, self.formats) for i in order}
+        except (BrokenProcessPool, OSError):  # no process could be started: draw them here when collected
+            self.close()
+
+    def outcomes(self):
+        """Each figure's ``_drawn`` outcome, in the page's order."""
+        from concurrent.futures.process import BrokenProcessPool
+
+        if self._futures is None:
+            return (_drawn(draw, self.formats) for *_, draw in self.jobs)
+        try:
+            return [self._futures[i].result() for i in range(len(self.jobs))]
+        except (BrokenProcessPool, OSError):  # a process died: draw them here
+            return [_drawn(draw, self.formats) for *_, draw in self.jobs]
+        finally:
+            self.close()
+
+    def collect(self, folder, progress: bool = True) -> list:
+        """Write every figure into ``folder`` (an ``OutputFolder``); return dicts (id, section, caption, png,
+        error, files) in the page's order."""
+        t = translations(self.lang)
+        outcomes = self.outcomes()
+        if progress:  # tqdm only when asked: tqdm.auto warns in notebooks without ipywidgets
+            from tqdm.auto import tqdm
+
+            outcomes = tqdm(outcomes, desc="figures", total=len(self.jobs), leave=False)
+        figures = []
+        for (fid, section, caption, _), (status, detail, rendered) in zip(self.jobs, outcomes):
+            entry = {"id": fid, "section": section, "caption": caption, "png": None, "files": [], "error": ""}
+            if status == "missing":
+                entry["error"] = t.gettext("figure not drawn: its test did not run or is not in this build")
+            elif status == "failed":
+                entry["error"] = t.gettext("figure not available: %(reason)s") % {"reason": detail}
+            else:  # writing errors are output errors: they stop the report
+                entry["caption"] = caption if detail is None else detail
+                entry["files"] = [folder.bytes(f"figures/{fid}.{fmt}", rendered[fmt]).name for fmt in self.formats]
+                entry["png"] = base64.b64encode(rendered["png"]).decode("ascii")
+            figures.append(entry)
+        return figures
+
+    def close(self) -> None:
+        """Stop the drawing processes (figures not collected are dropped)."""
+        global _SCAN
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pool, _SCAN = None, None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def draw_figures(scan, formats=("png",), lang: str = "en", workers: int | None = None) -> PendingFigures:
+    """Start drawing every figure of the report (``workers``: processes, default up to 2 as the cores allow)."""
+    workers = min(2, os.cpu_count() or 1) if workers is None else int(workers)
+    return PendingFigures(scan, formats, lang, workers)
 
 
 def make_figures(scan, folder, formats=("png",), progress: bool = True, lang: str = "en",
@@ -220,24 +318,5 @@ def make_figures(scan, folder, formats=("png",), progress: bool = True, lang: st
     draw the figures side by side where the system can fork; ``workers=1``
     draws them in this process.  The figures are the same either way.
     """
-    t = translations(lang)
-    jobs = _jobs(scan, lang)
-    workers = min(2, os.cpu_count() or 1) if workers is None else int(workers)
-    outcomes = _draw_all(scan, jobs, formats, lang, workers)
-    if progress:  # tqdm only when asked: tqdm.auto warns in notebooks without ipywidgets
-        from tqdm.auto import tqdm
-
-        outcomes = tqdm(outcomes, desc="figures", total=len(jobs), leave=False)
-    figures = []
-    for (fid, section, caption, _), (status, detail, rendered) in zip(jobs, outcomes):
-        entry = {"id": fid, "section": section, "caption": caption, "png": None, "files": [], "error": ""}
-        if status == "missing":
-            entry["error"] = t.gettext("figure not drawn: its test did not run or is not in this build")
-        elif status == "failed":
-            entry["error"] = t.gettext("figure not available: %(reason)s") % {"reason": detail}
-        else:  # writing errors are output errors: they stop the report
-            entry["caption"] = caption if detail is None else detail
-            entry["files"] = [folder.bytes(f"figures/{fid}.{fmt}", rendered[fmt]).name for fmt in formats]
-            entry["png"] = base64.b64encode(rendered["png"]).decode("ascii")
-        figures.append(entry)
-    return figures
+    with draw_figures(scan, formats, lang, workers) as pending:
+        return pending.collect(folder, progress)

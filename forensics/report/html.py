@@ -26,7 +26,7 @@ from ..output import OutputFolder
 from ..reconcile import RULES
 from ..stats.result import TestResult
 from ..templating import environment
-from .figures import make_figures
+from .figures import draw_figures
 from .first_screen import (CAVEAT, SHORT_TITLES, arithmetic_sentence, flagged_sentence, quiet_sentence,
                            verdict_sentences)
 from .methods import METHODS, REFERENCES, SECTIONS
@@ -59,8 +59,9 @@ def _cards(scan, areas) -> dict:
     """Per area, one card per test: the national result(s) and the test's own explanation."""
     tests = scan.tests
     nation = tests[tests["level"] == "nation"]
-    rows_by_test = {name: [dict(r, verdict=_verdict(r)) for r in _records(g)]
-                    for name, g in nation.groupby("test", sort=False)}
+    rows_by_test: dict = {}
+    for r in _records(nation):  # converted once, grouped here: a conversion per test costs more than the rows
+        rows_by_test.setdefault(r["test"], []).append(dict(r, verdict=_verdict(r)))
     levels = {name: sorted(set(g)) for name, g in tests.groupby("test", sort=False)["level"]}
     below = tests[tests["level"] != "nation"].groupby("test", sort=False)["significant"].sum()
     cards = {area: [] for area in areas}
@@ -164,6 +165,12 @@ def write_report(scan, out_dir, title: str | None = None, date=None, lang: str =
     if time is None and os.environ.get("SOURCE_DATE_EPOCH"):
         time = datetime.fromtimestamp(int(os.environ["SOURCE_DATE_EPOCH"]), timezone.utc).isoformat()
     check_lang(lang)
+    with draw_figures(scan, formats=formats, lang=lang, workers=workers) as pending:  # drawn while the rest is done
+        return _write(scan, pending, out_dir, title, date, lang, max_rows, time, progress, raw_csv)
+
+
+def _write(scan, pending, out_dir, title, date, lang, max_rows, time, progress, raw_csv) -> Path:
+    """``write_report``'s files and page, the figures (``pending``) collected last."""
     provenance = dict(scan.provenance, time=time or scan.provenance.get("time"))
     info = ElectionInfo.of(scan.election, title, date)
     verdicts = scan.verdicts
@@ -176,10 +183,6 @@ def write_report(scan, out_dir, title: str | None = None, date=None, lang: str =
     rule_counts, findings = _findings(scan, t, max_rows)
     with OutputFolder(out_dir, raw_csv=raw_csv) as folder:
         paths = write_tables(scan, folder)
-        figures = make_figures(scan, folder, formats=formats, progress=progress, lang=lang, workers=workers)
-        by_section = {}
-        for fig in figures:
-            by_section.setdefault(fig["section"], []).append(fig)
         context = {
             "election": info.title,
             "date": fmt.date(info.date) if info.date else "",
@@ -189,7 +192,6 @@ def write_report(scan, out_dir, title: str | None = None, date=None, lang: str =
             "caveat": t.gettext(CAVEAT),
             "arithmetic": arithmetic_sentence(verdicts, len(stations), lang),
             "flagged_sentence": flagged_sentence(n_flagged, len(stations), lang, verdicts.stations_summary.get("expected")),
-            "key_figure": next((f for f in figures if f["id"] == "fingerprint" and f["png"]), None),
             "verdict_rows": _verdict_rows(verdicts, t),
             "verdict_words": _VERDICT_WORDS,
             "alpha": scan.provenance["alpha"],
@@ -200,8 +202,6 @@ def write_report(scan, out_dir, title: str | None = None, date=None, lang: str =
             "reconcile_note": scan.notes.get("reconcile", ""),
             "rule_counts": rule_counts,
             "cards": _cards(scan, ("fingerprints", "spikes", "shape", "digits", "other")),
-            "figures": by_section,
-            "figure_errors": [f"{f['id']}: {f['error']}" for f in figures if f["error"]],
             "region_tests": tests,
             "region_rows": region_rows,
             "station_data": station_payload(stations, lang),
@@ -222,7 +222,14 @@ def write_report(scan, out_dir, title: str | None = None, date=None, lang: str =
             "provenance": provenance,
             "files": sorted(p.name for p in paths.values()),
         }
-        folder.text("report.html", _env(lang).get_template("report.html.j2").render(**context))
+        template = _env(lang).get_template("report.html.j2")
+        figures = pending.collect(folder, progress)
+        by_section = {}
+        for fig in figures:
+            by_section.setdefault(fig["section"], []).append(fig)
+        context.update(key_figure=next((f for f in figures if f["id"] == "fingerprint" and f["png"]), None),
+                       figures=by_section, figure_errors=[f"{f['id']}: {f['error']}" for f in figures if f["error"]])
+        folder.text("report.html", template.render(**context))
         if context["figure_errors"]:
             folder.text("figure_errors.txt", "\n".join(context["figure_errors"]) + "\n")
     return folder.target / "report.html"

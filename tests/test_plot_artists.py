@@ -1,0 +1,94 @@
+"""The cheap artists draw what matplotlib's own calls draw: the same pixels, the same axis limits and labels."""
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from matplotlib.ticker import FixedFormatter, FixedLocator, MultipleLocator, PercentFormatter
+
+from forensics.plots.artists import _LightTicks, bars, light_ticks
+
+
+def _pixels(draw):
+    fig = Figure(figsize=(4, 3))
+    ax = fig.add_subplot()
+    draw(ax)
+    ax.legend()
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba()).copy(), ax.get_xlim(), ax.get_ylim()
+
+
+def test_bars_draw_what_bar_and_barh_draw():
+    rng = np.random.default_rng(3)
+    x = np.arange(25, dtype=float)
+    up = rng.normal(0, 40, 25)
+    up[4] = np.nan  # a missing bar is left out, as matplotlib leaves it
+    cases = [
+        (lambda ax: ax.bar(x - 0.2, up, width=0.4, color="#4c72b0", label="a"),
+         lambda ax: bars(ax, x - 0.2, up, width=0.4, facecolors=["#4c72b0"], label="a")),
+        (lambda ax: ax.bar(x, np.abs(up), width=0.8, color="C1", label="b"),  # all above zero: no margin below
+         lambda ax: bars(ax, x, np.abs(up), width=0.8, facecolors=["C1"], label="b")),
+        (lambda ax: ax.barh(x, 2 * np.abs(up), left=-np.abs(up), height=0.6, color="#dddddd", label="c"),
+         lambda ax: bars(ax, x, 2 * np.abs(up), width=0.6, start=-np.abs(up), horizontal=True,
+                         facecolors=["#dddddd"], label="c")),
+    ]
+    for theirs, ours in cases:
+        a, b = _pixels(theirs), _pixels(ours)
+        np.testing.assert_allclose(a[1], b[1])
+        np.testing.assert_allclose(a[2], b[2])
+        assert np.array_equal(a[0], b[0])
+
+
+def _drawn(build, light: bool):
+    fig = Figure(figsize=(5, 4))
+    build(fig)
+    if light:
+        for ax in fig.axes:
+            light_ticks(ax)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba()).copy(), fig
+
+
+def _percent(fig):
+    ax = fig.add_subplot()
+    ax.plot([0, 0.5, 1], [0.2, 0.9, 0.4])
+    ax.xaxis.set_major_locator(MultipleLocator(0.1))
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.set_xlabel("turnout")
+    ax.set_ylabel("leader's share")
+
+
+def _names(fig):
+    fig.subplots_adjust(left=0.45)
+    ax = fig.add_subplot()
+    ax.scatter([1, -2, 3], [0, 1, 2])
+    ax.yaxis.set_major_locator(FixedLocator([0, 1, 2]))
+    ax.yaxis.set_major_formatter(FixedFormatter(["Москва", "Ханты-Мансийский округ", "$x$ party".replace("$", r"\$")]))
+    ax.tick_params(axis="y", labelsize=8)
+    ax.set_xlabel("observed minus expected")
+
+
+def _offset(fig):  # large counts: the formatter writes an offset, so the axis draws itself
+    ax = fig.add_subplot()
+    ax.plot([1e6, 1e6 + 5], [2e7, 3e7])
+    ax.set_ylabel("votes")
+
+
+def _shared(fig):  # shared x axes share one locator: left to matplotlib
+    top, bottom = fig.subplots(2, 1, sharex=True)
+    top.plot([0, 50], [1, 3])
+    bottom.plot([0, 50], [3, 1])
+    bottom.set_xlabel("percent")
+
+
+def test_light_ticks_draw_the_pixels_matplotlibs_ticks_draw():
+    for build in (_percent, _names, _offset, _shared):
+        theirs, _ = _drawn(build, light=False)
+        ours, fig = _drawn(build, light=True)
+        assert np.array_equal(theirs, ours), build.__name__
+    _, fig = _drawn(_percent, light=True)
+    ticks = [a for a in fig.axes[0].artists if isinstance(a, _LightTicks)]
+    assert len(ticks) == 2 and [t.get_text() for t in ticks[0].texts][:3] == ["0%", "10%", "20%"]
