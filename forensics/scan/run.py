@@ -38,6 +38,7 @@ from ..levels import NATIONAL, group_positions, tidy_rows
 from ..model import Election
 from ..multitest import adjust
 from ..random import base_seed, seed_sequence
+from ..stats._core.shared import sharing
 from ..stats.registry import check_parameters, registered_tests
 from ..stats.result import TestResult
 from ..verdicts import FROM_BATTERY, HEADLINES, reusable, verdicts
@@ -106,7 +107,8 @@ def scan(election: Election, levels=None, tests=None, rng=None, progress: bool =
     by_level = {lv: LevelGroups(_for_level(election, lv), lv) for lv in levels}
     jobs = [_Step(check, *plan[check.name], level) for check, level in steps]
     jobs.append(_Verdicts(party, alpha, levels, raw_findings, seed))
-    done = _execute(jobs, election, by_level, seed, workers, bar)
+    with sharing():  # the tests read the table once for all their levels and parameter sets
+        done = _execute(jobs, election, by_level, seed, workers, bar)
     results, timings, cpu = {}, {}, {}
     for job, (out, seconds) in zip(jobs, done):
         name = f"{job.check.name} @ {job.level}" if isinstance(job, _Step) else "verdicts"

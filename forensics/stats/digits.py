@@ -36,6 +36,7 @@ from ._core.bootstrap import (basic_interval, multiplicities, one_blas_thread, r
                               resample_sums)
 from ._core.counts import count_values
 from ._core.digitize import digit_counts, first_digit, last_digit, last_two_digits, percent_ends_05, second_digit
+from ._core.shared import shared
 from .registry import check_parameters, register_test
 from .result import TestResult
 
@@ -97,16 +98,15 @@ def smoothed_residues(values, lowest: int, period: int = 10, highest=None) -> np
     hist = np.bincount(v - lowest, minlength=grid.size).astype(float)
     j = np.arange(grid.size)
     lo, hi = np.maximum(j - period, 0), np.minimum(j + period, grid.size - 1)
-
-    def window(f):  # sum of f over each window, ends at half weight when inside the range
-        c = np.concatenate([[0.0], np.cumsum(f)])
-        total = c[hi + 1] - c[lo]
-        total -= 0.5 * np.where(j - period >= 0, f[lo], 0) + 0.5 * np.where(j + period < grid.size, f[hi], 0)
-        return total
-
     x, y, u = np.log(grid + 1.0), np.log(hist + 0.5), hist + 0.5
-    # weighted sums over (x - x_centre), from window sums of powers of x
-    S0, S1, S2, T0, T1 = window(u), window(u * x), window(u * x * x), window(u * y), window(u * x * y)
+    # weighted sums over (x - x_centre), from window sums of powers of x (the five sums in one pass), the ends
+    # of each window at half weight when inside the range
+    f = np.stack([u, u * x, u * x * x, u * y, u * x * y])
+    c = np.zeros((len(f), grid.size + 1))
+    np.cumsum(f, axis=1, out=c[:, 1:])
+    total = c[:, hi + 1] - c[:, lo]
+    total -= 0.5 * np.where(j - period >= 0, f[:, lo], 0) + 0.5 * np.where(j + period < grid.size, f[:, hi], 0)
+    S0, S1, S2, T0, T1 = total
     s1, s2, t1 = S1 - x * S0, S2 - 2 * x * S1 + x * x * S0, T1 - x * T0
     det = S0 * s2 - s1 ** 2
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -122,7 +122,7 @@ def _null_probs(pool, null: str, period: int = 10) -> np.ndarray:
         raise ValueError(f"null must be one of {_NULLS}, not {null!r}")
     if null == "uniform":
         return np.full(period, 1.0 / period)
-    return smoothed_residues(pool.raw.ravel(), pool.min_count, period)
+    return pool.reading.smoothed(pool.min_count, period)
 
 
 def _null_text(null: str, what: str = "counts") -> str:
@@ -142,7 +142,9 @@ class _Counts:
 
     ``digit_tests`` makes one per group and hands it to every test in place
     of the election; the tests then also share one set of station
-    resamples for their intervals (``resamples``).
+    resamples for their intervals (``resamples``).  Inside a scan
+    (``_core.shared.sharing``) the tests read an election once (``read``)
+    and each group's rows once (``part``), whatever the level or parameters.
     """
 
     def __init__(self, election, columns):
@@ -158,11 +160,33 @@ class _Counts:
         self.raw = np.column_stack([count_values(kept, c) for c in self.columns]) if self.columns else \
             np.empty((len(kept), 0))
 
+    @classmethod
+    def read(cls, election, columns) -> "_Counts":
+        """``election``'s reading of ``columns`` (``election`` itself when it is one), shared inside a scan."""
+        if isinstance(election, _Counts):
+            return election
+        e = as_election(election)
+        names = tuple(e.parties if columns is None else ([columns] if isinstance(columns, str) else columns))
+        return shared(("digit counts", id(e), id(e.table), names), lambda: cls(e, columns), keep=(e, e.table))
+
+    def part(self, group, positions) -> "_Counts":
+        """``take(positions)`` for ``group``, made once per reading and group inside a scan."""
+        return shared(("digit counts of a group", id(self), group, id(positions)), lambda: self.take(positions),
+                      keep=(self, positions))
+
+    def smoothed(self, min_count: int, period: int) -> np.ndarray:
+        """``smoothed_residues`` of the counts of at least ``min_count``, made once per reading."""
+        key = (min_count, period)
+        if key not in self._smoothed:
+            self._smoothed[key] = smoothed_residues(self.raw.ravel(), min_count, period)
+        return self._smoothed[key]
+
     def _set(self, election, index, positions, codes, kinds):
         """The reading's rows: ``index`` at ``positions`` (None: all), their reason codes into ``kinds``."""
         self._election, self._base_index, self._positions = election, index, positions
         self._codes, self._kinds = codes, kinds
         self._resamples = None
+        self._smoothed = {}
         excluded = codes >= 0
         first = np.unique(codes[excluded], return_index=True)
         counts = np.bincount(codes[excluded], minlength=len(kinds))
@@ -216,8 +240,9 @@ class _Pool:
     """
 
     def __init__(self, election, columns, min_count: int):
-        counts = election if isinstance(election, _Counts) else _Counts(election, columns)
+        counts = _Counts.read(election, columns)
         self.shared = counts if counts is election else None
+        self.reading = counts
         raw = counts.raw
         self.columns = counts.columns
         n_cols = max(len(self.columns), 1)
@@ -232,10 +257,7 @@ class _Pool:
         self.raw = raw
         self.min_count = min_count
         self.values = np.where(small, np.nan, raw)  # stations x columns, NaN = not used
-
-    @property
-    def n(self) -> int:
-        return int(np.isfinite(self.values).sum())
+        self.n = int(raw.size - n_missing - small.sum())  # the counts used
 
     def note(self) -> str:
         risky = [c for c in self.columns if c in ("registered", "valid", "invalid") or c.startswith("ballots")]
@@ -295,7 +317,7 @@ def _chisquare(observed, probs, n_sim, rng, exact_below):
     expected = n * probs
     x2 = float(((observed - expected) ** 2 / expected).sum())
     if n >= exact_below:
-        return x2, float(stats.chi2.sf(x2, len(probs) - 1)), "chi-square approximation"
+        return x2, float(special.chdtrc(len(probs) - 1, x2)), "chi-square approximation"
     sims = rng.multinomial(int(n), probs, size=n_sim)
     sim_x2 = ((sims - expected) ** 2 / expected).sum(axis=1)
     p = (1 + np.count_nonzero(sim_x2 >= x2 - 1e-9)) / (n_sim + 1)
@@ -679,18 +701,24 @@ def _grouped(test):
 
     def grouped(election, groups, rngs, **call):
         check_parameters(test.test_name, test.parameters, {**call, **({"rng": None} if takes_rng else {})})
-        reading = _Counts(election, call.pop("columns", None))
+        reading = _Counts.read(election, call.pop("columns", None))
         out = {}
         for group, positions in groups.items():
             extra = {"rng": ensure_rng(rngs.get(group))} if takes_rng else {}
-            out[group] = test.__wrapped__(reading.take(positions), **call, **extra)
+            out[group] = test.__wrapped__(reading.part(group, positions), **call, **extra)
         return out
 
     return grouped
 
 
+def _warm(election, columns=None, **_) -> None:
+    """Read the counts once before a scan forks its workers, so that every process shares the reading."""
+    _Counts.read(election, columns)
+
+
 for _test in (last_digit_test, digit_pairs_test, second_digit_test):
     _test.grouped = _grouped(_test)
+    _test.warm = _warm
 
 
 # -- all of them, per level ----------------------------------------------------------------------
