@@ -241,8 +241,7 @@ class _Excluded:
     """
 
     def __init__(self, ex: Exclusions, positions):
-        sub = Exclusions(ex.index[positions])
-        sub.keep, sub.reasons = ex.keep.iloc[positions], ex.reasons.iloc[positions]
+        sub = ex.take(positions)
         self.n_used, self.counts, self.rows = sub.n_used, sub.counts, sub.rows
 
 
