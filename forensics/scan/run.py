@@ -216,8 +216,8 @@ def _execute(jobs: list, election: Election, by_level: dict, seed, workers: int,
             outcomes = map(_timed, order)
         else:
             _share_groups(jobs, by_level)
-            _warm(jobs, election)
-            outcomes = _Helpers(min(workers, len(jobs)) - 1, order).run()
+            # the helpers start the costliest steps at once; this process warms the shared work meanwhile
+            outcomes = _Helpers(min(workers, len(jobs)) - 1, order).run(before=lambda: _warm(jobs, election))
         for item in outcomes:
             if item is _IDLE:
                 idle = True
@@ -291,11 +291,14 @@ class _Helpers:
                 pipe.send((False, _portable(exc)))
                 return
 
-    def run(self):
+    def run(self, before=None):
+        """The outcomes; ``before()`` runs first in this process, while the helpers take the first jobs."""
         inbox = queue.Queue()
         listener = threading.Thread(target=self._listen, args=(inbox,), daemon=True)
         listener.start()
         try:
+            if before is not None:
+                before()
             missing = len(self.order)
             while (index := self._take()) is not None:
                 yield _timed(index)
@@ -376,8 +379,9 @@ def _share_groups(jobs: list, by_level: dict) -> None:
 
 
 def _warm(jobs: list, election: Election) -> None:
-    """Before forking: the work several steps share (a test's ``warm``, e.g. the integer test's station
-    probabilities), done once here so every process inherits it instead of each doing it again."""
+    """The work several steps share (a test's ``warm``, e.g. the integer test's station probabilities), done
+    once in this process for the steps it takes next (the costliest ones have started in the helpers; a helper
+    that later takes a step needing it computes the same numbers again)."""
     done = set()
     for job in jobs:
         warm = getattr(job.func, "warm", None) if isinstance(job, _Step) else None

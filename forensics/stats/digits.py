@@ -186,7 +186,7 @@ class _Counts:
         self._election, self._base_index, self._positions = election, index, positions
         self._codes, self._kinds = codes, kinds
         self._resamples = None
-        self._smoothed = {}
+        self._smoothed, self._pools = {}, {}
         excluded = codes >= 0
         first = np.unique(codes[excluded], return_index=True)
         counts = np.bincount(codes[excluded], minlength=len(kinds))
@@ -235,13 +235,13 @@ class _Counts:
 class _Pool:
     """The counts at or above ``min_count``, with every left-out count accounted for.
 
-    ``election`` is an Election (or table), or the ``_Counts`` that
-    ``digit_tests`` reads once per group for all its tests.
+    ``counts`` is the reading; ``shared``: it was handed to the test (as
+    ``digit_tests`` does once per group for all its tests), so the tests
+    also share its resamples.  Made by ``of``.
     """
 
-    def __init__(self, election, columns, min_count: int):
-        counts = _Counts.read(election, columns)
-        self.shared = counts if counts is election else None
+    def __init__(self, counts: "_Counts", shared: bool, min_count: int):
+        self.shared = counts if shared else None
         self.reading = counts
         raw = counts.raw
         self.columns = counts.columns
@@ -258,6 +258,24 @@ class _Pool:
         self.min_count = min_count
         self.values = np.where(small, np.nan, raw)  # stations x columns, NaN = not used
         self.n = int(raw.size - n_missing - small.sum())  # the counts used
+        self._pairs = None
+
+    @classmethod
+    def of(cls, election, columns, min_count: int) -> "_Pool":
+        """The pool of ``election``'s counts of at least ``min_count``, made once per reading (the tests of one
+        reading share it)."""
+        counts = _Counts.read(election, columns)
+        key = (min_count, counts is election)
+        if key not in counts._pools:
+            counts._pools[key] = cls(counts, counts is election, min_count)
+        return counts._pools[key]
+
+    def pairs(self) -> np.ndarray:
+        """The last two digits (0..99) of the counts used, made once."""
+        if self._pairs is None:
+            pairs = last_two_digits(self.values.ravel())
+            self._pairs = pairs[np.isfinite(pairs)].astype(int)
+        return self._pairs
 
     def note(self) -> str:
         risky = [c for c in self.columns if c in ("registered", "valid", "invalid") or c.startswith("ballots")]
@@ -409,7 +427,7 @@ def last_digit_test(election, *, columns=None, min_count: int = 10, null: str = 
     chance, under uniform digits, of a spike and a dip as extreme as
     observed.
     """
-    pool = _Pool(election, columns, min_count)
+    pool = _Pool.of(election, columns, min_count)
     name = "last digit uniformity"
     if pool.n == 0:
         return _empty(name, pool, "counts")
@@ -446,7 +464,7 @@ def last_digit_mean(election, *, columns=None, min_count: int = 10, null: str = 
 
     The p-value is a z-test with the null's digit variance (8.25 when uniform).
     """
-    pool = _Pool(election, columns, min_count)
+    pool = _Pool.of(election, columns, min_count)
     name = "last digit mean (LastC)"
     if pool.n == 0:
         return _empty(name, pool, "counts")
@@ -469,7 +487,7 @@ def last_digit_mean(election, *, columns=None, min_count: int = 10, null: str = 
 def zero_five_share(election, *, columns=None, min_count: int = 10, null: str = "smoothed",
                     n_sim: int = 1000, confidence_level: float = 0.95, rng=None) -> TestResult:
     """Share of counts ending in 0 or 5 (EFToolkit's C05s) against 0.2 or the smoothed null; binomial p-value."""
-    pool = _Pool(election, columns, min_count)
+    pool = _Pool.of(election, columns, min_count)
     name = "counts ending in 0 or 5 (C05s)"
     if pool.n == 0:
         return _empty(name, pool, "counts")
@@ -506,10 +524,9 @@ def digit_pairs_test(election, *, kind: str = "adjacent", columns=None, min_coun
     """
     if kind not in DIGIT_PAIRS:
         raise ValueError(f"kind must be one of {', '.join(DIGIT_PAIRS)}, not {kind!r}")
-    pool = _Pool(election, columns, min_count)
+    pool = _Pool.of(election, columns, min_count)
     name, alternative, direction = DIGIT_PAIRS[kind]
-    pairs = last_two_digits(pool.values.ravel())
-    pairs = pairs[np.isfinite(pairs)].astype(int)
+    pairs = pool.pairs()
     n = pairs.size
     if n == 0:
         return _empty(name, pool, "counts")
@@ -536,7 +553,7 @@ def digit_pairs_test(election, *, kind: str = "adjacent", columns=None, min_coun
 def second_digit_test(election, *, columns=None, min_count: int = 10, exact_below: int = 50,
                       n_sim: int = 10_000, confidence_level: float = 0.95, rng=None) -> TestResult:
     """Mebane's 2BL: chi-square of second digits (counts >= 10) against Benford's law, 9 df."""
-    pool = _Pool(election, columns, max(min_count, 10))
+    pool = _Pool.of(election, columns, max(min_count, 10))
     name = "second digit Benford (2BL)"
     if pool.n == 0:
         return _empty(name, pool, "counts")
@@ -559,7 +576,7 @@ def second_digit_mean(election, *, columns=None, min_count: int = 10, n_sim: int
 
     The p-value is a z-test with Benford's second-digit sd 2.873.
     """
-    pool = _Pool(election, columns, max(min_count, 10))
+    pool = _Pool.of(election, columns, max(min_count, 10))
     name = "second digit mean (2BL)"
     if pool.n == 0:
         return _empty(name, pool, "counts")
@@ -580,7 +597,7 @@ def second_digit_mean(election, *, columns=None, min_count: int = 10, n_sim: int
 def first_digit_test(election, *, columns=None, min_count: int = 1, exact_below: int = 50,
                      n_sim: int = 10_000, confidence_level: float = 0.95, rng=None) -> TestResult:
     """Chi-square of first digits against Benford's law (8 df); a weak test for vote counts."""
-    pool = _Pool(election, columns, max(min_count, 1))
+    pool = _Pool.of(election, columns, max(min_count, 1))
     name = "first digit Benford"
     if pool.n == 0:
         return _empty(name, pool, "counts")
