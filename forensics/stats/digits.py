@@ -274,7 +274,7 @@ class _Pool:
         """The last two digits (0..99) of the counts used, made once."""
         if self._pairs is None:
             pairs = last_two_digits(self.values.ravel())
-            self._pairs = pairs[np.isfinite(pairs)].astype(int)
+            self._pairs = pairs[np.isfinite(pairs)].astype(np.int8)  # 0..99: kept for the scan, so small
         return self._pairs
 
     def note(self) -> str:
