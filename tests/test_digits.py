@@ -249,3 +249,19 @@ def test_a_scan_reads_the_counts_once_and_results_do_not_change(monkeypatch):
     made.clear()
     assert runs() == alone  # outside a scan nothing is kept
     assert made.count("read") == 8  # each call reads the election again
+
+
+def test_smoothed_nulls_of_many_groups_are_each_groups_own():
+    """Smoothed side by side (rows of different lengths, blocks of any size), each group's null is exactly
+    the one it gets alone."""
+    rng = np.random.default_rng(7)
+    groups = [rng.poisson(lam, size) for lam, size in ((40, 300), (400, 50), (3, 200), (1500, 80))] + [[], [np.nan]]
+    for lowest, period in ((10, 10), (100, 100)):
+        alone = [D.smoothed_residues(g, lowest, period) for g in groups]
+        for cells in (1, 10_000, 1 << 20):
+            D._SMOOTH_CELLS, saved = cells, D._SMOOTH_CELLS
+            try:
+                together = D.smoothed_residues_each(groups, lowest, period)
+            finally:
+                D._SMOOTH_CELLS = saved
+            assert all(np.array_equal(a, b) for a, b in zip(alone, together))

@@ -89,23 +89,55 @@ def smoothed_residues(values, lowest: int, period: int = 10, highest=None) -> np
     honest elections with many small parties; on the log-log scale the local
     line follows it.  Windows are cut at the ends of the range.
     """
-    v = np.asarray(values, dtype=float)
-    v = v[np.isfinite(v) & (v >= lowest) & ((v <= highest) if highest is not None else True)].astype(np.int64)
-    if v.size == 0:
-        return np.full(period, 1.0 / period)
-    top = int(v.max())
-    grid = np.arange(lowest, top + 1)
-    hist = np.bincount(v - lowest, minlength=grid.size).astype(float)
-    j = np.arange(grid.size)
-    lo, hi = np.maximum(j - period, 0), np.minimum(j + period, grid.size - 1)
+    return smoothed_residues_each([values], lowest, period, highest)[0]
+
+
+_SMOOTH_CELLS = 1 << 20  # largest groups x values block smoothed at once
+
+
+def smoothed_residues_each(groups, lowest: int, period: int = 10, highest=None) -> list[np.ndarray]:
+    """``smoothed_residues`` of each array of ``groups``, the groups smoothed side by side in blocks.
+
+    Each group's result is the one it gives alone: its histogram is a row
+    of the block, cut at its own largest value.
+    """
+    hists = []
+    for values in groups:
+        v = np.asarray(values, dtype=float)
+        v = v[np.isfinite(v) & (v >= lowest) & ((v <= highest) if highest is not None else True)].astype(np.int64)
+        hists.append(np.bincount(v - lowest).astype(float) if v.size else None)
+    out = [np.full(period, 1.0 / period) if h is None else None for h in hists]
+    todo = sorted((k for k, h in enumerate(hists) if h is not None), key=lambda k: hists[k].size)
+    while todo:
+        width = hists[todo[0]].size
+        block = [todo.pop(0)]
+        while todo and (len(block) + 1) * hists[todo[0]].size <= max(_SMOOTH_CELLS, width):
+            block.append(todo.pop(0))
+        for k, probs in zip(block, _smoothed_rows([hists[k] for k in block], lowest, period)):
+            out[k] = probs
+    return out
+
+
+def _smoothed_rows(hists: list, lowest: int, period: int) -> list[np.ndarray]:
+    """The smoothed residue shares of each histogram (counts of lowest, lowest + 1, ...), one row each."""
+    sizes = np.array([h.size for h in hists])
+    width = int(sizes.max())
+    hist = np.zeros((len(hists), width))
+    for k, h in enumerate(hists):
+        hist[k, :h.size] = h
+    grid = np.arange(lowest, lowest + width)
+    j = np.arange(width)
+    lo, hi = np.maximum(j - period, 0), np.minimum(j + period, sizes[:, None] - 1)
     x, y, u = np.log(grid + 1.0), np.log(hist + 0.5), hist + 0.5
-    # weighted sums over (x - x_centre), from window sums of powers of x (the five sums in one pass), the ends
-    # of each window at half weight when inside the range
+    # weighted sums over (x - x_centre), from window sums of powers of x (the five sums in one pass, each row
+    # summed on its own), the ends of each window at half weight when inside the row's range
     f = np.stack([u, u * x, u * x * x, u * y, u * x * y])
-    c = np.zeros((len(f), grid.size + 1))
-    np.cumsum(f, axis=1, out=c[:, 1:])
-    total = c[:, hi + 1] - c[:, lo]
-    total -= 0.5 * np.where(j - period >= 0, f[:, lo], 0) + 0.5 * np.where(j + period < grid.size, f[:, hi], 0)
+    c = np.zeros((len(f), len(hists), width + 1))
+    np.cumsum(f, axis=2, out=c[:, :, 1:])
+    at_hi = np.broadcast_to(hi, f.shape)
+    total = np.take_along_axis(c, at_hi + 1, axis=2) - c[:, :, lo]
+    total -= (0.5 * np.where(j - period >= 0, f[:, :, lo], 0)
+              + 0.5 * np.where(j + period < sizes[:, None], np.take_along_axis(f, at_hi, axis=2), 0))
     S0, S1, S2, T0, T1 = total
     s1, s2, t1 = S1 - x * S0, S2 - 2 * x * S1 + x * x * S0, T1 - x * T0
     det = S0 * s2 - s1 ** 2
@@ -113,8 +145,11 @@ def smoothed_residues(values, lowest: int, period: int = 10, highest=None) -> np
         level = np.where(det > 1e-12 * S0 * S0, (s2 * T0 - s1 * t1) / det, T0 / S0)
         smooth = np.exp(level) - 0.5
     smooth = np.clip(np.nan_to_num(smooth), 0, None)
-    probs = np.bincount(grid % period, weights=smooth, minlength=period)
-    return probs / probs.sum() if probs.sum() > 0 else np.full(period, 1.0 / period)
+    out = []
+    for k, size in enumerate(sizes):
+        probs = np.bincount(grid[:size] % period, weights=smooth[k, :size], minlength=period)
+        out.append(probs / probs.sum() if probs.sum() > 0 else np.full(period, 1.0 / period))
+    return out
 
 
 def _null_probs(pool, null: str, period: int = 10) -> np.ndarray:
@@ -180,6 +215,14 @@ class _Counts:
         if key not in self._smoothed:
             self._smoothed[key] = smoothed_residues(self.raw.ravel(), min_count, period)
         return self._smoothed[key]
+
+    @staticmethod
+    def smooth_each(readings, min_count: int, period: int) -> None:
+        """Make ``smoothed(min_count, period)`` of every reading at once (``smoothed_residues_each``)."""
+        key = (min_count, period)
+        todo = [r for r in readings if key not in r._smoothed]
+        for r, probs in zip(todo, smoothed_residues_each([r.raw.ravel() for r in todo], min_count, period)):
+            r._smoothed[key] = probs
 
     def _set(self, election, index, positions, codes, kinds):
         """The reading's rows: ``index`` at ``positions`` (None: all), their reason codes into ``kinds``."""
@@ -707,22 +750,28 @@ def percent_zero_five(election, *, columns=None, turnout: bool = True, min_base:
 
 
 # -- all groups in one call -------------------------------------------------------------------
-def _grouped(test):
+def _grouped(test, period=None):
     """The grouped form of a count-based digit test (``func.grouped(election, groups, rngs, **call)``).
 
     The count columns are read and checked once for the whole election and
-    sliced per group (``_Counts.take``); each group's result is the one the
-    test gives on that group alone with the group's own stream.
+    sliced per group (``_Counts.take``); the smoothed null of a test that
+    uses one (``period``: of its residues) is made for all groups side by
+    side; each group's result is the one the test gives on that group alone
+    with the group's own stream.
     """
     takes_rng = "rng" in test.parameters
+    defaults = test.__wrapped__.__kwdefaults__
 
     def grouped(election, groups, rngs, **call):
         check_parameters(test.test_name, test.parameters, {**call, **({"rng": None} if takes_rng else {})})
         reading = _Counts.read(election, call.pop("columns", None))
+        parts = {group: reading.part(group, positions) for group, positions in groups.items()}
+        if period is not None and call.get("null", defaults.get("null")) == "smoothed":
+            _Counts.smooth_each(parts.values(), call.get("min_count", defaults["min_count"]), period)
         out = {}
-        for group, positions in groups.items():
+        for group, part in parts.items():
             extra = {"rng": ensure_rng(rngs.get(group))} if takes_rng else {}
-            out[group] = test.__wrapped__(reading.part(group, positions), **call, **extra)
+            out[group] = test.__wrapped__(part, **call, **extra)
         return out
 
     return grouped
@@ -733,8 +782,8 @@ def _warm(election, columns=None, **_) -> None:
     _Counts.read(election, columns)
 
 
-for _test in (last_digit_test, digit_pairs_test, second_digit_test):
-    _test.grouped = _grouped(_test)
+for _test, _period in ((last_digit_test, 10), (digit_pairs_test, 100), (second_digit_test, None)):
+    _test.grouped = _grouped(_test, _period)
     _test.warm = _warm
 
 
