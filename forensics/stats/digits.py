@@ -108,10 +108,10 @@ def smoothed_residues_each(groups, lowest: int, period: int = 10, highest=None) 
         hists.append(np.bincount(v - lowest).astype(float) if v.size else None)
     out = [np.full(period, 1.0 / period) if h is None else None for h in hists]
     todo = sorted((k for k, h in enumerate(hists) if h is not None), key=lambda k: hists[k].size)
-    while todo:
+    while todo:  # blocks of rows at most twice as long as the shortest, so padding costs little
         width = hists[todo[0]].size
         block = [todo.pop(0)]
-        while todo and (len(block) + 1) * hists[todo[0]].size <= max(_SMOOTH_CELLS, width):
+        while todo and hists[todo[0]].size <= 2 * width and (len(block) + 1) * hists[todo[0]].size <= _SMOOTH_CELLS:
             block.append(todo.pop(0))
         for k, probs in zip(block, _smoothed_rows([hists[k] for k in block], lowest, period)):
             out[k] = probs
