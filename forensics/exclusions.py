@@ -16,12 +16,19 @@ from .model import Election
 
 
 class Exclusions:
-    """Accumulate keep-masks with reasons over one table."""
+    """Accumulate keep-masks with reasons over one table.
+
+    Held as arrays (a keep mask and each row's reason as a code into the
+    reasons applied), so that a filter costs one pass over the rows; ``keep``,
+    ``reasons``, ``counts`` and ``rows`` give them as pandas objects.
+    """
 
     def __init__(self, index: pd.Index):
         self.index = index
-        self.keep = pd.Series(True, index=index)
-        self.reasons = pd.Series(pd.NA, index=index, dtype="object")
+        self._keep = np.ones(len(index), dtype=bool)
+        self._codes = np.full(len(index), -1, dtype=np.int32)  # -1: kept, else a position in ``_names``
+        self._names = []
+        self._series = {}  # ``keep`` and ``reasons`` as made, until the next filter
 
     @classmethod
     def for_election(cls, election: Election) -> "Exclusions":
@@ -30,25 +37,60 @@ class Exclusions:
         ex.require(election.published, "figures not published")
         return ex
 
+    @property
+    def keep(self) -> pd.Series:
+        """True for the rows kept, by index label."""
+        if "keep" not in self._series:
+            self._series["keep"] = pd.Series(self._keep, index=self.index)
+        return self._series["keep"]
+
+    @keep.setter
+    def keep(self, value) -> None:
+        self._keep, self._series = np.asarray(value, dtype=bool).copy(), {}
+
+    @property
+    def reasons(self) -> pd.Series:
+        """Each row's reason (NA where kept), by index label."""
+        if "reasons" not in self._series:
+            self._series["reasons"] = pd.Series(self._texts()[self._codes], index=self.index, dtype=object)
+        return self._series["reasons"]
+
+    @reasons.setter
+    def reasons(self, value) -> None:
+        codes, names = pd.factorize(np.asarray(value, dtype=object))
+        self._codes, self._names, self._series = codes.astype(np.int32), [str(n) for n in names], {}
+
+    def _texts(self) -> np.ndarray:
+        """The reasons, then NA (code -1)."""
+        return np.array([*self._names, pd.NA], dtype=object)
+
     def copy(self) -> "Exclusions":
         """An independent copy (requiring more of it leaves this one unchanged)."""
         part = Exclusions.__new__(Exclusions)
-        part.index, part.keep, part.reasons = self.index, self.keep.copy(), self.reasons.copy()
+        part.index, part._series = self.index, {}
+        part._keep, part._codes, part._names = self._keep.copy(), self._codes.copy(), self._names
         return part
 
     def take(self, positions) -> "Exclusions":
         """The exclusions of the rows at 0-based ``positions``, as if those rows had been filtered alone."""
         part = Exclusions.__new__(Exclusions)
-        part.keep, part.reasons = self.keep.iloc[positions], self.reasons.iloc[positions]
-        part.index = part.keep.index
+        part.index, part._series = self.index[positions], {}
+        part._keep, part._codes, part._names = self._keep[positions], self._codes[positions], self._names
+        if isinstance(positions, slice):  # a view: the part's own filters must not reach these rows
+            part._keep, part._codes = part._keep.copy(), part._codes.copy()
         return part
 
     def require(self, condition, reason: str) -> "Exclusions":
-        """Keep only rows where ``condition`` is True; charge the others to ``reason``."""
-        cond = pd.Series(condition, index=self.index).fillna(False).astype(bool)
-        newly = self.keep & ~cond
-        self.reasons[newly] = reason
-        self.keep &= cond
+        """Keep only rows where ``condition`` is True (by label when a Series; missing is False); charge the
+        others to ``reason``."""
+        cond = self._mask(condition)
+        self._series = {}
+        newly = self._keep & ~cond
+        if newly.any():
+            if reason not in self._names:
+                self._names = [*self._names, reason]
+            self._codes[newly] = self._names.index(reason)
+        self._keep &= cond
         return self
 
     def split(self, parts: list) -> list["Excluded"]:
@@ -59,37 +101,53 @@ class Exclusions:
         excluded rows of all parts are listed in one series, of which each
         part's list is a slice: one pass for many groups.
         """
-        codes, names = pd.factorize(self.reasons)
         positions = np.concatenate([np.zeros(0, np.int64), *parts])
         bounds = np.concatenate([[0], np.cumsum([len(p) for p in parts], dtype=np.int64)])
-        used = np.concatenate([[0], np.cumsum(self.keep.to_numpy()[positions], dtype=np.int64)])[bounds]
-        part_codes = codes[positions]
+        used = np.concatenate([[0], np.cumsum(self._keep[positions], dtype=np.int64)])[bounds]
+        part_codes = self._codes[positions]
         dropped = np.flatnonzero(part_codes >= 0)
-        rows = positions[dropped]
-        listed = pd.Series(self.reasons.to_numpy(dtype=object)[rows], index=self.index[rows], dtype=object)
+        listed = pd.Series(self._texts()[part_codes[dropped]], index=self.index[positions[dropped]], dtype=object)
         cuts = np.searchsorted(dropped, bounds)
         out = []
         for j in range(len(parts)):
             found, first, count = np.unique(part_codes[dropped[cuts[j]:cuts[j + 1]]], return_index=True,
                                             return_counts=True)
-            counts = {str(names[found[i]]): int(count[i]) for i in np.argsort(first, kind="stable")}
+            counts = {self._names[found[i]]: int(count[i]) for i in np.argsort(first, kind="stable")}
             out.append(Excluded(int(used[j + 1] - used[j]), counts, listed.iloc[cuts[j]:cuts[j + 1]]))
         return out
 
+    def _mask(self, condition) -> np.ndarray:
+        """``condition`` as a bool array over the rows: a Series aligned by label, NA as False."""
+        if isinstance(condition, pd.Series):
+            if not (condition.index is self.index or condition.index.equals(self.index)):
+                condition = condition.reindex(self.index)
+            if condition.dtype != bool:
+                condition = condition.fillna(False).astype(bool)
+            return condition.to_numpy(dtype=bool)
+        values = np.asarray(condition)
+        if values.dtype == bool and values.shape == self._keep.shape:
+            return values
+        return pd.Series(condition, index=self.index).fillna(False).astype(bool).to_numpy()
+
     @property
     def counts(self) -> dict:
-        """Excluded rows per reason, in the order the reasons were applied."""
-        dropped = self.reasons.dropna()
-        return {str(k): int(v) for k, v in dropped.value_counts(sort=False).items()}
+        """Excluded rows per reason, in the order the reasons first occur in the rows."""
+        codes = self._codes[self._codes >= 0]
+        if not codes.size:
+            return {}
+        found, first = np.unique(codes, return_index=True)
+        counts = np.bincount(codes, minlength=len(self._names))
+        return {self._names[c]: int(counts[c]) for c in found[np.argsort(first)]}
 
     @property
     def rows(self) -> pd.Series:
         """Station index -> reason, for every excluded row."""
-        return self.reasons.dropna()
+        at = np.flatnonzero(self._codes >= 0)
+        return pd.Series(self._texts()[self._codes[at]], index=self.index[at], dtype=object)
 
     @property
     def n_used(self) -> int:
-        return int(self.keep.sum())
+        return int(self._keep.sum())
 
 
 @dataclass(frozen=True)

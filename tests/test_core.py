@@ -61,6 +61,26 @@ def test_exclusions_charge_each_row_to_its_first_reason():
     assert ex.rows.to_dict() == {2: "no registered voters", 3: "figures not published"}
 
 
+def test_exclusions_align_by_label_and_parts_filter_on_their_own():
+    """A Series condition is read by label (missing as False); counts follow the rows' order; a part's
+    filters change nothing in the whole; ``keep`` and ``reasons`` can be set from Series."""
+    index = pd.Index([30, 10, 20, 40])
+    ex = Exclusions(index)
+    ex.require(pd.Series([True, False, True], index=[40, 20, 10]), "shuffled")  # 30 missing: False
+    ex.require(pd.array([True, None, True, True], dtype="boolean"), "nullable")
+    assert ex.rows.to_dict() == {30: "shuffled", 10: "nullable", 20: "shuffled"}
+    assert list(ex.counts.items()) == [("shuffled", 2), ("nullable", 1)]
+    assert ex.keep.tolist() == [False, False, False, True] and ex.n_used == 1
+    part = ex.take(slice(2, 4))
+    part.require(np.array([True, False]), "in the part")
+    assert part.counts == {"shuffled": 1, "in the part": 1} and part.n_used == 0
+    assert ex.counts == {"shuffled": 2, "nullable": 1} and ex.n_used == 1
+    rebuilt = Exclusions(index[[1, 0]])
+    rebuilt.keep, rebuilt.reasons = ex.keep.iloc[[1, 0]], ex.reasons.iloc[[1, 0]]
+    assert list(rebuilt.counts.items()) == [("nullable", 1), ("shuffled", 1)]
+    assert rebuilt.rows.to_dict() == {10: "nullable", 30: "shuffled"} and rebuilt.reasons.dtype == object
+
+
 def _share_test(sub: Election) -> TestResult:
     votes = sub.table[["P1", "P2"]].sum().sum()
     share = sub.table["P1"].sum() / votes if votes else np.nan

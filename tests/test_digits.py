@@ -218,3 +218,50 @@ def test_clopper_pearson_matches_statsmodels_exact_interval():
     np.testing.assert_allclose(low, np.nan_to_num(ref_low, nan=0.0), rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(high, np.nan_to_num(ref_high, nan=1.0), rtol=1e-12, atol=1e-15)
     assert low[0] == 0.0 and high[5] == 1.0
+
+
+def test_a_scan_reads_the_counts_once_and_results_do_not_change(monkeypatch):
+    """Inside ``sharing()`` (as in a scan) the digit tests read the election and each group once, whatever the
+    level or parameters, and give the results they give on their own."""
+    from forensics.levels import group_positions
+    from forensics.stats._core.shared import sharing
+
+    e = forensics.simulate(n_pec=600, n_regions=4, rng=3)
+    groups = group_positions(e, "region")
+
+    def runs():
+        out = [D.digit_pairs_test(e, kind=kind) for kind in D.DIGIT_PAIRS]
+        out.append(D.last_digit_test(e, rng=np.random.default_rng(1)))
+        for kind in D.DIGIT_PAIRS:
+            out += D.digit_pairs_test.grouped(e, groups, {}, kind=kind).values()
+        rngs = {g: np.random.default_rng(k) for k, g in enumerate(groups)}
+        out += D.last_digit_test.grouped(e, groups, rngs).values()
+        return [(r.statistic, r.pvalue, r.expected, r.n_used, r.excluded, r.explanation) for r in out]
+
+    alone = runs()
+    made = []
+    read, take = D._Counts.__init__, D._Counts.take
+    monkeypatch.setattr(D._Counts, "__init__", lambda self, *a: (made.append("read"), read(self, *a))[1])
+    monkeypatch.setattr(D._Counts, "take", lambda self, p: (made.append("take"), take(self, p))[1])
+    with sharing():
+        assert runs() == alone
+    assert made.count("read") == 1 and made.count("take") == len(groups)
+    made.clear()
+    assert runs() == alone  # outside a scan nothing is kept
+    assert made.count("read") == 8  # each call reads the election again
+
+
+def test_smoothed_nulls_of_many_groups_are_each_groups_own():
+    """Smoothed side by side (rows of different lengths, blocks of any size), each group's null is exactly
+    the one it gets alone."""
+    rng = np.random.default_rng(7)
+    groups = [rng.poisson(lam, size) for lam, size in ((40, 300), (400, 50), (3, 200), (1500, 80))] + [[], [np.nan]]
+    for lowest, period in ((10, 10), (100, 100)):
+        alone = [D.smoothed_residues(g, lowest, period) for g in groups]
+        for cells in (1, 10_000, 1 << 20):
+            D._SMOOTH_CELLS, saved = cells, D._SMOOTH_CELLS
+            try:
+                together = D.smoothed_residues_each(groups, lowest, period)
+            finally:
+                D._SMOOTH_CELLS = saved
+            assert all(np.array_equal(a, b) for a, b in zip(alone, together))

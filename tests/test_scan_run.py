@@ -154,4 +154,4 @@ def test_steps_start_costliest_first():
     steps = [_Step(c, None, None, level) for level in ("nation", "region") for c in DEFAULT_BATTERY
              if c.runs_at(level)]
     first = [f"{steps[i].check.name} @ {steps[i].level}" for i in _longest_first(steps)][:3]
-    assert first == ["coarse_shares @ nation", "klimek_fit @ nation", "digit_pairs_test @ region"]
+    assert first == ["coarse_shares @ nation", "klimek_fit @ nation", "integer_percentages @ region"]

@@ -100,7 +100,7 @@ DEFAULT_BATTERY: tuple[Check, ...] = (
     # nationally bins as fine as the stations fill (a quarter point for a large election), so the report's
     # fingerprint shows a grid of whole percentages where there is one
     Check("fingerprint", "Election fingerprint (turnout vs leader share)", "fingerprints",
-          params={"bin_width": "auto"}, sub_params={"bin_width": 0.01}, cost={"region": 6}),
+          params={"bin_width": "auto"}, sub_params={"bin_width": 0.01}, cost={"region": 2}),
     Check("klimek_fit", "Klimek fraud-model fit (incremental and extreme fraud)", "fingerprints",
           levels=("nation",), min_stations=200, cost={"nation": 25}),
     Check("excess_votes", "Shpilkin excess-vote estimate", "fingerprints", levels=("nation",), cost={"nation": 5}),
@@ -109,17 +109,17 @@ DEFAULT_BATTERY: tuple[Check, ...] = (
           sub_params={"breakdown": None}, cost={"nation": 5, "region": 9}),
     Check("coarse_shares", "Coarse (round) vote shares (Rozenas)", "spikes", levels=("nation",),
           params={"n_sim": 200}, cost={"nation": 150}),
-    Check("turnout_share_correlation", "Turnout-share correlation", "shape", cost={"region": 4}),
+    Check("turnout_share_correlation", "Turnout-share correlation", "shape", cost={"region": 2}),
     Check("turnout_regression", "Regression of votes on turnout (Sobyanin-Sukhovolsky)", "shape", each_party=True,
           cost={"region": 4}),
     Check("vote_rate_collapse", "Vote-rate data collapse (kurtosis, skewness)", "shape", levels=("nation",),
           cost={"nation": 3}),
-    Check("dip_test", "Hartigan's dip test (several peaks in turnout)", "shape", cost={"region": 2}),
-    Check("last_digit_test", "Last-digit test (Beber-Scacco)", "digits", needs=("parties",), cost={"region": 5}),
-    Check("second_digit_test", "Second-digit Benford test (2BL)", "digits", needs=("parties",), cost={"region": 4}),
+    Check("dip_test", "Hartigan's dip test (several peaks in turnout)", "shape"),
+    Check("last_digit_test", "Last-digit test (Beber-Scacco)", "digits", needs=("parties",), cost={"region": 3}),
+    Check("second_digit_test", "Second-digit Benford test (2BL)", "digits", needs=("parties",), cost={"region": 2}),
     Check("digit_pairs_test", "Adjacent and repeated digit pairs (Beber-Scacco)", "digits", needs=("parties",),
           variants=({"kind": "repeated"}, {"kind": "adjacent"}, {"kind": "non-adjacent"}),
-          cost={"nation": 3, "region": 12}),
+          cost={"region": 4}),
 )
 
 #: EFToolkit's basic battery as a check (not in the default battery): ``scan(e, tests=[*DEFAULT_BATTERY, EFTOOLKIT])``.

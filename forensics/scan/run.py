@@ -38,9 +38,11 @@ from ..levels import NATIONAL, group_positions, tidy_rows
 from ..model import Election
 from ..multitest import adjust
 from ..random import base_seed, seed_sequence
+from ..stats._core.shared import sharing
 from ..stats.registry import check_parameters, registered_tests
 from ..stats.result import TestResult
 from ..verdicts import FROM_BATTERY, HEADLINES, reusable, verdicts
+from ..verdicts.reuse import REUSED
 from .battery import Check, battery, known_test, parameters
 from .provenance import provenance
 from .result import EXCLUDED_COLUMNS, TEST_COLUMNS, Scan
@@ -106,21 +108,28 @@ def scan(election: Election, levels=None, tests=None, rng=None, progress: bool =
     by_level = {lv: LevelGroups(_for_level(election, lv), lv) for lv in levels}
     jobs = [_Step(check, *plan[check.name], level) for check, level in steps]
     jobs.append(_Verdicts(party, alpha, levels, raw_findings, seed))
-    done = _execute(jobs, election, by_level, seed, workers, bar)
+    calls = {(c.name, lv): plan[c.name][1](lv) for c, lv in steps}
+    # the verdicts whose numbers the battery computes: from its results, in this process, as soon as the steps
+    # they take are done and this process has no step left to start (not after the slowest step)
+    reused = [k for k, job in enumerate(jobs) if isinstance(job, _Step) and job.check.name in REUSED]
+
+    def from_battery(done):
+        results = {(jobs[k].check.name, jobs[k].level): done[k][0] for k in reused}
+        return verdicts(election, party=party, alpha=alpha, levels=levels, checks=FROM_BATTERY, stations=False,
+                        reuse=reusable(results, calls), rng=np.random.default_rng(seed_sequence(seed, "verdicts")))
+
+    with sharing():  # the tests read the table once for all their levels and parameter sets
+        done, (battery_verdicts, seconds) = _execute(jobs, election, by_level, seed, workers, bar,
+                                                     then=(reused, from_battery))
     results, timings, cpu = {}, {}, {}
-    for job, (out, seconds) in zip(jobs, done):
+    for job, (out, spent) in zip(jobs, done):
         name = f"{job.check.name} @ {job.level}" if isinstance(job, _Step) else "verdicts"
-        timings[name], cpu[name] = seconds["wall"], seconds["cpu"]
+        timings[name], cpu[name] = spent["wall"], spent["cpu"]
         if isinstance(job, _Step):
             results[(job.check.name, job.level)] = out
-    # the verdicts whose numbers the battery computed: from its results, here, counted with the verdicts' time
-    wall, clock = perf_counter(), process_time()
-    calls = {(c.name, lv): plan[c.name][1](lv) for c, lv in steps}
-    decided = done[-1][0].merged(verdicts(
-        election, party=party, alpha=alpha, levels=levels, checks=FROM_BATTERY, stations=False,
-        reuse=reusable(results, calls), rng=np.random.default_rng(seed_sequence(seed, "verdicts"))))
-    timings["verdicts"] += perf_counter() - wall
-    cpu["verdicts"] += process_time() - clock
+    decided = done[-1][0].merged(battery_verdicts)
+    timings["verdicts"] += seconds["wall"]  # counted with the verdicts' time
+    cpu["verdicts"] += seconds["cpu"]
     test_table = _correct(_tests_table([(job.check.name, job.level, out) for job, (out, _) in
                                         zip(jobs[:-1], done[:-1])]), alpha)
     bar.close()
@@ -184,37 +193,60 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
-def _execute(jobs: list, election: Election, by_level: dict, seed, workers: int, bar) -> list:
-    """[(result, {"wall": s, "cpu": s})] of every job, in the jobs' order, whatever ran where.
+def _execute(jobs: list, election: Election, by_level: dict, seed, workers: int, bar, then=None) -> tuple:
+    """([(result, {"wall": s, "cpu": s})] of every job, in the jobs' order, whatever ran where; (result,
+    seconds) of ``then``).
 
     The jobs run the costliest first (``_longest_first``).  With more than
     one worker, ``workers - 1`` forked helpers (they inherit the election
     and the plan; only their results travel back) and this process take the
     next job in turn; each job has its own streams, so where and in which
-    order it runs changes nothing in its result.
+    order it runs changes nothing in its result.  ``then`` = (job indexes,
+    function of the outcomes): run in this process once those jobs are done
+    and it has no job left to start, while the helpers finish theirs.
     """
     global _SHARED
     done = [None] * len(jobs)
     order = _longest_first(jobs)
     _SHARED = (jobs, election, by_level, seed)
-    outcomes = None
+    outcomes, after, idle = None, None, False
+    needs, function = then if then is not None else ((), None)
     try:
         if workers == 1 or len(jobs) < 2 or "fork" not in mp.get_all_start_methods():
             outcomes = map(_timed, order)
         else:
             _share_groups(jobs, by_level)
-            _warm(jobs, election)
-            outcomes = _Helpers(min(workers, len(jobs)) - 1, order).run()
-        for index, out, wall, cpu in outcomes:
-            done[index] = (out, {"wall": wall, "cpu": cpu})
-            job = jobs[index]
-            bar.set_postfix_str(f"{job.check.name} @ {job.level}" if isinstance(job, _Step) else "verdicts")
-            bar.update(1)
+            # the helpers start the costliest steps at once; this process warms the shared work meanwhile
+            outcomes = _Helpers(min(workers, len(jobs)) - 1, order).run(before=lambda: _warm(jobs, election))
+        for item in outcomes:
+            if item is _IDLE:
+                idle = True
+            else:
+                index, out, wall, cpu = item
+                done[index] = (out, {"wall": wall, "cpu": cpu})
+                job = jobs[index]
+                bar.set_postfix_str(f"{job.check.name} @ {job.level}" if isinstance(job, _Step) else "verdicts")
+                bar.update(1)
+            if idle and function is not None and after is None and all(done[k] is not None for k in needs):
+                after = _timed_call(function, done)
     finally:
         if hasattr(outcomes, "close"):
             outcomes.close()  # stops the helpers at once after an error
         _SHARED = None
-    return done
+    if function is not None and after is None:
+        after = _timed_call(function, done)
+    return done, after
+
+
+def _timed_call(function, *args) -> tuple:
+    """(function(*args), {"wall": s, "cpu": s})."""
+    wall, cpu = perf_counter(), process_time()
+    out = function(*args)
+    return out, {"wall": perf_counter() - wall, "cpu": process_time() - cpu}
+
+
+#: what ``_Helpers.run`` yields once this process has no job left to start
+_IDLE = object()
 
 
 class _Helpers:
@@ -222,7 +254,8 @@ class _Helpers:
 
     ``run()`` yields (index, result, wall, CPU) of every job, this process's
     own as they finish and the helpers' as they arrive (each helper sends
-    them through its own pipe); an error in a helper is raised here, and a
+    them through its own pipe), and ``_IDLE`` once this process has no job
+    left to start; an error in a helper is raised here, and a
     helper that stops without sending its outcome is an error, not a wait.
     """
 
@@ -258,11 +291,14 @@ class _Helpers:
                 pipe.send((False, _portable(exc)))
                 return
 
-    def run(self):
+    def run(self, before=None):
+        """The outcomes; ``before()`` runs first in this process, while the helpers take the first jobs."""
         inbox = queue.Queue()
         listener = threading.Thread(target=self._listen, args=(inbox,), daemon=True)
         listener.start()
         try:
+            if before is not None:
+                before()
             missing = len(self.order)
             while (index := self._take()) is not None:
                 yield _timed(index)
@@ -270,6 +306,10 @@ class _Helpers:
                 for item in self._drain(inbox, block=False):
                     missing -= 1
                     yield item
+            yield _IDLE
+            for item in self._drain(inbox, block=False):
+                missing -= 1
+                yield item
             while missing:
                 for item in self._drain(inbox, block=True):
                     missing -= 1
@@ -339,8 +379,9 @@ def _share_groups(jobs: list, by_level: dict) -> None:
 
 
 def _warm(jobs: list, election: Election) -> None:
-    """Before forking: the work several steps share (a test's ``warm``, e.g. the integer test's station
-    probabilities), done once here so every process inherits it instead of each doing it again."""
+    """The work several steps share (a test's ``warm``, e.g. the integer test's station probabilities), done
+    once in this process for the steps it takes next (the costliest ones have started in the helpers; a helper
+    that later takes a step needing it computes the same numbers again)."""
     done = set()
     for job in jobs:
         warm = getattr(job.func, "warm", None) if isinstance(job, _Step) else None

@@ -36,6 +36,7 @@ from ._core.bootstrap import (basic_interval, multiplicities, one_blas_thread, r
                               resample_sums)
 from ._core.counts import count_values
 from ._core.digitize import digit_counts, first_digit, last_digit, last_two_digits, percent_ends_05, second_digit
+from ._core.shared import shared
 from .registry import check_parameters, register_test
 from .result import TestResult
 
@@ -88,33 +89,67 @@ def smoothed_residues(values, lowest: int, period: int = 10, highest=None) -> np
     honest elections with many small parties; on the log-log scale the local
     line follows it.  Windows are cut at the ends of the range.
     """
-    v = np.asarray(values, dtype=float)
-    v = v[np.isfinite(v) & (v >= lowest) & ((v <= highest) if highest is not None else True)].astype(np.int64)
-    if v.size == 0:
-        return np.full(period, 1.0 / period)
-    top = int(v.max())
-    grid = np.arange(lowest, top + 1)
-    hist = np.bincount(v - lowest, minlength=grid.size).astype(float)
-    j = np.arange(grid.size)
-    lo, hi = np.maximum(j - period, 0), np.minimum(j + period, grid.size - 1)
+    return smoothed_residues_each([values], lowest, period, highest)[0]
 
-    def window(f):  # sum of f over each window, ends at half weight when inside the range
-        c = np.concatenate([[0.0], np.cumsum(f)])
-        total = c[hi + 1] - c[lo]
-        total -= 0.5 * np.where(j - period >= 0, f[lo], 0) + 0.5 * np.where(j + period < grid.size, f[hi], 0)
-        return total
 
+_SMOOTH_CELLS = 1 << 20  # largest groups x values block smoothed at once
+
+
+def smoothed_residues_each(groups, lowest: int, period: int = 10, highest=None) -> list[np.ndarray]:
+    """``smoothed_residues`` of each array of ``groups``, the groups smoothed side by side in blocks.
+
+    Each group's result is the one it gives alone: its histogram is a row
+    of the block, cut at its own largest value.
+    """
+    hists = []
+    for values in groups:
+        v = np.asarray(values, dtype=float)
+        v = v[np.isfinite(v) & (v >= lowest) & ((v <= highest) if highest is not None else True)].astype(np.int64)
+        hists.append(np.bincount(v - lowest).astype(float) if v.size else None)
+    out = [np.full(period, 1.0 / period) if h is None else None for h in hists]
+    todo = sorted((k for k, h in enumerate(hists) if h is not None), key=lambda k: hists[k].size)
+    while todo:  # blocks of rows at most twice as long as the shortest, so padding costs little
+        width = hists[todo[0]].size
+        block = [todo.pop(0)]
+        while todo and hists[todo[0]].size <= 2 * width and (len(block) + 1) * hists[todo[0]].size <= _SMOOTH_CELLS:
+            block.append(todo.pop(0))
+        for k, probs in zip(block, _smoothed_rows([hists[k] for k in block], lowest, period)):
+            out[k] = probs
+    return out
+
+
+def _smoothed_rows(hists: list, lowest: int, period: int) -> list[np.ndarray]:
+    """The smoothed residue shares of each histogram (counts of lowest, lowest + 1, ...), one row each."""
+    sizes = np.array([h.size for h in hists])
+    width = int(sizes.max())
+    hist = np.zeros((len(hists), width))
+    for k, h in enumerate(hists):
+        hist[k, :h.size] = h
+    grid = np.arange(lowest, lowest + width)
+    j = np.arange(width)
+    lo, hi = np.maximum(j - period, 0), np.minimum(j + period, sizes[:, None] - 1)
     x, y, u = np.log(grid + 1.0), np.log(hist + 0.5), hist + 0.5
-    # weighted sums over (x - x_centre), from window sums of powers of x
-    S0, S1, S2, T0, T1 = window(u), window(u * x), window(u * x * x), window(u * y), window(u * x * y)
+    # weighted sums over (x - x_centre), from window sums of powers of x (the five sums in one pass, each row
+    # summed on its own), the ends of each window at half weight when inside the row's range
+    f = np.stack([u, u * x, u * x * x, u * y, u * x * y])
+    c = np.zeros((len(f), len(hists), width + 1))
+    np.cumsum(f, axis=2, out=c[:, :, 1:])
+    at_hi = np.broadcast_to(hi, f.shape)
+    total = np.take_along_axis(c, at_hi + 1, axis=2) - c[:, :, lo]
+    total -= (0.5 * np.where(j - period >= 0, f[:, :, lo], 0)
+              + 0.5 * np.where(j + period < sizes[:, None], np.take_along_axis(f, at_hi, axis=2), 0))
+    S0, S1, S2, T0, T1 = total
     s1, s2, t1 = S1 - x * S0, S2 - 2 * x * S1 + x * x * S0, T1 - x * T0
     det = S0 * s2 - s1 ** 2
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         level = np.where(det > 1e-12 * S0 * S0, (s2 * T0 - s1 * t1) / det, T0 / S0)
         smooth = np.exp(level) - 0.5
     smooth = np.clip(np.nan_to_num(smooth), 0, None)
-    probs = np.bincount(grid % period, weights=smooth, minlength=period)
-    return probs / probs.sum() if probs.sum() > 0 else np.full(period, 1.0 / period)
+    out = []
+    for k, size in enumerate(sizes):
+        probs = np.bincount(grid[:size] % period, weights=smooth[k, :size], minlength=period)
+        out.append(probs / probs.sum() if probs.sum() > 0 else np.full(period, 1.0 / period))
+    return out
 
 
 def _null_probs(pool, null: str, period: int = 10) -> np.ndarray:
@@ -122,7 +157,7 @@ def _null_probs(pool, null: str, period: int = 10) -> np.ndarray:
         raise ValueError(f"null must be one of {_NULLS}, not {null!r}")
     if null == "uniform":
         return np.full(period, 1.0 / period)
-    return smoothed_residues(pool.raw.ravel(), pool.min_count, period)
+    return pool.reading.smoothed(pool.min_count, period)
 
 
 def _null_text(null: str, what: str = "counts") -> str:
@@ -142,7 +177,9 @@ class _Counts:
 
     ``digit_tests`` makes one per group and hands it to every test in place
     of the election; the tests then also share one set of station
-    resamples for their intervals (``resamples``).
+    resamples for their intervals (``resamples``).  Inside a scan
+    (``_core.shared.sharing``) the tests read an election once (``read``)
+    and each group's rows once (``part``), whatever the level or parameters.
     """
 
     def __init__(self, election, columns):
@@ -158,11 +195,41 @@ class _Counts:
         self.raw = np.column_stack([count_values(kept, c) for c in self.columns]) if self.columns else \
             np.empty((len(kept), 0))
 
+    @classmethod
+    def read(cls, election, columns) -> "_Counts":
+        """``election``'s reading of ``columns`` (``election`` itself when it is one), shared inside a scan."""
+        if isinstance(election, _Counts):
+            return election
+        e = as_election(election)
+        names = tuple(e.parties if columns is None else ([columns] if isinstance(columns, str) else columns))
+        return shared(("digit counts", id(e), id(e.table), names), lambda: cls(e, columns), keep=(e, e.table))
+
+    def part(self, group, positions) -> "_Counts":
+        """``take(positions)`` for ``group``, made once per reading and group inside a scan."""
+        return shared(("digit counts of a group", id(self), group, id(positions)), lambda: self.take(positions),
+                      keep=(self, positions))
+
+    def smoothed(self, min_count: int, period: int) -> np.ndarray:
+        """``smoothed_residues`` of the counts of at least ``min_count``, made once per reading."""
+        key = (min_count, period)
+        if key not in self._smoothed:
+            self._smoothed[key] = smoothed_residues(self.raw.ravel(), min_count, period)
+        return self._smoothed[key]
+
+    @staticmethod
+    def smooth_each(readings, min_count: int, period: int) -> None:
+        """Make ``smoothed(min_count, period)`` of every reading at once (``smoothed_residues_each``)."""
+        key = (min_count, period)
+        todo = [r for r in readings if key not in r._smoothed]
+        for r, probs in zip(todo, smoothed_residues_each([r.raw.ravel() for r in todo], min_count, period)):
+            r._smoothed[key] = probs
+
     def _set(self, election, index, positions, codes, kinds):
         """The reading's rows: ``index`` at ``positions`` (None: all), their reason codes into ``kinds``."""
         self._election, self._base_index, self._positions = election, index, positions
         self._codes, self._kinds = codes, kinds
         self._resamples = None
+        self._smoothed, self._pools = {}, {}
         excluded = codes >= 0
         first = np.unique(codes[excluded], return_index=True)
         counts = np.bincount(codes[excluded], minlength=len(kinds))
@@ -211,13 +278,14 @@ class _Counts:
 class _Pool:
     """The counts at or above ``min_count``, with every left-out count accounted for.
 
-    ``election`` is an Election (or table), or the ``_Counts`` that
-    ``digit_tests`` reads once per group for all its tests.
+    ``counts`` is the reading; ``shared``: it was handed to the test (as
+    ``digit_tests`` does once per group for all its tests), so the tests
+    also share its resamples.  Made by ``of``.
     """
 
-    def __init__(self, election, columns, min_count: int):
-        counts = election if isinstance(election, _Counts) else _Counts(election, columns)
-        self.shared = counts if counts is election else None
+    def __init__(self, counts: "_Counts", shared: bool, min_count: int):
+        self.shared = counts if shared else None
+        self.reading = counts
         raw = counts.raw
         self.columns = counts.columns
         n_cols = max(len(self.columns), 1)
@@ -232,10 +300,25 @@ class _Pool:
         self.raw = raw
         self.min_count = min_count
         self.values = np.where(small, np.nan, raw)  # stations x columns, NaN = not used
+        self.n = int(raw.size - n_missing - small.sum())  # the counts used
+        self._pairs = None
 
-    @property
-    def n(self) -> int:
-        return int(np.isfinite(self.values).sum())
+    @classmethod
+    def of(cls, election, columns, min_count: int) -> "_Pool":
+        """The pool of ``election``'s counts of at least ``min_count``, made once per reading (the tests of one
+        reading share it)."""
+        counts = _Counts.read(election, columns)
+        key = (min_count, counts is election)
+        if key not in counts._pools:
+            counts._pools[key] = cls(counts, counts is election, min_count)
+        return counts._pools[key]
+
+    def pairs(self) -> np.ndarray:
+        """The last two digits (0..99) of the counts used, made once."""
+        if self._pairs is None:
+            pairs = last_two_digits(self.values.ravel())
+            self._pairs = pairs[np.isfinite(pairs)].astype(np.int8)  # 0..99: kept for the scan, so small
+        return self._pairs
 
     def note(self) -> str:
         risky = [c for c in self.columns if c in ("registered", "valid", "invalid") or c.startswith("ballots")]
@@ -295,7 +378,7 @@ def _chisquare(observed, probs, n_sim, rng, exact_below):
     expected = n * probs
     x2 = float(((observed - expected) ** 2 / expected).sum())
     if n >= exact_below:
-        return x2, float(stats.chi2.sf(x2, len(probs) - 1)), "chi-square approximation"
+        return x2, float(special.chdtrc(len(probs) - 1, x2)), "chi-square approximation"
     sims = rng.multinomial(int(n), probs, size=n_sim)
     sim_x2 = ((sims - expected) ** 2 / expected).sum(axis=1)
     p = (1 + np.count_nonzero(sim_x2 >= x2 - 1e-9)) / (n_sim + 1)
@@ -387,7 +470,7 @@ def last_digit_test(election, *, columns=None, min_count: int = 10, null: str = 
     chance, under uniform digits, of a spike and a dip as extreme as
     observed.
     """
-    pool = _Pool(election, columns, min_count)
+    pool = _Pool.of(election, columns, min_count)
     name = "last digit uniformity"
     if pool.n == 0:
         return _empty(name, pool, "counts")
@@ -424,7 +507,7 @@ def last_digit_mean(election, *, columns=None, min_count: int = 10, null: str = 
 
     The p-value is a z-test with the null's digit variance (8.25 when uniform).
     """
-    pool = _Pool(election, columns, min_count)
+    pool = _Pool.of(election, columns, min_count)
     name = "last digit mean (LastC)"
     if pool.n == 0:
         return _empty(name, pool, "counts")
@@ -447,7 +530,7 @@ def last_digit_mean(election, *, columns=None, min_count: int = 10, null: str = 
 def zero_five_share(election, *, columns=None, min_count: int = 10, null: str = "smoothed",
                     n_sim: int = 1000, confidence_level: float = 0.95, rng=None) -> TestResult:
     """Share of counts ending in 0 or 5 (EFToolkit's C05s) against 0.2 or the smoothed null; binomial p-value."""
-    pool = _Pool(election, columns, min_count)
+    pool = _Pool.of(election, columns, min_count)
     name = "counts ending in 0 or 5 (C05s)"
     if pool.n == 0:
         return _empty(name, pool, "counts")
@@ -484,10 +567,9 @@ def digit_pairs_test(election, *, kind: str = "adjacent", columns=None, min_coun
     """
     if kind not in DIGIT_PAIRS:
         raise ValueError(f"kind must be one of {', '.join(DIGIT_PAIRS)}, not {kind!r}")
-    pool = _Pool(election, columns, min_count)
+    pool = _Pool.of(election, columns, min_count)
     name, alternative, direction = DIGIT_PAIRS[kind]
-    pairs = last_two_digits(pool.values.ravel())
-    pairs = pairs[np.isfinite(pairs)].astype(int)
+    pairs = pool.pairs()
     n = pairs.size
     if n == 0:
         return _empty(name, pool, "counts")
@@ -514,7 +596,7 @@ def digit_pairs_test(election, *, kind: str = "adjacent", columns=None, min_coun
 def second_digit_test(election, *, columns=None, min_count: int = 10, exact_below: int = 50,
                       n_sim: int = 10_000, confidence_level: float = 0.95, rng=None) -> TestResult:
     """Mebane's 2BL: chi-square of second digits (counts >= 10) against Benford's law, 9 df."""
-    pool = _Pool(election, columns, max(min_count, 10))
+    pool = _Pool.of(election, columns, max(min_count, 10))
     name = "second digit Benford (2BL)"
     if pool.n == 0:
         return _empty(name, pool, "counts")
@@ -537,7 +619,7 @@ def second_digit_mean(election, *, columns=None, min_count: int = 10, n_sim: int
 
     The p-value is a z-test with Benford's second-digit sd 2.873.
     """
-    pool = _Pool(election, columns, max(min_count, 10))
+    pool = _Pool.of(election, columns, max(min_count, 10))
     name = "second digit mean (2BL)"
     if pool.n == 0:
         return _empty(name, pool, "counts")
@@ -558,7 +640,7 @@ def second_digit_mean(election, *, columns=None, min_count: int = 10, n_sim: int
 def first_digit_test(election, *, columns=None, min_count: int = 1, exact_below: int = 50,
                      n_sim: int = 10_000, confidence_level: float = 0.95, rng=None) -> TestResult:
     """Chi-square of first digits against Benford's law (8 df); a weak test for vote counts."""
-    pool = _Pool(election, columns, max(min_count, 1))
+    pool = _Pool.of(election, columns, max(min_count, 1))
     name = "first digit Benford"
     if pool.n == 0:
         return _empty(name, pool, "counts")
@@ -668,29 +750,41 @@ def percent_zero_five(election, *, columns=None, turnout: bool = True, min_base:
 
 
 # -- all groups in one call -------------------------------------------------------------------
-def _grouped(test):
+def _grouped(test, period=None):
     """The grouped form of a count-based digit test (``func.grouped(election, groups, rngs, **call)``).
 
     The count columns are read and checked once for the whole election and
-    sliced per group (``_Counts.take``); each group's result is the one the
-    test gives on that group alone with the group's own stream.
+    sliced per group (``_Counts.take``); the smoothed null of a test that
+    uses one (``period``: of its residues) is made for all groups side by
+    side; each group's result is the one the test gives on that group alone
+    with the group's own stream.
     """
     takes_rng = "rng" in test.parameters
+    defaults = test.__wrapped__.__kwdefaults__
 
     def grouped(election, groups, rngs, **call):
         check_parameters(test.test_name, test.parameters, {**call, **({"rng": None} if takes_rng else {})})
-        reading = _Counts(election, call.pop("columns", None))
+        reading = _Counts.read(election, call.pop("columns", None))
+        parts = {group: reading.part(group, positions) for group, positions in groups.items()}
+        if period is not None and call.get("null", defaults.get("null")) == "smoothed":
+            _Counts.smooth_each(parts.values(), call.get("min_count", defaults["min_count"]), period)
         out = {}
-        for group, positions in groups.items():
+        for group, part in parts.items():
             extra = {"rng": ensure_rng(rngs.get(group))} if takes_rng else {}
-            out[group] = test.__wrapped__(reading.take(positions), **call, **extra)
+            out[group] = test.__wrapped__(part, **call, **extra)
         return out
 
     return grouped
 
 
-for _test in (last_digit_test, digit_pairs_test, second_digit_test):
-    _test.grouped = _grouped(_test)
+def _warm(election, columns=None, **_) -> None:
+    """Read the counts once before a scan forks its workers, so that every process shares the reading."""
+    _Counts.read(election, columns)
+
+
+for _test, _period in ((last_digit_test, 10), (digit_pairs_test, 100), (second_digit_test, None)):
+    _test.grouped = _grouped(_test, _period)
+    _test.warm = _warm
 
 
 # -- all of them, per level ----------------------------------------------------------------------

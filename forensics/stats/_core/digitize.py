@@ -71,4 +71,6 @@ def digit_counts(digits) -> np.ndarray:
     """How many values have each digit 0..9 (NaN skipped); works along the last axis."""
     d = np.asarray(digits, dtype=float)
     ok = np.isfinite(d)
+    if d.ndim == 1:  # one pass
+        return np.bincount(d[ok & (d <= 9)].astype(np.int64), minlength=10)
     return np.stack([((d == k) & ok).sum(axis=-1) for k in range(10)], axis=-1)

@@ -6,6 +6,8 @@ place stations on this plane; they share how stations are chosen
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 
@@ -86,16 +88,27 @@ def histogram2d(x, y, weight, bin_width: float, names=("turnout", "share")) -> p
     cell = bin_index(x, bin_width) * n_bins + bin_index(y, bin_width)
     sums = np.bincount(cell, weights=weight, minlength=n_bins * n_bins)
     filled = np.flatnonzero(sums)
-    return pd.DataFrame({f"{names[0]}_bin": bin_edges(filled // n_bins, bin_width),
-                         f"{names[1]}_bin": bin_edges(filled % n_bins, bin_width),
-                         "weight": sums[filled]})
+    return _frame(np.column_stack([bin_edges(filled // n_bins, bin_width), bin_edges(filled % n_bins, bin_width),
+                                   sums[filled]]), f"{names[0]}_bin", f"{names[1]}_bin", "weight")
 
 
 def histogram1d(values, weight, bin_width: float, name: str) -> pd.DataFrame:
     """Tidy 1-D histogram over [0, 1] with every bin listed."""
     n_bins = int(round(1 / bin_width))
     sums = np.bincount(bin_index(values, bin_width), weights=weight, minlength=n_bins)
-    return pd.DataFrame({f"{name}_bin": bin_edges(np.arange(n_bins), bin_width), "weight": sums})
+    return _frame(np.column_stack([bin_edges(np.arange(n_bins), bin_width), sums]), f"{name}_bin", "weight")
+
+
+def _frame(block: np.ndarray, *names: str) -> pd.DataFrame:
+    """A frame of float columns ``names`` from the 2-D ``block``: one block, no per-column checks (the
+    histograms of a scan are made per group, and building a frame column by column costs more than them)."""
+    return pd.DataFrame(block.astype(float, copy=False), columns=_columns(names), copy=False)
+
+
+@functools.lru_cache(maxsize=64)
+def _columns(names: tuple) -> pd.Index:
+    """The column labels, made once per set of names."""
+    return pd.Index(names)
 
 
 def find_peak(values, weights=None, lower: float = 0.3, method: str = "kde", min_height: float = 0.25,
