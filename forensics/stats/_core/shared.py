@@ -27,6 +27,11 @@ def sharing():
         _STORE = outer
 
 
+def active() -> bool:
+    """Whether readings are being shared (inside ``sharing()``)."""
+    return _STORE is not None
+
+
 def shared(key, make, keep=()):
     """``make()``, made once per ``key`` while ``sharing()`` is on.
 
