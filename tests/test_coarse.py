@@ -158,14 +158,14 @@ def test_vectorised_density_equals_row_by_row():
 
 
 def test_coarse_shares_equals_the_row_by_row_reference(monkeypatch):
-    """The whole test on a simulated election: identical F, p-value, envelope and null."""
+    """The whole test with exact re-counts on a simulated election: identical F, p-value, envelope and null."""
     from forensics.stats import coarse
 
     e = simulate(n_pec=3000, rng=21)
-    new = coarse_shares(e, n_sim=40, rng=5)
+    new = coarse_shares(e, n_sim=40, rng=5, exact=True)
     monkeypatch.setattr(coarse, "_draw_posterior", _reference_draw_posterior)
     monkeypatch.setattr(coarse, "share_density", _reference_share_density)
-    old = coarse_shares(e, n_sim=40, rng=5)
+    old = coarse_shares(e, n_sim=40, rng=5, exact=True)
     assert new.statistic == old.statistic and new.pvalue == old.pvalue
     for key in ("density", "envelope", "null_F"):
         np.testing.assert_array_equal(new.details[key], old.details[key])
@@ -183,3 +183,36 @@ def test_same_numbers_on_one_thread_and_on_several():
             np.testing.assert_array_equal(other.details[key], one.details[key])
     with pytest.raises(ValueError, match="workers"):
         coarse_shares(e, n_sim=10, rng=9, workers=0)
+
+
+def test_fast_recounts_give_the_null_of_the_exact_ones():
+    """400 re-counts of a simulated election drawn fast and exactly: in every bin of the share the mean
+    proportion of stations agrees within 4.5 standard errors (the largest of ~800 such z is below 4.5 with
+    probability 0.995 when the two agree), and so do the mean densities at the round shares."""
+    from forensics.stats import coarse
+    from forensics.stats._core.recount import Posteriors
+
+    e = simulate(n_pec=3000, rng=23)
+    N, t = e.table["registered"].to_numpy(np.int64), e.table["valid"].to_numpy(np.int64)
+    v = e.table[e.parties[0]].to_numpy(np.int64)
+    keep = (t > 0) & (t <= N)
+    N, t, v = N[keep], t[keep], v[keep]
+    rng = np.random.default_rng(0)
+    fit_t, fit_v = fit_betabinom_mixture(N, t, rng=rng), fit_betabinom_mixture(t, v, rng=rng)
+    resp_t = coarse._responsibilities(fit_t, N.astype(float), t.astype(float))
+    resp_v = coarse._responsibilities(fit_v, t.astype(float), v.astype(float))
+    fast = (Posteriors(fit_t["alpha"], fit_t["beta"], resp_t, N, t, fixed=True),
+            Posteriors(fit_v["alpha"], fit_v["beta"], resp_v, t, v))
+    draws = {}
+    for name, posts in (("fast", fast), ("exact", (None, None))):
+        blocks = [coarse._recount_block(np.random.default_rng([b, 1]), fit_t, resp_t, fit_v, resp_v, N, t, v,
+                                        1e-4, 1001, posts, 25) for b in range(16)]
+        draws[name] = np.vstack([d for d, _ in blocks]), np.vstack([s for _, s in blocks])
+    (dens_f, share_f), (dens_e, share_e) = draws["fast"], draws["exact"]
+    se = np.sqrt((share_f.var(axis=0) + share_e.var(axis=0)) / 400)
+    used = se > 0
+    z = (share_f.mean(axis=0) - share_e.mean(axis=0))[used] / se[used]
+    assert used.sum() > 500 and np.abs(z).max() < 4.5
+    round_shares = [500, 333, 667, 250, 750, 400, 600]
+    se_dens = np.sqrt((dens_f[:, round_shares].var(axis=0) + dens_e[:, round_shares].var(axis=0)) / 400)
+    assert np.all(np.abs(dens_f[:, round_shares].mean(axis=0) - dens_e[:, round_shares].mean(axis=0)) < 4 * se_dens)

@@ -1,0 +1,167 @@
+"""Honest re-counts from beta-binomial posterior predictives, fast where a normal is close enough.
+
+A station with k of n, under a mixture component (alpha, beta), has the posterior Beta(a, b) with
+a = alpha + k, b = beta + n - k; its re-count out of m trials is beta-binomial BB(m, a, b).  Drawing
+it exactly (a Beta proportion, then a Binomial count) costs a few hundred nanoseconds.  Where the
+re-count has a standard deviation of at least ``SMOOTH_SD``, a skewness of at most ``SMOOTH_SKEW``
+in size and a + b >= ``SMOOTH_WEIGHT`` m, it is drawn instead as mean + sd w(z), z standard normal
+and w the second-order Cornish-Fisher expansion that gives the right skewness and kurtosis, rounded
+to the integers (the rounding keeps the lattice of whole counts, so the fractions v/t the
+coarse-shares test looks at come out as often as from exact counts).  There the drawn count is
+within total variation 0.005 of the beta-binomial (``benchmarks/bench_coarse_draws.py --accuracy``
+computes it over a grid of n, p and a + b); elsewhere (small or lopsided stations) the exact draws
+are used.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+__all__ = ["Posteriors", "recount", "bb_moments", "cornish_fisher", "smooth_pmf", "SMOOTH_SD", "SMOOTH_SKEW", "SMOOTH_WEIGHT"]
+
+SMOOTH_SD = 4.0
+SMOOTH_SKEW = 0.5
+SMOOTH_WEIGHT = 0.75
+
+
+def bb_moments(m, a, b):
+    """Mean, standard deviation, skewness and excess kurtosis of BB(m, a, b), elementwise."""
+    s = a + b
+    ab = a * b
+    msm = m * (s + m)
+    with np.errstate(divide="ignore", invalid="ignore"):  # no trials: sd 0 and NaN shape
+        sd = np.sqrt(msm * ab / (s * s * (s + 1)))
+        skew = (s + 2 * m) * (b - a) * np.sqrt((s + 1) / (ab * msm)) / (s + 2)
+        kurt = (s * s * (s + 1) / (ab * (s + 2) * (s + 3))
+                * (s * (s - 1) - 6 * ab + m * (6 * s + 3 * ab - 18 * ab / s + m * (6 + 3 * ab / s - 18 * ab / (s * s))))
+                / msm - 3)
+    return m * a / s, sd, skew, kurt
+
+
+def cornish_fisher(z, skew, kurt):
+    """z + skew He2(z) / 6 + kurt He3(z) / 24 - skew^2 (2 z^3 - 5 z) / 36: a variable with that skewness
+    and excess kurtosis to second order, from a standard normal z."""
+    q = z * z
+    return z * (1 - kurt / 8 + 5 * skew * skew / 36 + q * (kurt / 24 - skew * skew / 18)) + skew / 6 * (q - 1)
+
+
+def smooth(sd, skew, s, m):
+    """Where the rounded Cornish-Fisher normal stands in for the exact beta-binomial."""
+    with np.errstate(invalid="ignore"):
+        return (sd >= SMOOTH_SD) & (np.abs(skew) <= SMOOTH_SKEW) & (s >= SMOOTH_WEIGHT * m)
+
+
+class Posteriors:
+    """Every station's Beta posterior under every component, read by cell (station x L + component).
+
+    ``n``, ``k``: the counts the posteriors come from; ``resp`` (stations x L) each component's
+    responsibility for a station (the probability a re-count uses it); ``fixed``: keep the re-count
+    moments for m = n trials (the turnout re-count, whose trials are the station's voters), else the
+    per-cell constants of ``bb_moments`` in m, so that a re-count's moments cost a few operations.
+    """
+
+    def __init__(self, alpha, beta, resp, n, k, fixed=False):
+        self.n = np.asarray(n, dtype=np.int64)
+        self.cum = np.ascontiguousarray(np.cumsum(resp, axis=1)[:, :-1].T)
+        self.offset = alpha.size * np.arange(self.n.size)
+        self.a = (k[:, None] + alpha[None, :]).ravel()
+        self.b = ((n - k)[:, None] + beta[None, :]).ravel()
+        self.s = self.a + self.b
+        if fixed:
+            m = np.repeat(self.n.astype(float), alpha.size)
+            mean, sd, skew, kurt = bb_moments(m, self.a, self.b)
+            # mean + sd cornish_fisher(z) as the cubic x0 + z (x1 + z (x2 + z x3)), its coefficients kept per cell
+            x2 = sd * skew / 6
+            self.fixed = (mean - x2, sd * (1 - kurt / 8 + 5 * skew * skew / 36), x2,
+                          sd * (kurt / 24 - skew * skew / 18), smooth(sd, skew, self.s, m))
+            return
+        self.fixed = None
+        s, ab = self.s, self.a * self.b
+        scale = s * s * (s + 1) / (ab * (s + 2) * (s + 3))
+        # bb_moments with m factored out: sd = root_c sqrt(m (s + m)), skew = (s + 2m) e / sqrt(m (s + m)),
+        # kurtosis + 3 = (k0 + m (k1 + m k2)) / (m (s + m))
+        self.p = self.a / s
+        self.root_c = np.sqrt(ab / (s * s * (s + 1)))
+        self.e = (self.b - self.a) * np.sqrt((s + 1) / ab) / (s + 2)
+        self.k0 = scale * (s * (s - 1) - 6 * ab)
+        self.k1 = scale * (6 * s + 3 * ab - 18 * ab / s)
+        self.k2 = scale * (6 + 3 * ab / s - 18 * ab / (s * s))
+
+    def cells(self, rng):
+        """A component for every station, drawn by responsibility: (stations,) cell indices."""
+        u = rng.random(self.n.size)
+        cell = self.offset.copy()
+        for column in self.cum:
+            cell += u > column
+        return cell
+
+    def moments(self, m, cell):
+        """Mean, standard deviation, skewness and excess kurtosis of re-counts out of ``m`` trials in ``cell``."""
+        s = self.s[cell]
+        sm = s + m
+        msm = m * sm
+        root = np.sqrt(msm)
+        with np.errstate(divide="ignore", invalid="ignore"):  # no trials: sd 0, drawn exactly
+            skew = (sm + m) * self.e[cell] / root
+            kurt = (self.k0[cell] + m * (self.k1[cell] + m * self.k2[cell])) / msm - 3
+        return m * self.p[cell], self.root_c[cell] * root, skew, kurt, s
+
+
+def recount(rng, post: Posteriors, trials=None) -> np.ndarray:
+    """One re-count of every station (int64) from its posterior predictive.
+
+    ``trials``: each station's trials (None: the ``n`` of ``post``, whose moments it keeps).  Draws, in
+    this order: a uniform per station for its component, a standard normal per station, then the exact
+    Beta and Binomial draws where the normal is not close enough.
+    """
+    cell = post.cells(rng)
+    if trials is None:
+        trials = post.n
+        x0, x1, x2, x3, ok = (arr[cell] for arr in post.fixed)
+        z = rng.standard_normal(cell.size)
+        with np.errstate(invalid="ignore"):  # NaN where there are no trials: drawn exactly below
+            x = x3
+            x *= z
+            x += x2
+            x *= z
+            x += x1
+            x *= z
+            x += x0
+    else:
+        m = trials.astype(float)
+        mean, sd, skew, kurt, s = post.moments(m, cell)
+        ok = smooth(sd, skew, s, m)
+        z = rng.standard_normal(cell.size)
+        with np.errstate(invalid="ignore"):
+            x = mean + sd * cornish_fisher(z, skew, kurt)
+    with np.errstate(invalid="ignore"):
+        out = np.rint(x).astype(np.int64)
+    np.clip(out, 0, trials, out=out)
+    rough = ~ok
+    pick = cell[rough]
+    out[rough] = rng.binomial(trials[rough], rng.beta(post.a[pick], post.b[pick]))
+    return out
+
+
+def smooth_pmf(m: int, a: float, b: float, step: float = 1e-4) -> np.ndarray:
+    """Probabilities of 0..m under the rounded Cornish-Fisher draw of BB(m, a, b) (to compare with the exact pmf).
+
+    The cubic x(z) = mean + sd cornish_fisher(z) is cut into monotone pieces on a grid of ``step``
+    over |z| <= 9; on each piece the z where x crosses k + 1/2 is found by interpolation, and the normal
+    mass between crossings goes to the count k it rounds to (clipped to 0..m, as ``recount`` does).
+    """
+    mean, sd, skew, kurt = bb_moments(float(m), a, b)
+    z = np.arange(-9.0, 9.0 + step / 2, step)
+    x = mean + sd * cornish_fisher(z, skew, kurt)
+    pmf = np.zeros(m + 1)
+    turns = np.flatnonzero(np.diff(np.sign(np.diff(x)))) + 1
+    for piece in np.split(np.arange(z.size), turns):
+        zs, xs = z[piece], x[piece]
+        if xs[0] > xs[-1]:
+            zs, xs = zs[::-1], xs[::-1]
+        cuts = np.arange(np.ceil(xs[0] - 0.5), np.floor(xs[-1] - 0.5) + 1) + 0.5
+        at = np.concatenate([[zs[0]], np.interp(cuts, xs, zs), [zs[-1]]])
+        mass = np.abs(np.diff(stats.norm.cdf(at)))
+        counts = np.clip(np.rint(np.concatenate([[xs[0]], cuts + 0.5])), 0, m).astype(np.int64)
+        np.add.at(pmf, counts, mass)
+    return pmf
