@@ -21,7 +21,7 @@ def test_moments_are_the_betabinomials():
     k = rng.binomial(n, 0.4)
     post = Posteriors(np.array([0.7, 40.0]), np.array([2.5, 25.0]), np.full((300, 2), 0.5), n, k)
     cell = post.cells(rng)
-    for got, want in zip(post.moments(m, cell)[:4], bb_moments(m, post.a[cell], post.b[cell])):
+    for got, want in zip(post.moments(m, cell)[:4], bb_moments(m, *post.posterior(cell))):
         np.testing.assert_allclose(got, want, rtol=1e-10)
 
 

@@ -61,31 +61,38 @@ class Posteriors:
     """
 
     def __init__(self, alpha, beta, resp, n, k, fixed=False):
-        self.n = np.asarray(n, dtype=np.int64)
+        self.n, self.k = np.asarray(n, dtype=np.int64), np.asarray(k, dtype=np.int64)
+        self.rest = self.n - self.k
+        self.alpha, self.beta = alpha, beta
         self.cum = np.ascontiguousarray(np.cumsum(resp, axis=1)[:, :-1].T)
         self.offset = alpha.size * np.arange(self.n.size)
-        self.a = (k[:, None] + alpha[None, :]).ravel()
-        self.b = ((n - k)[:, None] + beta[None, :]).ravel()
-        self.s = self.a + self.b
+        a, b = self.posterior(np.arange(self.n.size * alpha.size))
+        s = a + b
         if fixed:
             m = np.repeat(self.n.astype(float), alpha.size)
-            mean, sd, skew, kurt = bb_moments(m, self.a, self.b)
+            mean, sd, skew, kurt = bb_moments(m, a, b)
             # mean + sd cornish_fisher(z) as the cubic x0 + z (x1 + z (x2 + z x3)), its coefficients kept per cell
             x2 = sd * skew / 6
             self.fixed = (mean - x2, sd * (1 - kurt / 8 + 5 * skew * skew / 36), x2,
-                          sd * (kurt / 24 - skew * skew / 18), smooth(sd, skew, self.s, m))
+                          sd * (kurt / 24 - skew * skew / 18), smooth(sd, skew, s, m))
             return
         self.fixed = None
-        s, ab = self.s, self.a * self.b
+        ab = a * b
         scale = s * s * (s + 1) / (ab * (s + 2) * (s + 3))
         # bb_moments with m factored out: sd = root_c sqrt(m (s + m)), skew = (s + 2m) e / sqrt(m (s + m)),
         # kurtosis + 3 = (k0 + m (k1 + m k2)) / (m (s + m))
-        self.p = self.a / s
+        self.s = s
+        self.p = a / s
         self.root_c = np.sqrt(ab / (s * s * (s + 1)))
-        self.e = (self.b - self.a) * np.sqrt((s + 1) / ab) / (s + 2)
+        self.e = (b - a) * np.sqrt((s + 1) / ab) / (s + 2)
         self.k0 = scale * (s * (s - 1) - 6 * ab)
         self.k1 = scale * (6 * s + 3 * ab - 18 * ab / s)
         self.k2 = scale * (6 + 3 * ab / s - 18 * ab / (s * s))
+
+    def posterior(self, cell):
+        """The Beta posterior's a and b in each of ``cell``."""
+        station, component = np.divmod(cell, self.alpha.size)
+        return self.alpha[component] + self.k[station], self.beta[component] + self.rest[station]
 
     def cells(self, rng):
         """A component for every station, drawn by responsibility: (stations,) cell indices."""
@@ -138,8 +145,7 @@ def recount(rng, post: Posteriors, trials=None) -> np.ndarray:
         out = np.rint(x).astype(np.int64)
     np.clip(out, 0, trials, out=out)
     rough = ~ok
-    pick = cell[rough]
-    out[rough] = rng.binomial(trials[rough], rng.beta(post.a[pick], post.b[pick]))
+    out[rough] = rng.binomial(trials[rough], rng.beta(*post.posterior(cell[rough])))
     return out
 
 
