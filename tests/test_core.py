@@ -171,3 +171,25 @@ def test_exclusions_split_into_parts_equal_each_part_filtered_alone():
         assert got.n_used == alone.n_used and got.counts == alone.counts
         assert list(got.counts) == list(alone.counts)  # in the order the reasons first appear
         pd.testing.assert_series_equal(got.rows, alone.rows)
+
+
+def test_small_frames_equal_pandas_own_with_labels_made_once():
+    from forensics.stats._core.frames import columns, frame
+
+    cases = [
+        {"digit": np.arange(3), "observed": np.array([4, 5, 6]), "share": [0.1, 0.2, 0.7], "note": "x",
+         "pvalue": np.nan},
+        {"a": np.array([], dtype=float), "b": np.array([], dtype=np.int64)},
+        {"a": 1.0, "b": "x"},  # scalars only: pandas' own error
+        {"a": pd.Series([1.0, 2.0], index=[5, 7]), "b": [3, 4]},  # labelled values: pandas aligns them
+    ]
+    for data in cases:
+        try:
+            expected = pd.DataFrame(data)
+        except ValueError:
+            with pytest.raises(ValueError):
+                frame(data)
+            continue
+        pd.testing.assert_frame_equal(frame(data), expected, check_exact=True)
+    first, second = frame(cases[0]), frame(cases[0])
+    assert first.columns is second.columns is columns(tuple(cases[0]))

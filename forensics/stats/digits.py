@@ -36,6 +36,7 @@ from ._core.bootstrap import (basic_interval, multiplicities, one_blas_thread, r
                               resample_sums)
 from ._core.counts import count_values
 from ._core.digitize import digit_counts, first_digit, last_digit, last_two_digits, percent_ends_05, second_digit
+from ._core.frames import frame
 from ._core.shared import shared
 from .registry import check_parameters, register_test
 from .result import TestResult
@@ -389,7 +390,7 @@ def _digit_table(observed, probs, digits, confidence_level: float = 0.95) -> pd.
     """Each digit's count and share with its exact interval, the expected share and a binomial p-value."""
     n = int(observed.sum())
     low, high = clopper_pearson(observed, n, confidence_level) if n else (np.nan, np.nan)
-    return pd.DataFrame({
+    return frame({
         "digit": digits,
         "observed": observed.astype(int),
         "share": observed / n if n else np.nan,

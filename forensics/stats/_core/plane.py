@@ -6,14 +6,13 @@ place stations on this plane; they share how stations are chosen
 """
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 import pandas as pd
 
 from ...errors import DataError
 from ...exclusions import Exclusions
 from ...model import Election
+from .frames import columns
 
 #: Guard against 0.57 / 0.01 = 56.99999 putting an exact percentage in the bin below.
 _EPS = 1e-9
@@ -102,13 +101,7 @@ def histogram1d(values, weight, bin_width: float, name: str) -> pd.DataFrame:
 def _frame(block: np.ndarray, *names: str) -> pd.DataFrame:
     """A frame of float columns ``names`` from the 2-D ``block``: one block, no per-column checks (the
     histograms of a scan are made per group, and building a frame column by column costs more than them)."""
-    return pd.DataFrame(block.astype(float, copy=False), columns=_columns(names), copy=False)
-
-
-@functools.lru_cache(maxsize=64)
-def _columns(names: tuple) -> pd.Index:
-    """The column labels, made once per set of names."""
-    return pd.Index(names)
+    return pd.DataFrame(block.astype(float, copy=False), columns=columns(names), copy=False)
 
 
 def find_peak(values, weights=None, lower: float = 0.3, method: str = "kde", min_height: float = 0.25,
