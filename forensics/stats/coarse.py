@@ -59,18 +59,78 @@ RECOUNTS_PER_BLOCK = 25
 
 # -- step 1: beta-binomial mixture ------------------------------------------------------------
 
-def _component_loglik(n, k, a, b, log_choose=None):
-    """(pairs x L) log BB(k | n, a_l, b_l); ``log_choose`` = log C(n, k) when precomputed."""
-    if log_choose is None:
-        log_choose = special.gammaln(n + 1) - special.gammaln(k + 1) - special.gammaln(n - k + 1)
-    return (log_choose[:, None] + special.betaln(k[:, None] + a[None, :], (n - k)[:, None] + b[None, :])
-            - special.betaln(a, b)[None, :])
+class _Distinct:
+    """Counts (n, k) as indices into the distinct values of k, n - k and n.
+
+    The likelihood's special functions of k + a, n - k + b and n + a + b take
+    one value per distinct count and component, not per station or pair: a
+    sample of 5,000 stations has about 5,000 distinct counts over the three,
+    against 15,000 per-pair arguments.  Counts spanning no more integers than
+    there are stations are indexed by their value (no sort); others by sorting.
+    """
+
+    def __init__(self, n, k):
+        self.sides = [self._index(x) for x in (k, n - k, n)]
+
+    @staticmethod
+    def _index(x):
+        top = int(x.max())
+        if top < x.size:
+            return np.arange(top + 1, dtype=float), x.astype(np.intp)
+        values, index = np.unique(x, return_inverse=True)
+        return values, index.ravel()
+
+    def log_gamma(self, a, b):
+        """(L x stations) gammaln(k + a) + gammaln(n - k + b) - gammaln(n + a + b)."""
+        (uk, ik), (ur, ir), (un, iN) = self.sides
+        out = np.take(special.gammaln(uk[None, :] + a[:, None]), ik, axis=1)
+        out += np.take(special.gammaln(ur[None, :] + b[:, None]), ir, axis=1)
+        out -= np.take(special.gammaln(un[None, :] + (a + b)[:, None]), iN, axis=1)
+        return out
+
+    def log_choose(self):
+        """log C(n, k) per station."""
+        (uk, ik), (ur, ir), (un, iN) = self.sides
+        return special.gammaln(un + 1)[iN] - special.gammaln(uk + 1)[ik] - special.gammaln(ur + 1)[ir]
+
+    def digamma_sums(self, a, b, weight):
+        """Sums over stations of ``weight`` (L x stations) times digamma(k + a), digamma(n - k + b) and
+        digamma(n + a + b): the weights are first added up per distinct count (one bincount per side)."""
+        L = weight.shape[0]
+        sums = []
+        for (values, index), shift in zip(self.sides, (a, b, a + b)):
+            flat = (index[None, :] + values.size * np.arange(L)[:, None]).ravel()
+            per_value = np.bincount(flat, weights=weight.ravel(), minlength=L * values.size).reshape(L, -1)
+            sums.append((per_value * special.digamma(values[None, :] + shift[:, None])).sum(axis=1))
+        return sums
+
+
+def _component_loglik(n, k, a, b, log_choose=None, distinct=None):
+    """(pairs x L) log BB(k | n, a_l, b_l), the transpose of an (L x pairs) array; ``log_choose`` = log C(n, k)
+    and ``distinct`` = _Distinct(n, k) when precomputed."""
+    distinct = _Distinct(n, k) if distinct is None else distinct
+    log_choose = distinct.log_choose() if log_choose is None else log_choose
+    comp = distinct.log_gamma(a, b)
+    comp += log_choose
+    comp -= special.betaln(a, b)[:, None]
+    return comp.T
 
 
 def _logsumexp_rows(x):
     """``log(sum(exp(x), axis=1))`` for a (rows x L) array of finite values (scipy's logsumexp, without its checks)."""
     top = x.max(axis=1)
     return np.log(np.exp(x - top[:, None]).sum(axis=1)) + top
+
+
+def _normalise_components(comp):
+    """Turn (L x stations) log-weights, in place, into each station's probabilities over the L rows;
+    returns the log of each station's total weight."""
+    top = comp.max(axis=0)
+    comp -= top
+    np.exp(comp, out=comp)
+    mass = comp.sum(axis=0)
+    comp /= mass
+    return np.log(mass) + top
 
 
 def _unpack(theta, L):
@@ -81,17 +141,25 @@ def _unpack(theta, L):
     return a, b, logw
 
 
-def _negloglik(theta, n, k, count, L, log_choose):
-    """Negative mixture log-likelihood and its gradient in (log a, log b, weight logits)."""
+def _negloglik(theta, n, k, count, L, log_choose, distinct=None):
+    """Negative mixture log-likelihood and its gradient in (log a, log b, weight logits).
+
+    Works on (L x pairs) arrays, so the sums over components are row operations; ``distinct`` is
+    _Distinct(n, k) when precomputed.
+    """
+    distinct = _Distinct(n, k) if distinct is None else distinct
     a, b, logw = _unpack(theta, L)
-    comp = _component_loglik(n, k, a, b, log_choose) + logw[None, :]
-    total = _logsumexp_rows(comp)
-    resp = np.exp(comp - total[:, None]) * count[:, None]
-    dig_ab = special.digamma(a + b) - special.digamma(n[:, None] + a + b)
-    grad_a = a * ((resp * (special.digamma(k[:, None] + a) - special.digamma(a) + dig_ab)).sum(axis=0))
-    grad_b = b * ((resp * (special.digamma((n - k)[:, None] + b) - special.digamma(b) + dig_ab)).sum(axis=0))
-    grad_u = resp.sum(axis=0) - count.sum() * np.exp(logw)
-    return -float((count * total).sum()), -np.concatenate([grad_a, grad_b, grad_u[1:]])
+    resp = _component_loglik(n, k, a, b, log_choose, distinct).T
+    resp += logw[:, None]
+    total = _normalise_components(resp)
+    resp *= count
+    weight = resp.sum(axis=1)
+    sum_k, sum_rest, sum_n = distinct.digamma_sums(a, b, resp)
+    dig_ab = special.digamma(a + b)
+    grad_a = a * (sum_k - sum_n + weight * (dig_ab - special.digamma(a)))
+    grad_b = b * (sum_rest - sum_n + weight * (dig_ab - special.digamma(b)))
+    grad_u = weight - count.sum() * np.exp(logw)
+    return -float(count @ total), -np.concatenate([grad_a, grad_b, grad_u[1:]])
 
 
 def _start(n, k, count, L):
@@ -134,13 +202,14 @@ def fit_betabinom_mixture(n, k, max_components: int = 5, rng=None, sample: int =
         n, k = n[pick], k[pick]
     pairs, count = np.unique(np.column_stack([n, k]), axis=0, return_counts=True)
     n, k, count = pairs[:, 0].astype(float), pairs[:, 1].astype(float), count.astype(float)
-    log_choose = special.gammaln(n + 1) - special.gammaln(k + 1) - special.gammaln(n - k + 1)
+    distinct = _Distinct(n, k)
+    log_choose = distinct.log_choose()
     x = np.linspace(0.01, 0.99, 99) if grid is None else grid
     path, previous, fit = [], None, None
     for L in range(1, max_components + 1):
         bounds = [LOG_BOUNDS] * (2 * L) + [(-10.0, 10.0)] * (L - 1)
-        opt = optimize.minimize(_negloglik, _start(n, k, count, L), args=(n, k, count, L, log_choose), jac=True,
-                                method="L-BFGS-B", bounds=bounds)
+        opt = optimize.minimize(_negloglik, _start(n, k, count, L), args=(n, k, count, L, log_choose, distinct),
+                                jac=True, method="L-BFGS-B", bounds=bounds)
         a, b, logw = _unpack(opt.x, L)
         fit = {"alpha": a, "beta": b, "w": np.exp(logw), "logw": logw, "L": L, "loglik": -opt.fun}
         path.append(-opt.fun)
@@ -154,8 +223,11 @@ def fit_betabinom_mixture(n, k, max_components: int = 5, rng=None, sample: int =
 
 def _responsibilities(fit, n, k):
     """(stations x L) probability of each component given a station's counts."""
-    comp = _component_loglik(n, k, fit["alpha"], fit["beta"]) + fit["logw"][None, :]
-    return np.exp(comp - _logsumexp_rows(comp)[:, None])
+    # log C(n, k) is the same for every component: left out, it changes no probability
+    comp = _component_loglik(n, k, fit["alpha"], fit["beta"], log_choose=0.0).T
+    comp += fit["logw"][:, None]
+    _normalise_components(comp)
+    return comp.T
 
 
 def _draw_components(rng, resp, size):
