@@ -75,6 +75,7 @@ class _Distinct:
 
     def __init__(self, n, k):
         self.sides = [self._index(x) for x in (k, n - k, n)]
+        self._flat = {}
 
     @staticmethod
     def _index(x):
@@ -83,6 +84,12 @@ class _Distinct:
             return np.arange(top + 1, dtype=float), x.astype(np.intp)
         values, index = np.unique(x, return_inverse=True)
         return values, index.ravel()
+
+    def flat_index(self, L):
+        """Per side, (L x stations) position of each station's distinct count in a raveled (L x values) array."""
+        if L not in self._flat:
+            self._flat[L] = [index[None, :] + values.size * np.arange(L)[:, None] for values, index in self.sides]
+        return self._flat[L]
 
     def log_gamma(self, a, b):
         """(L x stations) gammaln(k + a) + gammaln(n - k + b) - gammaln(n + a + b)."""
@@ -100,11 +107,11 @@ class _Distinct:
     def digamma_gains(self, a, b, weight):
         """Sums over stations of ``weight`` (L x stations) times digamma(x + c) - digamma(c), for (x, c) =
         (k, a), (n - k, b) and (n, a + b): the weights are first added up per distinct count."""
-        gains = []
-        for (values, index), shift in zip(self.sides, (a, b, a + b)):
-            per_value = np.stack([np.bincount(index, weights=row, minlength=values.size) for row in weight])
+        L, gains = weight.shape[0], []
+        for (values, _), flat, shift in zip(self.sides, self.flat_index(L), (a, b, a + b)):
+            per_value = np.bincount(flat.ravel(), weights=weight.ravel(), minlength=L * values.size)
             step = special.digamma(values[None, :] + shift[:, None]) - special.digamma(shift)[:, None]
-            gains.append((per_value * step).sum(axis=1))
+            gains.append((per_value.reshape(L, -1) * step).sum(axis=1))
         return gains
 
 
