@@ -219,7 +219,7 @@ def _pairs(seed, size, top):
     return pairs[:, 0].astype(float), pairs[:, 1].astype(float), count.astype(float)
 
 
-@pytest.mark.parametrize("top", [300, 7000])  # counts indexed by value, and by sorting
+@pytest.mark.parametrize("top", [300, 7000])  # small stations sharing their counts, and large ones
 def test_likelihood_on_distinct_counts_equals_the_per_pair_formulas(top):
     n, k, count = _pairs(5, 4000, top)
     log_choose = special.gammaln(n + 1) - special.gammaln(k + 1) - special.gammaln(n - k + 1)
@@ -240,7 +240,7 @@ def test_responsibilities_equal_the_per_pair_formula():
     from forensics.stats.coarse import _responsibilities
 
     rng = np.random.default_rng(6)
-    n = rng.integers(1, 3000, 50_000).astype(float)  # more stations than values: indexed by value
+    n = rng.integers(1, 3000, 50_000).astype(float)  # more stations than values: counts indexed by value
     k = rng.binomial(n.astype(int), rng.beta(5, 4, n.size)).astype(float)
     fit = {"alpha": np.array([0.3, 12.0, 150.0]), "beta": np.array([0.8, 9.0, 60.0]),
            "logw": np.log([0.2, 0.5, 0.3])}

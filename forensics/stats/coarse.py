@@ -69,18 +69,20 @@ class _Distinct:
     The likelihood's special functions of k + a, n - k + b and n + a + b take
     one value per distinct count and component, not per station or pair: a
     sample of 5,000 stations has about 5,000 distinct counts over the three,
-    against 15,000 per-pair arguments.  Counts spanning no more integers than
-    there are stations are indexed by their value (no sort); others by sorting.
+    against 15,000 per-pair arguments.  The counts are sorted to find their
+    distinct values; with ``by_value`` (for a single evaluation on many
+    stations), counts spanning fewer integers than there are stations are
+    indexed by their value instead, with no sort.
     """
 
-    def __init__(self, n, k):
-        self.sides = [self._index(x) for x in (k, n - k, n)]
+    def __init__(self, n, k, by_value=False):
+        self.sides = [self._index(x, by_value) for x in (k, n - k, n)]
         self._flat = {}
 
     @staticmethod
-    def _index(x):
+    def _index(x, by_value):
         top = int(x.max())
-        if top < x.size:
+        if by_value and top < x.size:
             return np.arange(top + 1, dtype=float), x.astype(np.intp)
         values, index = np.unique(x, return_inverse=True)
         return values, index.ravel()
@@ -233,7 +235,7 @@ def fit_betabinom_mixture(n, k, max_components: int = 5, rng=None, sample: int =
 def _responsibilities(fit, n, k):
     """(stations x L) probability of each component given a station's counts."""
     # log C(n, k) is the same for every component: left out, it changes no probability
-    comp = _component_loglik(n, k, fit["alpha"], fit["beta"], log_choose=0.0).T
+    comp = _component_loglik(n, k, fit["alpha"], fit["beta"], 0.0, _Distinct(n, k, by_value=True)).T
     comp += fit["logw"][:, None]
     _normalise_components(comp)
     return comp.T
