@@ -26,9 +26,10 @@ the mixture is started from quantile groups (method of moments) instead of
 random starts refined against a kernel density; the likelihood is maximised
 directly (L-BFGS-B with analytic gradients, log alpha and log beta boxed in
 [-3, 6] as in the package, to a relative tolerance of 1e-10) on a weighted
-sample of distinct (n, k) pairs; the kernel density is computed as in R's
-``density()`` (linear binning onto 2 x 1024 points over [-4bw, 1 + 4bw],
-Gaussian smoothing, linear interpolation to the grid).  The p-value is an addition: F of each resample
+sample of distinct (n, k) pairs;
+the kernel density is computed as in R's ``density()`` (linear binning onto
+2 x 1024 points over [-4bw, 1 + 4bw], Gaussian smoothing, linear
+interpolation to the grid).  The p-value is an addition: F of each resample
 against the envelope and mean of the other resamples gives the null
 distribution of F, and the p-value is the share of resamples whose F is at
 least the observed one.
