@@ -50,6 +50,72 @@ def test_mixture_fit_recovers_known_parameters():
     assert np.all(np.diff(fit["path"]) > -1e-6)
 
 
+# -- the likelihood on distinct counts gives the numbers of the per-pair formulas ---------------
+
+def _reference_component_loglik(n, k, a, b):
+    """(pairs x L) log BB(k | n, a, b) with scipy's betaln per pair and component."""
+    log_choose = special.gammaln(n + 1) - special.gammaln(k + 1) - special.gammaln(n - k + 1)
+    return (log_choose[:, None] + special.betaln(k[:, None] + a[None, :], (n - k)[:, None] + b[None, :])
+            - special.betaln(a, b)[None, :])
+
+
+def _reference_negloglik(theta, n, k, count, L):
+    """Negative log-likelihood and gradient with three digammas per pair and component."""
+    a, b = np.exp(theta[:L]), np.exp(theta[L:2 * L])
+    u = np.concatenate([[0.0], theta[2 * L:]])
+    logw = u - special.logsumexp(u)
+    comp = _reference_component_loglik(n, k, a, b) + logw[None, :]
+    total = special.logsumexp(comp, axis=1)
+    resp = np.exp(comp - total[:, None]) * count[:, None]
+    dig_ab = special.digamma(a + b) - special.digamma(n[:, None] + a + b)
+    grad_a = a * (resp * (special.digamma(k[:, None] + a) - special.digamma(a) + dig_ab)).sum(axis=0)
+    grad_b = b * (resp * (special.digamma((n - k)[:, None] + b) - special.digamma(b) + dig_ab)).sum(axis=0)
+    grad_u = resp.sum(axis=0) - count.sum() * np.exp(logw)
+    return -(count * total).sum(), -np.concatenate([grad_a, grad_b, grad_u[1:]])
+
+
+def _pairs(seed, size, top):
+    """Distinct (n, k) pairs with weights: small and large stations, shares at 0 and 1 among them."""
+    rng = np.random.default_rng(seed)
+    n = rng.integers(1, top, size)
+    k = rng.binomial(n, rng.beta(3, 2, size))
+    k[:10], k[10:20] = 0, n[10:20]
+    pairs, count = np.unique(np.column_stack([n, k]), axis=0, return_counts=True)
+    return pairs[:, 0].astype(float), pairs[:, 1].astype(float), count.astype(float)
+
+
+@pytest.mark.parametrize("top", [300, 7000])  # small stations sharing their counts, and large ones
+def test_likelihood_on_distinct_counts_equals_the_per_pair_formulas(top):
+    n, k, count = _pairs(5, 4000, top)
+    log_choose = special.gammaln(n + 1) - special.gammaln(k + 1) - special.gammaln(n - k + 1)
+    for theta in (np.array([1.0, 2.5, 0.3, 1.9, -0.4]),                                 # L = 2
+                  np.array([-3.0, 0.7, 6.0, 6.0, -2.2, 4.1, 1.5, -1.0]),                  # L = 3, at the box
+                  np.array([0.2, 3.0, 5.5, 2.0, 0.1, 2.4, 4.9, 1.2, 0.5, -0.3, 2.0])):    # L = 4
+        L = (theta.size + 1) // 3
+        a, b = np.exp(theta[:L]), np.exp(theta[L:2 * L])
+        np.testing.assert_allclose(_component_loglik(n, k, a, b), _reference_component_loglik(n, k, a, b),
+                                   rtol=1e-11, atol=1e-9)
+        value, grad = _negloglik(theta, n, k, count, L, log_choose)
+        ref_value, ref_grad = _reference_negloglik(theta, n, k, count, L)
+        assert value == pytest.approx(ref_value, rel=1e-12)
+        np.testing.assert_allclose(grad, ref_grad, rtol=1e-9, atol=1e-11 * np.abs(ref_grad).max())
+
+
+def test_responsibilities_equal_the_per_pair_formula():
+    from forensics.stats.coarse import _responsibilities
+
+    rng = np.random.default_rng(6)
+    n = rng.integers(1, 3000, 50_000).astype(float)  # more stations than values: counts indexed by value
+    k = rng.binomial(n.astype(int), rng.beta(5, 4, n.size)).astype(float)
+    fit = {"alpha": np.array([0.3, 12.0, 150.0]), "beta": np.array([0.8, 9.0, 60.0]),
+           "logw": np.log([0.2, 0.5, 0.3])}
+    comp = _reference_component_loglik(n, k, fit["alpha"], fit["beta"]) + fit["logw"]
+    expected = np.exp(comp - special.logsumexp(comp, axis=1, keepdims=True))
+    resp = _responsibilities(fit, n, k)
+    assert resp.shape == (n.size, 3)
+    np.testing.assert_allclose(resp, expected, rtol=1e-9, atol=1e-14)
+
+
 def test_density_matches_r_style_binning():
     x = np.linspace(0, 1, 1001)
     # a smooth sample: the density of N(0.5, 0.1) widened by the kernel, integrating to 1
