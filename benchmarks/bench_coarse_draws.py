@@ -617,8 +617,9 @@ def bin_agreement(election, replicates=400, seed=0) -> dict:
     used = se > 0
     mean_f, mean_e = out["fast"].mean(axis=0)[used], out["exact"].mean(axis=0)[used]
     z = (mean_f - mean_e) / se[used]
-    relative = np.abs(mean_f - mean_e) / mean_e
-    spread = out["exact"].std(axis=0)[used] / mean_e  # one re-count's spread, which the envelope is made of
+    with np.errstate(divide="ignore", invalid="ignore"):  # bins only the fast re-counts reached
+        relative = np.abs(mean_f - mean_e) / mean_e
+        spread = out["exact"].std(axis=0)[used] / mean_e  # one re-count's spread, which the envelope is made of
     busy = mean_e * N.size >= 10  # bins holding at least 10 stations on average
     return {"bins": int(used.sum()), "max_z": float(np.abs(z).max()), "over3": int((np.abs(z) > 3).sum()),
             "relative": float(relative[np.abs(z) > 3].max()) if np.any(np.abs(z) > 3) else 0.0,
