@@ -7,6 +7,7 @@ computed here.
 from __future__ import annotations
 
 import colorsys
+import math
 
 import numpy as np
 import pandas as pd
@@ -141,7 +142,9 @@ def regression_hexbin(results, parties=None, gridsize: int = 60):
     for ax, party in zip(axes[0], parties):
         res = by_party[party]
         h = res.details["histogram"]
-        ax.hexbin(h["turnout_bin"] + 0.0025, h["votes_bin"] + 0.0025, C=h["weight"], reduce_C_function=np.sum,
+        # math.fsum: the exact sum of a hexagon's weights (np.sum's for whole counts), without converting each
+        # of thousands of short lists to an array
+        ax.hexbin(h["turnout_bin"] + 0.0025, h["votes_bin"] + 0.0025, C=h["weight"], reduce_C_function=math.fsum,
                   gridsize=gridsize, bins="log", cmap="viridis", mincnt=1, extent=(0, 1, 0, 1))
         grid = np.linspace(0, 1, 50)
         ax.plot(grid, res.details["intercept"] + res.statistic * grid, color="tab:red", lw=1.5,
