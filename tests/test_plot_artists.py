@@ -77,11 +77,27 @@ def _offset(fig):  # large counts: the formatter writes an offset, so the axis d
     ax.set_ylabel("votes")
 
 
-def _shared(fig):  # shared x axes share one locator: left to matplotlib
+def _shared(fig):  # shared x axes share one locator: both drawn from it, the top one without labels
     top, bottom = fig.subplots(2, 1, sharex=True)
     top.plot([0, 50], [1, 3])
     bottom.plot([0, 50], [3, 1])
     bottom.set_xlabel("percent")
+
+
+def _shared_offset(fig):  # shared, and the formatter writes an offset: both axes draw themselves
+    left, right = fig.subplots(1, 2, sharey=True)
+    left.plot([0, 1], [1e7, 1e7 + 3])
+    right.plot([0, 1], [1e7 + 1, 1e7 + 2])
+    left.set_ylabel("votes")
+
+
+def _grid(fig):  # grid lines on the value axis, region names on the other
+    ax = fig.add_subplot()
+    ax.scatter([1, -2, 3], [0, 1, 2])
+    ax.grid(axis="x", color="#eeeeee")
+    ax.grid(axis="y", which="minor", color="red")
+    ax.minorticks_on()
+    ax.set_xlabel("observed minus expected")
 
 
 def _colour_bars(fig):  # log colour bars: major and minor ticks and the label on the right, or below
@@ -122,7 +138,7 @@ def _both_sides(fig):  # marks on both sides, labels on one
 
 
 def test_light_ticks_draw_the_pixels_matplotlibs_ticks_draw():
-    for build in (_percent, _names, _offset, _shared, _colour_bars, _narrow_log, _other_sides, _both_sides):
+    for build in (_percent, _names, _offset, _shared, _shared_offset, _grid, _colour_bars, _narrow_log, _other_sides, _both_sides):
         theirs, _ = _drawn(build, light=False)
         ours, fig = _drawn(build, light=True)
         assert np.array_equal(theirs, ours), build.__name__

@@ -99,8 +99,14 @@ class _LightTicks(Artist):
         self.axis, self.groups = axis, groups  # [(locator, formatter, prototype tick)]: major, then minor
         self.set_zorder(axis.get_zorder())
         self.set_figure(axis.get_figure(root=False))
-        self.marks = []
+        self.marks, self.grids = [], []
         for _, _, prototype in groups:
+            grid = None
+            if prototype.gridline.get_visible():
+                grid = Line2D([], [])
+                grid.update_from(prototype.gridline)  # colour, width, style, transform and clipping
+                grid.set_figure(self.get_figure(root=False))
+            self.grids.append(grid)
             lines = []
             for side, line in ((0, prototype.tick1line), (1, prototype.tick2line)):
                 if line.get_visible():
@@ -159,7 +165,10 @@ class _LightTicks(Artist):
             return
         x_axis = self.axis.axis_name == "x"
         self.texts, self.anchors = [], [[], []]
-        for (locs, labels), lines, (_, _, prototype) in zip(located, self.marks, self.groups):
+        for (locs, labels), lines, grid, (_, _, prototype) in zip(located, self.marks, self.grids, self.groups):
+            for loc in locs if grid is not None else []:  # one line across the axes per tick
+                grid.set_data(([loc, loc], [0, 1]) if x_axis else ([0, 1], [loc, loc]))
+                grid.draw(renderer)
             for side, marks in lines:
                 across = [float(side)] * len(locs)
                 marks.set_data((locs, across) if x_axis else (across, locs))
@@ -218,25 +227,28 @@ def light_ticks(ax, which: str = "both") -> None:
     Each matplotlib Tick is five artists built, copied and measured on every
     draw; the report's percent axes, region names and log colour bars have
     dozens.  Call it when the axis is set up (locators, formatters, tick
-    parameters): the ticks, labels and axis label come out where matplotlib
-    puts them (the label beyond the tick labels on its side, as when
-    matplotlib places it itself).  An axis this cannot stand in for exactly
-    is left as it is: one shared with another axes (they share a locator),
-    one with grid lines, or with a label that is not on the side of the
-    axes it names (bottom or top, left or right).
+    parameters, grid): the ticks, grid lines, labels and axis label come out
+    where matplotlib puts them (the label beyond the tick labels on its
+    side, as when matplotlib places it itself).  Axes that share the axis
+    (one locator) get theirs together, each with its own tick parameters.
+    An axis this cannot stand in for exactly is left as it is: one without
+    major ticks, or with a label that is not on a side of the axes it names
+    (bottom or top, left or right).
     """
-    for axis in ([ax.xaxis, ax.yaxis] if which == "both" else [getattr(ax, f"{which}axis")]):
-        shared = (ax.get_shared_x_axes() if axis.axis_name == "x" else ax.get_shared_y_axes()).get_siblings(ax)
-        major, minor = _visible_group(axis, "major"), _visible_group(axis, "minor")
-        groups = [g for g in (major, minor) if g is not None]
-        if (len(shared) > 1  # shared axes share one locator
-                or major is None or any(g[2].gridline.get_visible() for g in groups)
-                or axis.get_label_position() not in (("bottom", "top") if axis.axis_name == "x" else ("left", "right"))):
+    for name in ("x", "y") if which == "both" else (which,):
+        siblings = (ax.get_shared_x_axes() if name == "x" else ax.get_shared_y_axes()).get_siblings(ax)
+        axes = [getattr(a, f"{name}axis") for a in siblings]
+        found = [(axis, _visible_group(axis, "major"), _visible_group(axis, "minor")) for axis in axes]
+        sides = ("bottom", "top") if name == "x" else ("left", "right")
+        if any(major is None or axis.get_label_position() not in sides for axis, major, _ in found):
             continue
-        ax.add_artist(_LightTicks(axis, groups))
-        axis.set_major_locator(NullLocator())
-        if minor is not None:
-            axis.set_minor_locator(NullLocator())
-        for locator, formatter, _ in groups:
-            locator.set_axis(axis)  # still read the axis' view interval
-            formatter.set_axis(axis)
+        for axis, major, minor in found:
+            axis.axes.add_artist(_LightTicks(axis, [g for g in (major, minor) if g is not None]))
+        for axis, major, minor in found:  # shared axes share these: set once, read by each
+            axis.set_major_locator(NullLocator())
+            if minor is not None:
+                axis.set_minor_locator(NullLocator())
+        for axis, major, minor in found:
+            for locator, formatter, _ in (g for g in (major, minor) if g is not None):
+                locator.set_axis(axis)  # still read an axis' view interval
+                formatter.set_axis(axis)
