@@ -7,7 +7,7 @@ from matplotlib.figure import Figure
 
 from matplotlib.ticker import FixedFormatter, FixedLocator, MultipleLocator, PercentFormatter
 
-from forensics.plots.artists import _LightTicks, bars, light_ticks
+from forensics.plots.artists import _LightTicks, bars, fixed_ticks, light_ticks
 
 
 def _pixels(draw):
@@ -150,3 +150,21 @@ def test_light_ticks_draw_the_pixels_matplotlibs_ticks_draw():
     ticks = [a for a in bar.artists if isinstance(a, _LightTicks)]
     assert len(ticks) == 2 and {side for side, _ in ticks[1].texts} == {1}  # the labels right of the bar
     assert len(ticks[1].groups) == 2  # its minor ticks drawn too
+
+
+def test_fixed_ticks_draw_what_set_ticks_draws():
+    def build(ours: bool):
+        def draw(ax):
+            ax.bar(np.arange(10), np.linspace(0.05, 0.15, 10), label="share")
+            ticks, labels = np.arange(0, 10, 3), ["0", "3", "6", "9"]
+            if ours:
+                fixed_ticks(ax.xaxis, ticks, labels)
+                fixed_ticks(ax.yaxis, [0.0, 0.1, 0.3])  # beyond the data: the view widens to it
+            else:
+                ax.set_xticks(ticks, labels)
+                ax.set_yticks([0.0, 0.1, 0.3])
+        return draw
+
+    theirs, ours = _pixels(build(False)), _pixels(build(True))
+    assert theirs[1:] == ours[1:] and ours[2][1] >= 0.3
+    assert np.array_equal(theirs[0], ours[0])

@@ -15,7 +15,7 @@ from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.lines import Line2D
 from matplotlib.markers import TICKDOWN
 from matplotlib.text import Text
-from matplotlib.ticker import NullLocator
+from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
 from matplotlib.transforms import Bbox, IdentityTransform, blended_transform_factory
 
 
@@ -78,6 +78,21 @@ def tick_marks(ax, xs, length: float, width: float) -> None:
     xs = np.asarray(xs, dtype=float)
     ax.plot(xs, np.zeros_like(xs), ls="none", marker=TICKDOWN, markersize=length, color="black",
             markeredgewidth=width, transform=ax.get_xaxis_transform(), clip_on=False, scalex=False, scaley=False)
+
+
+def fixed_ticks(axis, locations, labels=None) -> None:
+    """``axis.set_ticks(locations, labels)`` on an axis shared with no other, without building a Tick per location.
+
+    ``set_ticks`` widens the view to the locations and sets a fixed locator
+    (and formatter), then builds the Ticks that ``light_ticks`` would drop;
+    this sets the same view, locator and labels only.
+    """
+    locations = np.asarray(locations)
+    if len(locations):
+        axis.set_view_interval(locations.min(), locations.max())
+    axis.set_major_locator(FixedLocator(locations))
+    if labels is not None:
+        axis.set_major_formatter(FixedFormatter([str(t) for t in labels]))
 
 
 class _LightTicks(Artist):

@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from ..stats.result import TestResult
 
 from . import label as text
-from .artists import bars, stairs, tick_marks, vertical_lines
+from .artists import bars, fixed_ticks, stairs, tick_marks, vertical_lines
 from .layout import count_margin, margins
 from .layout import title as fixed_title
 
@@ -89,7 +89,7 @@ def integer_excess(result, top: int | None = None):
         bars(ax, np.arange(len(percents)) + offset, rows.to_numpy(dtype=float), width=0.4,
              facecolors=[_desaturated(colour)], label=what)
     labelled = np.array([top is not None or int(p) % 5 == 0 for p in percents], dtype=bool)
-    ax.set_xticks(np.flatnonzero(labelled), [f"{p:g}" for p in percents[labelled]])
+    fixed_ticks(ax.xaxis, np.flatnonzero(labelled), [f"{p:g}" for p in percents[labelled]])
     tick_marks(ax, np.flatnonzero(~labelled), rcParams["xtick.major.size"], rcParams["xtick.major.width"])
     ax.set_xlim(-0.5, len(percents) - 0.5)
     ax.legend(title="what")
