@@ -10,7 +10,7 @@ average is printed.  A second table gives each figure's CPU seconds, to
 build it and to draw and encode its PNG, in this process.  Writes
 ``benchmarks/results/report_speed.md``.
 
-    .venv/bin/python benchmarks/bench_report.py [--repeat 3]
+    .venv/bin/python benchmarks/bench_report.py [--repeat 3] [--out FILE]
 """
 from __future__ import annotations
 
@@ -76,6 +76,7 @@ def figure_costs(scan) -> list:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=RESULTS, help="the results file (default: %(default)s)")
     args = parser.parse_args(argv)
     import forensics
 
@@ -109,8 +110,8 @@ def main(argv=None) -> int:
         lines.append(f"| {fid} | " + " | ".join(cells) + " |")
     lines.append("| **total** | " + " | ".join(f"{sum(r[1] for r in rows):.2f}, {sum(r[2] for r in rows):.2f}"
                                               for rows in costs.values()) + " |")
-    RESULTS.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print(f"wrote {RESULTS}")
+    args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(f"wrote {args.out}")
     return 0
 
 
