@@ -7,7 +7,7 @@ from matplotlib.figure import Figure
 
 from matplotlib.ticker import FixedFormatter, FixedLocator, MultipleLocator, PercentFormatter
 
-from forensics.plots.artists import _LightTicks, bars, light_ticks
+from forensics.plots.artists import _LightTicks, bars, fixed_ticks, light_ticks
 
 
 def _pixels(draw):
@@ -77,18 +77,94 @@ def _offset(fig):  # large counts: the formatter writes an offset, so the axis d
     ax.set_ylabel("votes")
 
 
-def _shared(fig):  # shared x axes share one locator: left to matplotlib
+def _shared(fig):  # shared x axes share one locator: both drawn from it, the top one without labels
     top, bottom = fig.subplots(2, 1, sharex=True)
     top.plot([0, 50], [1, 3])
     bottom.plot([0, 50], [3, 1])
     bottom.set_xlabel("percent")
 
 
+def _shared_offset(fig):  # shared, and the formatter writes an offset: both axes draw themselves
+    left, right = fig.subplots(1, 2, sharey=True)
+    left.plot([0, 1], [1e7, 1e7 + 3])
+    right.plot([0, 1], [1e7 + 1, 1e7 + 2])
+    left.set_ylabel("votes")
+
+
+def _grid(fig):  # grid lines on the value axis, region names on the other
+    ax = fig.add_subplot()
+    ax.scatter([1, -2, 3], [0, 1, 2])
+    ax.grid(axis="x", color="#eeeeee")
+    ax.grid(axis="y", which="minor", color="red")
+    ax.minorticks_on()
+    ax.set_xlabel("observed minus expected")
+
+
+def _colour_bars(fig):  # log colour bars: major and minor ticks and the label on the right, or below
+    from matplotlib.colors import LogNorm
+
+    ax = fig.add_subplot()
+    image = ax.imshow(np.arange(1, 101, dtype=float).reshape(10, 10) ** 1.5, norm=LogNorm())
+    fig.colorbar(image, ax=ax, label="stations per cell")
+    fig.colorbar(image, ax=ax, orientation="horizontal", label="the same, across")
+
+
+def _narrow_log(fig):  # less than a decade: the minor ticks are labelled too
+    ax = fig.add_subplot()
+    ax.semilogy([0, 1], [2.0, 7.0])
+    ax.set_ylabel("count")
+
+
+def _other_sides(fig):  # ticks, labels and axis labels on the top and right, minor ticks between
+    from matplotlib.ticker import AutoMinorLocator
+
+    ax = fig.add_subplot()
+    ax.plot([0, 10], [5, -5])
+    ax.xaxis.tick_top()
+    ax.xaxis.set_label_position("top")
+    ax.yaxis.tick_right()
+    ax.yaxis.set_label_position("right")
+    ax.xaxis.set_minor_locator(AutoMinorLocator())
+    ax.set_xlabel("turnout")
+    ax.set_ylabel("excess")
+
+
+def _both_sides(fig):  # marks on both sides, labels on one
+    ax = fig.add_subplot()
+    ax.plot([0, 3], [0, 9])
+    ax.tick_params(axis="both", which="both", top=True, right=True, direction="in")
+    ax.minorticks_on()
+    ax.set_xlabel("x")
+
+
 def test_light_ticks_draw_the_pixels_matplotlibs_ticks_draw():
-    for build in (_percent, _names, _offset, _shared):
+    for build in (_percent, _names, _offset, _shared, _shared_offset, _grid, _colour_bars, _narrow_log, _other_sides, _both_sides):
         theirs, _ = _drawn(build, light=False)
         ours, fig = _drawn(build, light=True)
         assert np.array_equal(theirs, ours), build.__name__
     _, fig = _drawn(_percent, light=True)
     ticks = [a for a in fig.axes[0].artists if isinstance(a, _LightTicks)]
-    assert len(ticks) == 2 and [t.get_text() for t in ticks[0].texts][:3] == ["0%", "10%", "20%"]
+    assert len(ticks) == 2 and [t.get_text() for _, t in ticks[0].texts][:3] == ["0%", "10%", "20%"]
+    _, fig = _drawn(_colour_bars, light=True)
+    bar = fig.axes[1]
+    ticks = [a for a in bar.artists if isinstance(a, _LightTicks)]
+    assert len(ticks) == 2 and {side for side, _ in ticks[1].texts} == {1}  # the labels right of the bar
+    assert len(ticks[1].groups) == 2  # its minor ticks drawn too
+
+
+def test_fixed_ticks_draw_what_set_ticks_draws():
+    def build(ours: bool):
+        def draw(ax):
+            ax.bar(np.arange(10), np.linspace(0.05, 0.15, 10), label="share")
+            ticks, labels = np.arange(0, 10, 3), ["0", "3", "6", "9"]
+            if ours:
+                fixed_ticks(ax.xaxis, ticks, labels)
+                fixed_ticks(ax.yaxis, [0.0, 0.1, 0.3])  # beyond the data: the view widens to it
+            else:
+                ax.set_xticks(ticks, labels)
+                ax.set_yticks([0.0, 0.1, 0.3])
+        return draw
+
+    theirs, ours = _pixels(build(False)), _pixels(build(True))
+    assert theirs[1:] == ours[1:] and ours[2][1] >= 0.3
+    assert np.array_equal(theirs[0], ours[0])

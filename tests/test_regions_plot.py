@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from forensics.plots.regions import ranked_regions
@@ -34,3 +35,21 @@ def test_every_name_and_the_title_fit_inside_the_figure_without_a_wide_blank_mar
         assert title.y1 <= fig.bbox.height and title.y0 >= ax.get_window_extent(renderer).y1
         assert xlabel.y0 >= 0
         assert fig.get_layout_engine() is None  # margins fixed once, no layout pass per draw
+
+
+@pytest.mark.filterwarnings("ignore:Glyph")  # the characters the font lacks
+def test_the_widest_name_is_measured_as_every_name_would_be():
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import text_to_path
+
+    from forensics.plots.regions import NAME_SIZE, _widest
+
+    prop = FontProperties(size=NAME_SIZE)
+    cases = [["AVAVAVAVAVAV", "WWWWWWWWWW", "iiiiiiiiiiiiiiiiiiiiiiii", "Ty. LT' AV"],  # kerning, narrow letters
+             [f"Region {i}" for i in range(85)] + ["Ханты-Мансийский автономный округ - Югра"],
+             ["東京都", "Москва"],  # a character the font lacks: every name measured
+             ["$x$ party", "a"], [""]]
+    for names in cases:
+        every = max(text_to_path.get_text_width_height_descent(n, prop, ismath=False)[0] for n in names)
+        assert _widest(names, prop) == every
+    assert _widest([], prop) == 0

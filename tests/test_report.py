@@ -171,3 +171,22 @@ def test_demo_prints_where_the_report_is(tmp_path, capsys):
     codes = {h["code"] for h in summary["headlines"]}
     assert {"integer", "stuffing", "turnout_100", "digits", "arithmetic"} <= codes
     assert summary["stations"]["n_flagged"] > 2 * summary["stations"]["expected"]
+
+
+def test_exclusion_counts_per_analysis_at_its_first_level_in_order():
+    from types import SimpleNamespace
+
+    from forensics.report.html import _exclusion_counts
+
+    excluded = pd.DataFrame({
+        "analysis": ["a", "b", "a", "a", None, "b", "a", "c"],
+        "level": ["nation", "region", "nation", "region", "nation", "region", "nation", "region"],
+        "reason": ["r1", "r1", "r2", "r1", "r1", None, "r1", "r3"],
+        "n": [1, 2, 3, 4, 5, 6, 7, 8]})
+    tests = pd.DataFrame({"test": ["a", "b"], "level": ["nation", "nation"], "n_used": [90, 80]})
+    fake = SimpleNamespace(excluded=excluded, stations=pd.DataFrame(index=range(100)), tests=tests)
+    rows = [(r["analysis"], r["level"], r["reason"], r["n"], r["n_used"]) for r in _exclusion_counts(fake)]
+    # "a" at its first level (nation) only, its reasons as first seen, before "b" although "b" comes between;
+    # the row without an analysis and the one without a reason are left out, as a groupby leaves them
+    assert rows == [("a", "nation", "r1", 8, 90), ("a", "nation", "r2", 3, 90), ("b", "region", "r1", 2, 80),
+                    ("c", "region", "r3", 8, None)]

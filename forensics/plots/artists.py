@@ -15,7 +15,7 @@ from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.lines import Line2D
 from matplotlib.markers import TICKDOWN
 from matplotlib.text import Text
-from matplotlib.ticker import NullLocator
+from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
 from matplotlib.transforms import Bbox, IdentityTransform, blended_transform_factory
 
 
@@ -80,58 +80,128 @@ def tick_marks(ax, xs, length: float, width: float) -> None:
             markeredgewidth=width, transform=ax.get_xaxis_transform(), clip_on=False, scalex=False, scaley=False)
 
 
-class _LightTicks(Artist):
-    """An axis' major ticks as one line of markers and plain texts, placed and labelled as matplotlib does.
+def fixed_ticks(axis, locations, labels=None) -> None:
+    """``axis.set_ticks(locations, labels)`` on an axis shared with no other, without building a Tick per location.
 
-    Drawn just before the axis (same z-order), from the locator and
-    formatter the axis had; it then places the axis label beyond the tick
-    labels as ``Axis`` does (their extents and the spine's, plus the label
-    pad), so the axis itself draws only its label.  Where the formatter
-    writes an offset beside the axis (``1e6``, ``+3``), whose place matplotlib
-    computes from its ticks, the axis gets its locator back and draws itself.
+    ``set_ticks`` widens the view to the locations and sets a fixed locator
+    (and formatter), then builds the Ticks that ``light_ticks`` would drop;
+    this sets the same view, locator and labels only.
+    """
+    locations = np.asarray(locations)
+    if len(locations):
+        axis.set_view_interval(locations.min(), locations.max())
+    axis.set_major_locator(FixedLocator(locations))
+    if labels is not None:
+        axis.set_major_formatter(FixedFormatter([str(t) for t in labels]))
+
+
+class _LightTicks(Artist):
+    """An axis' ticks as lines of markers and plain texts, placed and labelled as matplotlib does.
+
+    Drawn just before the axis (same z-order), from the locators and
+    formatters the axis had: its major ticks, then its minor ticks (those
+    that do not fall on a major one), each on the side or sides whose mark
+    and label the axis showed.  It then places the axis label beyond the
+    tick labels on its side as ``Axis`` does (their extents, an empty label
+    counting as its anchor point, and the spine's, plus the label pad), so
+    the axis itself draws only its label.  Where the formatter writes an
+    offset beside the axis (``1e6``, ``+3``), whose place matplotlib computes
+    from its ticks, the axis gets its locators back and draws itself.
     """
 
-    def __init__(self, axis, locator, formatter, prototype):
+    def __init__(self, axis, groups):
         super().__init__()
-        self.axis, self.locator, self.formatter = axis, locator, formatter
+        self.axis, self.groups = axis, groups  # [(locator, formatter, prototype tick)]: major, then minor
         self.set_zorder(axis.get_zorder())
         self.set_figure(axis.get_figure(root=False))
-        self.marks = Line2D([], [], linestyle="none")
-        self.marks.update_from(prototype.tick1line)  # marker, size, width, colour and transform
-        self.marks.set_figure(self.get_figure(root=False))
-        self.prototype = prototype.label1
-        self.texts: list = []
+        self.marks, self.grids = [], []
+        for _, _, prototype in groups:
+            grid = None
+            if prototype.gridline.get_visible():
+                grid = Line2D([], [])
+                grid.update_from(prototype.gridline)  # colour, width, style, transform and clipping
+                grid.set_figure(self.get_figure(root=False))
+            self.grids.append(grid)
+            lines = []
+            for side, line in ((0, prototype.tick1line), (1, prototype.tick2line)):
+                if line.get_visible():
+                    marks = Line2D([], [], linestyle="none")
+                    marks.update_from(line)  # marker, size, width, colour and transform
+                    marks.set_figure(self.get_figure(root=False))
+                    lines.append((side, marks))
+            self.marks.append(lines)
+        self.texts: list = []  # (side, Text) of the labels drawn
+        self.anchors: list = [[], []]  # per side, the extents of the empty labels
 
-    def _located(self) -> tuple[list, list]:
-        """The ticks' locations inside the view and their labels, as ``Axis._update_ticks`` keeps them."""
-        locs = list(self.locator())
-        labels = self.formatter.format_ticks(locs)
+    def _in_view(self, locs) -> list:
+        """Whether each location is inside the view, as ``Axis._update_ticks`` keeps ticks."""
         low, high = sorted(self.axis.get_view_interval())
         scale = self.axis.get_transform()
         a, b = sorted(scale.transform([low, high]))
         slack = (b - a) * 1e-10
-        keep = [a - slack <= scale.transform([loc])[0] <= b + slack for loc in locs]
-        return [x for x, k in zip(locs, keep) if k], [t for t, k in zip(labels, keep) if k]
+        return [a - slack <= t <= b + slack for t in scale.transform(np.asarray(locs, dtype=float).reshape(-1))]
+
+    def _located(self) -> list:
+        """Per group, the ticks' locations inside the view and their labels, as ``Axis._update_ticks`` makes them:
+        minor ticks on a major one left out (``Axis.get_minorticklocs``)."""
+        ticker, held = self.axis.major, self.axis.major.locator
+        ticker.locator = self.groups[0][0]  # minor locators read the major ticks (``AutoMinorLocator``)
+        try:
+            major = np.asarray(self.groups[0][0](), dtype=float)
+            out = [self._labelled(major, self.groups[0][1])]
+            for locator, formatter, _ in self.groups[1:]:
+                locs = np.asarray(locator(), dtype=float)
+                if self.axis.remove_overlapping_locs and len(locs) and len(major):
+                    scale = self.axis.get_transform()
+                    low, high = sorted(scale.transform(self.axis.get_view_interval()))
+                    close = np.isclose(scale.transform(locs)[:, None], scale.transform(major)[None, :],
+                                       atol=(high - low) * 1e-5, rtol=0).any(axis=1)
+                    locs = locs[~close]
+                out.append(self._labelled(locs, formatter))
+        finally:
+            ticker.locator = held
+        return out
+
+    def _labelled(self, locs, formatter) -> tuple[list, list]:
+        """The locations inside the view and their labels (formatted from all of ``locs``, as matplotlib does)."""
+        labels = formatter.format_ticks(locs)
+        keep = self._in_view(locs) if len(locs) else []
+        return [x for x, k in zip(locs.tolist(), keep) if k], [t for t, k in zip(labels, keep) if k]
 
     def draw(self, renderer):
         if not self.get_visible():
             return
-        locs, labels = self._located()
-        if self.formatter.get_offset():
-            self.axis.set_major_locator(self.locator)
+        located = self._located()
+        if self.groups[0][1].get_offset():
+            self.axis.set_major_locator(self.groups[0][0])
+            if len(self.groups) > 1:  # the minor ticks
+                self.axis.set_minor_locator(self.groups[1][0])
             self.set_visible(False)
             return
         x_axis = self.axis.axis_name == "x"
-        zeros = [0.0] * len(locs)
-        self.marks.set_data((locs, zeros) if x_axis else (zeros, locs))
-        self.marks.draw(renderer)
-        self.texts = []
-        for loc, label in zip(locs, labels):
-            text = Text(*((loc, 0.0) if x_axis else (0.0, loc)), label)
-            text.update_from(self.prototype)  # font, colour, alignment and transform
-            text.set_figure(self.get_figure(root=False))
-            text.draw(renderer)
-            self.texts.append(text)
+        self.texts, self.anchors = [], [[], []]
+        for (locs, labels), lines, grid, (_, _, prototype) in zip(located, self.marks, self.grids, self.groups):
+            for loc in locs if grid is not None else []:  # one line across the axes per tick
+                grid.set_data(([loc, loc], [0, 1]) if x_axis else ([0, 1], [loc, loc]))
+                grid.draw(renderer)
+            for side, marks in lines:
+                across = [float(side)] * len(locs)
+                marks.set_data((locs, across) if x_axis else (across, locs))
+                marks.draw(renderer)
+            for side, text_prototype in ((0, prototype.label1), (1, prototype.label2)):
+                if not text_prototype.get_visible():
+                    continue
+                for loc, label in zip(locs, labels):
+                    xy = (loc, float(side)) if x_axis else (float(side), loc)
+                    if not label:  # drawn as nothing; its extent is its anchor point (``Text.get_window_extent``)
+                        self.anchors[side].append(Bbox.from_bounds(*text_prototype.get_transform().transform(xy),
+                                                                   0, 0))
+                        continue
+                    text = Text(*xy, label)
+                    text.update_from(text_prototype)  # font, colour, alignment and transform
+                    text.set_figure(self.get_figure(root=False))
+                    text.draw(renderer)
+                    self.texts.append((side, text))
         self._place_label(renderer)
         self.stale = False
 
@@ -139,43 +209,61 @@ class _LightTicks(Artist):
         axis, ax = self.axis, self.axis.axes
         if not axis.label.get_visible() or not axis.label.get_text():
             return
-        boxes = [t.get_window_extent(renderer) for t in self.texts if t.get_visible() and t.get_text()]
+        side = 0 if axis.get_label_position() in ("bottom", "left") else 1
+        boxes = [t.get_window_extent(renderer) for s, t in self.texts if s == side] + self.anchors[side]
         pad = axis.labelpad * self.get_figure(root=True).dpi / 72
         x, y = axis.label.get_position()
+        spine = ax.spines.get(("bottom", "top", "left", "right")[2 * (axis.axis_name == "y") + side], ax)
+        bbox = Bbox.union([*boxes, spine.get_window_extent()])
         if axis.axis_name == "x":
-            bbox = Bbox.union([*boxes, ax.spines.get("bottom", ax).get_window_extent()])
-            axis.set_label_coords(x, bbox.y0 - pad, transform=blended_transform_factory(ax.transAxes,
-                                                                                        IdentityTransform()))
+            axis.set_label_coords(x, bbox.y1 + pad if side else bbox.y0 - pad,
+                                  transform=blended_transform_factory(ax.transAxes, IdentityTransform()))
         else:
-            bbox = Bbox.union([*boxes, ax.spines.get("left", ax).get_window_extent()])
-            axis.set_label_coords(bbox.x0 - pad, y, transform=blended_transform_factory(IdentityTransform(),
-                                                                                        ax.transAxes))
+            axis.set_label_coords(bbox.x1 + pad if side else bbox.x0 - pad, y,
+                                  transform=blended_transform_factory(IdentityTransform(), ax.transAxes))
+
+
+def _visible_group(axis, which: str):
+    """(locator, formatter, prototype tick) of the major or minor ticks, or None when they show nothing."""
+    locator = axis.get_major_locator() if which == "major" else axis.get_minor_locator()
+    if isinstance(locator, NullLocator):
+        return None
+    prototype = (axis.get_major_ticks if which == "major" else axis.get_minor_ticks)(1)[0]
+    parts = (prototype.tick1line, prototype.tick2line, prototype.label1, prototype.label2)
+    if not any(p.get_visible() for p in parts):
+        return None
+    formatter = axis.get_major_formatter() if which == "major" else axis.get_minor_formatter()
+    return locator, formatter, prototype
 
 
 def light_ticks(ax, which: str = "both") -> None:
-    """Draw the major ticks of ``ax``'s x and/or y axis (``which``) as two artists instead of one Tick per label.
+    """Draw the ticks of ``ax``'s x and/or y axis (``which``) as a few artists instead of one Tick per label.
 
     Each matplotlib Tick is five artists built, copied and measured on every
-    draw; the report's percent axes and region names have dozens.  Call it
-    when the axis is set up (locator, formatter, tick parameters): the
-    ticks, labels and axis label come out where matplotlib puts them (the
-    label beyond the tick labels, as when matplotlib places it itself).  An
-    axis this cannot stand in for exactly is left as it is: one shared with
-    another axes (they share a locator), one with minor
-    ticks, grid lines, ticks or labels on the second side, or a label that
-    is not left of or below the axes.
+    draw; the report's percent axes, region names and log colour bars have
+    dozens.  Call it when the axis is set up (locators, formatters, tick
+    parameters, grid): the ticks, grid lines, labels and axis label come out
+    where matplotlib puts them (the label beyond the tick labels on its
+    side, as when matplotlib places it itself).  Axes that share the axis
+    (one locator) get theirs together, each with its own tick parameters.
+    An axis this cannot stand in for exactly is left as it is: one without
+    major ticks, or with a label that is not on a side of the axes it names
+    (bottom or top, left or right).
     """
-    for axis in ([ax.xaxis, ax.yaxis] if which == "both" else [getattr(ax, f"{which}axis")]):
-        locator, formatter = axis.get_major_locator(), axis.get_major_formatter()
-        prototype = axis.get_major_ticks(1)[0]
-        shared = (ax.get_shared_x_axes() if axis.axis_name == "x" else ax.get_shared_y_axes()).get_siblings(ax)
-        if (len(shared) > 1  # shared axes share one locator
-                or not isinstance(axis.get_minor_locator(), NullLocator) or prototype.gridline.get_visible()
-                or prototype.tick2line.get_visible() or prototype.label2.get_visible()
-                or not (prototype.tick1line.get_visible() and prototype.label1.get_visible())
-                or axis.get_label_position() not in ("bottom", "left")):
+    for name in ("x", "y") if which == "both" else (which,):
+        siblings = (ax.get_shared_x_axes() if name == "x" else ax.get_shared_y_axes()).get_siblings(ax)
+        axes = [getattr(a, f"{name}axis") for a in siblings]
+        found = [(axis, _visible_group(axis, "major"), _visible_group(axis, "minor")) for axis in axes]
+        sides = ("bottom", "top") if name == "x" else ("left", "right")
+        if any(major is None or axis.get_label_position() not in sides for axis, major, _ in found):
             continue
-        ax.add_artist(_LightTicks(axis, locator, formatter, prototype))
-        axis.set_major_locator(NullLocator())
-        locator.set_axis(axis)  # still reads the axis' view interval
-        formatter.set_axis(axis)
+        for axis, major, minor in found:
+            axis.axes.add_artist(_LightTicks(axis, [g for g in (major, minor) if g is not None]))
+        for axis, major, minor in found:  # shared axes share these: set once, read by each
+            axis.set_major_locator(NullLocator())
+            if minor is not None:
+                axis.set_minor_locator(NullLocator())
+        for axis, major, minor in found:
+            for locator, formatter, _ in (g for g in (major, minor) if g is not None):
+                locator.set_axis(axis)  # still read an axis' view interval
+                formatter.set_axis(axis)

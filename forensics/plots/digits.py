@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 
 from ..stats.result import TestResult
 from . import label
+from .artists import fixed_ticks
 from .layout import margins
 from .layout import title as fixed_title
 
@@ -43,7 +44,7 @@ def _draw(ax, frame: pd.DataFrame, color="C0"):
     ax.errorbar(x, frame["share"], yerr=[frame["share"] - frame["ci_low"], frame["ci_high"] - frame["share"]],
                 fmt="none", ecolor="black", elinewidth=1, capsize=2, label="exact interval")
     ax.plot(x, frame["expected_share"], "o--", color="C3", markersize=4, label="expected")
-    ax.set_xticks(x)
+    fixed_ticks(ax.xaxis, x)
     ax.set_xlabel("digit")
 
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.font_manager import FontProperties
+from matplotlib.font_manager import FontProperties, fontManager, get_font
+from matplotlib.ft2font import LoadFlags
 from matplotlib.textpath import text_to_path
 from matplotlib.ticker import FixedFormatter, FixedLocator
 
@@ -26,15 +27,36 @@ BAND = 1.96
 WIDTH, NAME_SIZE = 9.0, 8
 
 
+def _widest(names, prop) -> float:
+    """The width (points) of the widest of ``names`` in ``prop``, measured as ``text_to_path`` measures text.
+
+    Measuring is a text layout per name; the names' widths are first
+    estimated as the sums of their characters' advances (one glyph load per
+    distinct character; they differ from the measured widths by the kerning
+    and the outer side bearings, well under 1% for a name), and only the
+    names within 10% of the widest estimate are measured.  Where a
+    character is not in the font (a fallback font draws it) every name is
+    measured.
+    """
+    font = get_font(fontManager._find_fonts_by_props(prop))
+    font.set_size(text_to_path.FONT_SCALE, text_to_path.DPI)
+    chars = set("".join(names))
+    candidates = names
+    if chars and all(font.get_char_index(ord(c)) for c in chars):
+        scale = prop.get_size_in_points() / text_to_path.FONT_SCALE / 65536
+        advance = {c: font.load_char(ord(c), flags=LoadFlags.NO_HINTING).linearHoriAdvance * scale for c in chars}
+        estimate = [sum(advance[c] for c in n) for n in names]
+        candidates = [n for n, e in zip(names, estimate) if e >= 0.9 * max(estimate)]
+    return max((text_to_path.get_text_width_height_descent(n, prop, ismath=False)[0] for n in candidates), default=0)
+
+
 def margins(names, title: bool, height: float) -> dict:
     """Fixed subplot margins (figure fractions) that fit the longest name at the left, the title and the x label.
 
     Measured once from the names' text (in the font the figure draws them
     with) instead of a layout engine re-measuring 85 tick labels on each pass.
     """
-    prop = FontProperties(size=NAME_SIZE)
-    longest = max((text_to_path.get_text_width_height_descent(n, prop, ismath=False)[0] for n in names), default=0)
-    left = longest / 72 + 0.15  # the names, the tick and a gap, in inches
+    left = _widest(names, FontProperties(size=NAME_SIZE)) / 72 + 0.15  # the names, the tick and a gap, in inches
     top = 0.35 if title else 0.1
     return {"left": left / WIDTH, "right": 1 - 0.12 / WIDTH, "top": 1 - top / height, "bottom": 0.55 / height}
 

@@ -7,6 +7,7 @@ computed here.
 from __future__ import annotations
 
 import colorsys
+import math
 
 import numpy as np
 import pandas as pd
@@ -17,7 +18,7 @@ from matplotlib.figure import Figure
 from ..stats.result import TestResult
 
 from . import label as text
-from .artists import bars, stairs, tick_marks, vertical_lines
+from .artists import bars, fixed_ticks, stairs, tick_marks, vertical_lines
 from .layout import count_margin, margins
 from .layout import title as fixed_title
 
@@ -88,7 +89,7 @@ def integer_excess(result, top: int | None = None):
         bars(ax, np.arange(len(percents)) + offset, rows.to_numpy(dtype=float), width=0.4,
              facecolors=[_desaturated(colour)], label=what)
     labelled = np.array([top is not None or int(p) % 5 == 0 for p in percents], dtype=bool)
-    ax.set_xticks(np.flatnonzero(labelled), [f"{p:g}" for p in percents[labelled]])
+    fixed_ticks(ax.xaxis, np.flatnonzero(labelled), [f"{p:g}" for p in percents[labelled]])
     tick_marks(ax, np.flatnonzero(~labelled), rcParams["xtick.major.size"], rcParams["xtick.major.width"])
     ax.set_xlim(-0.5, len(percents) - 0.5)
     ax.legend(title="what")
@@ -141,7 +142,9 @@ def regression_hexbin(results, parties=None, gridsize: int = 60):
     for ax, party in zip(axes[0], parties):
         res = by_party[party]
         h = res.details["histogram"]
-        ax.hexbin(h["turnout_bin"] + 0.0025, h["votes_bin"] + 0.0025, C=h["weight"], reduce_C_function=np.sum,
+        # math.fsum: the exact sum of a hexagon's weights (np.sum's for whole counts), without converting each
+        # of thousands of short lists to an array
+        ax.hexbin(h["turnout_bin"] + 0.0025, h["votes_bin"] + 0.0025, C=h["weight"], reduce_C_function=math.fsum,
                   gridsize=gridsize, bins="log", cmap="viridis", mincnt=1, extent=(0, 1, 0, 1))
         grid = np.linspace(0, 1, 50)
         ax.plot(grid, res.details["intercept"] + res.statistic * grid, color="tab:red", lw=1.5,

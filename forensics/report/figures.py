@@ -109,8 +109,9 @@ def _png(fig) -> bytes:
         light_ticks(ax)
     canvas = FigureCanvasAgg(fig)
     canvas.draw()
-    rgba = np.asarray(canvas.buffer_rgba())
-    image = Image.fromarray(np.ascontiguousarray(rgba[..., :3]) if (rgba[..., 3] == 255).all() else rgba)
+    image = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+    if (np.asarray(canvas.buffer_rgba())[..., 3] == 255).all():
+        image = image.convert("RGB")  # in one pass in Pillow, without an intermediate strided copy
     buffer = io.BytesIO()
     image.save(buffer, format="png", dpi=(DPI, DPI), compress_level=PNG_LEVEL)
     return buffer.getvalue()

@@ -18,6 +18,7 @@ import os
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..audit.evidence import ElectionInfo
@@ -98,17 +99,24 @@ def _region_table(scan) -> tuple[list, list]:
 
 
 def _exclusion_counts(scan) -> list:
+    """Per analysis (in the order of ``scan.excluded``), the stations excluded at its first level, per reason."""
     ex = scan.excluded
     n_total = len(scan.stations)
     used = scan.tests[scan.tests["level"] == "nation"].drop_duplicates("test").set_index("test")["n_used"]
-    rows = []
-    for analysis, g in ex.groupby("analysis", sort=False):
-        first = g[g["level"] == g["level"].iloc[0]]
-        by_reason = first.groupby("reason", sort=False)["n"].sum()
-        for reason, n in by_reason.items():
-            rows.append({"analysis": analysis, "level": first["level"].iloc[0], "reason": reason, "n": int(n),
-                         "n_used": used.get(analysis), "n_total": n_total})
-    return rows
+    analysis, analyses = pd.factorize(ex["analysis"])  # codes in order of first appearance; -1 where missing
+    level, levels = pd.factorize(ex["level"])
+    present = np.flatnonzero(analysis >= 0)
+    firsts = present[np.unique(analysis[present], return_index=True)[1]]  # each analysis' first row
+    first_level = np.full(len(analyses) + 1, -2)
+    first_level[analysis[firsts]] = level[firsts]
+    keep = (analysis >= 0) & (level == first_level[analysis])
+    kept = pd.DataFrame({"analysis": analysis[keep], "reason": ex["reason"].to_numpy()[keep],
+                         "n": ex["n"].to_numpy()[keep]})
+    sums = kept.groupby(["analysis", "reason"], sort=False)["n"].sum().reset_index()
+    sums = sums.sort_values("analysis", kind="mergesort")  # analyses in order, their reasons as first seen
+    return [{"analysis": analyses[a], "level": levels[first_level[a]], "reason": reason, "n": int(n),
+             "n_used": used.get(analyses[a]), "n_total": n_total}
+            for a, reason, n in zip(sums["analysis"].tolist(), sums["reason"].tolist(), sums["n"].tolist())]
 
 
 def _findings(scan, t, max_rows: int) -> tuple[list, list]:
