@@ -108,7 +108,7 @@ DEFAULT_BATTERY: tuple[Check, ...] = (
     Check("integer_percentages", "Integer-percentage excess (Kobak et al.)", "spikes", params={},
           sub_params={"breakdown": None}, cost={"nation": 5, "region": 9}),
     Check("coarse_shares", "Coarse (round) vote shares (Rozenas)", "spikes", levels=("nation",),
-          params={"n_sim": 200}, cost={"nation": 150}),
+          params={"n_sim": 200}, cost={"nation": 60}),
     Check("turnout_share_correlation", "Turnout-share correlation", "shape", cost={"region": 2}),
     Check("turnout_regression", "Regression of votes on turnout (Sobyanin-Sukhovolsky)", "shape", each_party=True,
           cost={"region": 4}),

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -61,6 +62,8 @@ FIT_FTOL = 1e-10
 #: at most this many re-counts per block: every block has its own random stream, so the blocks can be
 #: drawn in parallel, and the numbers depend on this constant and ``chunk``, never on the number of threads
 RECOUNTS_PER_BLOCK = 25
+#: the fast re-counts' densities are taken in calls of at least this many values (whole re-counts)
+DENSITY_VALUES = 100_000
 
 
 # -- step 1: beta-binomial mixture ------------------------------------------------------------
@@ -289,10 +292,18 @@ def share_density(values, bw: float = 1e-4, grid: int = 1001) -> np.ndarray:
     mass = (np.bincount((left + offset).ravel(), weights=(1 - frac).ravel(), minlength=rows * size)
             + np.bincount((left + 1 + offset).ravel(), weights=frac.ravel(), minlength=rows * size))
     mass = mass.reshape(rows, size) / m
+    smooth = _convolve_rows(mass, _kernel(bw, step))
+    return _interp_rows(np.linspace(0, 1, grid), lo + step * np.arange(size), smooth)
+
+
+@lru_cache(maxsize=8)
+def _kernel(bw: float, step: float) -> np.ndarray:
+    """The Gaussian kernel's weights on the binning grid, out to 4 bandwidths (made once per bw and step:
+    the re-counts' densities ask for it a row at a time)."""
     half = max(1, int(np.ceil(4 * bw / step)))
     kernel = stats.norm.pdf(np.arange(-half, half + 1) * step, scale=bw)
-    smooth = _convolve_rows(mass, kernel)
-    return _interp_rows(np.linspace(0, 1, grid), lo + step * np.arange(size), smooth)
+    kernel.setflags(write=False)
+    return kernel
 
 
 def _convolve_rows(mass, kernel):
@@ -427,7 +438,8 @@ def coarse_shares(election, party=None, n_sim: int = 1000, bw: float = 1e-4, gri
 def _recount_block(rng, fit_t, resp_t, fit_v, resp_v, N, t, v, bw, grid, posts, size):
     """Densities and bin shares of ``size`` honest re-counts: t* of N, then v* of t* (``posts``: exact if None).
 
-    The fast draws go one re-count at a time, so each pass over the stations stays in the cache.
+    The fast draws go one re-count at a time, so each pass over the stations stays in the cache, and their
+    densities a few re-counts at a time.
     """
     if posts[0] is None:
         t_star = _recount_exact(rng, fit_t, resp_t, N, t, np.broadcast_to(N, (size, N.size)))
@@ -435,13 +447,15 @@ def _recount_block(rng, fit_t, resp_t, fit_v, resp_v, N, t, v, bw, grid, posts, 
         y = np.divide(v_star, t_star, out=np.zeros(t_star.shape), where=t_star > 0)
         return share_density(y, bw, grid), _bin_shares(y, grid)
     dens, share = np.empty((size, grid)), np.empty((size, grid))
-    y = np.empty(N.size)
+    y = np.zeros((size, N.size))
+    rows = max(1, DENSITY_VALUES // N.size)  # re-counts per density call: few values cost the call's overhead
     for row in range(size):
         t_star = recount(rng, posts[0])
         v_star = recount(rng, posts[1], t_star)
-        y.fill(0.0)
-        np.divide(v_star, t_star, out=y, where=t_star > 0)
-        dens[row], share[row] = share_density(y, bw, grid)[0], _bin_shares(y, grid)[0]
+        np.divide(v_star, t_star, out=y[row], where=t_star > 0)
+        if (row + 1) % rows == 0 or row + 1 == size:
+            done = slice(row - row % rows, row + 1)
+            dens[done], share[done] = share_density(y[done], bw, grid), _bin_shares(y[done], grid)
     return dens, share
 
 
