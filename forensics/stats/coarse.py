@@ -13,7 +13,9 @@ above everything honest data with the same station sizes produce.
    ``max_components``.
 2. Resampling: each station draws a component in proportion to how well it
    explains the station's counts, a proportion from that component's
-   conjugate posterior, and new counts t* ~ Bin(N, p_t), v* ~ Bin(t*, p_v).
+   conjugate posterior, and new counts t* ~ Bin(N, p_t), v* ~ Bin(t*, p_v):
+   a beta-binomial count, which for large stations is drawn from a rounded
+   Cornish-Fisher normal within total variation 0.005 of it (``_core.recount``).
 3. The kernel density of the observed shares v/t is compared, grid point by
    grid point, with the pointwise maximum over the resamples.  Bins of width
    1/(grid-1) where the observed density exceeds that envelope carry their
@@ -26,8 +28,8 @@ the mixture is started from quantile groups (method of moments) instead of
 random starts refined against a kernel density; the likelihood is maximised
 directly (L-BFGS-B with analytic gradients, log alpha and log beta boxed in
 [-3, 6] as in the package, to a relative tolerance of 1e-10) on a weighted
-sample of distinct (n, k) pairs;
-the kernel density is computed as in R's ``density()`` (linear binning onto
+sample of distinct (n, k) pairs; large stations' re-counts are drawn from the
+rounded Cornish-Fisher normal (``exact=True``: every draw exact); the kernel density is computed as in R's ``density()`` (linear binning onto
 2 x 1024 points over [-4bw, 1 + 4bw], Gaussian smoothing, linear
 interpolation to the grid).  The p-value is an addition: F of each resample
 against the envelope and mean of the other resamples gives the null
