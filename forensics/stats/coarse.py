@@ -29,9 +29,10 @@ random starts refined against a kernel density; the likelihood is maximised
 directly (L-BFGS-B with analytic gradients, log alpha and log beta boxed in
 [-3, 6] as in the package, to a relative tolerance of 1e-10) on a weighted
 sample of distinct (n, k) pairs; large stations' re-counts are drawn from the
-rounded Cornish-Fisher normal (``exact=True``: every draw exact); the kernel density is computed as in R's ``density()`` (linear binning onto
-2 x 1024 points over [-4bw, 1 + 4bw], Gaussian smoothing, linear
-interpolation to the grid).  The p-value is an addition: F of each resample
+rounded Cornish-Fisher normal (``exact=True``: every draw exact); the kernel
+density is computed as in R's ``density()`` (linear binning onto 2 x 1024
+points over [-4bw, 1 + 4bw], Gaussian smoothing, linear interpolation to the
+grid).  The p-value is an addition: F of each resample
 against the envelope and mean of the other resamples gives the null
 distribution of F, and the p-value is the share of resamples whose F is at
 least the observed one.
@@ -404,8 +405,10 @@ def coarse_shares(election, party=None, n_sim: int = 1000, bw: float = 1e-4, gri
     observed = v / t
     dens_obs = share_density(observed, bw, grid)[0]
     share_obs = _bin_shares(observed, grid)[0]
-    posts = (None, None) if exact else (Posteriors(fit_t["alpha"], fit_t["beta"], resp_t, N, t, fixed=True),
-                                                   Posteriors(fit_v["alpha"], fit_v["beta"], resp_v, t, v))
+    posts = (None, None)  # exact draws
+    if not exact:
+        posts = (Posteriors(fit_t["alpha"], fit_t["beta"], resp_t, N, t, fixed=True),
+                 Posteriors(fit_v["alpha"], fit_v["beta"], resp_v, t, v))
     model = (fit_t, resp_t, fit_v, resp_v, N, t, v, bw, grid, posts)
 
     def block(job):

@@ -9,7 +9,7 @@ and w the second-order Cornish-Fisher expansion that gives the right skewness an
 to the integers (the rounding keeps the lattice of whole counts, so the fractions v/t the
 coarse-shares test looks at come out as often as from exact counts).  There the drawn count is
 within total variation 0.005 of the beta-binomial (``benchmarks/bench_coarse_draws.py --accuracy``
-computes it over a grid of n, p and a + b); elsewhere (small or lopsided stations) the exact draws
+computes it at random n, p and a + b); elsewhere (small or lopsided stations) the exact draws
 are used.
 """
 from __future__ import annotations
@@ -17,7 +17,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-__all__ = ["Posteriors", "recount", "bb_moments", "cornish_fisher", "smooth_pmf", "SMOOTH_SD", "SMOOTH_SKEW", "SMOOTH_WEIGHT"]
+__all__ = ["Posteriors", "recount", "bb_moments", "cornish_fisher", "smooth", "smooth_pmf", "SMOOTH_SD", "SMOOTH_SKEW",
+           "SMOOTH_WEIGHT"]
 
 SMOOTH_SD = 4.0
 SMOOTH_SKEW = 0.5
