@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from forensics.stats.poisson_binomial import EXACT_EVENTS, grouped_sf, poisson_binomial_pmf, poisson_binomial_sf
+from forensics.stats.poisson_binomial import (EXACT_BELOW, EXACT_EVENTS, grouped_sf, poisson_binomial_pmf,
+                                             poisson_binomial_sf, poisson_binomial_sfs)
 
 
 def _naive_pmf(p):
@@ -123,3 +124,20 @@ def test_weighted_tails_sharing_exponentials_equal_one_per_term(monkeypatch):
     monkeypatch.setattr(pb, "_shared_weights", lambda *a: None)
     np.testing.assert_array_equal(shared, pb.grouped_sf(k, p, group, n_groups, weights=w))
     assert np.all((shared > 0) & (shared <= 1))
+
+
+def test_tails_computed_together_are_those_computed_one_by_one():
+    """The exact distributions of many inputs share one pass; each keeps the numbers it gets alone (bit for bit)."""
+    rng = np.random.default_rng(7)
+    sizes = [1, 31, 32, 33, 700, EXACT_BELOW - 1, EXACT_BELOW + 10, 5]
+    ps = [rng.uniform(0, rng.uniform(0.02, 0.5), s) for s in sizes]
+    ps[-1] = np.array([1.0, 1.0, 0.3, 0.0, 0.6])  # certain and impossible events
+    ks = [1, 3, 10, 15, 40, 100, 150, 3]
+    ks += [0, 2, 50, 5]  # k <= 0 after the certain events, k beyond the possible count, one near the mean
+    ps += [ps[-1], ps[0], ps[4], ps[3]]
+    alone = [poisson_binomial_sfs([k], [p])[0] for k, p in zip(ks, ps)]
+    assert poisson_binomial_sfs(ks, ps) == alone
+    assert alone == [poisson_binomial_sf(k, p) for k, p in zip(ks, ps)]
+    assert alone[8] == 1.0 and alone[9] == 0.0
+    exact = np.cumsum(_naive_pmf(ps[4])[::-1])[::-1]
+    assert alone[4] == pytest.approx(exact[40], rel=1e-11)

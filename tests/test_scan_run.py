@@ -11,7 +11,9 @@ import pytest
 
 import forensics
 from forensics.report import write_tables
+from forensics.levels import NATIONAL
 from forensics.scan import Check, scan
+from forensics.scan.result import EXCLUDED_COLUMNS
 from forensics.scan.battery import DEFAULT_BATTERY
 from forensics.stats.result import TestResult
 
@@ -155,3 +157,51 @@ def test_steps_start_costliest_first():
              if c.runs_at(level)]
     first = [f"{steps[i].check.name} @ {steps[i].level}" for i in _longest_first(steps)][:3]
     assert first == ["coarse_shares @ nation", "klimek_fit @ nation", "integer_percentages @ region"]
+
+
+def _excluded_reference(election, results, stations):
+    """The exclusions table built row by row from its definition (``excluded_table``'s docstring)."""
+    rows = [("station evidence", "nation", NATIONAL, "", s, reason, 1)
+            for s, reason in zip(stations["station"], stations["excluded"]) if reason != ""]
+    where = {label: k for k, label in enumerate(election.table.index)}
+    for (name, level), res in results.items():
+        for group, items in res.items():
+            seen = set()
+            for r in items if isinstance(items, (list, tuple)) else [items]:
+                if not isinstance(r, TestResult) or not r.excluded:
+                    continue
+                key = (r.party or "", tuple(sorted(r.excluded.items())))
+                if key in seen:
+                    continue
+                seen.add(key)
+                base = (name, level, group, r.party or "")
+                listed = {}
+                for label, reason in (r.excluded_rows.items() if r.excluded_rows is not None else []):
+                    if label in where:
+                        rows.append((*base, where[label], reason, 1))
+                        listed[reason] = listed.get(reason, 0) + 1
+                rows += [(*base, -1, reason, int(count) - listed.get(reason, 0))
+                         for reason, count in r.excluded.items() if int(count) > listed.get(reason, 0)]
+    table = pd.DataFrame(rows, columns=["analysis", "level", "group", "party", "station", "reason", "n"])
+    table = table.join(stations.set_index("station")[["region", "tec", "pec"]], on="station")
+    return table[EXCLUDED_COLUMNS].astype({"station": np.int64, "n": np.int64})
+
+
+def test_exclusions_table_is_its_row_by_row_definition(election):
+    from forensics.scan.run import excluded_table
+
+    s = scan(election, rng=3, progress=False, workers=1, klimek_fit={"n_sim_ci": 3, "n_sim": 3, "iterations": 2},
+             coarse_shares={"n_sim": 20})
+    results = dict(s.results)
+    # a result that lists a station the table does not have, and counts more units of a reason than it lists
+    odd = TestResult("toy", 1.0, n_used=10, excluded={"odd reason": 3, "other reason": 2},
+                     excluded_rows=pd.Series(["odd reason", "odd reason"],
+                                             index=[election.table.index[4], "not a station"]))
+    results[("toy", "region")] = {"A": odd, "B": [odd, odd], "C": "could not run: test"}
+    got = excluded_table(election, results, s.stations)
+    expected = _excluded_reference(election, results, s.stations)
+    assert len(got) > 1000 and set(got["reason"]) >= {"odd reason", "other reason"}
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+    # groups A and B list it once each (B's two results share their exclusions)
+    assert (got.loc[got["reason"] == "odd reason", "n"].tolist() == [1, 2, 1, 2]
+            and got.loc[got["reason"] == "other reason", "n"].tolist() == [2, 2])

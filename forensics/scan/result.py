@@ -34,8 +34,8 @@ class Scan:
     per input station, ``forensics.verdicts.STATION_COLUMNS``), ``excluded``
     (``EXCLUDED_COLUMNS``), ``results`` ({(test, level): {group: TestResult |
     [TestResult] | note}}), ``provenance``, ``battery`` (the checks run),
-    ``notes``.  ``timings`` (wall seconds per test and level, and for the
-    verdicts) and ``cpu_seconds`` (their CPU seconds, in the process that
+    ``notes``.  ``timings`` (wall seconds per test and level, for the
+    verdicts and for the reconciliation) and ``cpu_seconds`` (their CPU seconds, in the process that
     ran each step) are for benchmarks only and are written to no output
     file, so outputs stay byte-identical.
     """

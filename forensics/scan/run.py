@@ -99,15 +99,10 @@ def scan(election: Election, levels=None, tests=None, rng=None, progress: bool =
     plan = _plan(checks, params)
 
     steps = [(c, lv) for lv in levels for c in checks if c.runs_at(lv)]
-    bar = tqdm(total=len(steps) + 2, desc="scan", disable=not progress, unit="step", leave=False)
-    bar.set_postfix_str("reconciliation")
-    findings, raw_findings, reconcile_note = _reconcile(election)
-    notes.update(reconcile_note)
-    bar.update(1)
-
+    bar = tqdm(total=len(steps) + 1, desc="scan", disable=not progress, unit="step", leave=False)
     by_level = {lv: LevelGroups(_for_level(election, lv), lv) for lv in levels}
     jobs = [_Step(check, *plan[check.name], level) for check, level in steps]
-    jobs.append(_Verdicts(party, alpha, levels, raw_findings, seed))
+    jobs.append(_Verdicts(party, alpha, levels, seed))
     calls = {(c.name, lv): plan[c.name][1](lv) for c, lv in steps}
     # the verdicts whose numbers the battery computes: from its results, in this process, as soon as the steps
     # they take are done and this process has no step left to start (not after the slowest step)
@@ -127,9 +122,12 @@ def scan(election: Election, levels=None, tests=None, rng=None, progress: bool =
         timings[name], cpu[name] = spent["wall"], spent["cpu"]
         if isinstance(job, _Step):
             results[(job.check.name, job.level)] = out
-    decided = done[-1][0].merged(battery_verdicts)
-    timings["verdicts"] += seconds["wall"]  # counted with the verdicts' time
-    cpu["verdicts"] += seconds["cpu"]
+    own_verdicts, findings, reconcile_note, reconciliation = done[-1][0]
+    notes.update(reconcile_note)
+    decided = own_verdicts.merged(battery_verdicts)
+    timings["verdicts"] += seconds["wall"] - reconciliation["wall"]  # the digits and context: the verdicts' time
+    cpu["verdicts"] += seconds["cpu"] - reconciliation["cpu"]
+    timings["reconciliation"], cpu["reconciliation"] = reconciliation["wall"], reconciliation["cpu"]
     test_table = _correct(_tests_table([(job.check.name, job.level, out) for job, (out, _) in
                                         zip(jobs[:-1], done[:-1])]), alpha)
     bar.close()
@@ -156,7 +154,12 @@ class _Step:
 
 @dataclass(frozen=True)
 class _Verdicts:
-    """The verdicts the battery does not compute and the station evidence (the others follow its results)."""
+    """The reconciliation, then the verdicts the battery does not compute and the station evidence (the others
+    follow its results): (verdicts, findings with each station's position, the reconciliation's note).
+
+    The reconciliation runs here, beside the steps, not before them: only the verdicts and the scan's findings
+    table read it.
+    """
 
     #: the verdicts' cost on the scale of ``Check.cost``
     cost = 15
@@ -164,13 +167,14 @@ class _Verdicts:
     party: str | None
     alpha: float
     levels: tuple
-    findings: pd.DataFrame
     seed: object
 
     def __call__(self, election: Election, by_level: dict, seed):
+        (findings, raw, note), spent = _timed_call(_reconcile, election)
         own = tuple(code for code in HEADLINES if code not in FROM_BATTERY)
-        return verdicts(election, party=self.party, alpha=self.alpha, levels=self.levels, findings=self.findings,
-                        checks=own, context=(), rng=np.random.default_rng(seed_sequence(seed, "verdicts")))
+        decided = verdicts(election, party=self.party, alpha=self.alpha, levels=self.levels, findings=raw,
+                           checks=own, context=(), rng=np.random.default_rng(seed_sequence(seed, "verdicts")))
+        return decided, findings, note, spent
 
 
 #: what the jobs run on: (jobs, election, by_level, seed), set before they start (the helpers inherit it)
@@ -632,14 +636,59 @@ def excluded_table(election: Election, results: dict, stations: pd.DataFrame) ->
     only counted (e.g. counts below 10 in a digit test); the ``n`` of one
     result's rows add up to its ``n_excluded``.  Results of one call that
     share their exclusions (the three digit-pair tests) are listed once.
-    Built as blocks of arrays, one per result, joined once at the end; the
-    stations every result left out are placed and their reasons coded in
-    one pass over all results.
+    Built in one pass over all results: every listed row placed and its
+    reason coded at once, each result's rows found by its block number, and
+    each text column taken from its few distinct values (not made row by row).
     """
-    st = stations[stations["excluded"] != ""]
-    blocks = [(("station evidence", "nation", NATIONAL, ""), st["station"].to_numpy(np.int64),
-               st["excluded"].astype(str).to_numpy(), np.ones(len(st), np.int64))]
-    listed = []  # (labels of the rows the test lists, ...), in result order
+    listed = _listed(results)
+    st = stations.loc[stations["excluded"] != "", ["station", "excluded"]]
+    rows = [r.excluded_rows if r.excluded_rows is not None else pd.Series([], dtype=object) for _, r in listed]
+    named = [x.index.to_numpy() for x in rows if len(x)]
+    at = election.table.index.get_indexer(pd.Index(np.concatenate(named))) if named else np.zeros(0, np.int64)
+    texts = np.concatenate([np.zeros(0, object), st["excluded"].astype(str).to_numpy(dtype=object)]
+                           + [x.to_numpy(dtype=object) for x in rows])
+    codes, kinds = pd.factorize(texts)
+    kinds = [str(k) for k in kinds]
+    # block 0: the station evidence; block 1 + 2k: result k's stations left out whole, 2 + 2k: its other units
+    owner = np.repeat(np.arange(len(rows)), [len(x) for x in rows])
+    codes_st, codes = codes[:len(st)], codes[len(st):]
+    whole = at >= 0
+    owner, at, codes = owner[whole], at[whole], codes[whole]
+    counts = np.bincount(owner * len(kinds) + codes, minlength=len(rows) * len(kinds)).reshape(len(rows), len(kinds))
+    rest_owner, rest_reason, rest_n = [], [], []
+    code_of = {kind: k for k, kind in enumerate(kinds)}
+    for k, (_, r) in enumerate(listed):
+        for reason, count in r.excluded.items():
+            left = int(count) - (int(counts[k, code_of[reason]]) if reason in code_of else 0)
+            if left > 0:
+                rest_owner.append(k)
+                rest_reason.append(reason)
+                rest_n.append(left)
+    # every reason's code: the listed rows' reasons keep theirs, the other units' reasons follow
+    all_codes, reasons = pd.factorize(pd.Index(kinds).append(pd.Index(rest_reason, dtype=object)))
+    block = np.concatenate([np.zeros(len(st), np.int64), 1 + 2 * owner, 2 + 2 * np.asarray(rest_owner, np.int64)])
+    order = np.argsort(block, kind="stable")
+    result = np.maximum(block[order] - 1, 0) // 2
+    evidence = block[order] == 0
+    station = np.concatenate([st["station"].to_numpy(np.int64), at, np.full(len(rest_owner), -1, np.int64)])[order]
+    reason = np.concatenate([codes_st, codes, all_codes[len(kinds):]])[order]
+    n = np.concatenate([np.ones(len(st) + len(at), np.int64), np.asarray(rest_n, np.int64)])[order]
+    labels = [("station evidence", "nation", NATIONAL, "")] + [base for base, _ in listed]
+    which = np.where(evidence, 0, result + 1)
+    columns = {col: _texts([b[k] for b in labels], which)
+               for k, col in enumerate(("analysis", "level", "group", "party"))}
+    columns["station"] = station
+    ids = pd.Index(stations["station"].to_numpy()).get_indexer(station)
+    columns.update({col: stations[col].array.take(ids, allow_fill=True) for col in ("region", "tec", "pec")})
+    columns["reason"] = _texts([str(x) for x in reasons], reason)
+    columns["n"] = n
+    return pd.DataFrame({col: columns[col] for col in EXCLUDED_COLUMNS})
+
+
+def _listed(results: dict) -> list:
+    """((analysis, level, group, party), result) of every result with exclusions, in result order; the results
+    of one call that share their exclusions once."""
+    listed = []
     for (name, level), res in results.items():
         for group, items in res.items():
             seen = set()
@@ -651,46 +700,9 @@ def excluded_table(election: Election, results: dict, stations: pd.DataFrame) ->
                     continue
                 seen.add(key)
                 listed.append(((name, level, group, r.party or ""), r))
-    rows = [r.excluded_rows if r.excluded_rows is not None else pd.Series([], dtype=object) for _, r in listed]
-    bounds = np.cumsum([0] + [len(x) for x in rows])
-    at, codes, kinds = _place_rows(election.table.index, [x for x in rows if len(x)])
-    for k, (base, r) in enumerate(listed):
-        blocks += _result_blocks(base, r, at[bounds[k]:bounds[k + 1]], codes[bounds[k]:bounds[k + 1]], kinds,
-                                 bool(len(rows[k])))
-    labels = np.array([b[0] for b in blocks], dtype=object).reshape(len(blocks), 4)
-    sizes = np.array([len(b[1]) for b in blocks])
-    table = pd.DataFrame({col: np.repeat(labels[:, k], sizes) for k, col in
-                          enumerate(("analysis", "level", "group", "party"))})
-    table["station"] = np.concatenate([b[1] for b in blocks]).astype(np.int64)
-    table["reason"] = np.concatenate([b[2] for b in blocks]).astype(object)
-    table["n"] = np.concatenate([b[3] for b in blocks]).astype(np.int64)
-    ids = stations.set_index("station")[["region", "tec", "pec"]]
-    table = table.join(ids, on="station")
-    return table[EXCLUDED_COLUMNS].reset_index(drop=True)
+    return listed
 
 
-def _place_rows(index: pd.Index, rows: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(position of each listed row in ``index``, -1 if absent; its reason's code; the reasons as text)."""
-    if not rows:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, dtype=object)
-    at = index.get_indexer(pd.Index(np.concatenate([x.index.to_numpy() for x in rows])))
-    codes, kinds = pd.factorize(np.concatenate([x.to_numpy(dtype=object) for x in rows]))
-    return at, codes, np.array([str(k) for k in kinds], dtype=object)  # text made once per reason, not per row
-
-
-def _result_blocks(base: tuple, r: TestResult, at: np.ndarray, codes: np.ndarray, kinds: np.ndarray,
-                   has_rows: bool) -> list[tuple]:
-    """Blocks of one result: each station it left out whole (``at``, ``codes`` from ``_place_rows``), then the
-    units of each reason not listed by station."""
-    blocks, listed = [], {}
-    if has_rows:
-        codes, at = codes[at >= 0], at[at >= 0]
-        blocks.append((base, at, kinds[codes], np.ones(len(at), np.int64)))
-        counts = np.bincount(codes, minlength=len(kinds))
-        listed = {kind: int(n) for kind, n in zip(kinds.tolist(), counts.tolist()) if n}
-    rest = [(reason, int(count) - listed.get(reason, 0)) for reason, count in r.excluded.items()
-            if int(count) > listed.get(reason, 0)]
-    if rest:
-        blocks.append((base, np.full(len(rest), -1, np.int64), np.array([x[0] for x in rest], dtype=object),
-                       np.array([x[1] for x in rest], np.int64)))
-    return blocks
+def _texts(values: list, codes: np.ndarray):
+    """A text column: ``values[codes]``, converted to text once per distinct value, not once per row."""
+    return pd.Series(np.asarray(values, dtype=object)).array.take(codes)  # text dtype inferred as pandas does

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import optimize, special, stats
 
-__all__ = ["poisson_binomial_sf", "poisson_binomial_pmf", "grouped_sf"]
+__all__ = ["poisson_binomial_sf", "poisson_binomial_sfs", "poisson_binomial_pmf", "grouped_sf"]
 
 #: below this many events with 0 < p < 1 the exact distribution is computed
 EXACT_BELOW = 2_000
@@ -29,21 +29,33 @@ def poisson_binomial_pmf(p, block: int = 32) -> np.ndarray:
     term is a sum of products of non-negative numbers, so the far tail keeps
     its relative accuracy.
     """
-    p = np.asarray(p, dtype=float).ravel()
-    n = p.size
-    events = np.zeros(max(1, -(-n // block)) * block)
-    events[:n] = p
-    events = events.reshape(-1, block)
+    return _pmfs([np.asarray(p, dtype=float).ravel()], block)[0]
+
+
+def _pmfs(ps: list, block: int = 32) -> list:
+    """``poisson_binomial_pmf`` of each array of ``ps``: the blocks of all of them convolved together (each block
+    is a row of its own, so its numbers are those it gets alone), then each one's blocks pairwise."""
+    n_blocks = [max(1, -(-p.size // block)) for p in ps]
+    events = np.zeros((sum(n_blocks), block))
+    start = 0
+    for p, rows in zip(ps, n_blocks):
+        events.ravel()[start * block:start * block + p.size] = p
+        start += rows
     pmf = np.zeros((events.shape[0], block + 1))
     pmf[:, 0] = 1.0
     for j in range(block):
         q = events[:, j:j + 1]
         pmf[:, 1:] = pmf[:, 1:] * (1 - q) + pmf[:, :-1] * q
         pmf[:, :1] *= 1 - q
-    parts = list(pmf)
-    while len(parts) > 1:
-        parts = [np.convolve(*parts[i:i + 2]) if i + 1 < len(parts) else parts[i] for i in range(0, len(parts), 2)]
-    return np.clip(parts[0][:n + 1], 0, 1)
+    out, start = [], 0
+    for p, rows in zip(ps, n_blocks):
+        parts = list(pmf[start:start + rows])
+        start += rows
+        while len(parts) > 1:
+            parts = [np.convolve(*parts[i:i + 2]) if i + 1 < len(parts) else parts[i]
+                     for i in range(0, len(parts), 2)]
+        out.append(np.clip(parts[0][:p.size + 1], 0, 1))
+    return out
 
 
 def poisson_binomial_sf(k, p) -> float:
@@ -53,20 +65,32 @@ def poisson_binomial_sf(k, p) -> float:
     Lugannani-Rice saddlepoint approximation with Daniels' second continuity
     correction; never below the smallest positive float.
     """
-    p = np.asarray(p, dtype=float)
-    sure = int(np.sum(p >= 1))
-    p = p[(p > 0) & (p < 1)]
-    k = float(k) - sure
-    if k <= 0:
-        return 1.0
-    if k > p.size:
-        return 0.0
-    if p.size < EXACT_BELOW:
-        return float(min(1.0, poisson_binomial_pmf(p)[int(np.ceil(k)):].sum()))
-    mean = p.sum()
-    if k <= mean:
-        return float(min(1.0, 1 - _saddlepoint_cdf_below(k, p)))
-    return _saddlepoint_sf(k, p)
+    return poisson_binomial_sfs([k], [p])[0]
+
+
+def poisson_binomial_sfs(ks, ps) -> list:
+    """``poisson_binomial_sf(k, p)`` of every pair of ``ks`` and ``ps`` (the same numbers), the exact
+    distributions of all small ones computed together."""
+    out, exact = [], []
+    for k, p in zip(ks, ps):
+        p = np.asarray(p, dtype=float)
+        sure = int(np.sum(p >= 1))
+        p = p[(p > 0) & (p < 1)]
+        k = float(k) - sure
+        if k <= 0:
+            out.append(1.0)
+        elif k > p.size:
+            out.append(0.0)
+        elif p.size < EXACT_BELOW:
+            out.append(None)
+            exact.append((len(out) - 1, k, p))
+        elif k <= p.sum():
+            out.append(float(min(1.0, 1 - _saddlepoint_cdf_below(k, p))))
+        else:
+            out.append(_saddlepoint_sf(k, p))
+    for (at, k, _), pmf in zip(exact, _pmfs([p for _, _, p in exact])):
+        out[at] = float(min(1.0, pmf[int(np.ceil(k)):].sum()))
+    return out
 
 
 def _cgf(t, p):

@@ -44,11 +44,11 @@ def digits_verdict(election, alpha: float = 0.01, levels=("nation", "region"), c
     of a group is taken as it is (the chi-square and the digit table do not
     depend on the draws); the other groups are tested here.
     """
-    e = as_election(election)
+    whole = as_election(election)
     rng = ensure_rng(rng)
     reuse = reuse if columns is None else None
-    keep = [c for c in ("region", "unpublished", *(e.parties if columns is None else columns)) if c in e.table]
-    e = e.with_table(e.table[keep])  # the counts only: each region's subset is then cheap
+    keep = [c for c in ("region", "unpublished", *(whole.parties if columns is None else columns)) if c in whole.table]
+    e = whole.with_table(whole.table[keep])  # the counts only: each region's subset is then cheap
     rows = []
     if "nation" in levels:
         res = battery_result(reuse, "last_digit_test", "nation", NATIONAL)
@@ -63,8 +63,11 @@ def digits_verdict(election, alpha: float = 0.01, levels=("nation", "region"), c
         results = {name: battery_result(reuse, "last_digit_test", "region", name) for name in positions}
         missing = {name: p for name, p in positions.items() if results[name] is None}
         if missing:
-            results.update(last_digit_test.grouped(e, missing, {name: streams[name] for name in missing},
-                                                   columns=columns, n_sim=N_SIM))
+            # in a scan, the whole election's counts as the battery read them (shared, not read again): the same
+            # counts, as only the party and publication columns are read
+            results.update(last_digit_test.grouped(whole if reuse is not None else e, missing,
+                                                   {name: streams[name] for name in missing}, columns=columns,
+                                                   n_sim=N_SIM))
         rows += [_row(results[name], level="region", group=name) for name in positions]
     groups = decide(rows, alpha)
     extra = [c for c in ("digit", "digit_share", "digit_expected") if c in rows[0]] if rows else []

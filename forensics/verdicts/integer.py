@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..i18n import Message
 from ..model import as_election
-from ..stats.poisson_binomial import poisson_binomial_sf
+from ..stats.poisson_binomial import poisson_binomial_sfs
 from ..stats.spikes import integer_probabilities, is_integer_percent, kobak_counts
 from .catalogue import CHECKS
 from .family import decide, national_row, regions_of
@@ -27,14 +27,24 @@ MIN_STATIONS = 30
 
 
 def _row(hit, prob, **ids) -> dict:
+    """One group's row, with its stations' probabilities (``prob``) where ``_with_pvalues`` puts the p-value."""
     n = len(hit)
     if n < MIN_STATIONS:
         return {**ids, "n_used": n, "note": f"too few stations ({n} < {MIN_STATIONS})"}
     observed, expected = float(hit.sum()), float(prob.sum())
     sd = float(np.sqrt((prob * (1 - prob)).sum()))
     return {**ids, "statistic": observed, "expected": expected, "effect": observed - expected,
-            "z": (observed - expected) / sd if sd > 0 else 0.0, "null_sd": sd,
-            "pvalue": poisson_binomial_sf(observed, prob), "n_used": n}
+            "z": (observed - expected) / sd if sd > 0 else 0.0, "null_sd": sd, "prob": prob, "n_used": n}
+
+
+def _with_pvalues(rows: list) -> list:
+    """The rows with their exact upper tails in place of their probabilities (the small groups' exact
+    distributions computed together: one pass for all regions, not one each)."""
+    tested = [row for row in rows if "prob" in row]
+    pvalues = poisson_binomial_sfs([row["statistic"] for row in tested], [row.pop("prob") for row in tested])
+    for row, pvalue in zip(tested, pvalues):
+        row["pvalue"] = pvalue
+    return rows
 
 
 def integer_verdict(election, party=None, alpha: float = 0.01, levels=("nation", "region"),
@@ -61,7 +71,7 @@ def integer_verdict(election, party=None, alpha: float = 0.01, levels=("nation",
         for k, name in enumerate(names):
             sel = codes == k
             rows.append(_row(hit[sel], prob[sel], level="region", group=str(name)))
-    groups = decide(rows, alpha)
+    groups = decide(_with_pvalues(rows), alpha)
     extra = pd.DataFrame(rows)[["group", "z", "null_sd"]] if rows and "z" in pd.DataFrame(rows) else None
     if extra is not None:
         groups = groups.merge(extra, on="group", how="left")
