@@ -19,6 +19,7 @@ import numpy as np
 
 from ..i18n import N_, Formats, translations
 from ..plots.artists import light_ticks
+from ..plots.canvas import CachedTextCanvas
 from ..stats.result import TestResult
 
 
@@ -101,13 +102,12 @@ def _png(fig) -> bytes:
     opaque background, so the alpha channel only costs encoding time and
     bytes.  Pixels are unchanged (a test compares them with ``savefig``'s).
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from PIL import Image
 
     fig.set_dpi(DPI)
     for ax in fig.axes:
         light_ticks(ax)
-    canvas = FigureCanvasAgg(fig)
+    canvas = CachedTextCanvas(fig)
     canvas.draw()
     image = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
     if (np.asarray(canvas.buffer_rgba())[..., 3] == 255).all():
