@@ -83,10 +83,24 @@ class CachedTextRenderer(RendererAgg):
     def get_text_width_height_descent(self, s, prop, ismath):
         if ismath:
             return super().get_text_width_height_descent(s, prop, ismath)
-        key = (self._font(prop), prop.get_size_in_points(), self.dpi, s, get_hinting_flag())
+        flags = get_hinting_flag()
+        font, size = self._font(prop), prop.get_size_in_points()
+        key = (font, size, self.dpi, s, flags)
         found = _MEASURES.get(key)
-        return found if found is not None else _remember(
-            _MEASURES, key, super().get_text_width_height_descent(s, prop, ismath))
+        if found is None:
+            font = self._prepare_font(prop)
+            positions = font.set_text(s, 0.0, flags=flags)  # the glyphs' origins, in 1/64 pixels
+            width, height = font.get_width_height()
+            found = _remember(_MEASURES, key, (width / 64.0, height / 64.0, font.get_descent() / 64.0))
+            layout = (font, size, self.dpi, s, flags, None, None)
+            if layout not in _LAYOUTS and len(positions) == len(s):
+                # one glyph per character: the layout ``draw_text`` would make (the same shaping, one glyph
+                # from this font per character at these origins), kept so that the string is not shaped again
+                glyphs = [font.get_char_index(ord(c)) for c in s]
+                if all(glyphs):
+                    _remember(_LAYOUTS, layout, tuple(
+                        (font, glyph, x / 64, y / 64) for glyph, (x, y) in zip(glyphs, positions.tolist())))
+        return found
 
     def draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
         if ismath:
@@ -108,23 +122,20 @@ class CachedTextRenderer(RendererAgg):
         antialiased = gc.get_antialiased()
         mode = RenderMode.NORMAL if antialiased else RenderMode.MONO
         turn = (tuple(matrix.ravel().tolist()), antialiased)
-        height = self.height
+        height, dpi, draw, cached = self.height, self.dpi, self._renderer.draw_text_image, _GLYPHS.get
         for font, glyph, dx, dy in items:  # dy is upwards, as FreeType's y
-            px = round(0x40 * (x + dx * cos - dy * sin))
-            py = round(0x40 * (height - y + dx * sin + dy * cos))
-            whole_x, part_x = divmod(px, 0x40)
-            whole_y, part_y = divmod(py, 0x40)
-            gkey = (font, size, self.dpi, glyph, flags, turn, part_x, part_y)
-            found = _GLYPHS.get(gkey)
+            whole_x, part_x = divmod(round(0x40 * (x + dx * cos - dy * sin)), 0x40)
+            whole_y, part_y = divmod(round(0x40 * (height - y + dx * sin + dy * cos)), 0x40)
+            gkey = (font, size, dpi, glyph, flags, turn, part_x, part_y)
+            found = cached(gkey)
             if found is None:
-                font.set_size(size, self.dpi)
+                font.set_size(size, dpi)
                 font._set_transform(matrix, [part_x, part_y])
                 bitmap = font._render_glyph(glyph, flags, mode)
                 buffer = bitmap.buffer if antialiased else bitmap.buffer * 0xff
                 found = _remember(_GLYPHS, gkey, (buffer, bitmap.left, bitmap.top))
             buffer, left, top = found
-            self._renderer.draw_text_image(buffer, left + whole_x, int(height) - (top + whole_y) + buffer.shape[0],
-                                           0, gc)
+            draw(buffer, left + whole_x, int(height) - (top + whole_y) + buffer.shape[0], 0, gc)
 
 
 class CachedTextCanvas(FigureCanvasAgg):
