@@ -123,13 +123,16 @@ class CachedTextRenderer(RendererAgg):
         mode = RenderMode.NORMAL if antialiased else RenderMode.MONO
         turn = (tuple(matrix.ravel().tolist()), antialiased)
         height, dpi, draw, cached = self.height, self.dpi, self._renderer.draw_text_image, _GLYPHS.get
+        sized = set()  # fonts set to this size in this call: setting a size again makes FreeType redo its hinting
         for font, glyph, dx, dy in items:  # dy is upwards, as FreeType's y
             whole_x, part_x = divmod(round(0x40 * (x + dx * cos - dy * sin)), 0x40)
             whole_y, part_y = divmod(round(0x40 * (height - y + dx * sin + dy * cos)), 0x40)
             gkey = (font, size, dpi, glyph, flags, turn, part_x, part_y)
             found = cached(gkey)
             if found is None:
-                font.set_size(size, dpi)
+                if font not in sized:
+                    font.set_size(size, dpi)
+                    sized.add(font)
                 font._set_transform(matrix, [part_x, part_y])
                 bitmap = font._render_glyph(glyph, flags, mode)
                 buffer = bitmap.buffer if antialiased else bitmap.buffer * 0xff
