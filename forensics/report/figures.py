@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import gc
 import importlib
 import io
 import os
@@ -248,8 +249,10 @@ class PendingFigures:
         rank = {fid: i for i, fid in enumerate(COSTLIEST_FIRST)}
         order = sorted(range(len(self.jobs)), key=lambda i: rank.get(self.jobs[i][0], len(rank)))
         try:
+            # gc.freeze: the objects a process inherits (the scan, the modules) are left out of its garbage
+            # collections, which otherwise walk them all again and again while the figures are drawn
             self._pool = ProcessPoolExecutor(min(workers, len(self.jobs)),
-                                             mp_context=multiprocessing.get_context("fork"))
+                                             mp_context=multiprocessing.get_context("fork"), initializer=gc.freeze)
             self._futures = {i: self._pool.submit(_drawn_in_worker, i, self.lang, self.formats) for i in order}
         except (BrokenProcessPool, OSError):  # no process could be started: draw them here when collected
             self.close()
