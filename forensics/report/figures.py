@@ -91,8 +91,8 @@ def _resolve(target: str):
     return getattr(module, attr)
 
 
-#: the figures' resolution, and zlib's level for their PNG files (level 3 of 9: 40% less CPU than the default 6
-#: for 5% larger files, which opaque RGB pixels more than win back)
+#: the figures' resolution, and zlib's level for their PNG files (level 1 of 9: on Russia 2018's twelve figures 0.34 s
+#: of CPU against 0.39 s at level 3 and 0.55 s at the default 6, for files 3% and 6% larger)
 DPI, PNG_LEVEL = 100, 1
 
 
