@@ -35,8 +35,7 @@ def _pixels(fig, canvas_class) -> np.ndarray:
 
 
 def test_text_is_drawn_as_matplotlib_draws_it_with_empty_and_with_full_caches():
-    for caches in (cached._MEASURES, cached._LAYOUTS, cached._GLYPHS):
-        caches.clear()
+    cached.forget()
     theirs = _pixels(_texts(), FigureCanvasAgg)
     for _ in range(2):  # the first draw fills the caches, the second reads them
         assert np.array_equal(_pixels(_texts(), CachedTextCanvas), theirs)

@@ -29,7 +29,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg, get_hi
 from matplotlib.font_manager import fontManager, get_font
 from matplotlib.ft2font import RenderMode
 
-__all__ = ["CachedTextCanvas"]
+__all__ = ["CachedTextCanvas", "forget"]
 
 #: entries kept per cache before it is emptied (a report holds a few thousand; a bound keeps a long session's small)
 LIMIT = 200_000
@@ -37,6 +37,12 @@ _MEASURES: dict = {}
 _LAYOUTS: dict = {}
 _GLYPHS: dict = {}
 _HEIGHTS: dict = {}
+
+
+def forget() -> None:
+    """Empty the caches (text is then measured, laid out and rendered anew, as on a process's first figure)."""
+    for cache in (_MEASURES, _LAYOUTS, _GLYPHS, _HEIGHTS):
+        cache.clear()
 
 
 def _remember(cache: dict, key, value):
