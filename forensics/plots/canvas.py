@@ -16,9 +16,15 @@ glyphs over and over, so this renderer keeps, for the life of the process:
   same bitmap moved by those pixels, so the cached bitmap is placed where
   FreeType would have put it.
 
-The pixels are those of matplotlib's own renderer (``tests/test_canvas.py``
-compares every report figure).  Mathtext, TeX and anything this matplotlib
-draws differently go to the parent renderer.
+A string is shaped once: its measure keeps the glyph origins FreeType
+found, which are the layout the drawing needs where each character is one
+glyph of the font (other strings are laid out once and kept), and a font's
+size is set once per string, not once per glyph (FreeType redoes its
+hinting set-up on every size change).  The pixels are those of
+matplotlib's own renderer (``tests/test_canvas.py`` compares every report
+figure and text of every kind).  Mathtext and TeX go to matplotlib's
+renderer, and so does everything where this matplotlib lacks the FreeType
+calls used here (``SUPPORTED``).
 """
 from __future__ import annotations
 
@@ -27,10 +33,12 @@ import math
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg, get_hinting_flag
 from matplotlib.font_manager import fontManager, get_font
-from matplotlib.ft2font import RenderMode
+from matplotlib.ft2font import FT2Font, RenderMode
 
 __all__ = ["CachedTextCanvas", "forget"]
 
+#: whether this matplotlib has the FreeType calls the renderer uses (those of its own Agg renderer)
+SUPPORTED = all(hasattr(FT2Font, name) for name in ("_layout", "_render_glyph", "_set_transform", "set_text"))
 #: entries kept per cache before it is emptied (a report holds a few thousand; a bound keeps a long session's small)
 LIMIT = 200_000
 _MEASURES: dict = {}
@@ -154,6 +162,6 @@ class CachedTextCanvas(FigureCanvasAgg):
         w, h = self.get_width_height(physical=True)
         key = w, h, self.figure.dpi
         if self._lastKey != key:
-            self.renderer = CachedTextRenderer(w, h, self.figure.dpi)
+            self.renderer = (CachedTextRenderer if SUPPORTED else RendererAgg)(w, h, self.figure.dpi)
             self._lastKey = key
         return self.renderer
