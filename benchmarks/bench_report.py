@@ -59,7 +59,8 @@ def time_report(scan, workers: int | None) -> dict:
 
 def figure_costs(scan, repeat: int = 3) -> list:
     """(figure, CPU seconds to build it, CPU seconds to draw and encode its PNG), the least of ``repeat`` runs, in the
-    page's order."""
+    page's order; each PNG drawn with the report canvas' text caches empty, as a figure process's first figure."""
+    from forensics.plots.canvas import forget
     from forensics.report import figures
 
     best: dict = {}
@@ -71,6 +72,7 @@ def figure_costs(scan, repeat: int = 3) -> list:
             except LookupError:
                 continue
             fig = fig[0] if isinstance(fig, tuple) else fig
+            forget()
             built = time.process_time()
             figures._png(fig)
             cost = (built - start, time.process_time() - built)

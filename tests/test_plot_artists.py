@@ -144,7 +144,7 @@ def test_light_ticks_draw_the_pixels_matplotlibs_ticks_draw():
         assert np.array_equal(theirs, ours), build.__name__
     _, fig = _drawn(_percent, light=True)
     ticks = [a for a in fig.axes[0].artists if isinstance(a, _LightTicks)]
-    assert len(ticks) == 2 and [t.get_text() for _, t in ticks[0].texts][:3] == ["0%", "10%", "20%"]
+    assert len(ticks) == 2 and [t for _, t in ticks[0].texts][:3] == ["0%", "10%", "20%"]
     _, fig = _drawn(_colour_bars, light=True)
     bar = fig.axes[1]
     ticks = [a for a in bar.artists if isinstance(a, _LightTicks)]

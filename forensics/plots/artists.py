@@ -130,8 +130,8 @@ class _LightTicks(Artist):
                     marks.set_figure(self.get_figure(root=False))
                     lines.append((side, marks))
             self.marks.append(lines)
-        self.texts: list = []  # (side, Text) of the labels drawn
-        self.anchors: list = [[], []]  # per side, the extents of the empty labels
+        self.texts: list = []  # (side, label) of the labels drawn
+        self.extents: list = [[], []]  # per side, the labels' extents (an empty label's is its anchor point)
 
     def _in_view(self, locs) -> list:
         """Whether each location is inside the view, as ``Axis._update_ticks`` keeps ticks."""
@@ -179,7 +179,8 @@ class _LightTicks(Artist):
             self.set_visible(False)
             return
         x_axis = self.axis.axis_name == "x"
-        self.texts, self.anchors = [], [[], []]
+        self.texts, self.extents = [], [[], []]
+        label_side = self._label_side()
         for (locs, labels), lines, grid, (_, _, prototype) in zip(located, self.marks, self.grids, self.groups):
             for loc in locs if grid is not None else []:  # one line across the axes per tick
                 grid.set_data(([loc, loc], [0, 1]) if x_axis else ([0, 1], [loc, loc]))
@@ -191,26 +192,41 @@ class _LightTicks(Artist):
             for side, text_prototype in ((0, prototype.label1), (1, prototype.label2)):
                 if not text_prototype.get_visible():
                     continue
+                text = None  # one Text per side, moved from label to label: building one is most of its cost
                 for loc, label in zip(locs, labels):
                     xy = (loc, float(side)) if x_axis else (float(side), loc)
                     if not label:  # drawn as nothing; its extent is its anchor point (``Text.get_window_extent``)
-                        self.anchors[side].append(Bbox.from_bounds(*text_prototype.get_transform().transform(xy),
-                                                                   0, 0))
+                        if side == label_side:
+                            self.extents[side].append(
+                                Bbox.from_bounds(*text_prototype.get_transform().transform(xy), 0, 0))
                         continue
-                    text = Text(*xy, label)
-                    text.update_from(text_prototype)  # font, colour, alignment and transform
-                    text.set_figure(self.get_figure(root=False))
+                    if text is None:
+                        text = Text(*xy, label)
+                        text.update_from(text_prototype)  # font, colour, alignment and transform
+                        text.set_figure(self.get_figure(root=False))
+                    else:
+                        text.set_position(xy)
+                        text.set_text(label)
                     text.draw(renderer)
-                    self.texts.append((side, text))
+                    self.texts.append((side, label))
+                    if side == label_side:
+                        self.extents[side].append(text.get_window_extent(renderer))
         self._place_label(renderer)
         self.stale = False
 
+    def _label_side(self):
+        """The side (0 or 1) of the axis label whose place the labels' extents give, or None without a label."""
+        axis = self.axis
+        if not axis.label.get_visible() or not axis.label.get_text():
+            return None
+        return 0 if axis.get_label_position() in ("bottom", "left") else 1
+
     def _place_label(self, renderer) -> None:
         axis, ax = self.axis, self.axis.axes
-        if not axis.label.get_visible() or not axis.label.get_text():
+        side = self._label_side()
+        if side is None:
             return
-        side = 0 if axis.get_label_position() in ("bottom", "left") else 1
-        boxes = [t.get_window_extent(renderer) for s, t in self.texts if s == side] + self.anchors[side]
+        boxes = self.extents[side]
         pad = axis.labelpad * self.get_figure(root=True).dpi / 72
         x, y = axis.label.get_position()
         spine = ax.spines.get(("bottom", "top", "left", "right")[2 * (axis.axis_name == "y") + side], ax)
