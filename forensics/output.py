@@ -226,10 +226,13 @@ def _float_text(values):
             text = pc.binary_join_element_wise("0." + "0" * (-e - 1), pc.utf8_rtrim(text, characters="0"), "")
         parts.append(pc.if_else(pa.array(negative[mine]), pc.binary_join_element_wise("-", text, ""), text))
         where.append(fixed[mine])
-    rest = np.ones(len(values), dtype=bool)
+    missing = np.isnan(values)
+    parts.append(pa.repeat("", int(missing.sum())))
+    where.append(np.flatnonzero(missing))
+    rest = ~missing
     rest[np.concatenate(where)] = False
     rest = np.flatnonzero(rest)
-    parts.append(pa.array(["" if v != v else FLOAT_FORMAT % v for v in values[rest].tolist()], type=pa.string()))
+    parts.append(pa.array([FLOAT_FORMAT % v for v in values[rest].tolist()], type=pa.string()))
     where.append(rest)
     return _in_place(parts, where, len(values))
 
@@ -301,22 +304,24 @@ def _text_column(column, raw_csv: bool = False):
 
 def _arrow_text(text, raw_csv: bool):
     """The CSV cells of a pyarrow string array: formula-like text neutralised (unless ``raw_csv``), quoted where
-    the csv module quotes, missing values empty.  Only the cells that start like a formula are looked at one by
-    one (each distinct value once)."""
+    the csv module quotes, missing values empty.  Each distinct value is written once (names repeat across
+    thousands of rows), and only those that start like a formula are looked at one by one."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    encoded = text.dictionary_encode()
+    values = encoded.dictionary
     if not raw_csv:
-        start = _any_of([pc.starts_with(text, c) for c in "=+-@\t\r"])
-        if start is not None:
-            risky = _risky(pc.unique(text.filter(start)).to_pylist())
-            if risky:
-                text = pc.if_else(pc.is_in(text, value_set=pa.array(risky, type=pa.string())),
-                                  pc.binary_join_element_wise("'", text, ""), text)
-    quote = _any_of([pc.match_substring(text, c) for c in _quote_chars()])
+        start = _any_of([pc.starts_with(values, c) for c in "=+-@\t\r"])
+        risky = _risky(values.filter(start).to_pylist()) if start is not None else []
+        if risky:
+            values = pc.if_else(pc.is_in(values, value_set=pa.array(risky, type=pa.string())),
+                                pc.binary_join_element_wise("'", values, ""), values)
+    quote = _any_of([pc.match_substring(values, c) for c in _quote_chars()])
     if quote is not None:
-        text = pc.if_else(quote, pc.binary_join_element_wise('"', pc.replace_substring(text, '"', '""'), '"', ""), text)
-    return pc.fill_null(text, "")
+        values = pc.if_else(quote, pc.binary_join_element_wise('"', pc.replace_substring(values, '"', '""'), '"', ""),
+                            values)
+    return pc.fill_null(values.take(encoded.indices), "")
 
 
 def _any_of(masks):
