@@ -48,6 +48,8 @@ _OURS = re.compile(r"^(report\.html|summary\.(json|txt)|figure_errors\.txt|figur
 _FORMULA = re.compile(r"^[=+\-@\t\r]")
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 #: 10**0 ... 10**13 as floats, each exact
+#: the fewest floats with one decimal exponent written in bulk: below it the bulk steps' fixed cost is the larger
+_BULK = 500
 _POWERS_OF_TEN = tuple(float(10**k) for k in range(14))
 
 
@@ -198,7 +200,8 @@ def _float_text(values):
     in fixed notation, are rounded to their 10 significant digits as integers (``rint`` of the value times a
     power of ten, which is exact in binary: one rounding, at most 1.2e-6 off) and written from those digits,
     grouped by decimal exponent; a value within 1e-5 of a rounding tie, or whose exponent the logarithm
-    misjudged, and every other value (exponent notation, infinities, negative zero) is formatted one by one."""
+    misjudged or fewer than ``_BULK`` values share, and every other value (exponent notation, infinities,
+    negative zero) is formatted one by one."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -215,7 +218,8 @@ def _float_text(values):
     fixed, exponent, digits = fixed[good], exponent[good], digits[good].astype(np.int64)
     negative = values[fixed] < 0
     parts, where = [pa.array(values[whole].astype(np.int64)).cast(pa.string())], [np.flatnonzero(whole)]
-    for e in np.unique(exponent).tolist():
+    exponents, counts = np.unique(exponent, return_counts=True)
+    for e in exponents[counts >= _BULK].tolist():  # a rarer exponent costs less one value at a time
         mine = exponent == e
         text = pa.array(digits[mine]).cast(pa.string())
         if e >= 0:  # e + 1 digits before the point, the others after it without trailing zeros
