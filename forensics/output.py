@@ -47,6 +47,10 @@ _OURS = re.compile(r"^(report\.html|summary\.(json|txt)|figure_errors\.txt|figur
                    r"photo_issues)\.csv)$")
 _FORMULA = re.compile(r"^[=+\-@\t\r]")
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+#: 10**0 ... 10**13 as floats, each exact
+#: the fewest floats with one decimal exponent written in bulk: below it the bulk steps' fixed cost is the larger
+_BULK = 500
+_POWERS_OF_TEN = tuple(float(10**k) for k in range(14))
 
 
 # -- checks before any computation ------------------------------------------------------
@@ -167,17 +171,22 @@ def _formatted_floats(frame):
 
 
 def csv_bytes(frame, raw_csv: bool = False) -> bytes:
-    """The package's CSV of ``frame``: no index, 10 significant digits, formulas neutralised unless ``raw_csv``."""
-    data = frame if raw_csv else neutralise(frame)
-    columns = [_text_column(data.iloc[:, i]) for i in range(data.shape[1])] if data.shape[1] > 1 else [None]
+    """The package's CSV of ``frame``: no index, 10 significant digits, formulas neutralised unless ``raw_csv``.
+
+    Each column is turned into text once, in bulk (``_text_column``), and the rows are joined by pyarrow; a
+    frame whose columns pyarrow cannot write the way pandas does (dates, categories, a single column) goes
+    through ``DataFrame.to_csv``.  Either way the bytes are ``to_csv``'s (a test)."""
+    columns = [_text_column(frame.iloc[:, i], raw_csv) for i in range(frame.shape[1])] if frame.shape[1] > 1 else [None]
     if any(c is None for c in columns):
+        data = frame if raw_csv else neutralise(frame)
         return _formatted_floats(data).to_csv(index=False, lineterminator="\n").encode("utf-8")
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    header = (",".join(_quoted(str(c)) for c in data.columns) + "\n").encode("utf-8")
-    if not len(data):
+    names = [str(c) if raw_csv or not isinstance(c, str) else _neutral_text(c) for c in frame.columns]
+    header = (",".join(_quoted(name) for name in names) + "\n").encode("utf-8")
+    if not len(frame):
         return header
     lines = pc.binary_join_element_wise(pc.binary_join_element_wise(*columns, ","), pa.scalar(""), "\n")
     offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32, count=len(lines) + 1, offset=4 * lines.offset)
@@ -185,19 +194,61 @@ def csv_bytes(frame, raw_csv: bool = False) -> bytes:
 
 
 def _float_text(values):
-    """``FLOAT_FORMAT`` of each float as a pyarrow string array (missing: empty); whole numbers below 1e10, which
-    it writes as integers, are converted in one pass, the others one by one."""
+    """``FLOAT_FORMAT`` of each float as a pyarrow string array (missing: empty), in bulk.
+
+    Whole numbers below 1e10 are written as integers.  The others between 1e-4 and 1e10, which ``%.10g`` writes
+    in fixed notation, are rounded to their 10 significant digits as integers (``rint`` of the value times a
+    power of ten, which is exact in binary: one rounding, at most 1.2e-6 off) and written from those digits,
+    grouped by decimal exponent; a value within 1e-5 of a rounding tie, or whose exponent the logarithm
+    misjudged or fewer than ``_BULK`` values share, and every other value (exponent notation, infinities,
+    negative zero) is formatted one by one."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    whole = np.isfinite(values) & (np.abs(values) < 1e10)
+    values = np.asarray(values, dtype=np.float64)
+    size = np.abs(values)
+    whole = np.isfinite(values) & (size < 1e10)
     whole[whole] = (values[whole] == np.trunc(values[whole])) & ~((values[whole] == 0) & np.signbit(values[whole]))
-    rest = np.full(len(values), "", dtype=object)
-    other = ~whole & ~np.isnan(values)
-    rest[other] = [FLOAT_FORMAT % v for v in values[other].tolist()]
-    integers = pa.array(np.where(whole, values, 0).astype(np.int64)).cast(pa.string())
-    return pc.if_else(pa.array(whole), integers, pa.array(rest, type=pa.string()))
+    fixed = np.flatnonzero(~whole & (size >= 1e-4) & (size < 1e10))  # NaN compares False: not here
+    exponent = np.floor(np.log10(size[fixed])).astype(np.int64)
+    scaled = size[fixed] * np.array(_POWERS_OF_TEN)[9 - exponent]
+    digits = np.rint(scaled)
+    good = (digits >= 1e9) & (digits < 1e10) & (np.abs(scaled - np.floor(scaled) - 0.5) > 1e-5)
+    fixed, exponent, digits = fixed[good], exponent[good], digits[good].astype(np.int64)
+    negative = values[fixed] < 0
+    parts, where = [pa.array(values[whole].astype(np.int64)).cast(pa.string())], [np.flatnonzero(whole)]
+    exponents, counts = np.unique(exponent, return_counts=True)
+    for e in exponents[counts >= _BULK].tolist():  # a rarer exponent costs less one value at a time
+        mine = exponent == e
+        text = pa.array(digits[mine]).cast(pa.string())
+        if e >= 0:  # e + 1 digits before the point, the others after it without trailing zeros
+            head = pc.utf8_slice_codeunits(text, 0, e + 1)
+            tail = pc.utf8_rtrim(pc.utf8_slice_codeunits(text, e + 1, 10), characters="0")
+            text = pc.if_else(pc.equal(tail, ""), head, pc.binary_join_element_wise(head, tail, "."))
+        else:  # "0." and -e - 1 zeros before the digits
+            text = pc.binary_join_element_wise("0." + "0" * (-e - 1), pc.utf8_rtrim(text, characters="0"), "")
+        parts.append(pc.if_else(pa.array(negative[mine]), pc.binary_join_element_wise("-", text, ""), text))
+        where.append(fixed[mine])
+    missing = np.isnan(values)
+    parts.append(pa.repeat("", int(missing.sum())))
+    where.append(np.flatnonzero(missing))
+    rest = ~missing
+    rest[np.concatenate(where)] = False
+    rest = np.flatnonzero(rest)
+    parts.append(pa.array([FLOAT_FORMAT % v for v in values[rest].tolist()], type=pa.string()))
+    where.append(rest)
+    return _in_place(parts, where, len(values))
+
+
+def _in_place(parts, where, n: int):
+    """The string arrays ``parts`` as one array of ``n`` cells, ``parts[k][j]`` at position ``where[k][j]``."""
+    import numpy as np
+    import pyarrow as pa
+
+    position = np.empty(n, dtype=np.int64)
+    position[np.concatenate(where)] = np.arange(n)
+    return pa.concat_arrays([p.cast(pa.string()) for p in parts]).take(pa.array(position))
 
 
 def _quoted(text: str) -> str:
@@ -207,8 +258,14 @@ def _quoted(text: str) -> str:
 
 @functools.cache
 def _needs_quotes() -> re.Pattern:
-    """The characters for which the csv module quotes a field (a comma and a quote; which line breaks depends on
-    the Python version), asked of the module once."""
+    """The characters for which the csv module quotes a field, as a pattern."""
+    return re.compile("[" + re.escape("".join(_quote_chars())) + "]")
+
+
+@functools.cache
+def _quote_chars() -> tuple:
+    """The characters for which the csv module that pandas writes with quotes a field (a comma and a quote;
+    which line breaks depends on the Python version), asked of the module once."""
     import csv
     import io
 
@@ -217,30 +274,69 @@ def _needs_quotes() -> re.Pattern:
         csv.writer(buf, lineterminator="\n").writerow(["a" + char + "b", "c"])
         return buf.getvalue().startswith('"')
 
-    return re.compile("[" + re.escape("".join(c for c in ',"\r\n' if quoted(c))) + "]")
+    return tuple(c for c in ',"\r\n' if quoted(c))
 
 
-def _text_column(column):
-    """The CSV cells of ``column`` as a pyarrow string array, written as ``DataFrame.to_csv`` writes them (floats in
-    ``FLOAT_FORMAT``; missing: empty; each distinct value converted once), or None for a type whose text only pandas knows (dates, categories).
-    With more than one column, ``to_csv``'s cells are these joined by commas, byte for byte (a test)."""
+def _text_column(column, raw_csv: bool = False):
+    """The CSV cells of ``column`` as a pyarrow string array, written as ``DataFrame.to_csv`` writes them after
+    ``neutralise`` (unless ``raw_csv``; floats in ``FLOAT_FORMAT``; missing: empty), or None for a type whose
+    text only pandas knows (dates, categories).  With more than one column, ``to_csv``'s cells are these joined
+    by commas, byte for byte (a test)."""
     import numpy as np
     import pandas as pd
     import pyarrow as pa
+    import pyarrow.compute as pc
 
     dtype = column.dtype
     if isinstance(dtype, np.dtype) and dtype.kind == "f":
         return _float_text(column.to_numpy())
     if isinstance(dtype, np.dtype) and dtype.kind == "b":
-        return pa.array(np.where(column.to_numpy(), "True", "False"))
+        return pc.if_else(pa.array(column.to_numpy()), "True", "False")
     if isinstance(dtype, np.dtype) and dtype.kind in "iu":
         return pa.array(column.to_numpy()).cast(pa.string())
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+        text = pa.array(column.array)  # the column's own arrow data, in one or more chunks
+        return _arrow_text((text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text).cast(pa.string()),
+                           raw_csv)
     if not (dtype == object or str(dtype) in ("string", "str", "Int64", "Int32", "Int16", "Int8")):
         return None
     codes, uniques = pd.factorize(column, use_na_sentinel=True)
     text = [v if type(v) is str else str(v) for v in uniques.tolist()]
-    cells = np.array([_quoted(t) for t in text] + [""], dtype=object)
-    return pa.array(cells[codes], type=pa.string())
+    cells = pa.array([_quoted(t if raw_csv else _neutral_text(t)) for t in text] + [""], type=pa.string())
+    return cells.take(pa.array(np.where(codes < 0, len(text), codes)))
+
+
+def _arrow_text(text, raw_csv: bool):
+    """The CSV cells of a pyarrow string array: formula-like text neutralised (unless ``raw_csv``), quoted where
+    the csv module quotes, missing values empty.  Each distinct value is written once (names repeat across
+    thousands of rows), and only those that start like a formula are looked at one by one."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    encoded = text.dictionary_encode()
+    values = encoded.dictionary
+    if not raw_csv:
+        start = _any_of([pc.starts_with(values, c) for c in "=+-@\t\r"])
+        risky = _risky(values.filter(start).to_pylist()) if start is not None else []
+        if risky:
+            values = pc.if_else(pc.is_in(values, value_set=pa.array(risky, type=pa.string())),
+                                pc.binary_join_element_wise("'", values, ""), values)
+    quote = _any_of([pc.match_substring(values, c) for c in _quote_chars()])
+    if quote is not None:
+        values = pc.if_else(quote, pc.binary_join_element_wise('"', pc.replace_substring(values, '"', '""'), '"', ""),
+                            values)
+    return pc.fill_null(values.take(encoded.indices), "")
+
+
+def _any_of(masks):
+    """The element-wise or of boolean arrays (missing counts as False), or None where no element is true."""
+    import pyarrow.compute as pc
+
+    mask = masks[0]
+    for other in masks[1:]:
+        mask = pc.or_kleene(mask, other)
+    mask = pc.fill_null(mask, False)
+    return mask if pc.any(mask).as_py() else None
 
 
 # -- single files ----------------------------------------------------------------------------

@@ -60,6 +60,31 @@ def test_csv_cells_are_those_pandas_writes(election):
             assert csv_bytes(f, raw_csv=raw) == data.to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
+
+def test_floats_and_text_written_in_bulk_are_those_pandas_writes():
+    """Floats written from their rounded digits and arrow text neutralised and quoted in bulk give ``to_csv``'s
+    bytes: ties in the eleventh digit, neighbours of powers of ten, exponents, signs, formulas, quotes, line
+    breaks, missing values, text in several arrow chunks."""
+    rng = np.random.default_rng(3)
+    n = 20_000
+    floats = np.concatenate([
+        rng.random(n), 10 ** rng.uniform(-7, 12, n) * rng.choice([-1.0, 1.0], n),
+        (rng.integers(0, 10**11, n) + 0.5) / 10**11,  # a 5 in the eleventh digit
+        rng.integers(0, 2**20, n) / 2.0 ** rng.integers(1, 40, n),  # binary fractions: exact ties
+        np.round(rng.random(n), 6), rng.integers(0, 3000, n) / rng.integers(1, 3000, n),
+        [np.nextafter(10.0**k, side) for k in range(-6, 12) for side in (0.0, np.inf)],
+        [0.0, -0.0, np.nan, np.inf, -np.inf, 0.5, 2.5, 0.12345678905, 5e-324, 9999999999.5, 0.99999999995]])
+    words = np.array([*FORMULAS, "-5", "+3.5", "1e5", "ok", "-", "a,b", 'say "hi"', "two\nlines", "cr\rx", "", "é"],
+                     dtype=object)
+    text = rng.choice(words, len(floats))
+    text[rng.random(len(floats)) < 0.05] = None
+    frame = pd.DataFrame({"=share": floats, "text": pd.array(text, dtype="str"), "big": floats > 0.5})
+    chunked = pd.concat([frame.iloc[:1000], frame.iloc[1000:]], ignore_index=True)
+    for f in (frame, chunked):
+        for raw in (False, True):
+            data = _formatted_floats(f if raw else neutralise(f))
+            assert csv_bytes(f, raw_csv=raw) == data.to_csv(index=False, lineterminator="\n").encode("utf-8")
+
 def test_a_folder_is_complete_or_absent(tmp_path):
     target = tmp_path / "out"
     with OutputFolder(target) as out:

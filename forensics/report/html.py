@@ -46,7 +46,17 @@ def _env(lang: str):
 
 
 def _records(frame: pd.DataFrame) -> list:
-    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+    """The rows as dicts of plain Python values (numpy scalars unboxed), None where missing; built column by column."""
+    columns = []
+    for i in range(frame.shape[1]):
+        col = frame.iloc[:, i]
+        values = col.tolist()
+        if col.dtype == object:
+            values = [v.item() if isinstance(v, np.generic) else v for v in values]
+        missing = col.isna().to_numpy()
+        columns.append([None if m else v for v, m in zip(values, missing.tolist())] if missing.any() else values)
+    names = list(frame.columns)
+    return [dict(zip(names, row)) for row in zip(*columns)]
 
 
 def _verdict(row) -> str:
@@ -123,7 +133,8 @@ def _findings(scan, t, max_rows: int) -> tuple[list, list]:
     """The rule counts and the first ``max_rows`` findings, each rule and severity said in the page's language."""
     titles = {r.code: r.title for r in RULES}
 
-    def said(code, severity) -> dict:
+    @functools.cache
+    def said(code, severity) -> dict:  # the same few codes on thousands of rows
         return {"title": t.gettext(titles[code]) if code in titles else code,
                 "severity": t.gettext(_SEVERITY[severity]) if severity in _SEVERITY else str(severity)}
 
@@ -189,6 +200,7 @@ def _write(scan, pending, out_dir, title, date, lang, max_rows, time, progress, 
     excluded_stations = stations[stations["excluded"] != ""]
     tests, region_rows = _region_table(scan)
     rule_counts, findings = _findings(scan, t, max_rows)
+    said = functools.cache(functools.partial(reason_words, lang=lang))  # a few reasons on thousands of stations
     with OutputFolder(out_dir, raw_csv=raw_csv) as folder:
         paths = write_tables(scan, folder)
         context = {
@@ -214,9 +226,9 @@ def _write(scan, pending, out_dir, title, date, lang, max_rows, time, progress, 
             "region_rows": region_rows,
             "station_data": station_payload(stations, lang),
             "flag_meanings": scan.flag_meanings(lang),
-            "excluded_counts": [dict(r, reason=reason_words(r["reason"], lang)) for r in _exclusion_counts(scan)],
-            "excluded_stations": [dict(r, excluded=reason_words(r["excluded"], lang))
-                                  for r in _records(excluded_stations.head(max_rows))],
+            "excluded_counts": [dict(r, reason=said(r["reason"])) for r in _exclusion_counts(scan)],
+            "excluded_stations": [dict(r, excluded=said(r["excluded"])) for r in
+                                  _records(excluded_stations[["region", "tec", "pec", "excluded"]].head(max_rows))],
             "n_excluded_stations": len(excluded_stations),
             "max_rows": max_rows,
             "methods": [dict(METHODS.get(c.name, {}), text=t.gettext(METHODS[c.name]["text"]) if c.name in METHODS

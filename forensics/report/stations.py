@@ -41,8 +41,11 @@ def _encode(values: pd.Series) -> tuple[list, list]:
 
 def _rounded(values: pd.Series, digits: int) -> list:
     """Numbers as shown (integers without a decimal point); None where missing."""
-    return [None if pd.isna(x) else (int(round(float(x))) if digits == 0 else round(float(x), digits))
-            for x in values]
+    numbers = values.astype(float).tolist()
+    missing = values.isna().to_numpy().tolist()
+    if digits == 0:
+        return [None if m else round(x) for x, m in zip(numbers, missing)]
+    return [None if m else round(x, digits) for x, m in zip(numbers, missing)]
 
 
 def station_payload(stations: pd.DataFrame, lang: str = "en") -> str:

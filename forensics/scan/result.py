@@ -143,7 +143,7 @@ class Scan:
             "findings_by_code": {str(k): int(v) for k, v in
                                  self.findings["code"].value_counts().sort_index().items()}
             if "code" in self.findings else {},
-            "headlines": self.headlines,
+            "headlines": [decided["verdicts"][code] for code in decided["headlines"]],  # the dicts made once
             "verdicts": decided["verdicts"],
             "context": decided["context"],
             "n_tests_rows": int(len(tests)),

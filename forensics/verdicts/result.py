@@ -10,6 +10,7 @@ like a statsmodels results object: ``table``, ``summary()``, ``to_dict()``.
 """
 from __future__ import annotations
 
+import functools
 import math
 import textwrap
 from dataclasses import dataclass, field
@@ -80,12 +81,13 @@ class Verdict:
     def code(self) -> str:
         return self.check.code
 
-    @property
+    # what follows from ``groups`` is worked out once per verdict (its words, its dict and the page ask often)
+    @functools.cached_property
     def national(self) -> pd.Series | None:
         rows = self.groups[self.groups["level"] == "nation"]
         return rows.iloc[0] if len(rows) else None
 
-    @property
+    @functools.cached_property
     def pvalue(self) -> float:
         p = self.groups["pvalue_adj"].astype(float)
         return float(p.min()) if p.notna().any() else math.nan
@@ -103,18 +105,26 @@ class Verdict:
 
     @property
     def significant_regions(self) -> list:
+        return list(self._significant_regions)
+
+    @functools.cached_property
+    def _significant_regions(self) -> tuple:
         sub = self.groups[(self.groups["level"] != "nation") & self.groups["significant"]]
-        return [str(g) for g in sub.sort_values("effect", ascending=False, kind="mergesort")["group"]]
+        return tuple(str(g) for g in sub.sort_values("effect", ascending=False, kind="mergesort")["group"])
 
     @property
     def driving_regions(self) -> list:
         """The regions that drive the finding: significant ones by effect, else the most unusual before correction."""
-        regions = self.significant_regions
+        return list(self._driving_regions)
+
+    @functools.cached_property
+    def _driving_regions(self) -> tuple:
+        regions = self._significant_regions
         if regions or not self.fired:
             return regions[:5]
         sub = self.groups[(self.groups["level"] != "nation") & (self.groups["pvalue"] < self.alpha)
                           & (self.groups["effect"] > 0)]
-        return [str(g) for g in sub.sort_values("effect", ascending=False, kind="mergesort")["group"].head(5)]
+        return tuple(str(g) for g in sub.sort_values("effect", ascending=False, kind="mergesort")["group"].head(5))
 
     @property
     def false_alarm(self) -> dict:
