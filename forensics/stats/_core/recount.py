@@ -72,7 +72,10 @@ class Posteriors:
         self.alpha, self.beta = alpha, beta
         self.cum = np.ascontiguousarray(np.cumsum(resp, axis=1)[:, :-1].T)
         self.offset = alpha.size * np.arange(self.n.size)
-        a, b = self.posterior(np.arange(self.n.size * alpha.size))
+        # the Beta posterior's a and b in each cell, for the exact draws
+        self.a = (alpha[None, :] + self.k[:, None]).ravel()
+        self.b = (beta[None, :] + self.rest[:, None]).ravel()
+        a, b = self.a, self.b
         s = a + b
         if fixed:
             m = np.repeat(self.n.astype(float), alpha.size)
@@ -93,23 +96,18 @@ class Posteriors:
             s, np.sqrt(ab / (s * s * (s + 1))), (b - a) * np.sqrt((s + 1) / ab) / (s + 2), scale * (s * (s - 1) - 6 * ab),
             scale * (6 * s + 3 * ab - 18 * ab / s), scale * (6 + 3 * ab / s - 18 * ab / (s * s))))
 
-    def posterior(self, cell):
-        """The Beta posterior's a and b in each of ``cell``."""
-        station, component = np.divmod(cell, self.alpha.size)
-        return self.alpha[component] + self.k[station], self.beta[component] + self.rest[station]
-
     def cells(self, rng):
         """A component for every station, drawn by responsibility: (stations,) cell indices."""
         u = rng.random(self.n.size)
-        cell = self.offset.copy()
+        small = np.uint8 if self.alpha.size <= 256 else np.intp
+        component = np.zeros(u.size, dtype=small)
         for column in self.cum:
-            cell += u > column
-        return cell
+            component += (u > column).view(np.uint8)
+        return self.offset + component
 
-    def moments(self, trials, cell):
-        """Mean (float64), standard deviation, skewness and excess kurtosis (float32) of re-counts out of
-        ``trials`` in ``cell``, and the cells' a + b (float32)."""
-        m = trials.astype(np.float32)  # exact: counts below 2^24
+    def moments(self, m, cell):
+        """Mean (float64), standard deviation, skewness and excess kurtosis of re-counts out of ``m`` trials
+        (float32: exact for counts below 2^24) in ``cell``, and the cells' a + b (float32)."""
         s = self.s[cell]
         msm = s + m
         skew = msm + m
@@ -126,7 +124,7 @@ class Posteriors:
             kurt /= msm
             kurt -= 3
         root *= self.root_c[cell]
-        return trials * self.p[cell], root, skew, kurt, s
+        return m * self.p[cell], root, skew, kurt, s
 
 
 def recount(rng, post: Posteriors, trials=None) -> np.ndarray:
@@ -148,18 +146,22 @@ def recount(rng, post: Posteriors, trials=None) -> np.ndarray:
             dev += x1
             dev *= z
     else:
-        x, sd, skew, kurt, s = post.moments(trials, cell)
-        ok = smooth(sd, skew, s, trials)
+        m = trials.astype(np.float32)
+        x, sd, skew, kurt, s = post.moments(m, cell)
+        ok = smooth(sd, skew, s, m)
         z = rng.standard_normal(cell.size).astype(np.float32)
         with np.errstate(invalid="ignore"):  # NaN where there are no trials: drawn exactly below
             dev = cornish_fisher(z, skew, kurt)
             dev *= sd
     with np.errstate(invalid="ignore"):
         x += dev
-        out = np.rint(x).astype(np.int64)
-    np.clip(out, 0, trials, out=out)
-    rough = ~ok
-    out[rough] = rng.binomial(trials[rough], rng.beta(*post.posterior(cell[rough])))
+        np.rint(x, out=x)
+        out = x.astype(np.int64)
+    np.minimum(out, trials, out=out)
+    np.maximum(out, 0, out=out)
+    rough = np.flatnonzero(~ok)
+    cell = cell[rough]
+    out[rough] = rng.binomial(trials[rough], rng.beta(post.a[cell], post.b[cell]))
     return out
 
 
