@@ -93,8 +93,9 @@ class Posteriors:
         # kurtosis + 3 = (k0 + m (k1 + m k2)) / (m (s + m)); all but the mean's p kept in float32
         self.p = a / s
         self.s, self.root_c, self.e, self.k0, self.k1, self.k2 = (np.float32(x) for x in (
-            s, np.sqrt(ab / (s * s * (s + 1))), (b - a) * np.sqrt((s + 1) / ab) / (s + 2), scale * (s * (s - 1) - 6 * ab),
-            scale * (6 * s + 3 * ab - 18 * ab / s), scale * (6 + 3 * ab / s - 18 * ab / (s * s))))
+            s, np.sqrt(ab / (s * s * (s + 1))), (b - a) * np.sqrt((s + 1) / ab) / (s + 2),
+            scale * (s * (s - 1) - 6 * ab), scale * (6 * s + 3 * ab - 18 * ab / s),
+            scale * (6 + 3 * ab / s - 18 * ab / (s * s))))
 
     def cells(self, rng):
         """A component for every station, drawn by responsibility: (stations,) cell indices."""
