@@ -12,10 +12,12 @@ within total variation 0.005 of the beta-binomial (``benchmarks/bench_coarse_dra
 computes it at random n, p and a + b); elsewhere (small or lopsided stations) the exact draws
 are used.
 
-The mean is computed in float64, the deviation sd w(z) from it in float32: the shape's inputs (counts
-below 2^24, moments of order one) are exact or relatively close to 1e-7 in float32, and |sd w(z)| stays
-below a few hundred, so the deviation is off by less than 1e-4, which moves a rounded count only when
-the float64 value lies that close to a half-integer (``--accuracy`` counts such draws: none in millions).
+The mean is computed in float64, the deviation sd w(z) from it in float32 (half the memory traffic of
+float64): the shape's inputs (counts below 2^24, moments of order one) are exact or relatively close to
+1e-7 in float32, and |sd w(z)| stays below a few hundred, so the deviation is off by less than 1e-4,
+which moves a rounded count only when the float64 value lies that close to a half-integer: 7 of the
+7.6 million fast draws of 20 re-counts of Russia 2018 and 100 of a simulated 10,000-station election
+differ from the same cubic evaluated in float64 (``tests/test_recount.py`` checks the count).
 """
 from __future__ import annotations
 
