@@ -560,7 +560,7 @@ def fast_share(post, trials, rng):
     cell = post.cells(rng)
     if trials is None:
         return float(post.fixed[-1][cell].mean())
-    m = trials.astype(float)
+    m = trials.astype(np.float32)
     _, sd, skew, _, s = post.moments(m, cell)
     return float(smooth(sd, skew, s, m).mean())
 

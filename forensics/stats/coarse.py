@@ -288,13 +288,22 @@ def share_density(values, bw: float = 1e-4, grid: int = 1001) -> np.ndarray:
     lo, hi = -4 * bw, 1 + 4 * bw
     step = (hi - lo) / (size - 1)
     rows, m = values.shape
-    pos = (values - lo) / step
-    left = np.clip(np.floor(pos).astype(np.int64), 0, size - 2)
-    frac = np.clip(pos - left, 0.0, 1.0)
-    offset = (np.arange(rows) * size)[:, None]
-    mass = (np.bincount((left + offset).ravel(), weights=(1 - frac).ravel(), minlength=rows * size)
-            + np.bincount((left + 1 + offset).ravel(), weights=frac.ravel(), minlength=rows * size))
-    mass = mass.reshape(rows, size) / m
+    pos = values - lo
+    pos /= step
+    left = pos.astype(np.intp)  # truncation: the floor wherever the clip leaves it
+    np.clip(left, 0, size - 2, out=left)
+    frac = pos
+    frac -= left
+    np.clip(frac, 0.0, 1.0, out=frac)
+    if rows > 1:
+        left += (np.arange(rows) * size)[:, None]
+    # each value's 1 - frac on its left point and frac on the next one: the frac sums, moved one point on
+    right = np.bincount(left.ravel(), weights=frac.ravel(), minlength=rows * size)
+    np.subtract(1.0, frac, out=frac)
+    mass = np.bincount(left.ravel(), weights=frac.ravel(), minlength=rows * size)
+    mass[1:] += right[:-1]
+    mass = mass.reshape(rows, size)
+    mass /= m
     smooth = _convolve_rows(mass, _kernel(bw, step))
     return _interp_rows(np.linspace(0, 1, grid), lo + step * np.arange(size), smooth)
 
@@ -333,9 +342,14 @@ def _bin_shares(values, grid):
     """(rows x grid) proportion of stations in right-closed bins of width 1/(grid-1) centred on the grid."""
     values = np.atleast_2d(values)
     rows, m = values.shape
-    idx = np.clip(np.ceil(values * (grid - 1) - 0.5).astype(np.int64), 0, grid - 1)
-    offset = (np.arange(rows) * grid)[:, None]
-    return np.bincount((idx + offset).ravel(), minlength=rows * grid).reshape(rows, grid) / m
+    at = values * (grid - 1)
+    at -= 0.5
+    np.ceil(at, out=at)
+    idx = at.astype(np.intp)
+    np.clip(idx, 0, grid - 1, out=idx)
+    if rows > 1:
+        idx += (np.arange(rows) * grid)[:, None]
+    return np.bincount(idx.ravel(), minlength=rows * grid).reshape(rows, grid) / m
 
 
 def _F(dens, envelope, share, mean_share):
@@ -457,7 +471,7 @@ def _recount_block(rng, fit_t, resp_t, fit_v, resp_v, N, t, v, bw, grid, posts, 
     for row in range(size):
         t_star = recount(rng, posts[0])
         v_star = recount(rng, posts[1], t_star)
-        np.divide(v_star, t_star, out=y[row], where=t_star > 0)
+        np.divide(v_star, np.maximum(t_star, 1), out=y[row])  # no votes where no turnout: share 0
         if (row + 1) % rows == 0 or row + 1 == size:
             done = slice(row - row % rows, row + 1)
             dens[done], share[done] = share_density(y[done], bw, grid), _bin_shares(y[done], grid)
