@@ -161,27 +161,19 @@ def test_steps_start_costliest_first():
 
 def _excluded_reference(election, results, stations):
     """The exclusions table built row by row from its definition (``excluded_table``'s docstring)."""
+    from forensics.scan.run import _listed
+
     rows = [("station evidence", "nation", NATIONAL, "", s, reason, 1)
             for s, reason in zip(stations["station"], stations["excluded"]) if reason != ""]
     where = {label: k for k, label in enumerate(election.table.index)}
-    for (name, level), res in results.items():
-        for group, items in res.items():
-            seen = set()
-            for r in items if isinstance(items, (list, tuple)) else [items]:
-                if not isinstance(r, TestResult) or not r.excluded:
-                    continue
-                key = (r.party or "", tuple(sorted(r.excluded.items())))
-                if key in seen:
-                    continue
-                seen.add(key)
-                base = (name, level, group, r.party or "")
-                listed = {}
-                for label, reason in (r.excluded_rows.items() if r.excluded_rows is not None else []):
-                    if label in where:
-                        rows.append((*base, where[label], reason, 1))
-                        listed[reason] = listed.get(reason, 0) + 1
-                rows += [(*base, -1, reason, int(count) - listed.get(reason, 0))
-                         for reason, count in r.excluded.items() if int(count) > listed.get(reason, 0)]
+    for base, r in _listed(results):  # which results are listed is _listed's; their rows are built here
+        listed = {}
+        for label, reason in (r.excluded_rows.items() if r.excluded_rows is not None else []):
+            if label in where:
+                rows.append((*base, where[label], reason, 1))
+                listed[reason] = listed.get(reason, 0) + 1
+        rows += [(*base, -1, reason, int(count) - listed.get(reason, 0))
+                 for reason, count in r.excluded.items() if int(count) > listed.get(reason, 0)]
     table = pd.DataFrame(rows, columns=["analysis", "level", "group", "party", "station", "reason", "n"])
     table = table.join(stations.set_index("station")[["region", "tec", "pec"]], on="station")
     return table[EXCLUDED_COLUMNS].astype({"station": np.int64, "n": np.int64})
