@@ -47,9 +47,9 @@ _OURS = re.compile(r"^(report\.html|summary\.(json|txt)|figure_errors\.txt|figur
                    r"photo_issues)\.csv)$")
 _FORMULA = re.compile(r"^[=+\-@\t\r]")
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
-#: 10**0 ... 10**13 as floats, each exact
 #: the fewest floats with one decimal exponent written in bulk: below it the bulk steps' fixed cost is the larger
 _BULK = 500
+#: 10**0 ... 10**13 as floats, each exact
 _POWERS_OF_TEN = tuple(float(10**k) for k in range(14))
 
 
