@@ -15,6 +15,7 @@ from forensics.levels import NATIONAL
 from forensics.scan import Check, scan
 from forensics.scan.result import EXCLUDED_COLUMNS
 from forensics.scan.battery import DEFAULT_BATTERY
+from forensics.stats.registry import get_test
 from forensics.stats.result import TestResult
 
 
@@ -150,13 +151,22 @@ def test_an_error_in_a_worker_process_stops_the_scan(election, tmp_path):
         scan(election, tests=checks, rng=1, progress=False, workers=2)
 
 
-def test_steps_start_costliest_first():
-    from forensics.scan.run import _longest_first, _Step
+def test_bundles_start_costliest_first_and_keep_shared_work_together():
+    from forensics.scan.run import _bundles, _Step, _Verdicts
 
-    steps = [_Step(c, None, None, level) for level in ("nation", "region") for c in DEFAULT_BATTERY
-             if c.runs_at(level)]
-    first = [f"{steps[i].check.name} @ {steps[i].level}" for i in _longest_first(steps)][:3]
-    assert first == ["coarse_shares @ nation", "klimek_fit @ nation", "integer_percentages @ region"]
+    jobs = [_Step(c, get_test(c.name), None, level) for level in ("nation", "region")
+            for c in DEFAULT_BATTERY if c.runs_at(level)]
+    jobs.append(_Verdicts(None, 0.01, ("nation", "region"), 1))
+    names = [[f"{jobs[i].check.name} @ {jobs[i].level}" if isinstance(jobs[i], _Step) else "verdicts" for i in b]
+             for b in _bundles(jobs)]
+    assert names[0] == ["coarse_shares @ nation"]
+    # the integer steps and the verdicts read the same station probabilities: one bundle, one process
+    assert names[1] == ["verdicts", "integer_percentages @ region", "integer_percentages @ nation"]
+    assert names[2] == ["klimek_fit @ nation"]
+    digits = [b for b in names if any("digit" in n for n in b)]
+    assert len(digits) == 1 and len(digits[0]) == 6
+    assert sorted(n for b in names for n in b) == sorted(
+        f"{j.check.name} @ {j.level}" if isinstance(j, _Step) else "verdicts" for j in jobs)
 
 
 def _excluded_reference(election, results, stations):

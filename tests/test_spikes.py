@@ -256,9 +256,9 @@ def test_canada_shows_no_integer_spikes(canada):
     assert (ints["turnout_pvalue_adj"] < 0.05).sum() + (ints["result_pvalue_adj"] < 0.05).sum() <= 1
 
 
-def test_warm_computes_the_probabilities_the_nation_and_region_steps_read(monkeypatch):
-    """What the scan does before forking: after ``warm`` the national and the grouped test compute no station
-    probabilities of the leader again (the forked processes inherit them)."""
+def test_the_nation_and_region_steps_in_one_process_compute_the_probabilities_once(monkeypatch):
+    """Why a scan runs the integer steps in one process (``shared_work``): the national test computes every
+    station's probabilities of the leader, the grouped test reads them again; a new process computes them anew."""
     import forensics.stats.spikes as S
     from forensics.levels import group_positions
 
@@ -267,9 +267,8 @@ def test_warm_computes_the_probabilities_the_nation_and_region_steps_read(monkey
     calls = []
     compute = S._compute_bin_probabilities
     monkeypatch.setattr(S, "_compute_bin_probabilities", lambda *a: calls.append(1) or compute(*a))
-    integer_percentages.warm(e, n_sim=0, breakdown=None)
-    assert len(calls) == 2  # turnout and result of every station, once
     national = integer_percentages(e, rng=1)
+    assert len(calls) == 2  # turnout and result of every station, once
     positions = group_positions(e, "region")
     regional = integer_percentages.grouped(e, positions, {g: np.random.default_rng(1) for g in positions},
                                            party=e.leader)
@@ -277,7 +276,7 @@ def test_warm_computes_the_probabilities_the_nation_and_region_steps_read(monkey
     assert national.statistic > 0 and len(regional) == len(positions)
     S._RECENT.clear()
     integer_percentages(e, rng=1)
-    assert len(calls) == 4  # without the warm-up (or in another process) they are computed again
+    assert len(calls) == 4  # in another process (nothing remembered) they are computed again
 
 
 def test_counts_read_once_per_table_each_caller_gets_its_own_copies():

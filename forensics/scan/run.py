@@ -147,6 +147,16 @@ class _Step:
     kwargs: object
     level: str
 
+    @property
+    def cost(self) -> float:
+        """On the scale of ``Check.cost``."""
+        return self.check.cost_at(self.level)
+
+    @property
+    def shared_work(self):
+        """The work this step shares with other steps (its test's ``shared_work``), or None."""
+        return getattr(self.func, "shared_work", None)
+
     def __call__(self, election: Election, by_level: dict, seed):
         subs = by_level[self.level]
         return _run(self.check, self.func, subs.election, self.level, self.kwargs(self.level), seed, subs=subs)
@@ -168,6 +178,12 @@ class _Verdicts:
     alpha: float
     levels: tuple
     seed: object
+
+    @property
+    def shared_work(self):
+        """The integer verdict reads the integer test's station probabilities."""
+        from ..stats.spikes import integer_percentages
+        return integer_percentages.shared_work
 
     def __call__(self, election: Election, by_level: dict, seed):
         (findings, raw, note), spent = _timed_call(_reconcile, election)
@@ -201,27 +217,28 @@ def _execute(jobs: list, election: Election, by_level: dict, seed, workers: int,
     """([(result, {"wall": s, "cpu": s})] of every job, in the jobs' order, whatever ran where; (result,
     seconds) of ``then``).
 
-    The jobs run the costliest first (``_longest_first``).  With more than
-    one worker, ``workers - 1`` forked helpers (they inherit the election
-    and the plan; only their results travel back) and this process take the
-    next job in turn; each job has its own streams, so where and in which
-    order it runs changes nothing in its result.  ``then`` = (job indexes,
+    The jobs run in bundles, the costliest first (``_bundles``).  With more
+    than one worker, ``workers - 1`` forked helpers (they inherit the
+    election and the plan; only their results travel back) and this process
+    take the next bundle in turn; each job has its own streams, so where and
+    in which order it runs changes nothing in its result.  ``then`` = (job indexes,
     function of the outcomes): run in this process once those jobs are done
     and it has no job left to start, while the helpers finish theirs.
     """
     global _SHARED
     done = [None] * len(jobs)
-    order = _longest_first(jobs)
+    order = _bundles(jobs)
     _SHARED = (jobs, election, by_level, seed)
     outcomes, after, idle = None, None, False
     needs, function = then if then is not None else ((), None)
     try:
         if workers == 1 or len(jobs) < 2 or "fork" not in mp.get_all_start_methods():
-            outcomes = map(_timed, order)
+            outcomes = (_timed(index) for bundle in order for index in bundle)
         else:
             _share_groups(jobs, by_level)
-            # the helpers start the costliest steps at once; this process warms the shared work meanwhile
-            outcomes = _Helpers(min(workers, len(jobs)) - 1, order).run(before=lambda: _warm(jobs, election))
+            # this process starts with the verdicts' bundle: their result, every station's evidence, is the largest
+            own = next(b for b in order if any(isinstance(jobs[k], _Verdicts) for k in b))
+            outcomes = _Helpers(min(workers, len(order)) - 1, [b for b in order if b is not own], own).run()
         for item in outcomes:
             if item is _IDLE:
                 idle = True
@@ -254,7 +271,8 @@ _IDLE = object()
 
 
 class _Helpers:
-    """Forked processes that run jobs of ``_SHARED`` beside this one, each taking the next job of ``order``.
+    """Forked processes that run jobs of ``_SHARED`` beside this one, each taking the next bundle of ``order``
+    (this process runs the bundle ``own`` first, then takes the next one too).
 
     ``run()`` yields (index, result, wall, CPU) of every job, this process's
     own as they finish and the helpers' as they arrive (each helper sends
@@ -263,11 +281,13 @@ class _Helpers:
     helper that stops without sending its outcome is an error, not a wait.
     """
 
-    def __init__(self, n: int, order: list):
-        self.order = order
+    def __init__(self, n: int, order: list, own: list = ()):
+        self.order, self.own = order, own
         ctx = mp.get_context("fork")
-        self.next = ctx.Value("q", 0)  # position in ``order`` of the next job to take
+        self.next = ctx.Value("q", 0)  # position in ``order`` of the next bundle to take
         pipes = [ctx.Pipe(duplex=False) for _ in range(n)]
+        for _, w in pipes:
+            _widen(w)
         self.readers = [r for r, _ in pipes]
         gc.freeze()  # the helpers' garbage collector leaves the inherited objects (and their pages) alone
         try:
@@ -287,29 +307,31 @@ class _Helpers:
         return self.order[k] if k < len(self.order) else None
 
     def _work(self, pipe) -> None:
-        """A helper: run jobs until none are left; send each outcome, or the error that stopped it."""
-        while (index := self._take()) is not None:
-            try:
-                pipe.send((True, _timed(index)))
-            except BaseException as exc:  # noqa: BLE001 - raised again in the parent
-                pipe.send((False, _portable(exc)))
-                return
+        """A helper: run bundles until none are left; send each job's outcome, or the error that stopped it."""
+        while (bundle := self._take()) is not None:
+            for index in bundle:
+                try:
+                    pipe.send((True, _timed(index)))
+                except BaseException as exc:  # noqa: BLE001 - raised again in the parent
+                    pipe.send((False, _portable(exc)))
+                    return
 
-    def run(self, before=None):
-        """The outcomes; ``before()`` runs first in this process, while the helpers take the first jobs."""
+    def run(self):
+        """The outcomes."""
         inbox = queue.Queue()
         listener = threading.Thread(target=self._listen, args=(inbox,), daemon=True)
         listener.start()
         try:
-            if before is not None:
-                before()
-            missing = len(self.order)
-            while (index := self._take()) is not None:
-                yield _timed(index)
-                missing -= 1
-                for item in self._drain(inbox, block=False):
+            missing = sum(map(len, self.order)) + len(self.own)
+            bundle = self.own
+            while bundle is not None:
+                for index in bundle:
+                    yield _timed(index)
                     missing -= 1
-                    yield item
+                    for item in self._drain(inbox, block=False):
+                        missing -= 1
+                        yield item
+                bundle = self._take()
             yield _IDLE
             for item in self._drain(inbox, block=False):
                 missing -= 1
@@ -363,6 +385,22 @@ class _Helpers:
                            + "; run with workers=1 to see the error")
 
 
+def _widen(pipe) -> None:
+    """Give ``pipe`` the largest buffer Linux allows (1 MB by default, not 64 kB): a helper sends a large
+    result in a few writes, each read by this process's listener thread when it gets the interpreter lock, so
+    neither side waits long for the other."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
+    except (ImportError, AttributeError, OSError):  # not Linux, or the system's limit is lower: the default
+        pass
+
+
+#: the pipe buffer ``_widen`` asks for (Linux's default /proc/sys/fs/pipe-max-size)
+_PIPE_BYTES = 1 << 20
+
+
 def _portable(exc: BaseException) -> BaseException:
     """``exc`` if it survives pickling, else a RuntimeError carrying its text and traceback."""
     try:
@@ -382,29 +420,16 @@ def _share_groups(jobs: list, by_level: dict) -> None:
                 subs.sub(group)
 
 
-def _warm(jobs: list, election: Election) -> None:
-    """The work several steps share (a test's ``warm``, e.g. the integer test's station probabilities), done
-    once in this process for the steps it takes next (the costliest ones have started in the helpers; a helper
-    that later takes a step needing it computes the same numbers again)."""
-    done = set()
-    for job in jobs:
-        warm = getattr(job.func, "warm", None) if isinstance(job, _Step) else None
-        if warm is None:
-            continue
-        call = job.kwargs(job.level)
-        key = (job.func, repr(sorted(call.items())))
-        if key not in done:
-            done.add(key)
-            warm(election, **call)
-
-
-def _longest_first(jobs: list) -> list:
-    """Job indexes, the costliest first (``Check.cost``, ``_Verdicts.cost``: fixed estimates, so the order is
-    the same on any machine), so no worker is left with a long step at the end."""
-    def cost(index):
-        job = jobs[index]
-        return job.check.cost_at(job.level) if isinstance(job, _Step) else job.cost
-    return sorted(range(len(jobs)), key=lambda index: -cost(index))
+def _bundles(jobs: list) -> list:
+    """Job indexes in bundles, the costliest bundle first (``cost``: fixed estimates, so the order is the same on
+    any machine), so no worker is left with a long step at the end.  The jobs that share work
+    (``shared_work``, e.g. the integer test's station probabilities) form one bundle, which one process runs,
+    so the work is done once; every other job is a bundle of its own."""
+    bundles = {}
+    for index in sorted(range(len(jobs)), key=lambda k: -jobs[k].cost):
+        key = jobs[index].shared_work
+        bundles.setdefault(index if key is None else key, []).append(index)
+    return sorted(bundles.values(), key=lambda bundle: -sum(jobs[k].cost for k in bundle))
 
 
 def _check_levels(election: Election, levels) -> None:

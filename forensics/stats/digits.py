@@ -778,14 +778,10 @@ def _grouped(test, period=None):
     return grouped
 
 
-def _warm(election, columns=None, **_) -> None:
-    """Read the counts once before a scan forks its workers, so that every process shares the reading."""
-    _Counts.read(election, columns)
-
-
 for _test, _period in ((last_digit_test, 10), (digit_pairs_test, 100), (second_digit_test, None)):
     _test.grouped = _grouped(_test, _period)
-    _test.warm = _warm
+    # the digit tests read the same counts (``_Counts.read``, once per scan and process): a scan runs them in one
+    _test.shared_work = "the digit tests' counts"
 
 
 # -- all of them, per level ----------------------------------------------------------------------

@@ -531,17 +531,9 @@ class _Batch:
 integer_percentages.grouped = integer_percentages_by_group
 
 
-def warm_integer_percentages(election, party=None, tolerance: float = 0.05, min_registered: int = 100,
-                             max_value: float = 0.99, **_) -> None:
-    """Compute and remember the stations' null probabilities (those of the leader, or of ``party``), so that
-    processes forked afterwards share them instead of each computing them again (the nation and region steps
-    of a scan, and the integer verdict, read the same ones)."""
-    e = as_election(election)
-    frame, _ex = kobak_counts(e, party or e.leader, min_registered, max_value)
-    station_bins(frame, tolerance)
-
-
-integer_percentages.warm = warm_integer_percentages
+#: what the nation and region steps of a scan and the integer verdict all read: the stations' null probabilities
+#: (of the leader), computed once per process (``_bin_probabilities``), so a scan runs them in one process
+integer_percentages.shared_work = "the integer test's station probabilities"
 
 
 def _breakdown(e, index, breakdown):
