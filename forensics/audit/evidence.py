@@ -15,10 +15,8 @@ remote resources (the photo is a data URI); print them from a browser.
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import io
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -26,7 +24,7 @@ import pandas as pd
 from PIL import Image, ImageOps
 
 from .._version import __version__
-from ..errors import DataError
+from ..election_info import ElectionInfo
 from ..i18n import N_, Formats, translations
 from ..model import FIELDS
 from ..output import OutputFolder
@@ -59,35 +57,6 @@ PHOTO_PIXELS = 1400
 PHOTOS_SHOWN = 2
 _RULE_TITLES = {r.code: r.title for r in RULES}
 _SEVERITY = {"error": N_("error"), "warning": N_("warning")}
-
-
-@dataclass(frozen=True)
-class ElectionInfo:
-    """The election a sheet is about: its name and date (either may be missing)."""
-
-    title: str = ""
-    date: dt.date | None = None
-
-    @classmethod
-    def of(cls, election, title: str | None = None, date=None) -> "ElectionInfo":
-        """From explicit ``title`` / ``date``, else the profile's ``meta["election"]`` (``title`` or ``name``, ``date``)."""
-        given = (election.meta.get("election") or {}) if election is not None else {}
-        title = title or given.get("title") or given.get("name") or ""
-        return cls(title=str(title), date=parse_date(date or given.get("date"), "the election date"))
-
-
-def parse_date(value, what: str = "the date") -> dt.date | None:
-    """A ``datetime.date`` from a date, a datetime or ISO text (YYYY-MM-DD); None stays None."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise DataError(f"{what} {value!r} is not a date", fix="write it as YYYY-MM-DD, e.g. 2021-01-10") from None
 
 
 @lru_cache(maxsize=None)

@@ -73,7 +73,7 @@ def parse_levels(text: str | None, election) -> tuple[str, ...] | None:
 
 def run_scan(election, args) -> int:
     """Scan ``election`` with the CLI options, write the report, print where it is."""
-    from ..audit.evidence import ElectionInfo
+    from ..election_info import ElectionInfo
     from ..i18n import Formats, translations
     from ..report import write_report
     from ..report.first_screen import summary_text

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..audit.evidence import ElectionInfo
+from ..election_info import ElectionInfo
 from ..i18n import N_, Formats, check_lang, translations
 from ..output import OutputFolder
 from ..reconcile import RULES
