@@ -128,7 +128,7 @@ def _cpu(function, *args, repeat: int = 3) -> float:
 
 def _scan_cpu(election) -> dict:
     """Wall and CPU seconds of one scan with 2 workers; "own work" is what no step, the verdicts or the
-    reconciliation count (before the workers start, the shared warm-up, the tables, passing results)."""
+    reconciliation count (before the workers start, the tables, passing results)."""
     from forensics.scan import run
 
     wall, cpu = time.perf_counter(), time.process_time()
