@@ -162,11 +162,55 @@ def test_bundles_start_costliest_first_and_keep_shared_work_together():
     assert names[0] == ["coarse_shares @ nation"]
     # the integer steps and the verdicts read the same station probabilities: one bundle, one process
     assert names[1] == ["verdicts", "integer_percentages @ region", "integer_percentages @ nation"]
-    assert names[2] == ["klimek_fit @ nation"]
+    # the steps that import scipy.stats (a second per process): one bundle, so only one process pays the import
+    assert names[2] == ["klimek_fit @ nation", "turnout_share_correlation @ region",
+                        "turnout_share_correlation @ nation"]
     digits = [b for b in names if any("digit" in n for n in b)]
     assert len(digits) == 1 and len(digits[0]) == 6
     assert sorted(n for b in names for n in b) == sorted(
         f"{j.check.name} @ {j.level}" if isinstance(j, _Step) else "verdicts" for j in jobs)
+
+
+_STEP_IMPORTS = """
+import sys
+from forensics.levels import NATIONAL
+from forensics.scan import DEFAULT_BATTERY, run
+from forensics.simulate import simulate
+from forensics.stats._core.shared import sharing
+from forensics.stats.registry import registered_tests
+
+registered_tests()
+e = simulate(n_pec=600, n_regions=4, rng=5)
+check = next(c for c in DEFAULT_BATTERY if c.name == sys.argv[1])
+plan = run._plan([check], {"coarse_shares": {"n_sim": 5}} if check.name == "coarse_shares" else {})
+by_level = {lv: run.LevelGroups(run._for_level(e, lv), lv) for lv in check.levels}
+with sharing():
+    for level in check.levels:
+        run._Step(check, *plan[check.name], level)(e, by_level, 1)
+    if check.name == "fingerprint":  # and the verdicts, the tables' corrections
+        run._Verdicts(None, 0.01, ("nation", "region"), 1)(e, by_level, 1)
+        run.adjust([0.01, 0.2, 0.03])
+print("scipy.stats" in sys.modules, "statsmodels" in sys.modules)
+"""
+
+
+@pytest.mark.slow
+def test_only_the_steps_that_declare_it_import_scipy_stats():
+    """The scan forks its helpers without scipy.stats (a second to import in each process); a step that imports it
+    declares so (``shared_work``), and those steps run in one bundle, so one process at most pays the import. Each
+    step of the default battery runs here in a fresh interpreter (the verdicts with the first)."""
+    import subprocess
+    import sys
+
+    from forensics.stats.registry import IMPORTS_SCIPY_STATS, get_test
+
+    for check in DEFAULT_BATTERY:
+        out = subprocess.run([sys.executable, "-c", _STEP_IMPORTS, check.name], capture_output=True, text=True,
+                             check=True)
+        declared = getattr(get_test(check.name), "shared_work", None) == IMPORTS_SCIPY_STATS
+        imported, statsmodels = out.stdout.split()
+        assert statsmodels == "False", check.name
+        assert imported == "False" or declared, f"{check.name} imports scipy.stats without declaring it"
 
 
 def _excluded_reference(election, results, stations):

@@ -45,7 +45,7 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special, stats
+from scipy import optimize, special
 
 from ..exclusions import Exclusions
 from ..random import ensure_rng
@@ -200,7 +200,11 @@ def _start(n, k, count, L):
 
 
 def _mixture_density(fit, x):
-    return np.exp(fit["logw"])[None, :] @ stats.beta.pdf(x[:, None], fit["alpha"], fit["beta"]).T
+    """The fitted mixture of Beta densities at ``x`` (scipy.special, not scipy.stats: a scan's re-counts need
+    nothing of scipy.stats, whose import costs a second)."""
+    a, b, x = fit["alpha"], fit["beta"], x[:, None]
+    log_pdf = special.xlogy(a - 1, x) + special.xlog1py(b - 1, -x) - special.betaln(a, b)
+    return np.exp(fit["logw"])[None, :] @ np.exp(log_pdf).T
 
 
 def fit_betabinom_mixture(n, k, max_components: int = 5, rng=None, sample: int = 5_000,
@@ -313,7 +317,8 @@ def _kernel(bw: float, step: float) -> np.ndarray:
     """The Gaussian kernel's weights on the binning grid, out to 4 bandwidths (made once per bw and step:
     the re-counts' densities ask for it a row at a time)."""
     half = max(1, int(np.ceil(4 * bw / step)))
-    kernel = stats.norm.pdf(np.arange(-half, half + 1) * step, scale=bw)
+    z = np.arange(-half, half + 1) * step / bw
+    kernel = np.exp(-z ** 2 / 2.0) / np.sqrt(2 * np.pi) / bw  # the normal density of scale bw
     kernel.setflags(write=False)
     return kernel
 

@@ -31,14 +31,14 @@ from functools import partial
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import special
 
 from ..random import ensure_rng
 from ._core.bootstrap import percentile_interval, resample_indices
 from ._core.plane import _EPS as BIN_EPS
 from ._core.plane import (bin_index, find_peak, histogram2d, kde_grid_index, kde_peak, station_values,
                           too_few_text)
-from .registry import register_test
+from .registry import IMPORTS_SCIPY_STATS, register_test
 from .result import TestResult
 
 __all__ = ["QUIRKS", "DEFAULT_GRID", "fair_part", "klimek_simulate", "klimek_fit"]
@@ -431,7 +431,9 @@ class _Objective:
         n = self.sizes.size
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # n need not be a power of 2; the first n points stay spread
-            points = stats.qmc.Sobol(5, scramble=True, seed=rng).random_base2(int(np.ceil(np.log2(n))))[:n]
+            from scipy.stats import qmc  # here: scipy.stats costs a second to import
+
+            points = qmc.Sobol(5, scramble=True, seed=rng).random_base2(int(np.ceil(np.log2(n))))[:n]
         # each draw's uniforms contiguous: every fit reads them
         u_turnout, u_share, u, u_x, u_ext = np.take(points.T, rng.permutation(n), axis=1)
         x_ext = 1 - _truncnorm_at(u_ext, 0.0, SIGMA_EXTREME)
@@ -698,6 +700,9 @@ def klimek_fit(election, party=None, rng=None, grid: dict | None = None, iterati
         expected=float((null["f_i"] + null["f_e"]).mean()) if n_sim else 0.0, confidence_level=confidence_level,
         alternative="greater" if n_sim else None,
         method=f"grid fit; parametric bootstrap of no fraud ({n_sim} clean fits)" if n_sim else "grid fit")
+
+
+klimek_fit.shared_work = IMPORTS_SCIPY_STATS  # the scrambled Sobol points of its simulations (scipy.stats.qmc)
 
 
 def _null_pvalue(best: pd.Series, null: pd.DataFrame) -> float:

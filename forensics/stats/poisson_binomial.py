@@ -13,7 +13,7 @@ is off by orders of magnitude.  Small problems use the exact distribution.
 from __future__ import annotations
 
 import numpy as np
-from scipy import optimize, special, stats
+from scipy import optimize, special
 
 __all__ = ["poisson_binomial_sf", "poisson_binomial_sfs", "poisson_binomial_pmf", "grouped_sf"]
 
@@ -93,6 +93,11 @@ def poisson_binomial_sfs(ks, ps) -> list:
     return out
 
 
+def _norm_logpdf(x):
+    """The standard normal log-density (as scipy.stats.norm.logpdf, without importing scipy.stats)."""
+    return -x ** 2 / 2.0 - np.log(np.sqrt(2 * np.pi))
+
+
 def _cgf(t, p):
     """Cumulant generating function K(t) and its first two derivatives."""
     e = p * np.exp(t)
@@ -117,10 +122,10 @@ def _saddlepoint_sf(k, p) -> float:
     t = _solve(x, p)
     K, _, K2 = _cgf(t, p)
     if abs(t) < 1e-7:  # at the mean the formula is 0/0; the normal approximation is exact to that order
-        return float(stats.norm.sf((x - p.sum()) / np.sqrt(K2)))
+        return float(special.ndtr(-(x - p.sum()) / np.sqrt(K2)))
     w = np.sign(t) * np.sqrt(2 * (t * x - K))
     u = 2 * np.sinh(t / 2) * np.sqrt(K2)
-    log_phi = stats.norm.logpdf(w)
+    log_phi = _norm_logpdf(w)
     # sf = Phi(-w) + phi(w) (1/u - 1/w), in logs so the far tail does not underflow
     tail = special.log_ndtr(-w)
     corr = 1 / u - 1 / w
@@ -354,7 +359,7 @@ def _saddlepoint_many(k, p, q, w, count, events, which, iterations: int = 60) ->
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         root = np.sign(t) * np.sqrt(np.maximum(2 * (t * x - big_k), 0.0))
         u = np.where(lattice, 2 * np.sinh(t / 2), t) * np.sqrt(k2)
-        value = np.exp(special.log_ndtr(-root)) + np.exp(stats.norm.logpdf(root)) * (1 / u - 1 / root)
-        normal = stats.norm.sf((x - mean) / np.sqrt(k2))
+        value = np.exp(special.log_ndtr(-root)) + np.exp(_norm_logpdf(root)) * (1 / u - 1 / root)
+        normal = special.ndtr(-(x - mean) / np.sqrt(k2))
     bad = ~np.isfinite(value) | (value <= 0)
     return np.where(np.abs(t) < 1e-6, normal, np.where(bad, np.exp(special.log_ndtr(-root)), value))

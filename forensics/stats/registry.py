@@ -84,6 +84,11 @@ def check_parameters(name: str, accepted, params, renamed=()) -> None:
                         f"it takes: {', '.join(accepted)}")
 
 
+#: the ``shared_work`` of the tests that import scipy.stats (a second in every process that does; the others
+#: need none of it): a scan runs them in one process, so only that one pays the import
+IMPORTS_SCIPY_STATS = "the import of scipy.stats"
+
+
 def register_test(name: str, *, renamed: dict | None = None):
     """Register ``func(election, **params) -> TestResult`` as the test ``name``, with the shared input handling.
 

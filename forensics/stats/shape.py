@@ -33,7 +33,7 @@ import weakref
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import special
 
 from ..errors import DataError
 from ..exclusions import Excluded, Exclusions
@@ -43,7 +43,7 @@ from ._last import LastReading
 from ._core.moments import skew_kurtosis, skew_kurtosis_from_sums
 from ._core.plane import bin_edges, bin_index, party_column, require_registered
 from .dip import dip
-from .registry import one_party, register_test
+from .registry import IMPORTS_SCIPY_STATS, one_party, register_test
 from .result import TestResult
 
 __all__ = ["turnout_regression", "turnout_share_correlation", "vote_rate_collapse", "dip_test"]
@@ -583,6 +583,7 @@ def turnout_share_correlation_by_group(election, groups: dict, rngs: dict, party
 
 
 turnout_share_correlation.grouped = turnout_share_correlation_by_group
+turnout_share_correlation.shared_work = IMPORTS_SCIPY_STATS  # Pearson's test where stations are independent
 
 
 def _correlation_numbers(layout, frame, votes, method) -> dict:
@@ -618,8 +619,10 @@ def _correlation_result(ex, x, y, party, method, numbers, info, confidence_level
     pvalue = float(2 * _reference(info)[1](abs(t))) if np.isfinite(t) else np.nan
     ci = None
     if fe is None and info["cov"] == "HC1":  # stations as independent: the exact test of r = 0 and Fisher's interval
+        from scipy import stats  # here: scipy.stats costs a second to import
+
         pvalue = float(stats.pearsonr(x, y).pvalue)
-        half = stats.norm.ppf(0.5 + confidence_level / 2) / np.sqrt(n - 3)
+        half = special.ndtri(0.5 + confidence_level / 2) / np.sqrt(n - 3)
         ci = (float(np.tanh(np.arctanh(r) - half)), float(np.tanh(np.arctanh(r) + half)))
     interval = f" ({confidence_level:.0%} interval {ci[0]:.2f} to {ci[1]:.2f})" if ci else ""
     within = f" Within each {_label(info['fixed_effects'])} it is {within_r:.2f}." if fe is not None else ""

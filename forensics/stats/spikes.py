@@ -36,7 +36,7 @@ import hashlib
 
 import numpy as np
 import pandas as pd
-from scipy import sparse, special, stats
+from scipy import sparse, special
 
 from ..exclusions import Exclusions
 from ..model import as_election
@@ -223,6 +223,8 @@ def _interval_probability(lo, hi, total, p, owner, log_factorial):
         log_p, log_q = np.maximum(np.log(p), -1e300), np.maximum(np.log1p(-p), -1e300)
         log_odds = log_p - log_q
         if log_factorial is None:
+            from scipy import stats  # here: scipy.stats costs a second to import
+
             mass = stats.binom.pmf(lo, n, q[few])
         else:
             x = lo.astype(np.int64)
@@ -440,7 +442,8 @@ class _Batch:
             variance = np.subtract(1.0, probs)
             variance *= probs
             self.int_var[:, i, :] = np.bincount(cell, weights=variance, minlength=size)[:g * 101].reshape(g, 101)
-        self.int_tail = np.where(self.int_obs > 0, stats.poisson.sf(self.int_obs - 1, self.int_mean), 1.0)
+        with np.errstate(invalid="ignore"):  # the tail where nothing was observed is 1, not pdtrc(-1, mean)
+            self.int_tail = np.where(self.int_obs > 0, special.pdtrc(self.int_obs - 1, self.int_mean), 1.0)
 
     def _breakdown(self, c, breakdown):
         """The 'either' counts of every (group, breakdown label) cell, their null sd and analytic tails at once.

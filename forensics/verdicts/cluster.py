@@ -12,11 +12,11 @@ tested against that binomial allowance.
 from __future__ import annotations
 
 import pandas as pd
-from scipy import stats
 
 from ..exclusions import Exclusions
 from ..i18n import Message
 from ..model import as_election
+from ..stats._core.binomial import binom_sf
 from ..stats._core.plane import party_column
 from .catalogue import CHECKS, CLUSTER_SHARE, CLUSTER_TURNOUT, INSTITUTION_RATE, SMALL_STATION
 from .family import decide, national_row, regions_of
@@ -50,7 +50,7 @@ def cluster_stations(election, party=None):
 def _row(hit, n, ballots, votes, **ids) -> dict:
     allowed = n * INSTITUTION_RATE
     return {**ids, "statistic": float(hit), "expected": allowed, "effect": float(hit) - allowed,
-            "pvalue": float(stats.binom.sf(hit - 1, n, INSTITUTION_RATE)) if n else float("nan"), "n_used": int(n),
+            "pvalue": float(binom_sf(hit - 1, n, INSTITUTION_RATE)) if n else float("nan"), "n_used": int(n),
             "ballots": float(ballots), "party_votes": float(votes)}
 
 

@@ -39,11 +39,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from ..exclusions import Exclusions
 from ..i18n import N_, Formats, Message, translations
 from ..model import ID_COLUMNS, as_election
+from ..stats._core.binomial import binom_sf
 from ..stats._core.plane import party_column
 from ..stats.spikes import is_integer_percent
 from .arithmetic import error_findings, matched_stations
@@ -109,7 +110,7 @@ def _leader_excess(e, party, table):
     codes = pd.factorize(table["region"], use_na_sentinel=False)[0][at] if "region" in table else np.zeros(len(at),
                                                                                                           dtype=int)
     z, limit = np.full(len(table), np.nan), np.full(len(table), np.nan)
-    q, q_low = stats.norm.isf(RATE), stats.norm.isf(0.01)
+    q, q_low = -special.ndtri(RATE), -special.ndtri(0.01)  # the normal's upper quantiles
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(codes.max(initial=-1) + 2))
     for k in range(len(bounds) - 1):
@@ -124,7 +125,7 @@ def _leader_excess(e, party, table):
         low = np.nanquantile(zi, 0.01) if np.isfinite(zi).any() else np.nan
         widen = max(1.0, -low / q_low) if np.isfinite(low) else 1.0
         z[at[idx]], limit[at[idx]] = zi, q * widen
-    return z, limit, stats.norm.sf(z / (limit / q)), ex
+    return z, limit, special.ndtr(-(z / (limit / q))), ex
 
 
 def station_evidence(election, findings=None, party=None) -> tuple[pd.DataFrame, dict]:
@@ -241,8 +242,8 @@ def _cluster_chance(frame, corner: np.ndarray) -> np.ndarray:
     a = float(np.nanmedian(frame["turnout"][frame["turnout"] <= 1])) if frame["turnout"].notna().any() else 0.5
     s = float(np.nanmedian(frame["share"])) if frame["share"].notna().any() else 0.5
     N, cast = frame["N"].fillna(0).to_numpy()[corner], frame["cast"].fillna(0).to_numpy()[corner]
-    p_turnout = stats.binom.sf(np.ceil(CLUSTER_TURNOUT * N) - 1, N, min(a, 0.999))
-    p_share = stats.binom.sf(np.ceil(CLUSTER_SHARE * cast) - 1, cast, min(s, 0.999))
+    p_turnout = binom_sf(np.ceil(CLUSTER_TURNOUT * N) - 1, N, min(a, 0.999))
+    p_share = binom_sf(np.ceil(CLUSTER_SHARE * cast) - 1, cast, min(s, 0.999))
     return p_turnout * p_share
 
 

@@ -22,7 +22,7 @@ differ from the same cubic evaluated in float64 (``tests/test_recount.py`` check
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 __all__ = ["Posteriors", "recount", "bb_moments", "cornish_fisher", "smooth", "smooth_pmf", "SMOOTH_SD", "SMOOTH_SKEW",
            "SMOOTH_WEIGHT"]
@@ -186,7 +186,7 @@ def smooth_pmf(m: int, a: float, b: float, step: float = 1e-4) -> np.ndarray:
             zs, xs = zs[::-1], xs[::-1]
         cuts = np.arange(np.ceil(xs[0] - 0.5), np.floor(xs[-1] - 0.5) + 1) + 0.5
         at = np.concatenate([[zs[0]], np.interp(cuts, xs, zs), [zs[-1]]])
-        mass = np.abs(np.diff(stats.norm.cdf(at)))
+        mass = np.abs(np.diff(special.ndtr(at)))
         counts = np.clip(np.rint(np.concatenate([[xs[0]], cuts + 0.5])), 0, m).astype(np.int64)
         np.add.at(pmf, counts, mass)
     return pmf
