@@ -87,6 +87,8 @@ def check_parameters(name: str, accepted, params, renamed=()) -> None:
 #: the ``shared_work`` of the tests that import scipy.stats (a second in every process that does; the others
 #: need none of it): a scan runs them in one process, so only that one pays the import
 IMPORTS_SCIPY_STATS = "the import of scipy.stats"
+#: the cost of shared work, on the scale of ``Check.cost``, where it is more than its steps' own (the import)
+SHARED_WORK_COST = {IMPORTS_SCIPY_STATS: 11}
 
 
 def register_test(name: str, *, renamed: dict | None = None):
