@@ -39,7 +39,7 @@ from ..model import Election
 from ..multitest import adjust
 from ..random import base_seed, seed_sequence
 from ..stats._core.shared import sharing
-from ..stats.registry import SHARED_WORK_COST, check_parameters, registered_tests
+from ..stats.registry import SHARED_IMPORTS, check_parameters, registered_tests
 from ..stats.result import TestResult
 from ..verdicts import FROM_BATTERY, HEADLINES, reusable, verdicts
 from ..verdicts.reuse import REUSED
@@ -236,7 +236,9 @@ def _execute(jobs: list, election: Election, by_level: dict, seed, workers: int,
             outcomes = (_timed(index) for bundle in order for index in bundle)
         else:
             _share_groups(jobs, by_level)
-            outcomes = _Helpers(min(workers, len(order)) - 1, order).run()
+            # this process starts with the bundle that imports a module (it stays imported here for the next scan)
+            own = next((b for b in order if jobs[b[0]].shared_work in SHARED_IMPORTS), [])
+            outcomes = _Helpers(min(workers, len(order)) - 1, [b for b in order if b is not own], own).run()
         for item in outcomes:
             if item is _IDLE:
                 idle = True
@@ -269,7 +271,8 @@ _IDLE = object()
 
 
 class _Helpers:
-    """Forked processes that run jobs of ``_SHARED`` beside this one, each taking the next bundle of ``order``.
+    """Forked processes that run jobs of ``_SHARED`` beside this one, each taking the next bundle of ``order``
+    (this process runs the bundle ``own`` first, then takes the next ones too).
 
     ``run()`` yields (index, result, wall, CPU) of every job, this process's
     own as they finish and the helpers' as they arrive (each helper sends
@@ -278,8 +281,8 @@ class _Helpers:
     helper that stops without sending its outcome is an error, not a wait.
     """
 
-    def __init__(self, n: int, order: list):
-        self.order = order
+    def __init__(self, n: int, order: list, own: list = ()):
+        self.order, self.own = order, own
         ctx = mp.get_context("fork")
         self.next = ctx.Value("q", 0)  # position in ``order`` of the next bundle to take
         pipes = [ctx.Pipe(duplex=False) for _ in range(n)]
@@ -319,14 +322,16 @@ class _Helpers:
         listener = threading.Thread(target=self._listen, args=(inbox,), daemon=True)
         listener.start()
         try:
-            missing = sum(map(len, self.order))
-            while (bundle := self._take()) is not None:
+            missing = sum(map(len, self.order)) + len(self.own)
+            bundle = self.own
+            while bundle is not None:
                 for index in bundle:
                     yield _timed(index)
                     missing -= 1
                     for item in self._drain(inbox, block=False):
                         missing -= 1
                         yield item
+                bundle = self._take()
             yield _IDLE
             for item in self._drain(inbox, block=False):
                 missing -= 1
@@ -419,15 +424,15 @@ def _bundles(jobs: list) -> list:
     """Job indexes in bundles, the costliest bundle first (``cost``: fixed estimates, so the order is the same on
     any machine), so no worker is left with a long step at the end.  The jobs that share work
     (``shared_work``, e.g. the integer test's station probabilities) form one bundle, which one process runs,
-    so the work is done once (its cost, ``SHARED_WORK_COST``, counted once in the bundle's); every other job is a
-    bundle of its own."""
+    so the work is done once (an import's cost, ``SHARED_IMPORTS``, counted once in the bundle's); every other job
+    is a bundle of its own."""
     bundles = {}
     for index in sorted(range(len(jobs)), key=lambda k: -jobs[k].cost):
         key = jobs[index].shared_work
         bundles.setdefault(index if key is None else key, []).append(index)
 
     def cost(bundle):
-        return sum(jobs[k].cost for k in bundle) + SHARED_WORK_COST.get(jobs[bundle[0]].shared_work, 0)
+        return sum(jobs[k].cost for k in bundle) + SHARED_IMPORTS.get(jobs[bundle[0]].shared_work, 0)
     return sorted(bundles.values(), key=lambda bundle: -cost(bundle))
 
 

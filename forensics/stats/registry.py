@@ -87,8 +87,9 @@ def check_parameters(name: str, accepted, params, renamed=()) -> None:
 #: the ``shared_work`` of the tests that import scipy.stats (a second in every process that does; the others
 #: need none of it): a scan runs them in one process, so only that one pays the import
 IMPORTS_SCIPY_STATS = "the import of scipy.stats"
-#: the cost of shared work, on the scale of ``Check.cost``, where it is more than its steps' own (the import)
-SHARED_WORK_COST = {IMPORTS_SCIPY_STATS: 11}
+#: shared work that is an import, and its cost on the scale of ``Check.cost``: a scan runs its bundle in the calling
+#: process first, so the import stays there for the next scan, and counts the cost once in the bundle's
+SHARED_IMPORTS = {IMPORTS_SCIPY_STATS: 11}
 
 
 def register_test(name: str, *, renamed: dict | None = None):
