@@ -237,6 +237,7 @@ def _pss_kb(pid: int) -> int:
 def run_case(case: str, reference_stations: int, interval: float = 0.1) -> dict:
     """Run ``case`` in a fresh process; from outside, sample the memory of that process and of every process it
     forks (the sum of their Pss, so pages a forked worker shares with its parent count once) every ``interval``."""
+    before = _cpu_ticks()
     proc = subprocess.Popen([sys.executable, __file__, "--child", case, "--reference-stations", str(reference_stations)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
                             env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
@@ -249,7 +250,25 @@ def run_case(case: str, reference_stations: int, interval: float = 0.1) -> dict:
         return {"case": case, "error": stderr.strip().splitlines()[-1] if stderr.strip() else "failed"}
     res = json.loads(stdout.strip().splitlines()[-1])
     res["tree_mb"] = peak / 1024 if peak else float("nan")
+    res["steal"] = _steal(before, _cpu_ticks())
     return res
+
+
+def _cpu_ticks() -> list[int]:
+    """The machine's CPU time by state (the first line of Linux's /proc/stat), or [] where there is none."""
+    try:
+        return [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return []
+
+
+def _steal(before: list[int], after: list[int]) -> float:
+    """The share of the machine's CPU time the hypervisor gave to other guests between two ``_cpu_ticks``
+    (the eighth field, "steal"): time this machine's cores were wanted but ran someone else's work."""
+    if len(before) < 8 or len(after) < 8:
+        return float("nan")
+    spent = [b - a for a, b in zip(before, after)]
+    return spent[7] / sum(spent) if sum(spent) else float("nan")
 
 
 def _total(res: dict) -> tuple[float, float]:
@@ -288,13 +307,15 @@ def run_repeated(case: str, reference_stations: int, repeat: int) -> dict:
     res = dict(ordered[(len(ordered) - 1) // 2])
     res["runs"] = [_held(r) for r in runs]
     res["tree_mb"] = max(r["tree_mb"] for r in runs)
+    res["steal"] = max(r.get("steal", float("nan")) for r in runs)
     res["peak_mb"] = max(r["peak_mb"] for r in runs)
     return res
 
 
 def _when(res: dict) -> str:
-    load = res.get("load")
-    return f"{res.get('when', '')} ({load[0]:.1f} / {load[1]:.1f})" if load else res.get("when", "")
+    load, steal = res.get("load"), res.get("steal", float("nan"))
+    text = f"{res.get('when', '')} ({load[0]:.1f} / {load[1]:.1f})" if load else res.get("when", "")
+    return text + ("" if steal != steal else f", steal {100 * steal:.0f}%")
 
 
 def render(results: list[dict], load: tuple) -> str:
@@ -317,7 +338,8 @@ def render(results: list[dict], load: tuple) -> str:
              "median one; `scan again` is a second scan in the same process, every module already imported (as in "
              "a session that has scanned before), not held against the target.", "",
              "| case | stations | scan wall (s) | scan again (s) | wall (s) | CPU (s) | runs (s) | memory MB | "
-             "maxrss MB | target | within | measured (load 1 / 5 min) |",
+             "maxrss MB | target | within | measured (load 1 / 5 min; steal: the largest share of the machine's CPU "
+             "time another guest took during a run) |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for res in results:
         if "error" in res:
