@@ -20,7 +20,8 @@ The machine is shared, so CPU seconds stand beside wall seconds and the
 load average is printed.  Every case but the start-up and the elections of
 ``ONCE_FROM`` stations or more runs ``--repeat`` times (default 3); the
 table shows the run whose figure held against the target is the median,
-every run's figure beside it, and the largest memory of the runs.  Writes
+every run's figure beside it; one more run, not timed, samples the memory (sampling competes with the
+case for the cores).  The package is byte-compiled first, as installing it does.  Writes
 ``benchmarks/results/speed.md``.
 
     .venv/bin/python benchmarks/bench_speed.py [--sizes 10000,100000,1000000] [--reference-stations N] [--repeat 3]
@@ -234,15 +235,17 @@ def _pss_kb(pid: int) -> int:
     return 0
 
 
-def run_case(case: str, reference_stations: int, interval: float = 0.1) -> dict:
-    """Run ``case`` in a fresh process; from outside, sample the memory of that process and of every process it
-    forks (the sum of their Pss, so pages a forked worker shares with its parent count once) every ``interval``."""
+def run_case(case: str, reference_stations: int, memory: bool = True, interval: float = 0.1) -> dict:
+    """Run ``case`` in a fresh process.  With ``memory``, sample from outside, every ``interval``, the memory of
+    that process and of every process it forks (the sum of their Pss, so pages a forked worker shares with its
+    parent count once); without, only wait for it: reading a large process's Pss costs the kernel several
+    milliseconds, CPU the case's steps would otherwise have."""
     before = _cpu_ticks()
     proc = subprocess.Popen([sys.executable, __file__, "--child", case, "--reference-stations", str(reference_stations)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
                             env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
     peak = 0
-    while proc.poll() is None:
+    while memory and proc.poll() is None:
         peak = max(peak, sum(_pss_kb(p) for p in _descendants(proc.pid)))
         time.sleep(interval)
     stdout, stderr = proc.communicate()
@@ -297,19 +300,29 @@ def _held(res: dict) -> float:
 
 
 def run_repeated(case: str, reference_stations: int, repeat: int) -> dict:
-    """``run_case`` ``repeat`` times: the run whose held figure is the median, with every run's figure
-    (``runs``) and the largest memory of any run."""
-    runs = [run_case(case, reference_stations) for _ in range(repeat)]
-    failed = [r for r in runs if "error" in r]
+    """``run_case`` ``repeat`` times, unobserved, and once more sampling its memory (a single run does both):
+    the timed run whose held figure is the median, with every timed run's figure (``runs``) and the memory
+    of the sampled run."""
+    timed = [run_case(case, reference_stations, memory=False) for _ in range(repeat)] if repeat > 1 else []
+    sampled = run_case(case, reference_stations)
+    runs = timed or [sampled]
+    failed = [r for r in [*runs, sampled] if "error" in r]
     if failed:
         return failed[0]
     ordered = sorted(runs, key=_held)
     res = dict(ordered[(len(ordered) - 1) // 2])
     res["runs"] = [_held(r) for r in runs]
-    res["tree_mb"] = max(r["tree_mb"] for r in runs)
+    res["tree_mb"] = sampled["tree_mb"]
     res["steal"] = max(r.get("steal", float("nan")) for r in runs)
-    res["peak_mb"] = max(r["peak_mb"] for r in runs)
+    res["peak_mb"] = max(r["peak_mb"] for r in [*runs, sampled])
     return res
+
+
+def byte_compile() -> None:
+    """Byte-compile the package, as installing it does, so that no case pays for compiling its sources (an
+    environment with PYTHONDONTWRITEBYTECODE set would otherwise compile them in every fresh process)."""
+    import compileall
+    compileall.compile_dir(ROOT / "forensics", quiet=1)
 
 
 def _when(res: dict) -> str:
@@ -323,11 +336,14 @@ def render(results: list[dict], load: tuple) -> str:
              "`benchmarks/bench_speed.py` (`make benchmarks`): every case in a fresh process; wall and CPU seconds "
              "of each step (CPU of every thread and of the scan's worker processes, so CPU above wall means both cores "
              "worked; indented rows are the scan's steps, in the process that ran each, not added to the total) and "
-             "two peaks of memory: `memory MB`, the largest sum, sampled every 0.1 s from outside, of the "
-             "proportional set size (Pss) of the case's process and every process it forks (a page a forked worker "
-             "shares with its parent counts once; this is the figure held against the targets), and `maxrss MB`, the "
-             "peak resident memory of the process plus that of its largest worker (an upper bound: shared pages count "
-             "twice). "
+             "two peaks of memory: `memory MB`, the largest sum, sampled every 0.1 s from outside in one more run of "
+             "the case, of the proportional set size (Pss) of the case's process and every process it forks (a page "
+             "a forked worker shares with its parent counts once; this is the figure held against the targets), and "
+             "`maxrss MB`, the peak resident memory of the process plus that of its largest worker, the largest of "
+             "any run (an upper bound: shared pages count twice). The timed runs are not sampled: reading a large "
+             "process's Pss costs the kernel several milliseconds, and sampled runs of Russia 2018 lost 2.5 s of "
+             "wall to it (4.9 s of CPU). A case that runs once is both timed and sampled. The package is "
+             "byte-compiled first, as installing it does. "
              f"Machine: {platform.machine()}, {os.cpu_count()} cores shared with other jobs, "
              f"Python {platform.python_version()}; load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} "
              "(1 / 5 / 15 min) when the run ended.", "",
@@ -406,6 +422,7 @@ def main(argv=None) -> int:
     stored = RESULTS.with_suffix(".json")
     # a run of some cases keeps the others' last figures (each case says when it ran)
     results = json.loads(stored.read_text()) if args.cases and stored.exists() else []
+    byte_compile()
     for case in cases:
         once = case == "startup" or (case.startswith("synthetic-") and int(case.split("-")[1]) >= ONCE_FROM)
         res = run_repeated(case, args.reference_stations, 1 if once else max(1, args.repeat))
