@@ -6,6 +6,7 @@ are recognised by the meaning of their protocol lines, whatever the wording.
 """
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 import forensics
@@ -100,6 +101,20 @@ def test_poland_invalid_is_papers_plus_votes(loaded):
     assert (t["valid"] + t["invalid"] == t["ballots_found"]).mean() > 0.99
     assert round(float((t["valid"] + t["invalid"]).sum() / t["registered"].sum()), 4) == 0.5534
     assert e.meta["election"] == {"name": "Presidential election, second round (Poland)", "date": "2015-05-24"}
+
+
+def test_poland_postal_ballots_are_received_issued_and_in_the_box(loaded):
+    """Postal ballots go into the box from their envelopes: counted as issued (and received), the box holds no more
+    than was issued except at the commissions whose in-person figures say so, and the form's balance still holds."""
+    e = loaded("pl_2015_pres_r2.csv.zip")
+    raw = pd.read_csv(shared_file("pl_2015_pres_r2.csv.zip"))
+    t = e.table
+    assert (t["ballots_issued"] == raw["ballots_issued"] + raw["postal_envelopes_into_box"]).all()
+    codes = forensics.reconcile(e).errors["code"].value_counts()
+    in_person_over = int((raw["ballots_in_box"] - raw["postal_envelopes_into_box"] > raw["ballots_issued"]).sum())
+    assert codes["R08-FOUND-LE-ISSUED"] <= in_person_over < 0.01 * len(e)
+    unbalanced = int((raw["ballots_received"] != raw["ballots_unused"] + raw["ballots_issued"]).sum())
+    assert codes["R02-BALLOT-BALANCE"] == unbalanced
 
 
 def test_germany_postal_districts_have_no_electorate(loaded):
