@@ -110,6 +110,27 @@ def test_the_page_is_the_same_whatever_the_processes_drawing_the_figures(tmp_pat
         assert (outs[0] / "figures" / name).read_bytes() == (outs[1] / "figures" / name).read_bytes(), name
 
 
+def test_a_drawing_process_that_dies_loses_no_figure(tmp_path, monkeypatch):
+    """The figures of a drawing process that dies are drawn in the report's process: the same page."""
+    import os
+
+    from forensics.report import figures
+
+    s = scan(_evil_election(seed=9), tests=QUICK, rng=4, progress=False, integer_percentages={"n_sim": 200})
+    write_report(s, tmp_path / "here", progress=False, time="2026-01-01T00:00:00+00:00", workers=1)
+    drawn = figures._drawn_in_worker
+
+    def dies_on_the_fingerprint(index, lang, formats):
+        if figures._jobs(figures._SCAN, lang)[index][0] == "fingerprint":
+            os._exit(1)
+        return drawn(index, lang, formats)
+
+    monkeypatch.setattr(figures, "_drawn_in_worker", dies_on_the_fingerprint)
+    write_report(s, tmp_path / "forked", progress=False, time="2026-01-01T00:00:00+00:00", workers=3)
+    assert (tmp_path / "here" / "report.html").read_bytes() == (tmp_path / "forked" / "report.html").read_bytes()
+    assert (tmp_path / "forked" / "figures" / "fingerprint.png").exists()
+
+
 @pytest.mark.slow
 def test_cli_scan_writes_the_report(tmp_path, capsys):
     e = forensics.simulate(n_pec=400, n_regions=2, rng=3)

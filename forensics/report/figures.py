@@ -13,14 +13,12 @@ import gc
 import importlib
 import io
 import os
+import signal
 from dataclasses import dataclass
 
-import matplotlib
 import numpy as np
 
 from ..i18n import N_, Formats, translations
-from ..plots.artists import light_ticks
-from ..plots.canvas import CachedTextCanvas
 from ..stats.result import TestResult
 
 
@@ -105,6 +103,9 @@ def _png(fig) -> bytes:
     """
     from PIL import Image
 
+    from ..plots.artists import light_ticks
+    from ..plots.canvas import CachedTextCanvas
+
     fig.set_dpi(DPI)
     for ax in fig.axes:
         light_ticks(ax)
@@ -120,6 +121,8 @@ def _png(fig) -> bytes:
 
 def _render(fig, formats) -> dict:
     """The figure's bytes per format (PNG always, for embedding); drawing errors surface here, not while writing."""
+    import matplotlib
+
     out = {"png": _png(fig)}
     for fmt in (f for f in formats if f != "png"):
         buffer = io.BytesIO()
@@ -216,59 +219,121 @@ COSTLIEST_FIRST = ("regions_ranked", "klimek", "fingerprint", "integer_spikes", 
                    "excess", "coarse", "histograms", "cumulative", "last_digit", "second_digit")
 
 
+def _draw_in_group(sends, taken, order, lang: str, formats) -> None:
+    """The drawing processes' work, in the first of them (forked by ``PendingFigures``): import matplotlib and
+    the plotting modules and warm the text once, fork one process per other pipe of ``sends``, and let each
+    take the next figure of ``order`` (``taken``: a shared counter) and send (index, outcome) to the report's
+    process through its own pipe (so a process that dies holds up no other).
+
+    The processes form their own group, so the report's process can stop them all at once.
+    """
+    with contextlib.suppress(OSError):  # the report's process may have set it already
+        os.setpgid(0, 0)
+    importlib.import_module("forensics.plots.regions")
+    for spec in FIGURES:  # imported once here, not once per process
+        with contextlib.suppress(LookupError):
+            _resolve(spec.func)
+    _warm_text()
+    # gc.freeze: the objects a process inherits (the scan, the modules) are left out of its garbage collections,
+    # which otherwise walk them all again and again while the figures are drawn
+    gc.freeze()
+    children, mine = [], 0
+    for k in range(1, len(sends)):
+        pid = os.fork()
+        if pid == 0:
+            children, mine = None, k
+            break
+        children.append(pid)
+    for k, send in enumerate(sends):
+        if k != mine:
+            send.close()
+    try:
+        while True:
+            with taken.get_lock():
+                k = taken.value
+                taken.value += 1
+            if k >= len(order):
+                break
+            sends[mine].send((order[k], _drawn_in_worker(order[k], lang, formats)))
+    finally:
+        if children is None:  # a forked drawer never returns into the code that forked it
+            os._exit(0)
+    sends[mine].close()
+    for pid in children:
+        os.waitpid(pid, 0)
+
+
 class PendingFigures:
     """The report's figures being drawn (``draw_figures``); ``collect`` waits for them and writes them.
 
     With more than one worker the figures are drawn in forked processes
-    while the caller does other work (the tables, the page's data); with
-    one, or where the system cannot fork, they are drawn here when
-    collected.  A figure's bytes do not depend on the process that draws it
-    (the same matplotlib state, fonts and data), so the page is the same
-    either way.  Use it as a context manager: leaving it stops the processes.
+    while the caller does other work (the tables, the page's data): the
+    first process imports matplotlib and sets up its text while the caller
+    works, then forks the others, so the import is paid once and by no
+    process the caller waits on.  With one worker, or where the system
+    cannot fork, they are drawn here when collected, as are the figures of
+    a drawing process that died.  A figure's bytes do not depend on the
+    process that draws it (the same matplotlib state, fonts and data), so
+    the page is the same either way.  Use it as a context manager: leaving
+    it stops the processes.
     """
 
     def __init__(self, scan, formats=("png",), lang: str = "en", workers: int = 1):
         self.jobs = _jobs(scan, lang)
         self.formats, self.lang = tuple(formats), lang
-        self._pool, self._futures = None, None
+        self._group, self._reader, self._received = None, None, {}
         if _can_fork(workers):
-            self._start(scan, workers)
+            self._start(scan, min(workers, len(self.jobs)))
 
     def _start(self, scan, workers: int) -> None:
         import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-        from concurrent.futures.process import BrokenProcessPool
+        import threading
 
-        importlib.import_module("forensics.plots.regions")
-        for spec in FIGURES:  # imported once here, not once per worker
-            with contextlib.suppress(LookupError):
-                _resolve(spec.func)
-        _warm_text()
         global _SCAN
         _SCAN = scan
         rank = {fid: i for i, fid in enumerate(COSTLIEST_FIRST)}
         order = sorted(range(len(self.jobs)), key=lambda i: rank.get(self.jobs[i][0], len(rank)))
+        context = multiprocessing.get_context("fork")
         try:
-            # gc.freeze: the objects a process inherits (the scan, the modules) are left out of its garbage
-            # collections, which otherwise walk them all again and again while the figures are drawn
-            self._pool = ProcessPoolExecutor(min(workers, len(self.jobs)),
-                                             mp_context=multiprocessing.get_context("fork"), initializer=gc.freeze)
-            self._futures = {i: self._pool.submit(_drawn_in_worker, i, self.lang, self.formats) for i in order}
-        except (BrokenProcessPool, OSError):  # no process could be started: draw them here when collected
-            self.close()
+            pipes = [context.Pipe(duplex=False) for _ in range(workers)]
+            self._group = context.Process(target=_draw_in_group, args=(
+                [send for _, send in pipes], context.Value("i", 0), order, self.lang, self.formats))
+            self._group.start()
+        except OSError:  # no process could be started: draw them here when collected
+            self._group = None
+            return
+        with contextlib.suppress(OSError):  # the group is the drawing processes' own, whichever sets it first
+            os.setpgid(self._group.pid, self._group.pid)
+        for _, send in pipes:
+            send.close()  # the drawing processes hold the sending ends: a pipe ends when its process has
+        # figures are received as they are drawn, so no drawing process waits on a full pipe
+        self._reader = threading.Thread(target=self._receive_all, args=([receive for receive, _ in pipes],),
+                                        daemon=True)
+        self._reader.start()
+
+    def _receive_all(self, receives) -> None:
+        from multiprocessing.connection import wait
+
+        while receives and len(self._received) < len(self.jobs):
+            for receive in wait(receives):
+                try:
+                    index, outcome = receive.recv()
+                except (EOFError, OSError):  # a drawing process ended or died: its figures are drawn here
+                    receives.remove(receive)
+                    receive.close()
+                    continue
+                self._received[index] = outcome
+        for receive in receives:
+            receive.close()
 
     def outcomes(self):
         """Each figure's ``_drawn`` outcome, in the page's order."""
-        from concurrent.futures.process import BrokenProcessPool
-
-        if self._futures is None:
+        if self._group is None:
             return (_drawn(draw, self.formats) for *_, draw in self.jobs)
-        try:
-            return [self._futures[i].result() for i in range(len(self.jobs))]
-        except (BrokenProcessPool, OSError):  # a process died: draw them here
-            return [_drawn(draw, self.formats) for *_, draw in self.jobs]
-        finally:
-            self.close()
+        self._reader.join()
+        self.close()
+        return [self._received[i] if i in self._received else _drawn(draw, self.formats)
+                for i, (*_, draw) in enumerate(self.jobs)]
 
     def collect(self, folder, progress: bool = True) -> list:
         """Write every figure into ``folder`` (an ``OutputFolder``); return dicts (id, section, caption, png,
@@ -296,9 +361,14 @@ class PendingFigures:
     def close(self) -> None:
         """Stop the drawing processes (figures not collected are dropped)."""
         global _SCAN
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-        self._pool, _SCAN = None, None
+        if self._group is not None:
+            if self._group.is_alive():
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(self._group.pid, signal.SIGKILL)
+                self._group.kill()
+            self._group.join()
+            self._reader.join()
+        self._group, _SCAN = None, None
 
     def __enter__(self):
         return self
