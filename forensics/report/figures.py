@@ -331,6 +331,7 @@ class PendingFigures:
         if self._group is None:
             return (_drawn(draw, self.formats) for *_, draw in self.jobs)
         self._reader.join()
+        self._group.join(timeout=10)  # done drawing: the processes end on their own (each waited for, its CPU counted)
         self.close()
         return [self._received[i] if i in self._received else _drawn(draw, self.formats)
                 for i, (*_, draw) in enumerate(self.jobs)]
