@@ -162,7 +162,7 @@ def _ranked_regions(verdicts, lang: str):
     return figure, caption
 
 
-#: the scan whose figures forked workers draw (set before the pool forks, so the scan is never pickled)
+#: the scan whose figures the forked drawing processes draw (set before they fork, so the scan is never pickled)
 _SCAN = None
 
 
