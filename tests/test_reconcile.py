@@ -155,6 +155,26 @@ def test_unpublished_and_blank_stations_are_listed_not_skipped():
     assert "1 station never had its figures published" in f.summary()
 
 
+def test_list_rules_do_not_apply_where_a_station_has_no_list_and_say_so():
+    # an advance poll publishes 0 voters on the list; beside it, a station with a list and too many ballots,
+    # and one whose list line and one other line are blank (results blocks differ: no copied protocols)
+    no_list = protocol(registered=0, registered_added=0)
+    over = protocol(registered=550, P1=299, P2=201)
+    blank = protocol(registered=np.nan, invalid=np.nan, P1=298, P2=202)
+    f = reconcile(election(no_list, over, blank))
+    assert codes(f, "1") == set()
+    assert {"R01", "R12"} <= codes(f, "2")
+    nc = f.not_checkable
+    list_rules = {"R01-ISSUED-LE-REGISTERED", "R12-TURNOUT-LE-100", "R13-TURNOUT-EXACTLY-100"}
+    outside = nc[(nc["pec"] == "1") & nc["code"].isin(list_rules)]
+    assert set(outside["code"]) == list_rules
+    assert (outside["reason"] == "the rule applies only where registered >= 1").all()
+    left_blank = nc[(nc["pec"] == "3") & (nc["code"] == "R03-FOUND-EQ-VALID-INVALID")]
+    assert left_blank["missing"].tolist() == ["invalid"] and "blank" in left_blank["reason"].iloc[0]
+    assert nc.loc[(nc["pec"] == "3") & (nc["code"] == "R12-TURNOUT-LE-100"), "missing"].tolist() == ["invalid, registered"]
+    assert f.by_rule().loc["R12-TURNOUT-LE-100", "stations_not_checked"] == 2
+
+
 def test_custom_rules_and_ruleset_choice():
     rule = Rule("X01-SMALL", "error", "valid <= 500", "Valid ballots above 500.",
                 ("{n} valid ballots too many", ""))

@@ -195,11 +195,16 @@ def _relation(rule: Rule, cols: _Columns, published: np.ndarray):
     if base is not None:
         ok &= ~np.isnan(base)
     blank = published & ~ok
+    outside = ok & ~when if when is not None else np.zeros_like(ok)  # where the rule does not apply
     skipped = None
-    if blank.any():
+    if blank.any() or outside.any():
         terms = lhs_t + rhs_t + (parse_side(tol.base) if base is not None else ())
-        skipped = _part(blank, code=rule.code, missing=cols.blanks(terms, blank),
-                        reason="line(s) blank in this station's protocol")
+        left_out = blank | outside
+        missing = np.full(len(ok), "", dtype=object)
+        missing[blank] = cols.blanks(terms, blank)
+        reason = np.where(blank, "line(s) blank in this station's protocol",
+                          f"the rule applies only where {rule.when}")
+        skipped = _part(left_out, code=rule.code, missing=missing[left_out], reason=reason[left_out].astype(object))
     d = lhs - rhs
     if op == "!=":
         bad = ok & (d == 0)
@@ -213,8 +218,7 @@ def _relation(rule: Rule, cols: _Columns, published: np.ndarray):
             if tol.relative is not None:
                 reach |= gap >= tol.relative * np.nan_to_num(base)
             bad &= reach
-    if when is not None:
-        bad &= when
+    bad &= ~outside
     if not bad.any():
         return None, skipped
     obs, exp, diff = lhs[bad], rhs[bad], d[bad]

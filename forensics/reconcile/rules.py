@@ -183,14 +183,19 @@ class Rule:
 _ISSUED = "issued_total"
 _FOUND = "found_total"
 _CAST = "valid + invalid + against_all?"
+#: the rules that compare with the voter list apply only where the station has one: advance-poll and postal
+#: stations publish 0 voters on the list
+_HAS_LIST = "registered >= 1"
 
 #: Every rule, with its severity in the ``generic`` rule set.
 RULES: tuple[Rule, ...] = (
     Rule(
         "R01-ISSUED-LE-REGISTERED", "error", f"{_ISSUED} <= registered",
         "Ballots issued (early + in the room + outside) cannot exceed the voters on the list: "
-        "every ballot is issued against a signature on the list (Russia: line 1 ≥ 3+4+5).",
+        "every ballot is issued against a signature on the list (Russia: line 1 ≥ 3+4+5). Not checked where the "
+        "station has no list of its own (0 voters on it: advance-poll and postal stations).",
         ("{n} more ballots issued ({observed}) than voters on the list ({expected})", ""),
+        when=_HAS_LIST,
         title=N_("more ballots issued than voters on the list"),
     ),
     Rule(
@@ -275,15 +280,17 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "R12-TURNOUT-LE-100", "warning", f"{_CAST} <= registered",
-        "More ballots counted than voters on the list: turnout above 100%.",
+        "More ballots counted than voters on the list: turnout above 100%. Not checked where the station has no "
+        "list of its own (0 voters on it: advance-poll and postal stations).",
         ("{n} more ballots counted ({observed}) than voters on the list ({expected}): turnout above 100%", ""),
+        when=_HAS_LIST,
         title=N_("turnout above 100%"),
     ),
     Rule(
         "R13-TURNOUT-EXACTLY-100", "warning", f"{_CAST} != registered",
         "Every voter on the list voted. Possible at a tiny station or a closed institution, rare anywhere else.",
         ("turnout exactly 100%: all {expected} voters on the list voted",) * 2,
-        when="registered >= 1",
+        when=_HAS_LIST,
         title=N_("turnout exactly 100%"),
     ),
     Rule(

@@ -2,10 +2,10 @@
 
 This is a fact about the protocols, not a statistical test: a station either
 breaks a control relation of its form or it does not, and clean simulated
-protocols never do.  Rules about the voter list (ballots issued or cast
-against the list) are not applied where there is no list (advance-poll and
-postal stations: voters on the list = 0), and each station is counted once
-however many rules it breaks.
+protocols never do.  Each station is counted once however many rules it
+breaks.  (The rules about the voter list apply only where a station has one:
+reconciliation lists advance-poll and postal stations, with 0 voters on the
+list, as not checked by them.)
 """
 from __future__ import annotations
 
@@ -17,10 +17,7 @@ from .catalogue import CHECKS
 from .family import decide, national_row
 from .result import Verdict
 
-__all__ = ["arithmetic_verdict", "error_findings", "matched_stations", "LIST_RULES"]
-
-#: rules that compare with the voter list (not applied at stations without one)
-LIST_RULES = ("R01-ISSUED-LE-REGISTERED", "R12-TURNOUT-LE-100", "R13-TURNOUT-EXACTLY-100")
+__all__ = ["arithmetic_verdict", "error_findings", "matched_stations"]
 
 
 def _findings(election, findings):
@@ -32,21 +29,14 @@ def _findings(election, findings):
 
 
 def error_findings(election, findings=None) -> pd.DataFrame:
-    """The error-severity findings that name a station, with its row position (``station``).
-
-    Stations without a voter list keep their other findings; list rules are dropped there.
-    """
+    """The error-severity findings that name a station, with its row position (``station``)."""
     e = as_election(election)
     f = _findings(e, findings)
     if f is None or f.empty or "severity" not in f or "pec" not in f:
         return pd.DataFrame(columns=[*ID_COLUMNS, "code", "message", "station"])
     f = f[(f["severity"] == "error") & f["pec"].notna()]
     keys = [c for c in ID_COLUMNS if c in f.columns and c in e.table.columns]
-    merged = matched_stations(e, f, keys)
-    registered = e.table["registered"].to_numpy(float) if "registered" in e.table else np.full(len(e.table), np.nan)
-    no_list = np.nan_to_num(registered[merged["station"].to_numpy(np.int64)], nan=0.0) <= 0
-    merged = merged[~(no_list & merged["code"].isin(LIST_RULES).to_numpy())]
-    return merged.reset_index(drop=True)
+    return matched_stations(e, f, keys).reset_index(drop=True)
 
 
 def matched_stations(election, findings: pd.DataFrame, keys: list) -> pd.DataFrame:
