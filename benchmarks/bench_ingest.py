@@ -2,8 +2,10 @@
 
 Targets: under 3 s and under 1 GB on the shared 2-core machine.  Times the
 zipped CSV (97,699 stations, 32 MB unzipped; median of 5 runs in one process)
-and the same table as Parquet, plus the 2004 (lines found by their meaning
-words), 2011, Germany (91,753 districts, row rules) and Canada files.
+and the same table as Parquet and in a long layout (one row per station and
+candidate, widened by the profile's ``[long]`` table), plus the 2004 (lines
+found by their meaning words), 2011, Germany (91,753 districts, row rules)
+and Canada files.
 Memory is measured in a fresh process per file: the peak resident set size
 (``VmHWM``, or ``resource.getrusage`` off Linux) of the whole process, and the peak of Python-level
 allocations during ``load`` (``tracemalloc``, which also sees numpy and
@@ -77,6 +79,20 @@ def memory(path, profile=None) -> dict:
     return json.loads(out.stdout)
 
 
+def _long_copy(e, folder: Path):
+    """Russia 2018 as a long file (each station's columns repeated on one row per candidate) and its profile."""
+    import pandas as pd
+    import forensics
+
+    wide = forensics.ingest.to_layout(e, "ru_cik_2018")
+    stations = wide.drop(columns=list(e.parties))
+    long = pd.concat([stations.assign(Кандидат=p, Голоса=wide[p]) for p in e.parties])
+    path, profile = folder / "ru_2018_long.csv", folder / "ru_2018_long.toml"
+    long.sort_index(kind="stable").to_csv(path, index=False)
+    profile.write_text('extends = "ru_cik_2018"\n[long]\noption = "Кандидат"\ncount = "Голоса"\n', encoding="utf-8")
+    return path, profile
+
+
 def main() -> None:
     import forensics
 
@@ -91,6 +107,11 @@ def main() -> None:
         forensics.ingest.to_layout(e, "ru_cik_2018").to_parquet(parquet, index=False)
         median, best, cpu, e = timed(lambda: forensics.load(parquet))
         rows.append(("Russia 2018, Parquet", parquet, None, len(e), median, best, cpu))
+        long, profile = _long_copy(e, Path(tmp))
+        median, best, cpu, got = timed(lambda: forensics.load(long, profile=str(profile)), repeats=3)
+        assert got.table.equals(e.table), "the long layout must load to the same table"
+        rows.append((f"Russia 2018, long layout ({got.meta['long_rows']:,} rows: one per station and candidate)",
+                     long, str(profile), len(got), median, best, cpu))
         for path, profile in OTHERS:
             median, best, cpu, e = timed(lambda: forensics.load(path, profile=profile), repeats=3)
             rows.append((path.name, path, profile, len(e), median, best, cpu))

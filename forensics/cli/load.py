@@ -38,6 +38,9 @@ def summary(election) -> str:
              f"format      {_format(meta)}"]
     if meta.get("sheet_note"):
         lines.append(f"            {meta['sheet_note']}")
+    if meta.get("layout") == "long":
+        lines.append(f"layout      long: {meta['long_rows']:,} rows, one per station and '{meta['long_option']}' "
+                     f"(its count in '{meta['long_count']}'), widened to {meta['long_stations']:,} stations")
     if meta.get("election"):
         lines.append("election    " + ", ".join(str(v) for v in meta["election"].values()))
     lines += [f"profile     {election.profile} ({how}; rule set '{meta.get('ruleset')}')"]

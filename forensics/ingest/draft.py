@@ -18,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 
 from .cells import parse_counts
+from .profiles import LongLayout, Profile
 from .read import Source
 from .rows import column_text
 from .words import plain
@@ -32,7 +33,7 @@ KEYWORDS = {
     "tec": ["tec", "tik", "district", "constituency", "municipality", "municipio", "município", "commune",
             "circonscription", "circunscripción", "gemeinde", "kreis", "wahlkreis", "gmina", "powiat", "okręg",
             "okreg", "centre", "center", "centro", "тик", "тік", "твк", "район", "территориальн", "округ",
-            "аудан", "окружн", "rayon", "zona", "ed"],
+            "аудан", "окружн", "rayon", "zona", "ed", "county", "ward", "parish", "borough"],
     "pec": ["pec", "uik", "station", "polling", "precinct", "poll", "section", "sección", "seccion", "seção",
             "secao", "mesa", "bureau", "wahlbezirk", "stimmbezirk", "obwód", "obwod", "уик", "участ", "учаске",
             "дільниц", "дiльниц"],
@@ -74,6 +75,10 @@ LINE_WORDS = [w for f in ("registered", "registered_added", "valid", "invalid") 
 FLAG_WORDS = ["is", "has", "flag", "void", "held", "abroad", "mobile", "ship", "official", "in", "postal",
               "special", "merged", "failed"]
 ID_WORDS = ["id", "code", "kod", "код", "number", "nr", "no", "num", "номер", "№"]
+#: header words of a long layout's option column (the party, candidate or line of the row) and of its count
+OPTION_WORDS = ["party", "candidate", "option", "choice", "list", "partido", "candidato", "opción", "parti",
+                "candidat", "partei", "kandidat", "партия", "кандидат", "партія", "partia", "komitet"]
+COUNT_WORDS = ["votes", "vote", "count", "votos", "voix", "stimmen", "głos", "glos", "голос", "дауыс", "total"]
 
 
 @dataclass
@@ -113,8 +118,7 @@ def _has(words, keys, min_prefix: int = 4) -> str | None:
     return None
 
 
-def _columns(path, rows: int) -> tuple:
-    src = Source(path, duplicate_headers="number")
+def _columns(src: Source, rows: int) -> tuple:
     cells = src.cells()
     n = min(len(cells), rows)
     out = []
@@ -136,22 +140,34 @@ def _columns(path, rows: int) -> tuple:
             if filled.str.match(r"0\d").mean() > 0.2:
                 col.numeric, col.values = False, None
         out.append(col)
-    return src, out, n
+    return out, n
 
 
 def draft(path, rows: int = SAMPLE, name: str | None = None) -> tuple[str, dict]:
     """(the commented TOML draft, the guesses {field: header, "parties": [...], "key": [...]})."""
-    src, cols, n = _columns(path, rows)
-    by = {c.header: c for c in cols}
+    src = Source(path, duplicate_headers="number")
+    cols, n = _columns(src, rows)
     notes, guesses = [], {}
     ids = _guess_ids(cols, notes)
+    long = _long_layout(cols, ids, notes)
+    raw = set(src.headers)
+    if long is not None:  # one row per station and option: guess the rest on the widened file
+        src.widen(Profile("draft", fields={g.field: (g.header,) for g in ids}, key=tuple(g.field for g in ids),
+                          long=long), skip=True)
+        cols, n = _columns(src, rows)
+        if src.skipped:
+            notes.append(f"long: {len(src.skipped):,} rows set aside while widening (first: row {src.skipped[0].row}, "
+                         f"{src.skipped[0].message}); loading with this profile will name them all")
+    by = {c.header: c for c in cols}
     guesses.update({g.field: g for g in ids})
     taken = {g.header for g in ids}
     counts = [c for c in cols if c.numeric and not c.flag and c.header not in taken]
     _guess_fields(counts, taken, guesses, notes)
     parties, how = _guess_parties(cols, counts, taken, guesses, by, notes)
     key = _guess_key(cols, guesses, by, n, notes)
-    text = _write(path, name, src, guesses, parties, how, key, notes, n)
+    if long is not None:
+        _check_absent([c.header for c in cols if c.header not in raw], by, notes)
+    text = _write(path, name, src, guesses, parties, how, key, notes, n, long)
     return text, {**{f: g.header for f, g in guesses.items()}, "parties": parties, "key": key}
 
 
@@ -174,6 +190,48 @@ def _guess_ids(cols, notes) -> list:
         out.append(Guess(f, best.header, kind, "likely"))
         taken.add(best.header)
     return out
+
+
+def _long_layout(cols, ids, notes) -> LongLayout | None:
+    """One row per station and option: the ids repeat, and one text column (the option) tells a station's rows
+    apart while a count changes with it; the other columns that change with it describe the option (ignored)."""
+    import pandas as pd
+
+    if not ids:
+        return None
+    by = {c.header: c for c in cols}
+    id_headers = [g.header for g in ids]
+    frame = pd.DataFrame({h: by[h].text for h in id_headers})
+    if not frame.duplicated().any():
+        return None
+    station = frame.groupby(id_headers, sort=False).ngroup().to_numpy()
+    varies = [c for c in cols if c.header not in id_headers
+              and (pd.DataFrame({"s": station, "v": c.text}).groupby("s")["v"].nunique() > 1).any()]
+    options = [c for c in varies if not c.numeric and not pd.DataFrame({"s": station, "v": c.text}).duplicated().any()]
+    counts = [c for c in varies if c.numeric]
+    if not options or not counts:
+        return None
+    option = sorted(options, key=lambda c: (not _has(c.words, OPTION_WORDS), c.text.nunique()))[0]
+    count = sorted(counts, key=lambda c: (not _has(c.words, COUNT_WORDS), -float(np.nansum(c.values))))[0]
+    ignore = [c.header for c in varies if c is not option and c is not count]
+    also = ""
+    if ignore:
+        one = len(ignore) == 1
+        also = (f"; {', '.join(repr(h) for h in ignore)} {'changes' if one else 'change'} with it and "
+                f"{'is' if one else 'are'} ignored")
+    notes.append(f"long: the ids repeat, one row per station and '{option.header}' ({option.text.nunique():,} "
+                 f"values), its count in '{count.header}'{also}")
+    return LongLayout(option.header, count.header, tuple(ignore))
+
+
+def _check_absent(options, by, notes) -> None:
+    """A long file may leave out the rows of options with no votes: say so where stations lack some."""
+    gaps = [h for h in options if by[h].values is not None and np.isnan(by[h].values).any()]
+    if gaps:
+        notes.append(f"long: {len(gaps)} of the options have no row at some stations "
+                     f"({', '.join(repr(h) for h in gaps[:3])}): such a count loads as missing, and a party missing "
+                     "at stations is left out of the parties above; if the file leaves out options with no votes, "
+                     "set [long] absent = \"zero\"")
 
 
 def _guess_fields(counts, taken, guesses, notes) -> None:
@@ -313,7 +371,7 @@ def _guess_key(cols, guesses, by, n, notes) -> list:
     return [*ids, "source_row"]
 
 
-def _write(path, name, src, guesses, parties, how, key, notes, n) -> str:
+def _write(path, name, src, guesses, parties, how, key, notes, n, long=None) -> str:
     from pathlib import Path
 
     stem = re.sub(r"\W+", "_", Path(str(path)).name.split(".")[0]).strip("_").lower() or "draft"
@@ -333,6 +391,11 @@ def _write(path, name, src, guesses, parties, how, key, notes, n) -> str:
                     + ", ".join(repr(h) for h in src.info["numbered_headers"]) + " are the copies")
     if read:
         lines += ["", "[read]", *read]
+    if long is not None:
+        lines += ["", "[long]   # likely: one row per station and option (see the notes at the end)",
+                  f"option = {_toml_str(long.option)}", f"count = {_toml_str(long.count)}"]
+        if long.ignore:
+            lines.append(f"ignore = {_toml_list(long.ignore)}")
     lines.append("\n[fields]")
     for f in ("region", "tec", "pec", *ORDER):
         g = guesses.get(f)

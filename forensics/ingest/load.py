@@ -55,6 +55,8 @@ def load(path, profile=None, *, on_bad_rows: str = "error", sheet=None) -> Elect
     else:
         note = f"profile '{prof.name}' given by the user"
     src.check_duplicates()
+    if prof.long is not None:
+        src.widen(prof, skip=on_bad_rows == "skip")
     try:
         mapping = prof.match(src.headers)
     except DataError as exc:
@@ -78,6 +80,7 @@ class _Build:
         cells = self.src.cells()
         self.set_aside += [{"row": p.row, "action": "skipped", "reason": p.message} for p in self.src.skipped]
         cells, blank_rows = self._drop_blank(cells)
+        blank_rows = sorted([*self.src.blank_rows, *blank_rows])
         if not len(cells):
             raise DataError("the file has a header row but no data rows", file=self.file, row=self.src.first_row,
                             fix="check that you exported the whole table, with one row per polling station")
@@ -240,6 +243,9 @@ class _Build:
             return
         first = {}
         labels = {k: self.m.fields.get(k) or self.m.derived.get(k, {}).get("header", k) for k in key}
+        fix = _long_hint(table, key) or ("delete the repeated row, or correct its id; if station numbers "
+                                          "legitimately repeat, give the profile a 'key' that tells them apart "
+                                          "(docs/profiles.md)")
         for i in np.flatnonzero(dup):
             ident = tuple(table[k].iat[i] for k in key)
             if ident not in first:
@@ -249,9 +255,7 @@ class _Build:
             shown = ", ".join(f"{labels[k]}={v}" for k, v in zip(key, ident))
             self.problems.append(Problem(int(self.rows[i]), labels[key[-1]],
                                          f"rows {self.rows[j]} and {self.rows[i]} are the same polling station "
-                                         f"({shown})",
-                                         "delete the repeated row, or correct its id; if station numbers legitimately "
-                                         "repeat, give the profile a 'key' that tells them apart (docs/profiles.md)"))
+                                         f"({shown})", fix))
             if self.mode == "skip":  # neither copy can be trusted: the first is set aside too
                 self.problems.append(Problem(int(self.rows[j]), labels[key[-1]],
                                              f"rows {self.rows[j]} and {self.rows[i]} are the same polling station "
@@ -303,6 +307,19 @@ class _Build:
             "marked_counts": {str(k): int(v) for k, v in marked.items()},
             **src.info,
         }
+
+
+def _long_hint(table, key) -> str | None:
+    """The fix for repeated stations in a long layout: a text column that tells each station's rows apart."""
+    for c in table.columns:
+        col = table[c]
+        if c in key or not (pd.api.types.is_string_dtype(col) or col.dtype == object):
+            continue
+        if 1 < col.nunique() <= 1000 and not table.duplicated([*key, c]).any():
+            return (f"the file looks long, one row per station and '{c}': give the profile a [long] table "
+                    f"(option = \"{c}\", count = the column of its counts; docs/profiles.md), or let "
+                    "'forensics profile draft' write one")
+    return None
 
 
 def _count_reasons(entries) -> dict:

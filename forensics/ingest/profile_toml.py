@@ -18,12 +18,14 @@ except ModuleNotFoundError:  # Python 3.10
 
 from ..errors import DataError
 from ..model import FIELDS, ID_COLUMNS
-from .profiles import CANONICAL, PARTY_RULES, RULESETS, SOURCE_ROW, Condition, Profile, RowRule, word_rule
+from .profiles import (CANONICAL, PARTY_RULES, RULESETS, SOURCE_ROW, Condition, LongLayout, Profile, RowRule,
+                       word_rule)
 
 TOP_KEYS = {"name", "description", "country", "language", "extends", "key", "required", "fields", "parties",
-            "rows", "read", "election", "labels", "detect", "reconcile", "meta"}
+            "rows", "read", "election", "labels", "detect", "reconcile", "meta", "long"}
 READ_KEYS = {"thousands", "delimiter", "encoding", "sheet", "header_rows", "duplicate_headers"}
 OPERATORS = ("equals", "not_equals", "in", "not_in", "matches", "empty", "not_empty", "below", "above")
+LONG_KEYS = {"option", "count", "ignore", "absent"}
 FIELD_KEYS = {"column", "columns", "words", "without", "prefix", "values", "values_file", "sum", "difference",
               "row_number", "texts"}
 
@@ -165,9 +167,24 @@ def _build(data: dict, source: str, base) -> Profile:
         meta["election"] = election
     rows = tuple(_row_rule(i, r, bad) for i, r in enumerate(data.get("rows", [])))
     detect = tuple(data.get("detect", {}).get("require", ()))
+    long = _long(data["long"], key, bad) if "long" in data else None
     return Profile(name=name, description=data.get("description", ""), fields=fields, words=words, derived=derived,
                    computed=computed, parties=parties, key=key, required=required, detect=detect, rows=rows,
-                   read=read, labels=labels, meta=meta, path=source)
+                   read=read, labels=labels, meta=meta, path=source, long=long)
+
+
+def _long(spec, key, bad) -> LongLayout:
+    if not isinstance(spec, dict) or set(spec) - LONG_KEYS or not {"option", "count"} <= set(spec):
+        raise bad(f"[long] needs option = \"...\" and count = \"...\" (known keys: {', '.join(sorted(LONG_KEYS))})")
+    ignore = spec.get("ignore", [])
+    ignore = [ignore] if isinstance(ignore, str) else ignore
+    if not all(isinstance(x, str) for x in (spec["option"], spec["count"], *ignore)):
+        raise bad("[long] option, count and ignore name columns (header texts)")
+    if spec.get("absent", "missing") not in ("missing", "zero"):
+        raise bad("[long] absent must be \"missing\" (an option without a row is not known) or \"zero\"")
+    if SOURCE_ROW in key:
+        raise bad("a long layout's stations span several rows: its key cannot hold the source row")
+    return LongLayout(spec["option"], spec["count"], tuple(ignore), spec.get("absent", "missing"))
 
 
 def _field_table(canon, spec, fields, words, derived, computed, language, base, bad):

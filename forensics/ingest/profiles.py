@@ -72,6 +72,18 @@ class RowRule:
 
 
 @dataclass(frozen=True)
+class LongLayout:
+    """A file with one row per station and party (or protocol line): ``option`` names it, ``count`` holds its
+    number; ``ignore``: columns that describe the option, not the station (a candidate's party or list
+    number); ``absent``: what an option with no row at a station means, ``"missing"`` or ``"zero"``."""
+
+    option: str
+    count: str
+    ignore: tuple = ()
+    absent: str = "missing"
+
+
+@dataclass(frozen=True)
 class Profile:
     """A layout: canonical field -> header texts or rules, a party rule, key, row rules and metadata."""
 
@@ -90,6 +102,7 @@ class Profile:
     labels: dict = field(default_factory=dict)  # canonical -> protocol line as printed
     meta: dict = field(default_factory=dict)
     path: str | None = None
+    long: LongLayout | None = None  # rows per station and option, widened to one row per station
 
     @property
     def ruleset(self) -> str:

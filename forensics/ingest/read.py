@@ -105,6 +105,7 @@ class Source:
         self.options = options
         self.info = {}
         self.skipped = []  # rows set aside while reading (on_bad_rows="skip"), as Problems
+        self.blank_rows = []  # empty lines left out before the cells are handed on (a long layout's)
         self.first_row = 2  # spreadsheet row of the first data record (header = row 1)
         try:
             data = self._read(self.path)
@@ -365,6 +366,15 @@ class Source:
                                 fix="split it (e.g. one file per region) and load the parts") from None
             del self._utf8
         return self._cells
+
+    def widen(self, prof, skip: bool = False) -> None:
+        """A long layout (``prof.long``): the rows of each station become one, with a column per option."""
+        from .long import widen
+
+        self.headers, self._cells, set_aside, info, self.blank_rows = widen(
+            self.cells(), self.headers, prof, self.file, self.options.get("thousands"), skip)
+        self.skipped += set_aside
+        self.info.update(info)
 
     def text_frame(self) -> pd.DataFrame:
         """Every data record as stripped text ("" for empty), one column per header; the index is the
