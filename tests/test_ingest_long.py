@@ -143,6 +143,9 @@ def test_blank_lines_are_listed_and_an_option_named_like_a_column_is_refused(fil
     _write(folder / "clash.csv", clash)
     with pytest.raises(DataError, match="has the name of a column"):
         forensics.load(folder / "clash.csv", profile=folder / "long.toml")
+    _write(folder / "case.csv", lines[:2] + [lines[2].replace(",Party B,", ",party  b,")] + lines[3:])
+    with pytest.raises(DataError, match="'party  b' and 'Party B' differ only by case"):
+        forensics.load(folder / "case.csv", profile=folder / "long.toml")
 
 
 def test_a_profile_with_a_bad_long_table_or_columns_the_file_lacks_is_refused(files):

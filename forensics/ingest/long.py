@@ -48,7 +48,10 @@ def station_columns(prof: Profile, headers, file=None) -> tuple[list, list]:
                             f"(its columns: {', '.join(repr(h) for h in list(headers)[:12])})")
     dropped = {named[norm(c)] for c in own}
     rest = [h for h in headers if h not in dropped]
-    mapping = prof.match(rest)
+    try:
+        mapping = prof.match(rest)
+    except DataError as exc:  # an ambiguous header: named with the file
+        raise DataError(exc.problem, file=file, row=1, column=exc.column, fix=exc.fix) from None
     key = []
     for k in prof.key:
         h = (mapping.fields.get(k) or mapping.derived.get(k, {}).get("header")
@@ -105,6 +108,11 @@ def widen(cells: Cells, headers: list, prof: Profile, file, thousands=None, skip
     if clash := [o for o in options if norm(o) in station_headers]:
         raise DataError(f"the option '{clash[0]}' has the name of a column of the file", file=file, column=option,
                         fix="rename the column or the option: a widened file cannot hold both")
+    seen = {}
+    for o in options:
+        if (twin := seen.setdefault(norm(o), o)) != o:
+            raise DataError(f"the options '{twin}' and '{o}' differ only by case, spaces or ё/е", file=file,
+                            column=option, fix="write each party, candidate or line the same way on every row")
     stations, where = np.unique(station[kept], return_inverse=True)  # numbered in order of appearance
     grid = np.full((len(stations), len(options)), np.nan)
     grid[where, which] = values[kept]
