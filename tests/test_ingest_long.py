@@ -182,6 +182,20 @@ def test_the_draft_finds_a_long_layout_and_loads_unedited(sim, files):
     assert "[long]" not in draft(folder / "wide.csv")[0]
 
 
+def test_the_draft_takes_a_party_code_as_the_option_when_no_name_is_given(sim, tmp_path):
+    wide = sim.table[[*HEADERS, *sim.parties]].rename(columns=HEADERS)
+    codes = {p: str(10 + i) for i, p in enumerate(sim.parties)}
+    long = melt(wide.rename(columns=codes), list(codes.values()), "party_no", "votes")
+    long.insert(0, "row_id", range(1, len(long) + 1))  # a number on every row: not the option
+    long.to_csv(tmp_path / "codes.csv", index=False)
+    text, guesses = draft(tmp_path / "codes.csv")
+    assert 'option = "party_no"' in text and 'count = "votes"' in text and 'ignore = ["row_id"]' in text
+    (tmp_path / "codes.toml").write_text(text, encoding="utf-8")
+    e = forensics.load(tmp_path / "codes.csv", profile=tmp_path / "codes.toml")
+    assert e.parties == tuple(codes.values())
+    assert e.table["10"].tolist() == sim.table[sim.parties[0]].tolist()
+
+
 def _long_copy(path, folder, option, count):
     """The real wide file, each station's columns repeated on one row per party (as text, cells unchanged)."""
     e = forensics.load(path)

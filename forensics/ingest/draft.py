@@ -193,8 +193,9 @@ def _guess_ids(cols, notes) -> list:
 
 
 def _long_layout(cols, ids, notes) -> LongLayout | None:
-    """One row per station and option: the ids repeat, and one text column (the option) tells a station's rows
-    apart while a count changes with it; the other columns that change with it describe the option (ignored)."""
+    """One row per station and option: the ids repeat, and one column (the option: a name, else a code) tells a
+    station's rows apart while a count changes with it; the other columns that change with it describe the
+    option (ignored)."""
     import pandas as pd
 
     if not ids:
@@ -205,14 +206,22 @@ def _long_layout(cols, ids, notes) -> LongLayout | None:
     if not frame.duplicated().any():
         return None
     station = frame.groupby(id_headers, sort=False).ngroup().to_numpy()
+    stations = int(station.max()) + 1
+    if np.mean(np.bincount(station)[station] > 1) < 0.8:  # a few repeated ids are a key problem, not a layout
+        return None
     varies = [c for c in cols if c.header not in id_headers
               and (pd.DataFrame({"s": station, "v": c.text}).groupby("s")["v"].nunique() > 1).any()]
-    options = [c for c in varies if not c.numeric and not pd.DataFrame({"s": station, "v": c.text}).duplicated().any()]
     counts = [c for c in varies if c.numeric]
-    if not options or not counts:
+    if not counts:
         return None
-    option = sorted(options, key=lambda c: (not _has(c.words, OPTION_WORDS), c.text.nunique()))[0]
     count = sorted(counts, key=lambda c: (not _has(c.words, COUNT_WORDS), -float(np.nansum(c.values))))[0]
+    # the option names each of a station's rows once and repeats across stations (a row id or a count does
+    # not); a name before a code
+    options = [c for c in varies if c is not count and c.text.nunique() <= stations / 2
+               and not pd.DataFrame({"s": station, "v": c.text}).duplicated().any()]
+    if not options:
+        return None
+    option = sorted(options, key=lambda c: (c.numeric, not _has(c.words, OPTION_WORDS), c.text.nunique()))[0]
     ignore = [c.header for c in varies if c is not option and c is not count]
     also = ""
     if ignore:
