@@ -192,13 +192,20 @@ def test_copied_protocols_are_found_and_small_ones_ignored():
     t = e.table.copy()
     block = ["ballots_found_mobile", "ballots_found_stationary", "invalid", "valid", *e.parties]
     big = t.index[(t["valid"] > 300) & ((t[list(e.parties)] > 0).sum(axis=1) >= 3)]
-    src, dst = big[0], big[-1]
+    src = big[0]
+    same_tec = big[(t.loc[big, "region"] == t.loc[src, "region"]) & (t.loc[big, "tec"] == t.loc[src, "tec"])]
+    dst, far = same_tec[-1], big[t.loc[big, "region"] != t.loc[src, "region"]][0]
     t.loc[dst, block] = t.loc[src, block].to_numpy()
+    t.loc[far, block] = t.loc[src, block].to_numpy()  # the same block in another region
     f = reconcile(e.with_table(t))
     hit = f.table[f.table["code"] == "R21-COPIED-PROTOCOL"]
-    assert sorted(hit.index) == sorted([src, dst])
+    assert sorted(hit.index) == sorted([src, dst])  # within the TEC, as a commission copies
     assert hit["observed"].tolist() == [1, 1]
     assert f"PEC {t.loc[dst, 'pec']}" in hit["message"].iloc[0]
+    everywhere = reconcile(e.with_table(t), copy_within="nation").table
+    assert sorted(everywhere.index[everywhere["code"] == "R21-COPIED-PROTOCOL"]) == sorted([src, dst, far])
+    with pytest.raises(ValueError, match="copy_within must be one of"):
+        reconcile(e, copy_within="district")
     # tiny stations are not compared, and are listed as such
     small = f.not_checkable[f.not_checkable["code"] == "R21-COPIED-PROTOCOL"]
     cast = t["valid"] + t["invalid"]

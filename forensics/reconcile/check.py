@@ -234,12 +234,14 @@ def _compare(d: np.ndarray, op: str) -> np.ndarray:
     return {"==": d == 0, "<=": d <= 0, ">=": d >= 0, "!=": d != 0}[op]
 
 
+#: ``copy_within`` -> the id columns a copied protocol shares with its original
+COPY_WITHIN = {"tec": ("region", "tec"), "region": ("region",), "nation": ()}
 _COPY_FIELDS = ("ballots_found", "ballots_found_mobile", "ballots_found_stationary", "invalid", "valid",
                 "against_all")
 
 
 def _copies(rule: Rule, cols: _Columns, ids: pd.DataFrame, published: np.ndarray):
-    """Stations whose results block equals another station's."""
+    """Stations whose results block equals another station's of the same area (``copy_within``)."""
     e = cols.e
     parties = [p for p in e.parties if p not in _COPY_FIELDS]
     block = [c for c in _COPY_FIELDS if c in e.table.columns] + parties
@@ -257,7 +259,13 @@ def _copies(rule: Rule, cols: _Columns, ids: pd.DataFrame, published: np.ndarray
                     reason=f"fewer than {minimum:g} ballots, votes for fewer than {at_least:g} parties, or a "
                            "blank line: such results match by chance")
     pos = np.flatnonzero(eligible)
-    h = pd.util.hash_pandas_object(pd.DataFrame(values[pos]), index=False).to_numpy()
+    within = rule.params.get("copy_within", "tec")
+    if within not in COPY_WITHIN:
+        raise ValueError(f"copy_within must be one of {', '.join(COPY_WITHIN)}, not {within!r}")
+    frame = pd.DataFrame(values[pos])
+    for c in COPY_WITHIN[within]:  # blocks compared only within one area (an id the data lack is "" everywhere)
+        frame[c] = _take(ids, c, pos)
+    h = pd.util.hash_pandas_object(frame, index=False).to_numpy()
     dup = pd.Series(h).duplicated(keep=False).to_numpy()
     if not dup.any():
         return None, skipped
@@ -443,7 +451,7 @@ def reconcile(election, published=None, rules=None, **tolerances) -> Findings:
     ``read_totals``) to compare with the sum of the protocols (rule R22).
     ``tolerances``: rule parameters by name (``gap_ballots=15``,
     ``gap_share=0.02``, ``invalid_share=0.03``, ``added_share=0.10``,
-    ``copy_min_ballots=30``) or a rule's ``Tolerance`` by its code
+    ``copy_min_ballots=30``, ``copy_within="region"``) or a rule's ``Tolerance`` by its code
     (``R11=Tolerance(absolute=20)``).
     """
     e = as_election(election)

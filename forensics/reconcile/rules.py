@@ -344,13 +344,16 @@ RULES: tuple[Rule, ...] = (
         title=N_("many voters added on election day"),
     ),
     Rule(
-        "R21-COPIED-PROTOCOL", "warning", "results block unique among stations",
+        "R21-COPIED-PROTOCOL", "warning", "results block unique among the stations of a TEC",
         "The results block (ballots in the boxes, invalid, valid and every party's votes) is identical to "
-        "another station's: a protocol copied rather than counted. Only stations with at least copy_min_ballots "
-        "ballots (default 50) and votes for at least copy_min_parties parties (default 3) are compared: small "
-        "counts, or everything for one party, match by chance.",
+        "another station's of the same territorial commission: a protocol copied rather than counted. Only "
+        "stations with at least copy_min_ballots ballots (default 50) and votes for at least copy_min_parties "
+        "parties (default 3) are compared: small counts, or everything for one party, match by chance. A "
+        "commission copies a protocol of its own territory; among all of a country's stations identical blocks "
+        "also turn up by chance, so stations are compared within their TEC (copy_within = \"tec\"; or "
+        "\"region\", \"nation\").",
         ("results identical at {stations} stations: {list}", ""),
-        params={"copy_min_ballots": 50, "copy_min_parties": 3},
+        params={"copy_min_ballots": 50, "copy_min_parties": 3, "copy_within": "tec"},
         kind="copy",
         title=N_("results identical to another station's"),
     ),
@@ -390,7 +393,8 @@ def ruleset(name: str = "generic") -> tuple[Rule, ...]:
 
 def _describe_tolerance(rule: Rule) -> str:
     if rule.kind == "copy":
-        return "stations with ≥ {copy_min_ballots:g} ballots and ≥ {copy_min_parties:g} parties".format(**rule.params)
+        return ("stations with ≥ {copy_min_ballots:g} ballots and ≥ {copy_min_parties:g} parties, within the same "
+                "{copy_within}").format(**{"copy_within": "tec", **rule.params})
     if rule.kind == "totals":
         return "exact"
     return rule.tolerance.resolve(rule.params).describe()
