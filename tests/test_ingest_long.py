@@ -182,6 +182,20 @@ def test_the_draft_finds_a_long_layout_and_loads_unedited(sim, files):
     assert "[long]" not in draft(folder / "wide.csv")[0]
 
 
+def test_the_draft_reads_left_out_rows_as_zero_votes_only_where_the_file_writes_no_zero(sim, tmp_path):
+    wide = sim.table[[*HEADERS, *sim.parties]].rename(columns=HEADERS)
+    long = melt(wide, sim.parties)
+    assert (long["Votes"] == 0).any()
+    long.to_csv(tmp_path / "zeros.csv", index=False)  # every option's row, zeros written
+    assert "absent" not in draft(tmp_path / "zeros.csv")[0].split("[fields]")[0]
+    long[long["Votes"] > 0].to_csv(tmp_path / "no_zeros.csv", index=False)  # the rows with no votes left out
+    text = draft(tmp_path / "no_zeros.csv")[0]
+    assert 'absent = "zero"' in text
+    (tmp_path / "no_zeros.toml").write_text(text, encoding="utf-8")
+    e = forensics.load(tmp_path / "no_zeros.csv", profile=tmp_path / "no_zeros.toml")
+    assert e.table[list(sim.parties)].equals(sim.table[list(sim.parties)])
+
+
 def test_the_draft_takes_a_party_code_as_the_option_when_no_name_is_given(sim, tmp_path):
     wide = sim.table[[*HEADERS, *sim.parties]].rename(columns=HEADERS)
     codes = {p: str(10 + i) for i, p in enumerate(sim.parties)}

@@ -165,7 +165,7 @@ def draft(path, rows: int = SAMPLE, name: str | None = None) -> tuple[str, dict]
     _guess_fields(counts, taken, guesses, notes)
     parties, how = _guess_parties(cols, counts, taken, guesses, by, notes)
     key = _guess_key(cols, guesses, by, n, notes)
-    if long is not None:
+    if long is not None and long.absent == "missing":
         _check_absent([c.header for c in cols if c.header not in raw], by, notes)
     text = _write(path, name, src, guesses, parties, how, key, notes, n, long)
     return text, {**{f: g.header for f, g in guesses.items()}, "parties": parties, "key": key}
@@ -230,7 +230,14 @@ def _long_layout(cols, ids, notes) -> LongLayout | None:
                 f"{'is' if one else 'are'} ignored")
     notes.append(f"long: the ids repeat, one row per station and '{option.header}' ({option.text.nunique():,} "
                  f"values), its count in '{count.header}'{also}")
-    return LongLayout(option.header, count.header, tuple(ignore))
+    # stations without a row for some option, in a file that never writes a 0: it leaves out options with no votes
+    short = int(np.sum(np.bincount(station) < option.text.nunique()))
+    absent = "zero" if short and not np.any(count.values == 0) else "missing"
+    if absent == "zero":
+        notes.append(f"long: {short:,} stations have no row for some options and '{count.header}' holds no 0: the "
+                     "file leaves out options with no votes (absent = \"zero\"); if a missing row means a figure "
+                     "that was not published, write absent = \"missing\"")
+    return LongLayout(option.header, count.header, tuple(ignore), absent)
 
 
 def _check_absent(options, by, notes) -> None:
@@ -405,6 +412,8 @@ def _write(path, name, src, guesses, parties, how, key, notes, n, long=None) -> 
                   f"option = {_toml_str(long.option)}", f"count = {_toml_str(long.count)}"]
         if long.ignore:
             lines.append(f"ignore = {_toml_list(long.ignore)}")
+        if long.absent == "zero":
+            lines.append('absent = "zero"   # likely: the file writes no 0 and leaves some options out')
     lines.append("\n[fields]")
     for f in ("region", "tec", "pec", *ORDER):
         g = guesses.get(f)
