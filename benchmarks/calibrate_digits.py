@@ -9,7 +9,11 @@
    regions (as many as Russia has), every party, nationally and per region,
    1,000 bootstrap replicates each; the target is under 10 s in all.
 
-    python benchmarks/calibrate_digits.py            # full run (about 10 minutes)
+Each simulated election is a task with its own random stream
+(``calibration_runs``), on a local Dask cluster of ``--workers`` processes
+or a ``--scheduler``: the tables are the same on any number of workers.
+
+    python benchmarks/calibrate_digits.py            # full run (a few minutes)
     python benchmarks/calibrate_digits.py --quick    # a smoke run
 """
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import sys
 import time
 from pathlib import Path
 
@@ -24,9 +29,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-import forensics
-from forensics.stats import basic_battery
-from forensics.stats import digits as D
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import forensics  # noqa: E402
+from calibration_runs import add_run_options, map_runs, run_streams  # noqa: E402
+from forensics.stats import basic_battery  # noqa: E402
+from forensics.stats import digits as D  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "results" / "digits.md"
 FAVOUR = (0, 5, 7)
@@ -70,25 +78,35 @@ def rate_table(p: pd.DataFrame, alpha=0.05) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def calibrate(runs, n_pec, rng):
-    return pd.DataFrame([pvalues(forensics.simulate(n_pec=n_pec, rng=rng), rng) for _ in range(runs)])
+def simulated_pvalues(n_pec, fraud, stream) -> dict:
+    """One run: an election simulated (with ``fraud``, or clean) and every digit test's p-value, on its own stream."""
+    rng = np.random.default_rng(stream)
+    return pvalues(forensics.simulate(n_pec=n_pec, fraud=fraud, rng=rng), rng)
 
 
-def battery_flags(runs, n_pec, rng):
-    flags = []
-    for _ in range(runs):
-        t = basic_battery(forensics.simulate(n_pec=n_pec, rng=rng), rng=rng).table
-        flags.append(t.assign(key=t.subject.where(t.subject == "turnout", "party") + " " + t.test)
-                     .groupby("key").flagged.mean())
+def battery_run(n_pec, stream) -> pd.Series:
+    """One clean run of the battery: whether it flags each statistic (share over the parties)."""
+    rng = np.random.default_rng(stream)
+    t = basic_battery(forensics.simulate(n_pec=n_pec, rng=rng), rng=rng).table
+    return t.assign(key=t.subject.where(t.subject == "turnout", "party") + " " + t.test).groupby("key").flagged.mean()
+
+
+def calibrate(runs, n_pec, stream, workers=1, scheduler=None):
+    calls = [(n_pec, None, s) for s in run_streams(stream, runs)]
+    return pd.DataFrame(map_runs(simulated_pvalues, calls, workers, scheduler))
+
+
+def battery_flags(runs, n_pec, stream, workers=1, scheduler=None):
+    flags = map_runs(battery_run, [(n_pec, s) for s in run_streams(stream, runs)], workers, scheduler)
     return pd.DataFrame(flags).mean().rename("flag rate").to_frame()
 
 
-def power(fractions, runs, n_pec, rng):
-    rows = []
-    for fraction in fractions:
-        fraud = {"digits": {"fraction": fraction, "favour": FAVOUR, "strength": 0.8}}
-        p = pd.DataFrame([pvalues(forensics.simulate(n_pec=n_pec, fraud=fraud, rng=rng), rng) for _ in range(runs)])
-        rows.append((p < 0.05).mean().rename(fraction))
+def power(fractions, runs, n_pec, stream, workers=1, scheduler=None):
+    frauds = [{"digits": {"fraction": f, "favour": FAVOUR, "strength": 0.8}} for f in fractions]
+    calls = [(n_pec, fraud, s) for fraud, streams in zip(frauds, (run_streams(x, runs) for x in run_streams(
+        stream, len(fractions)))) for s in streams]
+    p = pd.DataFrame(map_runs(simulated_pvalues, calls, workers, scheduler))
+    rows = [(p.iloc[i * runs:(i + 1) * runs] < 0.05).mean().rename(f) for i, f in enumerate(fractions)]
     return pd.DataFrame(rows).T
 
 
@@ -133,6 +151,7 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="a few runs of everything")
     ap.add_argument("--speed-only", action="store_true",
                     help="only the speed benchmark: rewrites the speed section of the results file")
+    add_run_options(ap)
     args = ap.parse_args(argv)
     if args.quick:
         args.runs, args.battery_runs, args.power_runs = 20, 3, 10
@@ -143,12 +162,13 @@ def main(argv=None):
         OUT.write_text(head + section, encoding="utf-8")
         print(section)
         return
-    rng = np.random.default_rng(args.seed)
+    clean, battery, manipulated = run_streams(args.seed, 3)
+    on = {"workers": args.workers, "scheduler": args.scheduler}
 
     t0 = time.perf_counter()
-    fp = rate_table(calibrate(args.runs, args.n_pec, rng))
-    flags = battery_flags(args.battery_runs, args.n_pec, rng)
-    pw = power((0.02, 0.05, 0.1, 0.2, 0.4), args.power_runs, args.n_pec, rng)
+    fp = rate_table(calibrate(args.runs, args.n_pec, clean, **on))
+    flags = battery_flags(args.battery_runs, args.n_pec, battery, **on)
+    pw = power((0.02, 0.05, 0.1, 0.2, 0.4), args.power_runs, args.n_pec, manipulated, **on)
     sp = speed(100_000, REGIONS, 8, args.seed)
     total = time.perf_counter() - t0
 
@@ -157,7 +177,9 @@ def main(argv=None):
         "# Digit tests: calibration, power and speed",
         "",
         f"Written by `benchmarks/calibrate_digits.py` (seed {args.seed}, {args.n_pec} stations per simulated "
-        f"election, default parties). Python {platform.python_version()}, {os.cpu_count()} CPUs, "
+        f"election, default parties; each run its own stream, "
+        f"{'on the Dask scheduler ' + args.scheduler if args.scheduler else f'{args.workers} worker(s)'}). "
+        f"Python {platform.python_version()}, {os.cpu_count()} CPUs, "
         f"load average {os.getloadavg()[0]:.1f} at the end; {total / 60:.1f} minutes in all.",
         "",
         f"## False-positive rate at the 5% level ({args.runs} clean simulations)",

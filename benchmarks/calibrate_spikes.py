@@ -10,11 +10,15 @@
 * Time of the integer-percentage test on 100,000 stations: the analytic null
   (the default) and 1,000 Monte Carlo simulations (target < 15 s on two cores).
 
+Each simulated election is a task (seeded by its number, as before), on a
+local Dask cluster of ``--workers`` processes or a ``--scheduler``
+(``calibration_runs``): the tables are the same on any number of workers.
 Sections of ``spikes.md`` that other scripts write (from ``KEEP`` on) are kept.
 """
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -23,10 +27,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from forensics.simulate import simulate
-from forensics.stats.coarse import coarse_shares
-from forensics.stats.shape import dip_test, turnout_regression, turnout_share_correlation, vote_rate_collapse
-from forensics.stats.spikes import integer_percentages
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from calibration_runs import add_run_options, map_runs  # noqa: E402
+from forensics.simulate import simulate  # noqa: E402
+from forensics.stats.coarse import coarse_shares  # noqa: E402
+from forensics.stats.shape import (dip_test, turnout_regression, turnout_share_correlation,  # noqa: E402
+                                   vote_rate_collapse)
+from forensics.stats.spikes import integer_percentages  # noqa: E402
 
 ALPHA = 0.05
 N_PEC = 2000
@@ -72,29 +80,31 @@ def rate_row(name, hits) -> dict:
             "ci_low": ci.low, "ci_high": ci.high}
 
 
-def calibration(runs, coarse_runs) -> pd.DataFrame:
-    rows = []
-    for seed in range(runs):
-        e = simulate(n_pec=N_PEC, rng=10_000 + seed)
-        rows.append(rejections(e, seed, coarse=seed < coarse_runs))
-    frame = pd.DataFrame(rows)
+def run(seed, coarse, fraud=None) -> dict:
+    """One simulated election (clean: seed 10,000 + ``seed``; with ``fraud``: 20,000 + ``seed``) and the tests."""
+    e = simulate(n_pec=N_PEC, rng=(20_000 if fraud else 10_000) + seed, fraud=fraud)
+    return rejections(e, seed, coarse=coarse)
+
+
+def calibration(runs, coarse_runs, workers=1, scheduler=None) -> pd.DataFrame:
+    frame = pd.DataFrame(map_runs(run, [(seed, seed < coarse_runs) for seed in range(runs)], workers, scheduler))
     return pd.DataFrame([rate_row(c, frame[c].dropna()) for c in frame.columns])
 
 
-def power(power_runs) -> pd.DataFrame:
-    rows = []
+def power(power_runs, workers=1, scheduler=None) -> pd.DataFrame:
     settings = [("rounding", {"what": "both"}), ("stuffing", {"model": "incremental"}),
                 ("stuffing", {"model": "extreme"})]
-    for kind, params in settings:
-        label = kind if kind == "rounding" else f"stuffing ({params['model']})"
-        for fraction in (0.01, 0.02, 0.05, 0.1, 0.2):
-            hits = []
-            for seed in range(power_runs):
-                e = simulate(n_pec=N_PEC, rng=20_000 + seed, fraud={kind: {"fraction": fraction, **params}})
-                hits.append(rejections(e, seed, coarse=kind == "rounding" and seed < power_runs // 2))
-            frame = pd.DataFrame(hits)
-            for c in frame.columns:
-                rows.append({"fraud": label, "fraction": fraction, "test": c, "power": frame[c].dropna().mean()})
+    cells = [(kind if kind == "rounding" else f"stuffing ({params['model']})", fraction,
+              {kind: {"fraction": fraction, **params}}, kind == "rounding")
+             for kind, params in settings for fraction in (0.01, 0.02, 0.05, 0.1, 0.2)]
+    calls = [(seed, rounding and seed < power_runs // 2, fraud) for _, _, fraud, rounding in cells
+             for seed in range(power_runs)]
+    hits = map_runs(run, calls, workers, scheduler)
+    rows = []
+    for i, (label, fraction, _, _) in enumerate(cells):
+        frame = pd.DataFrame(hits[i * power_runs:(i + 1) * power_runs])
+        for c in frame.columns:
+            rows.append({"fraud": label, "fraction": fraction, "test": c, "power": frame[c].dropna().mean()})
     return pd.DataFrame(rows).pivot_table(index=["fraud", "test"], columns="fraction", values="power")
 
 
@@ -129,17 +139,19 @@ def main(argv=None) -> None:
     parser.add_argument("--runs", type=int, default=300)
     parser.add_argument("--coarse-runs", type=int, default=60)
     parser.add_argument("--power-runs", type=int, default=20)
+    add_run_options(parser)
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
     started = time.perf_counter()
     analytic, monte_carlo, n_used = timing()
-    cal = calibration(args.runs, args.coarse_runs)
-    pw = power(args.power_runs)
+    cal = calibration(args.runs, args.coarse_runs, args.workers, args.scheduler)
+    pw = power(args.power_runs, args.workers, args.scheduler)
+    where = f"the Dask scheduler {args.scheduler}" if args.scheduler else f"{args.workers} worker(s)"
     lines = [
         "# Spike and shape tests: calibration, power, speed",
         "",
         f"Generated by `benchmarks/calibrate_spikes.py --runs {args.runs} --coarse-runs {args.coarse_runs} "
-        f"--power-runs {args.power_runs}` in {(time.perf_counter() - started) / 60:.0f} minutes. "
+        f"--power-runs {args.power_runs}` on {where} in {(time.perf_counter() - started) / 60:.1f} minutes. "
         f"Simulated elections: `forensics.simulate(n_pec={N_PEC})` (5 parties, 10 regions, realistic station "
         "sizes and regional variation). Integer test with its default analytic null and, beside it, with 200 "
         "Monte Carlo replicates; coarse shares with 100 resamples, bootstrap intervals with 200 resamples.",

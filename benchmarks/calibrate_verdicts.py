@@ -45,6 +45,7 @@ from scipy import stats
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).parent))
 
+from calibration_runs import add_run_options, map_runs  # noqa: E402
 from forensics.simulate import PRESETS, SCENARIOS, simulate_preset, simulate_scenario  # noqa: E402
 from forensics.verdicts import HEADLINES, verdicts  # noqa: E402
 from forensics.verdicts.context import CONTEXT, DEFAULT_CONTEXT, context_values  # noqa: E402
@@ -171,7 +172,7 @@ def replace_sections(text: str, sections: list[list]) -> str:
 def context_only(args) -> int:
     """Re-measure the context baselines and the seed stability; the rest of the calibration stays as it was."""
     started = time.perf_counter()
-    clean = pd.DataFrame(_map(context_run, [(s, s < COARSE_RUNS) for s in range(args.context_runs)],
+    clean = pd.DataFrame(map_runs(context_run, [(s, s < COARSE_RUNS) for s in range(args.context_runs)],
                               args.workers, args.scheduler))
     lines_ctx, baselines = section_context(clean)
     lines_ctx += ["", "Re-measured alone (`--context-only`); the other sections come from the last full run."]
@@ -210,18 +211,6 @@ def power_run(kind: str, level: float, seed: int) -> dict:
 def rate(k: int, n: int) -> str:
     low, high = stats.binomtest(k, n).proportion_ci(0.95, method="exact") if n else (np.nan, np.nan)
     return f"{k}/{n} = {100 * k / n:.1f}% [{100 * low:.1f}, {100 * high:.1f}]"
-
-
-def _map(fn, args, workers, scheduler=None):
-    """``fn(*a)`` for each ``a`` of ``args``, in order: on ``scheduler``, a local Dask cluster, or in this process."""
-    from forensics.tasks import run_tasks
-
-    if fn.__module__ != "__main__":  # imported from benchmarks/, a folder workers cannot import from: send by value
-        import cloudpickle
-
-        cloudpickle.register_pickle_by_value(sys.modules[fn.__module__])
-    executor = scheduler or ("sequential" if workers <= 1 else None)
-    return run_tasks(fn, args, executor=executor, workers=max(workers, 1))
 
 
 def quantiles(values) -> dict:
@@ -452,8 +441,7 @@ def main(argv=None) -> int:
     p.add_argument("--context-runs", type=int, default=60)
     p.add_argument("--study-runs", type=int, default=60)
     p.add_argument("--power-runs", type=int, default=10)
-    p.add_argument("--workers", type=int, default=2, help="processes of the local Dask cluster (1: no Dask)")
-    p.add_argument("--scheduler", metavar="ADDRESS", help="run the simulated elections on this Dask scheduler")
+    add_run_options(p)
     p.add_argument("--skip-real", action="store_true")
     p.add_argument("--context-only", action="store_true",
                    help="re-measure only the context baselines (section 3, section 6, calibration.json baselines)")
@@ -463,7 +451,7 @@ def main(argv=None) -> int:
     started = time.perf_counter()
 
     print(f"clean runs: {args.runs}", flush=True)
-    clean = pd.DataFrame(_map(clean_run, [(s, s < args.context_runs, s < COARSE_RUNS, s < args.study_runs)
+    clean = pd.DataFrame(map_runs(clean_run, [(s, s < args.context_runs, s < COARSE_RUNS, s < args.study_runs)
                                           for s in range(args.runs)], args.workers, args.scheduler))
     print(f"  {time.perf_counter() - started:.0f} s", flush=True)
     lines_fa, false_alarm = section_false_alarms(clean)
@@ -479,7 +467,7 @@ def main(argv=None) -> int:
     print("power runs", flush=True)
     jobs = [(kind, level, 1000 + s) for kind, levels in LEVELS.items() for level in levels
             for s in range(args.power_runs)]
-    power = pd.DataFrame(_map(power_run, jobs, args.workers, args.scheduler))
+    power = pd.DataFrame(map_runs(power_run, jobs, args.workers, args.scheduler))
     print(f"  {time.perf_counter() - started:.0f} s", flush=True)
     lines_stab = seed_stability()
     real = None

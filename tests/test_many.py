@@ -162,7 +162,21 @@ def test_verdict_calibration_runs_on_dask_give_the_sequential_rows(monkeypatch):
 
     runs = [(seed, False, False, False) for seed in (0, 1)]
     timing = ["seconds", "cpu_seconds"]
-    sequential = pd.DataFrame(calibration._map(calibration.clean_run, runs, 1)).drop(columns=timing)
-    on_dask = pd.DataFrame(calibration._map(calibration.clean_run, runs, 2)).drop(columns=timing)
+    sequential = pd.DataFrame(calibration.map_runs(calibration.clean_run, runs, 1)).drop(columns=timing)
+    on_dask = pd.DataFrame(calibration.map_runs(calibration.clean_run, runs, 2)).drop(columns=timing)
     pd.testing.assert_frame_equal(sequential, on_dask)
     assert sequential["seed"].tolist() == [0, 1] and (sequential["stations"] > 0).all()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("script, run", [
+    ("calibrate_digits", lambda m, workers: m.calibrate(3, 400, 7, workers)),
+    ("calibrate_spikes", lambda m, workers: m.calibration(3, 1, workers)),
+    ("calibrate_fingerprints", lambda m, workers: m.calibration(2, 0, 300, workers)[0]),
+])
+def test_the_other_calibrations_on_dask_give_the_sequential_tables(monkeypatch, script, run):
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    module = __import__(script)
+    sequential, on_dask = run(module, 1), run(module, 2)
+    pd.testing.assert_frame_equal(sequential, on_dask)
+    assert len(sequential) >= 2

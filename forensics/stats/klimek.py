@@ -607,13 +607,13 @@ def klimek_fit(election, party=None, rng=None, grid: dict | None = None, iterati
     ``distance``: "klimek" is his D_K = sum(((S - O) / (O + 1))^2);
     "chisq" the symmetric sum((S - O)^2 / (S + O + 1)).  Defaults ("share",
     "chisq"), from ``benchmarks/results/fingerprints.md`` section 1 (data
-    drawn from the model): the chi-square recovered f_e best (mean error
-    0.003 against 0.005 for D_K); D_K recovered f_i a little better (0.085
-    against 0.12), but it divides by O + 1 only, so nearly empty bins
-    dominate, and on a simulated election with 5 % extreme stuffing it put
-    f_e at 0.08-0.10 where the chi-square found 0.05.  The 2-D objective was
-    no more accurate (0.12 / 0.004) and twenty times slower, which would rule
-    out the bootstrap and the null fits.
+    drawn from the model): the chi-square recovered f_e as well as D_K (mean
+    error 0.004 each) and f_i nearly as well (0.12 against 0.11), but D_K
+    divides by O + 1 only, so nearly empty bins dominate, and on a simulated
+    election with 5 % extreme stuffing it put f_e at 0.08-0.10 where the
+    chi-square found 0.05.  The 2-D objective recovered f_e a little better
+    (0.002) and f_i no better (0.12), at fifteen times the cost, which would
+    rule out the bootstrap and the null fits.
 
     Interval (``ci``, ``*_ci``): ``n_sim_ci`` bootstrap replicates resample
     the stations, re-estimate the fair part and refit against a fresh
