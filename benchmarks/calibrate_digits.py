@@ -103,8 +103,8 @@ def battery_flags(runs, n_pec, stream, workers=1, scheduler=None):
 
 def power(fractions, runs, n_pec, stream, workers=1, scheduler=None):
     frauds = [{"digits": {"fraction": f, "favour": FAVOUR, "strength": 0.8}} for f in fractions]
-    calls = [(n_pec, fraud, s) for fraud, streams in zip(frauds, (run_streams(x, runs) for x in run_streams(
-        stream, len(fractions)))) for s in streams]
+    calls = [(n_pec, fraud, s) for fraud, child in zip(frauds, run_streams(stream, len(fractions)))
+             for s in run_streams(child, runs)]
     p = pd.DataFrame(map_runs(simulated_pvalues, calls, workers, scheduler))
     rows = [(p.iloc[i * runs:(i + 1) * runs] < 0.05).mean().rename(f) for i, f in enumerate(fractions)]
     return pd.DataFrame(rows).T
