@@ -248,3 +248,13 @@ def as_election(obj, parties=None) -> Election:
             parties = [c for c in obj.columns if c not in known and pd.api.types.is_numeric_dtype(obj[c])]
         return Election(table=obj, parties=tuple(parties))
     raise TypeError(f"expected an Election or a DataFrame, got {type(obj).__name__}")
+
+
+def combined_codes(columns, length: int | None = None) -> np.ndarray:
+    """One integer per distinct combination of the columns' values (missing is a value), numbered in order of
+    first appearance: the station, TEC or key of every row as one number."""
+    code = np.zeros(len(columns[0]) if columns else int(length or 0), dtype=np.int64)
+    for column in columns:
+        part, uniques = pd.factorize(column, use_na_sentinel=False)
+        code = pd.factorize(code * max(len(uniques), 1) + part)[0]
+    return code

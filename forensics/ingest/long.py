@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import DataError
+from ..model import combined_codes
 from .cells import parse_counts
 from .problems import Problem, raise_problems
 from .profiles import CANONICAL, LongLayout, Profile, norm
@@ -77,7 +78,7 @@ def widen(cells: Cells, headers: list, prof: Profile, file, thousands=None, skip
     if blank.any():
         cells = cells.take(~blank)
     rows = cells.rows
-    station = _codes([_text(cells.columns[h]) for h in key])
+    station = combined_codes([pd.Series(_text(cells.columns[h]), dtype=TEXT) for h in key])
     first = _first_row(station)
     heads = first[station]  # each row's station's first row
     values, problems = parse_counts(cells.columns[count], rows, count, thousands)
@@ -136,15 +137,6 @@ def _text(arr):
 def _is(mask) -> np.ndarray:
     """An Arrow boolean result as a numpy mask (null: False)."""
     return np.asarray(pc.fill_null(mask, False).to_numpy(zero_copy_only=False), dtype=bool)
-
-
-def _codes(columns) -> np.ndarray:
-    """One number per distinct combination of the columns' texts, numbered in order of first appearance."""
-    code = np.zeros(len(columns[0]), dtype=np.int64)
-    for column in columns:
-        part, uniques = pd.factorize(pd.Series(column, dtype=TEXT))
-        code = pd.factorize(code * len(uniques) + part)[0]
-    return code
 
 
 def _first_row(station: np.ndarray) -> np.ndarray:

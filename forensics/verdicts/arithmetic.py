@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..model import ID_COLUMNS, as_election
+from ..model import ID_COLUMNS, as_election, combined_codes
 from .catalogue import CHECKS
 from .family import decide, national_row
 from .result import Verdict
@@ -47,11 +47,7 @@ def matched_stations(election, findings: pd.DataFrame, keys: list) -> pd.DataFra
     f = findings.assign(**{k: findings[k].astype(str) for k in keys})
     if f.empty:
         return f.assign(station=np.zeros(0, dtype=np.int64))
-    code = np.zeros(n + len(f), dtype=np.int64)
-    for k in keys:
-        part, uniques = pd.factorize(pd.concat([table[k].astype(str), f[k]], ignore_index=True),
-                                     use_na_sentinel=False)
-        code = pd.factorize(code * len(uniques) + part)[0]
+    code = combined_codes([pd.concat([table[k].astype(str), f[k]], ignore_index=True) for k in keys], n + len(f))
     ids = pd.DataFrame({"_id": code[:n], "station": np.arange(n)})
     return f.assign(_id=code[n:]).merge(ids, on="_id", how="inner").drop(columns="_id")
 

@@ -16,6 +16,8 @@ import re
 import numpy as np
 import pandas as pd
 
+from ..model import combined_codes
+
 __all__ = ["NEIGHBOURHOOD_SIZE", "neighbourhoods", "tec_codes"]
 
 #: stations per neighbourhood (the last run of a TEC joins the one before when shorter than half)
@@ -28,11 +30,7 @@ def tec_codes(table: pd.DataFrame) -> np.ndarray:
     a (region, TEC) pair (the region alone without a TEC column)."""
     columns = [c for c in ("region", "tec") if c in table.columns] if "tec" in table.columns else \
         [c for c in ("region",) if c in table.columns]
-    code = np.zeros(len(table), dtype=np.int64)
-    for c in columns:
-        part = pd.factorize(table[c], use_na_sentinel=False)[0]
-        code = code * (int(part.max(initial=0)) + 1) + part
-    return pd.factorize(code)[0] if columns else code
+    return combined_codes([table[c] for c in columns], len(table))
 
 
 def _station_numbers(pec: pd.Series) -> np.ndarray:
